@@ -1,0 +1,328 @@
+"""Facebook's messaging rules as dated data, and the pure functions that apply them.
+
+Facebook changes these rules: in 2020 it cut 17 message tags to 4, and from 2026-04-27 it
+refuses CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE and ACCOUNT_UPDATE with error 100.
+So each rule is a row in one table (``RULES``) with the dates it holds and its source key
+in ``shared/messenger/policy.md``; a new announcement is a new row, not new code. The
+engine asks ``decide`` with the send time, the linter asks ``check_tag`` with today's
+date (or ``pageflows check --as-of DATE``), and both see the same rules in force.
+
+No I/O and no clock: ``now`` is always an argument, so a decision can be replayed and
+tested with ``==``. Datetimes must be timezone-aware; dates are taken in UTC.
+
+The Graph API simulator implements its own copy of these rules on purpose and never
+imports this module: a bug in one copy shows up as a disagreement with the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel
+
+# fmt: off
+SkipReason = Literal[
+    "outside_window", "tag_retired", "tag_unknown", "tag_window_expired",
+    "human_agent_not_for_automation", "no_token", "token_stopped", "token_capped",
+    "contact_replied", "already_replied", "private_reply_expired", "own_comment",
+]
+# fmt: on
+TagStatus = Literal["accepted", "retired", "unknown", "human_only"]
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """A message tag and the days Facebook accepts it; ``retired_on`` is the first day refused."""
+
+    tag: str
+    accepted_from: date | None
+    retired_on: date | None
+    window: timedelta | None  # max age since the contact's last message; None = no fixed limit
+    automation_allowed: bool
+    replacement: str  # what to use instead, in a marketer's words
+    source: str
+
+
+@dataclass(frozen=True)
+class TokenCapRule:
+    """From ``effective_from`` on, one marketing message per notification token per ``cap``."""
+
+    effective_from: date
+    cap: timedelta
+    source: str = "[MM]"
+
+
+@dataclass(frozen=True)
+class PolicyTable:
+    standard_window: timedelta
+    human_agent_window: timedelta
+    private_reply_window: timedelta
+    tags: tuple[TagRule, ...]
+    token_caps: tuple[TokenCapRule, ...]
+
+
+_NO_PROMO = (
+    "send the follow-up inside the 24 h window after the contact's last message, "
+    'or use `via notification "topic"` for contacts who opted in'
+)
+_HUMAN_ONLY = "only a person typing in the inbox may use it, never an automated message"
+_FEEDBACK = "send the feedback request within 7 days of the contact's last message"
+_7D, _2026, _2020 = timedelta(days=7), date(2026, 4, 27), date(2020, 3, 4)
+
+# fmt: off
+# Retired 2020-03-04 when 17 tags were cut to 4 (announced 2019-08-29) [POL][C-tags].
+_TAGS_RETIRED_2020 = (
+    "BUSINESS_PRODUCTIVITY", "COMMUNITY_ALERT", "CONFIRMED_EVENT_REMINDER",
+    "NON_PROMOTIONAL_SUBSCRIPTION", "PAIRING_UPDATE", "APPLICATION_UPDATE", "PAYMENT_UPDATE",
+    "PERSONAL_FINANCE_UPDATE", "SHIPPING_UPDATE", "RESERVATION_UPDATE", "ISSUE_RESOLUTION",
+    "APPOINTMENT_UPDATE", "GAME_EVENT", "TRANSPORTATION_UPDATE", "FEATURE_FUNCTIONALITY_UPDATE",
+    "TICKET_UPDATE",
+)
+RULES = PolicyTable(
+    standard_window=timedelta(hours=24),    # policy.md §1 [S][POL]
+    human_agent_window=_7D,                 # policy.md §2 [S-ref]
+    private_reply_window=_7D,               # policy.md §4 [PR]
+    tags=(
+        #       tag                       from  retired_on window automated replacement  source
+        TagRule("HUMAN_AGENT",            None, None,      _7D,   False,    _HUMAN_ONLY, "[S-ref]"),
+        TagRule("CUSTOMER_FEEDBACK",      None, None,      _7D,   True,     _FEEDBACK,   "[S-ref]"),
+        # Error 100 from 2026-04-27; the last day Facebook accepts them is 2026-04-26.
+        TagRule("CONFIRMED_EVENT_UPDATE", None, _2026,     None,  True,     _NO_PROMO,   "[S-ref]"),
+        TagRule("POST_PURCHASE_UPDATE",   None, _2026,     None,  True,     _NO_PROMO,   "[S-ref]"),
+        TagRule("ACCOUNT_UPDATE",         None, _2026,     None,  True,     _NO_PROMO,   "[S-ref]"),
+        *(TagRule(name, None, _2020, None, True, _NO_PROMO, "[C-tags]")
+          for name in _TAGS_RETIRED_2020),
+    ),
+    token_caps=(
+        # Tokens without a frequency exist from 2023-02-02; earlier dates fall back to this row.
+        TokenCapRule(date(2023, 2, 2), timedelta(hours=24), "[MM]"),
+        TokenCapRule(date(2025, 9, 1), timedelta(hours=48), "[MM]"),
+    ),
+)
+# fmt: on
+
+
+@dataclass(frozen=True)
+class TagVerdict:
+    tag: str
+    status: TagStatus
+    retired_on: date | None
+    replacement: str
+    rule: TagRule | None
+
+
+class TokenState(BaseModel, frozen=True):
+    """A contact's recurring-notification (marketing message) token for one topic."""
+
+    token: str
+    topic: str
+    obtained_at: AwareDatetime
+    last_sent_at: AwareDatetime | None = None
+    stopped: bool = False  # the contact pressed "Stop these messages"
+
+
+class Delivery(BaseModel, frozen=True):
+    """How a message may go out; with ``notification_token`` it goes to that token, not the PSID."""
+
+    messaging_type: Literal["RESPONSE", "UPDATE", "MESSAGE_TAG"]
+    tag: str | None = None
+    notification_token: str | None = None
+    topic: str | None = None  # the token's topic, for describe() only
+
+    def describe(self) -> str:
+        if self.notification_token is not None:
+            return f"notification token ({self.topic or 'no topic'})"
+        if self.tag is not None:
+            return f"{self.messaging_type} {self.tag}"
+        return self.messaging_type
+
+
+class Skip(BaseModel, frozen=True):
+    """A message not sent, with a reason and one sentence a marketer understands."""
+
+    reason: SkipReason
+    detail: str
+
+
+def _utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _age(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24} days" if hours > 48 and hours % 24 == 0 else f"{hours} h"
+
+
+def check_tag(tag: str, on: date, rules: PolicyTable = RULES) -> TagVerdict:
+    """What Facebook does with ``tag`` on day ``on``; names are case-sensitive, as Facebook's."""
+    candidates = [r for r in rules.tags if r.tag == tag]
+    for rule in candidates:
+        started = rule.accepted_from is None or rule.accepted_from <= on
+        if started and (rule.retired_on is None or on < rule.retired_on):
+            status: TagStatus = "accepted" if rule.automation_allowed else "human_only"
+            return TagVerdict(tag, status, rule.retired_on, rule.replacement, rule)
+    retired = [r for r in candidates if r.retired_on is not None and r.retired_on <= on]
+    if retired:
+        rule = max(retired, key=lambda r: r.retired_on or date.min)
+        return TagVerdict(tag, "retired", rule.retired_on, rule.replacement, rule)
+    return TagVerdict(tag, "unknown", None, _NO_PROMO, None)
+
+
+def token_cap(on: date, rules: PolicyTable = RULES) -> timedelta:
+    """The minimum gap between two sends on one notification token, in force on ``on``."""
+    ordered = sorted(rules.token_caps, key=lambda r: r.effective_from)
+    in_force = [r for r in ordered if r.effective_from <= on]
+    return (in_force[-1] if in_force else ordered[0]).cap
+
+
+def window_is_open(
+    now: datetime, last_user_message_at: datetime | None, rules: PolicyTable = RULES
+) -> bool:
+    """True for 24 h after the contact's own message timestamp; at exactly 24 h it is closed."""
+    now = _utc(now, "now")
+    if last_user_message_at is None:
+        return False
+    return now - _utc(last_user_message_at, "last_user_message_at") < rules.standard_window
+
+
+def _decide_tag(
+    tag: str, now: datetime, last: datetime | None, rules: PolicyTable
+) -> Delivery | Skip:
+    verdict = check_tag(tag, now.date(), rules)
+    if verdict.status == "human_only":
+        return Skip(
+            reason="human_agent_not_for_automation",
+            detail=f"{tag} is only for a person answering in the inbox, never for automation.",
+        )
+    if verdict.status == "unknown":
+        return Skip(
+            reason="tag_unknown",
+            detail=f"Facebook does not know the tag {tag!r} on {now.date()}; {_NO_PROMO}.",
+        )
+    if verdict.status == "retired":
+        return Skip(
+            reason="tag_retired",
+            detail=f"Facebook refuses {tag} since {verdict.retired_on}; {verdict.replacement}.",
+        )
+    window = verdict.rule.window if verdict.rule else None
+    if window is not None and (last is None or now - last >= window):
+        since = f"since {_fmt(last)}" if last else "ever"
+        return Skip(
+            reason="tag_window_expired",
+            detail=f"{tag} may only be used for {_age(window)} after the contact's last message, "
+            f"and the contact has not written {since}.",
+        )
+    return Delivery(messaging_type="MESSAGE_TAG", tag=tag)
+
+
+def _decide_token(token: TokenState, now: datetime, rules: PolicyTable) -> Delivery | Skip:
+    if token.stopped:
+        return Skip(
+            reason="token_stopped",
+            detail=f'The contact pressed "Stop these messages" for the topic "{token.topic}".',
+        )
+    cap = token_cap(now.date(), rules)
+    if token.last_sent_at is not None and now - token.last_sent_at < cap:
+        return Skip(
+            reason="token_capped",
+            detail=f'Facebook allows one message per {_age(cap)} on the topic "{token.topic}"; '
+            f"the last went out {_fmt(token.last_sent_at)}, "
+            f"the next is allowed from {_fmt(token.last_sent_at + cap)}.",
+        )
+    return Delivery(messaging_type="UPDATE", notification_token=token.token, topic=token.topic)
+
+
+def decide(
+    *,
+    now: datetime,
+    last_user_message_at: datetime | None,
+    scheduled: bool,
+    tag: str | None = None,
+    token: TokenState | None = None,
+    rules: PolicyTable = RULES,
+) -> Delivery | Skip:
+    """How an automated message may go out at ``now``, or why it must not.
+
+    Inside the 24 h window no tag is needed. Outside, a tag is tried first, then the
+    notification token; when both fail, the token's Skip is returned with the tag's
+    reason prepended to its detail, so the marketer sees both problems.
+    """
+    now = _utc(now, "now")
+    last = (
+        None if last_user_message_at is None else _utc(last_user_message_at, "last_user_message_at")
+    )
+    if window_is_open(now, last, rules):
+        return Delivery(messaging_type="UPDATE" if scheduled else "RESPONSE")
+    tag_outcome = None if tag is None else _decide_tag(tag, now, last, rules)
+    if isinstance(tag_outcome, Delivery):
+        return tag_outcome
+    if token is not None:
+        token_outcome = _decide_token(token, now, rules)
+        if isinstance(token_outcome, Skip) and tag_outcome is not None:
+            detail = f"{tag_outcome.detail} {token_outcome.detail}"
+            return Skip(reason=token_outcome.reason, detail=detail)
+        return token_outcome
+    if tag_outcome is not None:
+        return tag_outcome
+    if last is None:
+        return Skip(reason="outside_window", detail="The contact has never written to the Page.")
+    window = _age(rules.standard_window)
+    return Skip(
+        reason="outside_window",
+        detail=f"The {window} window after the contact's last message closed at "
+        f"{_fmt(last + rules.standard_window)}, and no usable tag or notification token was given.",
+    )
+
+
+def decide_human_reply(
+    *, now: datetime, last_user_message_at: datetime | None, rules: PolicyTable = RULES
+) -> Delivery | Skip:
+    """A person typing in the inbox: a normal reply for 24 h, then HUMAN_AGENT up to 7 days."""
+    now = _utc(now, "now")
+    if last_user_message_at is None:
+        return Skip(reason="outside_window", detail="The contact has never written to the Page.")
+    last = _utc(last_user_message_at, "last_user_message_at")
+    if now - last < rules.standard_window:
+        return Delivery(messaging_type="RESPONSE")
+    if now - last < rules.human_agent_window:
+        return Delivery(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
+    return Skip(
+        reason="outside_window",
+        detail=f"A person may answer for {_age(rules.human_agent_window)} after the contact's "
+        f"last message; that ended at {_fmt(last + rules.human_agent_window)}.",
+    )
+
+
+def decide_private_reply(
+    *,
+    now: datetime,
+    comment_created_at: datetime,
+    already_replied: bool,
+    from_page: bool,
+    rules: PolicyTable = RULES,
+) -> Delivery | Skip:
+    """One private reply per comment, within 7 days of it, never to the Page's own comments."""
+    now = _utc(now, "now")
+    created = _utc(comment_created_at, "comment_created_at")
+    if from_page:
+        return Skip(reason="own_comment", detail="The Page does not privately reply to itself.")
+    if already_replied:
+        return Skip(
+            reason="already_replied",
+            detail="This comment already got its one private reply; Facebook allows only one.",
+        )
+    if now - created >= rules.private_reply_window:
+        return Skip(
+            reason="private_reply_expired",
+            detail=f"Private replies are allowed for {_age(rules.private_reply_window)} after "
+            f"a comment; this one was written {_fmt(created)}.",
+        )
+    return Delivery(messaging_type="RESPONSE")

@@ -1,0 +1,447 @@
+"""Syntax trees -> the typed model, with value checks located on the text.
+
+Everything a single node can get wrong (a duration, a URL, an escape, a
+template name) is reported here; what needs the whole program (targets,
+duplicates, Facebook's limits and policy) is in checks/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lark import Token, Tree
+
+from pageflows.rules import model as m
+from pageflows.rules import values
+from pageflows.rules.diagnostics import Code, Diagnostic, error
+from pageflows.rules.parse import Parsed
+from pageflows.rules.source import Span
+
+NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
+RE_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+Node = Tree[Token] | Token
+
+
+class Builder:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0
+        self.diagnostics: list[Diagnostic] = []
+
+    # ------------------------------------------------------------ positions
+
+    def span(self, node: Node, fallback: Span | None = None) -> Span:
+        if isinstance(node, Token):
+            line, col = node.line or 1, node.column or 1
+            end_line = node.end_line or line
+            end_col = node.end_column or col + len(node)
+        else:
+            meta = node.meta
+            if getattr(meta, "empty", True):
+                return fallback or Span.point(self.path, self.offset + 1, 1)
+            line, col, end_line, end_col = meta.line, meta.column, meta.end_line, meta.end_column
+        return Span(
+            path=self.path,
+            line=line + self.offset,
+            col=col,
+            end_line=end_line + self.offset,
+            end_col=end_col,
+        )
+
+    def fail(self, code: Code, node: Node, problem: values.Problem) -> None:
+        message, hint = problem
+        self.diagnostics.append(error(code, self.span(node), message, hint))
+
+    # ------------------------------------------------------------ values
+
+    def string(self, token: Token) -> str:
+        text, problem = values.unquote(str(token))
+        if problem:
+            self.fail(Code.BAD_STRING, token, problem)
+        return text
+
+    def text(self, token: Token) -> m.Text:
+        raw = self.string(token)
+        parts, problem = values.parse_template(raw)
+        if problem:
+            self.fail(Code.BAD_TEMPLATE, token, problem)
+            parts = (m.Literal_(text=raw),)
+        return m.Text(span=self.span(token), raw=raw, parts=parts)
+
+    def url(self, token: Token) -> str:
+        url = self.string(token)
+        problem = values.url_problem(url)
+        if problem:
+            self.fail(Code.BAD_URL, token, problem)
+        return url
+
+    def field(self, token: Token) -> str:
+        problem = values.field_problem(str(token))
+        if problem:
+            self.fail(Code.SYNTAX, token, problem)
+        return str(token)
+
+    def duration(self, token: Token) -> tuple[Any, str]:
+        delay, problem = values.parse_duration(str(token))
+        if problem:
+            self.fail(Code.BAD_DURATION, token, problem)
+        return delay, str(token)
+
+    def strings(self, tree: Tree[Token]) -> tuple[str, ...]:
+        return tuple(self.string(cast(Token, t)) for t in tree.children)
+
+    # ------------------------------------------------------------ file
+
+    def flow(self, parsed: Parsed, name: str) -> m.Flow:
+        triggers: list[m.TriggerBlock] = []
+        steps: list[m.Step] = []
+        broadcasts: list[m.Broadcast] = []
+        for block in parsed.blocks:
+            self.offset = block.line_offset
+            for item in block.tree.children:
+                if not isinstance(item, Tree):
+                    continue
+                if item.data == "trigger_block":
+                    triggers.append(self.trigger_block(item))
+                elif item.data == "step_block":
+                    steps.append(self.step_block(item))
+                elif item.data == "broadcast_block":
+                    broadcasts.append(self.broadcast_block(item))
+        return m.Flow(
+            name=name,
+            path=self.path,
+            triggers=tuple(triggers),
+            steps=tuple(steps),
+            broadcasts=tuple(broadcasts),
+        )
+
+    def trigger_block(self, tree: Tree[Token]) -> m.TriggerBlock:
+        trigger_tree, body = cast(list[Tree[Token]], tree.children)
+        span = self.span(tree)
+        return m.TriggerBlock(
+            span=span, trigger=self.trigger(trigger_tree, span), body=self.body(body)
+        )
+
+    def step_block(self, tree: Tree[Token]) -> m.Step:
+        name, body = tree.children
+        return m.Step(span=self.span(name), name=str(name), body=self.body(cast(Tree[Token], body)))
+
+    def broadcast_block(self, tree: Tree[Token]) -> m.Broadcast:
+        kids = list(tree.children)
+        name, audience, at, zone = (cast(Any, k) for k in kids[:4])
+        body = cast(Tree[Token], kids[-1])
+        tag_tree = next(
+            (k for k in kids[4:-1] if isinstance(k, Tree) and k.data == "broadcast_tag"), None
+        )
+        value = self.string(audience.children[0]) if audience.children else None
+        local, send_at = self.broadcast_time(at, zone)
+        tag_token = cast(Token, tag_tree.children[0]) if tag_tree else None
+        return m.Broadcast(
+            span=self.span(name),
+            name=str(name),
+            audience=cast(m.AudienceKind, audience.data.removeprefix("a_")),
+            audience_value=value,
+            local_time=local,
+            timezone=self.string(zone),
+            send_at=send_at,
+            tag=str(tag_token) if tag_token else None,
+            tag_span=self.span(tag_token) if tag_token else None,
+            body=self.body(body),
+        )
+
+    def broadcast_time(self, at: Token, zone: Token) -> tuple[datetime, datetime]:
+        placeholder = datetime(2000, 1, 1)
+        try:
+            local = datetime.strptime(self.string(at), "%Y-%m-%d %H:%M")
+        except ValueError:
+            self.fail(
+                Code.BAD_TIME,
+                at,
+                (f"{at} is not a date and time", 'write it as "2026-12-01 09:00" (24-hour clock)'),
+            )
+            local = placeholder
+        name = self.string(zone)
+        try:
+            tz = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.fail(
+                Code.BAD_TIMEZONE,
+                zone,
+                (f"{zone} is not a time zone", 'use an IANA name such as "Europe/Berlin" or "UTC"'),
+            )
+            tz = ZoneInfo("UTC")
+        return local, local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+    # ------------------------------------------------------------ triggers
+
+    def trigger(self, tree: Tree[Token], fallback: Span) -> m.Trigger:
+        span = self.span(tree, fallback)
+        kind = tree.data
+        kids: list[Any] = list(tree.children)
+        if kind == "t_keyword":
+            phrases = self.strings(kids[0])
+            mode = str(kids[1].children[0]) if len(kids) > 1 else "contains"
+            for token, phrase in zip(kids[0].children, phrases, strict=True):
+                if not phrase.strip():
+                    self.fail(Code.EMPTY_KEYWORD, token, ("this keyword is empty", None))
+            return m.KeywordTrigger(span=span, phrases=phrases, mode=cast(m.KeywordModeName, mode))
+        if kind == "t_regex":
+            token = kids[0]
+            body, _, flags = str(token)[1:].rpartition("/")
+            try:
+                re.compile(body, self.regex_flags(flags))
+            except re.error as exc:
+                self.fail(Code.BAD_REGEX, token, (f"this pattern is broken: {exc}", None))
+            return m.RegexTrigger(span=span, pattern=body, flags=flags)
+        if kind == "t_ref":
+            ref = self.string(kids[0])
+            problem = values.ref_problem(ref)
+            if problem:
+                self.fail(Code.BAD_REF, kids[0], problem)
+            source = None
+            if len(kids) > 1:
+                words = [str(t) for t in kids[1].children[0].children]
+                source = "chat_plugin" if words[0] == "chat" else words[0]
+            return m.RefTrigger(span=span, ref=ref, source=cast(m.RefSource | None, source))
+        if kind == "t_comment":
+            post_id: str | None = None
+            containing: tuple[str, ...] = ()
+            for kid in kids:
+                if kid.data == "comment_post":
+                    post_id = self.string(kid.children[0])
+                else:
+                    containing = self.strings(kid.children[0])
+            return m.CommentTrigger(span=span, post_id=post_id, containing=containing)
+        if kind == "t_postback":
+            return m.PostbackTrigger(span=span, payload=self.string(kids[0]))
+        if kind == "t_attachment":
+            media = str(kids[0].children[0])
+            return m.AttachmentTrigger(span=span, media=cast(m.AttachmentKind, media))
+        if kind == "t_optin":
+            return m.OptinTrigger(span=span, topic=self.string(kids[0]))
+        if kind == "t_window_closing":
+            before, text = self.duration(kids[0])
+            return m.WindowClosingTrigger(span=span, before=before or 0, before_text=text)
+        simple: dict[str, Callable[..., m.Trigger]] = {
+            "t_ref_missing": m.RefMissingTrigger,
+            "t_get_started": m.GetStartedTrigger,
+            "t_first_message": m.FirstMessageTrigger,
+            "t_message": m.MessageTrigger,
+        }
+        return simple[kind](span=span)
+
+    @staticmethod
+    def regex_flags(flags: str) -> int:
+        value = 0
+        for flag in flags:
+            value |= RE_FLAGS[flag]
+        return value
+
+    # ------------------------------------------------------------ actions
+
+    def body(self, tree: Tree[Token]) -> tuple[m.Action, ...]:
+        return tuple(self.action(cast(Tree[Token], kid)) for kid in tree.children)
+
+    def action(self, tree: Tree[Token]) -> m.Action:
+        handler = getattr(self, f"a_{tree.data}")
+        return cast(m.Action, handler(tree, self.span(tree)))
+
+    def a_send(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        quick = tuple(self.quick(q) for q in kids[1].children) if len(kids) > 1 else ()
+        return m.SendText(span=span, text=self.text(kids[0]), quick_replies=quick)
+
+    def quick(self, tree: Tree[Token]) -> m.QuickReply:
+        title, reaction = tree.children
+        return m.QuickReply(
+            span=self.span(title),
+            title=self.string(cast(Token, title)),
+            reaction=self.reaction(cast(Tree[Token], reaction)),
+        )
+
+    def reaction(self, tree: Tree[Token]) -> m.Reaction:
+        span = self.span(tree)
+        kids: list[Any] = list(tree.children)
+        if tree.data == "target":
+            return m.Goto(span=span, target=self.target(tree))
+        if tree.data == "tag_op":
+            return m.AddTag(span=span, name=self.string(kids[0]))
+        if tree.data == "untag_op":
+            return m.RemoveTag(span=span, name=self.string(kids[0]))
+        return m.SetField(span=span, field=self.field(kids[0]), value=self.text(kids[1]))
+
+    def target(self, tree: Tree[Token]) -> m.Target:
+        names = [str(t) for t in tree.children]
+        span = self.span(tree)
+        if len(names) == 2:
+            return m.Target(span=span, flow=names[0], step=names[1])
+        return m.Target(span=span, step=names[0])
+
+    def button(self, tree: Tree[Token]) -> m.Button:
+        kids: list[Any] = list(tree.children)
+        span = self.span(tree)
+        title = self.string(kids[0])
+        if tree.data == "button_url":
+            return m.UrlButton(span=span, title=title, url=self.url(kids[1]))
+        if tree.data == "button_call":
+            phone = self.string(kids[1])
+            problem = values.phone_problem(phone)
+            if problem:
+                self.fail(Code.BAD_PHONE, kids[1], problem)
+            return m.CallButton(span=span, title=title, phone=phone)
+        return m.ReactButton(span=span, title=title, reaction=self.reaction(kids[1]))
+
+    def a_send_buttons(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        buttons = tuple(self.button(b) for b in kids[1:])
+        return m.SendButtons(span=span, text=self.text(kids[0]), buttons=buttons)
+
+    def card(self, title: Token, parts: list[Any], span: Span) -> m.Card:
+        fields: dict[str, Any] = {"buttons": []}
+        for part in parts:
+            if part.data == "card_subtitle":
+                fields["subtitle"] = self.text(part.children[0])
+            elif part.data == "card_image":
+                fields["image"] = self.url(part.children[0])
+            elif part.data == "card_link":
+                fields["link"] = self.url(part.children[0])
+            else:
+                fields["buttons"].append(self.button(part))
+        fields["buttons"] = tuple(fields["buttons"])
+        return m.Card(span=span, title=self.text(title), **fields)
+
+    def a_send_card(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        return m.SendCards(span=span, cards=(self.card(kids[0], kids[1:], span),))
+
+    def a_send_cards(self, tree: Tree[Token], span: Span) -> m.Action:
+        cards = tuple(
+            self.card(cast(Token, c.children[0]), list(c.children[1:]), self.span(c))
+            for c in cast(list[Tree[Token]], tree.children)
+        )
+        return m.SendCards(span=span, cards=cards)
+
+    def a_send_media(self, tree: Tree[Token], span: Span) -> m.Action:
+        kind_tree, url = cast(list[Any], tree.children)
+        media = cast(m.MediaKind, str(kind_tree.children[0]))
+        return m.SendMedia(span=span, media=media, url=self.url(url))
+
+    def a_private_reply(self, tree: Tree[Token], span: Span) -> m.Action:
+        return m.PrivateReply(span=span, text=self.text(cast(Token, tree.children[0])))
+
+    def a_tag_action(self, tree: Tree[Token], span: Span) -> m.Action:
+        return cast(m.Action, self.reaction(cast(Tree[Token], tree.children[0])))
+
+    a_untag_action = a_tag_action
+    a_set_action = a_tag_action
+
+    def a_ask(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        expects, invalid = "text", None
+        for kid in kids[2:]:
+            if kid.data == "ask_kind":
+                expects = str(kid.children[0].children[0])
+            else:
+                invalid = self.text(kid.children[0])
+        return m.Ask(
+            span=span,
+            question=self.text(kids[0]),
+            field=self.field(kids[1]),
+            expects=cast(m.AskKind, expects),
+            invalid=invalid,
+        )
+
+    def a_goto(self, tree: Tree[Token], span: Span) -> m.Action:
+        return m.Goto(span=span, target=self.target(cast(Tree[Token], tree.children[0])))
+
+    def a_after(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        delay, text = self.duration(kids[0])
+        fields: dict[str, Any] = {}
+        for kid in kids[1:-1]:
+            if kid.data == "unless_replied":
+                fields["unless_replied"] = True
+            elif kid.data == "with_tag":
+                fields["tag"] = str(kid.children[0])
+                fields["tag_span"] = self.span(kid.children[0])
+            else:
+                fields["topic"] = self.string(kid.children[0])
+        return m.After(
+            span=span, delay=delay or 0, delay_text=text, body=self.body(kids[-1]), **fields
+        )
+
+    def condition(self, tree: Tree[Token]) -> m.Condition:
+        kids: list[Any] = list(tree.children)
+        span = self.span(tree)
+        if tree.data in ("c_tagged", "c_not_tagged"):
+            return m.Tagged(
+                span=span, name=self.string(kids[0]), negated=tree.data == "c_not_tagged"
+            )
+        return m.FieldEquals(
+            span=span,
+            field=self.field(kids[0]),
+            value=self.string(kids[1]),
+            negated=tree.data == "c_not_equals",
+        )
+
+    def branches(self, kids: list[Any]) -> tuple[tuple[m.Action, ...], tuple[m.Action, ...]]:
+        then = self.body(kids[0])
+        otherwise = self.body(kids[1].children[0]) if len(kids) > 1 else ()
+        return then, otherwise
+
+    def a_if_block(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        then, otherwise = self.branches(kids[1:])
+        return m.If(span=span, condition=self.condition(kids[0]), then=then, otherwise=otherwise)
+
+    def a_split_block(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        percent = float(str(kids[0]).rstrip("%"))
+        if not 0 < percent < 100:
+            self.fail(
+                Code.BAD_PERCENT,
+                kids[0],
+                (f"{kids[0]} cannot split contacts", "use a share between 1% and 99%"),
+            )
+        then, otherwise = self.branches(kids[1:])
+        return m.Split(span=span, percent=percent, then=then, otherwise=otherwise)
+
+    def a_request_notifications(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        frequency = str(kids[2].children[0].children[0]) if len(kids) > 2 else "daily"
+        return m.RequestNotifications(
+            span=span,
+            topic=self.string(kids[0]),
+            title=self.string(kids[1]),
+            frequency=cast(m.Frequency, frequency),
+        )
+
+    def a_handoff(self, tree: Tree[Token], span: Span) -> m.Action:
+        reason = self.string(cast(Token, tree.children[0])) if tree.children else None
+        return m.Handoff(span=span, reason=reason)
+
+    def a_notify(self, tree: Tree[Token], span: Span) -> m.Action:
+        return m.Notify(span=span, url=self.url(cast(Token, tree.children[0])))
+
+    def a_stop(self, tree: Tree[Token], span: Span) -> m.Action:
+        return m.Stop(span=span)
+
+
+def build_flow(parsed: Parsed, name: str) -> tuple[m.Flow, list[Diagnostic]]:
+    builder = Builder(parsed.source.path)
+    diagnostics = list(parsed.diagnostics)
+    if not NAME.fullmatch(name):
+        diagnostics.append(
+            error(
+                Code.BAD_NAME,
+                Span.point(parsed.source.path, 1, 1),
+                f'"{name}" cannot be a flow name (it is the file name without .flow)',
+                "name flow files with letters, digits, _ and -, starting with a letter",
+            )
+        )
+    flow = builder.flow(parsed, name)
+    return flow, diagnostics + builder.diagnostics

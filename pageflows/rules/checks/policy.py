@@ -1,0 +1,109 @@
+"""Facebook's messaging policy on a given day: tags, HUMAN_AGENT, windows.
+
+Why `as_of`: Facebook retires tags (three on 2026-04-27), so a flow that was
+fine last month can be refused today; `pageflows check --as-of DATE` asks
+about another day. The dated table lives in the engine and is passed in as
+`tag_policy`, so rules/ stays free of engine imports.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from pageflows.rules import model as m
+from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
+from pageflows.rules.source import Span
+from pageflows.rules.walk import walk_flow
+
+if TYPE_CHECKING:
+    from pageflows.rules.checks import TagPolicy
+
+WINDOW = timedelta(hours=24)
+KNOWN_TAGS = (
+    "HUMAN_AGENT",
+    "CUSTOMER_FEEDBACK",
+    "CONFIRMED_EVENT_UPDATE",
+    "POST_PURCHASE_UPDATE",
+    "ACCOUNT_UPDATE",
+)
+
+
+def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for flow in flows:
+        for action, where in walk_flow(flow):
+            if isinstance(action, m.After):
+                if action.tag and action.tag_span:
+                    found += _tag(action.tag, action.tag_span, as_of, tag_policy)
+                total = where.delay + action.delay
+                has_channel = action.tag or action.topic or where.channel_tag or where.channel_topic
+                if total > WINDOW and not has_channel:
+                    found.append(
+                        warning(
+                            Code.FOLLOW_UP_OUTSIDE_WINDOW,
+                            action.span,
+                            f"this follow-up comes {_say(total)} after the contact's message,"
+                            " after the 24 h window: it is skipped unless they write again",
+                            "add `with tag TAG` (non-promotional updates only) or"
+                            ' `via notification "topic"`, or send it within 24h',
+                        )
+                    )
+        for broadcast in flow.broadcasts:
+            if broadcast.tag and broadcast.tag_span:
+                found += _tag(broadcast.tag, broadcast.tag_span, as_of, tag_policy)
+            if not broadcast.tag and broadcast.audience != "subscribers":
+                found.append(
+                    warning(
+                        Code.BROADCAST_WITHOUT_TAG,
+                        broadcast.span,
+                        f'broadcast "{broadcast.name}" has no tag: it reaches only contacts'
+                        " who wrote in the 24 h before it goes out",
+                        'send it to `subscribers of "topic"` to reach everyone who opted in',
+                    )
+                )
+    return found
+
+
+def _say(delay: timedelta) -> str:
+    hours = delay.total_seconds() / 3600
+    return f"{hours:g}h" if hours < 48 else f"{hours / 24:g} days"
+
+
+def _tag(tag: str, span: Span, as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
+    if tag == "HUMAN_AGENT":
+        return [
+            error(
+                Code.HUMAN_AGENT_TAG,
+                span,
+                "HUMAN_AGENT is only for a person answering by hand; automation may never use it",
+                "pageflows adds HUMAN_AGENT by itself when an agent replies from 24h to 7 days",
+            )
+        ]
+    verdict = tag_policy(tag, as_of)
+    if verdict.status == "unknown":
+        close = difflib.get_close_matches(tag.upper(), KNOWN_TAGS, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]}?" if close else "tags: " + ", ".join(KNOWN_TAGS[1:])
+        return [error(Code.UNKNOWN_TAG, span, f"{tag} is not a Messenger message tag", hint)]
+    if verdict.status == "retired":
+        since = verdict.retired_on.isoformat() if verdict.retired_on else "an earlier date"
+        return [
+            error(
+                Code.RETIRED_TAG,
+                span,
+                f"Facebook refuses {tag} since {since} (error 100; checked as of {as_of})",
+                verdict.replacement or None,
+            )
+        ]
+    if tag == "CUSTOMER_FEEDBACK":
+        return [
+            error(
+                Code.TAG_NOT_FOR_FLOWS,
+                span,
+                "CUSTOMER_FEEDBACK may only carry Facebook's customer feedback template,"
+                " which flows cannot send",
+                "send the survey inside the 24 h window instead",
+            )
+        ]
+    return []

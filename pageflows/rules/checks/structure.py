@@ -1,0 +1,158 @@
+"""Names and targets: every goto lands somewhere, names are unique, steps are reachable."""
+
+from __future__ import annotations
+
+import difflib
+
+from pageflows.rules import model as m
+from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
+from pageflows.rules.source import Span
+from pageflows.rules.walk import reactions, roots, walk_flow
+
+
+def _targets(action: m.Action) -> list[m.Target]:
+    found = [r.target for r in reactions(action) if isinstance(r, m.Goto)]
+    if isinstance(action, m.Goto):
+        found.append(action.target)
+    return found
+
+
+def check(flows: list[m.Flow]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    by_name = {f.name: f for f in flows}
+    seen_flows: dict[str, m.Flow] = {}
+    for flow in flows:
+        if flow.name in seen_flows:
+            found.append(
+                error(
+                    Code.DUPLICATE_NAME,
+                    m_span(flow),
+                    f'two flow files are named "{flow.name}"',
+                    f"the other one is {seen_flows[flow.name].path}; rename one of them",
+                )
+            )
+        seen_flows.setdefault(flow.name, flow)
+    found += _duplicates(flows)
+    reached: set[tuple[str, str]] = set()
+    for flow in flows:
+        for action, where in walk_flow(flow):
+            for target in _targets(action):
+                problem = _resolve(target, flow, by_name)
+                if problem:
+                    found.append(problem)
+                else:
+                    reached.add((target.flow or flow.name, target.step))
+            if isinstance(action, m.PrivateReply) and (
+                not where.is_comment_trigger or where.in_after
+            ):
+                found.append(
+                    error(
+                        Code.PRIVATE_REPLY_OUTSIDE_COMMENT,
+                        action.span,
+                        "a private reply can only answer the comment that fired an"
+                        " `on comment` trigger",
+                        "move it into an `on comment ...:` block (not inside `after`), or use send",
+                    )
+                )
+        found += _after_jumps(flow)
+    for flow in flows:
+        for step in flow.steps:
+            if (flow.name, step.name) not in reached:
+                found.append(
+                    warning(
+                        Code.UNREACHABLE_STEP,
+                        step.span,
+                        f'no trigger, quick reply, button or goto leads to step "{step.name}"',
+                        "link it from a quick reply or a goto, or delete it",
+                    )
+                )
+    return found
+
+
+def m_span(flow: m.Flow) -> Span:
+    return Span.point(flow.path, 1, 1)
+
+
+def _duplicates(flows: list[m.Flow]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    broadcasts: dict[str, m.Broadcast] = {}
+    for flow in flows:
+        steps: dict[str, m.Step] = {}
+        for step in flow.steps:
+            if step.name in steps:
+                first = steps[step.name].span
+                found.append(
+                    error(
+                        Code.DUPLICATE_NAME,
+                        step.span,
+                        f'step "{step.name}" is defined twice in this flow',
+                        f"the first one is at line {first.line}; rename one of them",
+                    )
+                )
+            steps.setdefault(step.name, step)
+        for broadcast in flow.broadcasts:
+            if broadcast.name in broadcasts:
+                first = broadcasts[broadcast.name].span
+                found.append(
+                    error(
+                        Code.DUPLICATE_NAME,
+                        broadcast.span,
+                        f'broadcast "{broadcast.name}" is defined twice',
+                        f"the first one is at {first}; broadcast names are unique in a folder",
+                    )
+                )
+            broadcasts.setdefault(broadcast.name, broadcast)
+    return found
+
+
+def _resolve(target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]) -> Diagnostic | None:
+    owner = by_name.get(target.flow or flow.name)
+    if owner is None:
+        close = difflib.get_close_matches(target.flow or "", list(by_name), n=1, cutoff=0.6)
+        hint = (
+            f'did you mean "{close[0]}.{target.step}"?'
+            if close
+            else "flows are named after their files"
+        )
+        return error(Code.UNKNOWN_TARGET, target.span, f'there is no flow "{target.flow}"', hint)
+    if owner.step(target.step) is not None:
+        return None
+    names = [s.name for s in owner.steps]
+    close = difflib.get_close_matches(target.step, names, n=1, cutoff=0.6)
+    if close:
+        hint = f'did you mean "{close[0]}"?'
+    elif names:
+        hint = "steps in this flow: " + ", ".join(names)
+    else:
+        hint = f'define it with "step {target.step}:"'
+    where = "this flow" if owner is flow else f'flow "{owner.name}"'
+    return error(
+        Code.UNKNOWN_TARGET, target.span, f'there is no step "{target.step}" in {where}', hint
+    )
+
+
+def _after_jumps(flow: m.Flow) -> list[Diagnostic]:
+    """Actions after a goto or stop in the same block never run."""
+    found: list[Diagnostic] = []
+
+    def scan(actions: tuple[m.Action, ...]) -> None:
+        for i, action in enumerate(actions):
+            if isinstance(action, m.Goto | m.Stop) and i + 1 < len(actions):
+                word = "goto" if isinstance(action, m.Goto) else "stop"
+                found.append(
+                    warning(
+                        Code.CODE_AFTER_JUMP,
+                        actions[i + 1].span,
+                        f"this never runs: the {word} on line {action.span.line} leaves the block",
+                        f"move it above the {word}, or delete it",
+                    )
+                )
+            if isinstance(action, m.After):
+                scan(action.body)
+            elif isinstance(action, m.If | m.Split):
+                scan(action.then)
+                scan(action.otherwise)
+
+    for root in roots(flow):
+        scan(root.body)
+    return found

@@ -1,0 +1,106 @@
+"""Triggers that can never fire, and ref campaigns without an EU fallback.
+
+Why the ref fallback: Facebook may drop the ref for users in the EU and
+Japan, so a flow set that greets by ref needs `on ref missing`, or those
+people get no answer at all.
+"""
+
+from __future__ import annotations
+
+from pageflows.rules import model as m
+from pageflows.rules.compile import CompiledTrigger, compile_program, keyword_entries
+from pageflows.rules.diagnostics import Code, Diagnostic, warning
+from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
+
+SINGLE = ("ref_missing", "get_started", "first_message", "message")
+
+
+def check(flows: list[m.Flow]) -> list[Diagnostic]:
+    program = compile_program(flows)
+    found = _keyword_shadows(program.triggers)
+    found += _same_key_shadows(program.triggers)
+    ref_triggers = [t for t in program.triggers if isinstance(t.trigger, m.RefTrigger)]
+    if ref_triggers and not program.first("ref_missing"):
+        first = ref_triggers[0]
+        found.append(
+            warning(
+                Code.NO_REF_FALLBACK,
+                first.trigger.span,
+                "these flows greet by ref, but none says what to do when the ref is missing",
+                "Facebook may drop refs for people in the EU; add `on ref missing:` with a"
+                " greeting that asks how they found you",
+            )
+        )
+    return found
+
+
+def _covers(winner: KeywordEntry, loser: KeywordEntry) -> bool:
+    """Every message `loser` matches is matched by `winner` too."""
+    if winner.mode is KeywordMode.CONTAINS:
+        return True
+    if winner.mode is KeywordMode.STARTS:
+        return loser.mode in (KeywordMode.STARTS, KeywordMode.EXACT)
+    return loser.mode is KeywordMode.EXACT
+
+
+def _keyword_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]:
+    entries = keyword_entries(triggers)
+    index = KeywordIndex.build(entries)
+    found = []
+    for entry in entries:
+        for other in index.matches(entry.phrase):
+            if other.rank >= entry.rank or other.trigger == entry.trigger:
+                continue
+            if _covers(other, entry):
+                winner = triggers[other.trigger].trigger.span
+                found.append(
+                    warning(
+                        Code.SHADOWED_TRIGGER,
+                        triggers[entry.trigger].trigger.span,
+                        f'keyword "{entry.phrase}" never fires: "{other.phrase}" ({other.mode})'
+                        f" at {winner} matches the same messages first",
+                        "remove it, or make it more specific (exact) so it ranks first",
+                    )
+                )
+                break
+    return found
+
+
+def _key(trigger: m.Trigger) -> tuple[object, ...] | None:
+    if isinstance(trigger, m.RefTrigger):
+        return ("ref", trigger.ref, trigger.source)
+    if isinstance(trigger, m.PostbackTrigger):
+        return ("postback", trigger.payload)
+    if isinstance(trigger, m.CommentTrigger):
+        return ("comment", trigger.post_id, trigger.containing)
+    if isinstance(trigger, m.AttachmentTrigger):
+        return ("attachment", trigger.media)
+    if isinstance(trigger, m.OptinTrigger):
+        return ("optin", trigger.topic)
+    if isinstance(trigger, m.RegexTrigger):
+        return ("regex", trigger.pattern, trigger.flags)
+    if trigger.kind in SINGLE or isinstance(trigger, m.WindowClosingTrigger):
+        return (trigger.kind,)
+    return None
+
+
+def _same_key_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]:
+    first: dict[tuple[object, ...], CompiledTrigger] = {}
+    found = []
+    for compiled in triggers:
+        key = _key(compiled.trigger)
+        if key is None:
+            continue
+        if key in first:
+            found.append(
+                warning(
+                    Code.SHADOWED_TRIGGER,
+                    compiled.trigger.span,
+                    f"this trigger never fires: the same trigger at {first[key].trigger.span}"
+                    " comes first",
+                    "merge the two blocks, or delete one",
+                )
+            )
+        else:
+            first[key] = compiled
+    return found

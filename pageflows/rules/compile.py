@@ -1,0 +1,160 @@
+"""Checked flows -> a Program: the trigger indexes the engine matches against.
+
+Built once at load. Precedence is fixed here, as ranks: at most one trigger
+fires per event, the most specific first (exact keyword > starts > contains
+> regex; a ref equal to the value > a glob; a comment on a given post with
+words > on a post > with words > any), then the order of declaration (files
+by path, then top to bottom).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from pageflows.rules import model as m
+from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
+
+MODE_RANK = {"exact": 0, "starts": 1, "contains": 2}
+RE_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+
+@dataclass(frozen=True)
+class CompiledTrigger:
+    id: int
+    flow: str
+    block: m.TriggerBlock
+
+    @property
+    def trigger(self) -> m.Trigger:
+        return self.block.trigger
+
+
+@dataclass(frozen=True)
+class Program:
+    flows: dict[str, m.Flow]
+    triggers: tuple[CompiledTrigger, ...]
+    keywords: KeywordIndex
+    regexes: tuple[tuple[re.Pattern[str], int], ...]
+    refs: dict[str, tuple[int, ...]]
+    ref_globs: tuple[tuple[str, int], ...]
+    by_kind: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    broadcasts: dict[str, tuple[str, m.Broadcast]] = field(default_factory=dict)
+
+    def first(self, kind: str) -> CompiledTrigger | None:
+        ids = self.by_kind.get(kind, ())
+        return self.triggers[ids[0]] if ids else None
+
+    def all(self, kind: str) -> list[CompiledTrigger]:
+        return [self.triggers[i] for i in self.by_kind.get(kind, ())]
+
+    def step(self, flow: str, name: str) -> m.Step | None:
+        owner = self.flows.get(flow)
+        return owner.step(name) if owner else None
+
+    def match_ref(self, ref: str, source: str | None) -> CompiledTrigger | None:
+        """An equal ref before a glob; a trigger restricted to a source needs that source."""
+        for trigger_id in self.refs.get(ref, ()):
+            if _source_ok(self.triggers[trigger_id], source):
+                return self.triggers[trigger_id]
+        for pattern, trigger_id in self.ref_globs:
+            if fnmatch.fnmatchcase(ref, pattern) and _source_ok(self.triggers[trigger_id], source):
+                return self.triggers[trigger_id]
+        return None
+
+    def match_text(self, text: str) -> CompiledTrigger | None:
+        entry = self.keywords.match(text)
+        if entry is not None:
+            return self.triggers[entry.trigger]
+        for pattern, trigger_id in self.regexes:
+            if pattern.search(text):
+                return self.triggers[trigger_id]
+        return None
+
+    def match_comment(self, post_id: str, text: str) -> CompiledTrigger | None:
+        from pageflows.rules.keyword_index import normalize_words
+
+        words = " " + " ".join(normalize_words(text)) + " "
+        best: tuple[tuple[int, int], CompiledTrigger] | None = None
+        for compiled in self.all("comment"):
+            trigger = compiled.trigger
+            assert isinstance(trigger, m.CommentTrigger)
+            if trigger.post_id is not None and trigger.post_id != post_id:
+                continue
+            if trigger.containing and not any(
+                " " + " ".join(normalize_words(w)) + " " in words for w in trigger.containing
+            ):
+                continue
+            rank = (comment_specificity(trigger), compiled.id)
+            if best is None or rank < best[0]:
+                best = (rank, compiled)
+        return best[1] if best else None
+
+
+def comment_specificity(trigger: m.CommentTrigger) -> int:
+    return {(True, True): 0, (True, False): 1, (False, True): 2}.get(
+        (trigger.post_id is not None, bool(trigger.containing)), 3
+    )
+
+
+def _source_ok(compiled: CompiledTrigger, source: str | None) -> bool:
+    trigger = compiled.trigger
+    assert isinstance(trigger, m.RefTrigger)
+    return trigger.source is None or trigger.source == source
+
+
+def keyword_entries(triggers: tuple[CompiledTrigger, ...]) -> list[KeywordEntry]:
+    entries = []
+    for compiled in triggers:
+        trigger = compiled.trigger
+        if isinstance(trigger, m.KeywordTrigger):
+            for phrase in trigger.phrases:
+                entries.append(
+                    KeywordEntry(
+                        phrase=phrase,
+                        mode=KeywordMode(trigger.mode),
+                        rank=(MODE_RANK[trigger.mode], compiled.id),
+                        trigger=compiled.id,
+                    )
+                )
+    return entries
+
+
+def regex_flags(flags: str) -> int:
+    value = 0
+    for flag in flags:
+        value |= RE_FLAGS.get(flag, 0)
+    return value
+
+
+def compile_program(flows: list[m.Flow]) -> Program:
+    ordered = sorted(flows, key=lambda f: f.path)
+    triggers = tuple(
+        CompiledTrigger(id=n, flow=flow.name, block=block)
+        for n, (flow, block) in enumerate((f, b) for f in ordered for b in f.triggers)
+    )
+    regexes = []
+    refs: dict[str, list[int]] = {}
+    globs = []
+    by_kind: dict[str, list[int]] = {}
+    for compiled in triggers:
+        trigger = compiled.trigger
+        by_kind.setdefault(trigger.kind, []).append(compiled.id)
+        if isinstance(trigger, m.RegexTrigger):
+            regexes.append((re.compile(trigger.pattern, regex_flags(trigger.flags)), compiled.id))
+        elif isinstance(trigger, m.RefTrigger):
+            if trigger.is_glob:
+                globs.append((trigger.ref, compiled.id))
+            else:
+                refs.setdefault(trigger.ref, []).append(compiled.id)
+    return Program(
+        flows={f.name: f for f in ordered},
+        triggers=triggers,
+        keywords=KeywordIndex.build(keyword_entries(triggers)),
+        regexes=tuple(regexes),
+        refs={k: tuple(v) for k, v in refs.items()},
+        ref_globs=tuple(globs),
+        by_kind={k: tuple(v) for k, v in by_kind.items()},
+        broadcasts={b.name: (f.name, b) for f in ordered for b in f.broadcasts},
+    )

@@ -1,0 +1,102 @@
+"""Findings about flow files: errors and warnings as values.
+
+A user's mistake is never an exception inside `rules/`: every stage returns
+its result plus a list of `Diagnostic`. Each has a stable code and name (so
+docs, editors and CI can refer to it), a span, a message in the marketer's
+words and, when a fix is likely, a hint. Rendering happens once, in report.py.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from pageflows.rules.source import Span
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Code(StrEnum):
+    """Stable codes. Numbers never change meaning; retire, don't reuse."""
+
+    # reading and syntax (PF0xx)
+    NOT_TEXT = "PF001 not-text"
+    TOO_LARGE = "PF002 file-too-large"
+    MIXED_INDENT = "PF003 mixed-indentation"
+    BAD_INDENT = "PF004 bad-indentation"
+    SYNTAX = "PF010 syntax"
+    BAD_NAME = "PF011 bad-flow-name"
+    # values (PF1xx)
+    BAD_DURATION = "PF112 bad-duration"
+    BAD_STRING = "PF113 bad-text"
+    BAD_URL = "PF114 bad-url"
+    BAD_REGEX = "PF115 bad-regex"
+    BAD_PERCENT = "PF116 bad-percent"
+    BAD_TIME = "PF117 bad-broadcast-time"
+    BAD_TIMEZONE = "PF118 bad-timezone"
+    BAD_TEMPLATE = "PF119 bad-template"
+    BAD_REF = "PF120 bad-ref"
+    BAD_PHONE = "PF121 bad-phone"
+    EMPTY_KEYWORD = "PF122 empty-keyword"
+    # structure (PF2xx)
+    UNKNOWN_TARGET = "PF201 unknown-target"
+    DUPLICATE_NAME = "PF202 duplicate-name"
+    PRIVATE_REPLY_OUTSIDE_COMMENT = "PF203 private-reply-outside-comment"
+    ASK_IN_FOLLOW_UP = "PF204 misplaced-action"
+    # Facebook's limits and policy (PF3xx)
+    TEXT_TOO_LONG = "PF301 text-too-long"
+    TOO_MANY_QUICK_REPLIES = "PF302 too-many-quick-replies"
+    QUICK_REPLY_TOO_LONG = "PF303 quick-reply-too-long"
+    TOO_MANY_BUTTONS = "PF304 too-many-buttons"
+    BUTTON_TITLE_TOO_LONG = "PF305 button-title-too-long"
+    TOO_MANY_CARDS = "PF306 too-many-cards"
+    CARD_FIELD_TOO_LONG = "PF307 card-field-too-long"
+    HUMAN_AGENT_TAG = "PF310 human-agent-in-flow"
+    UNKNOWN_TAG = "PF311 unknown-tag"
+    RETIRED_TAG = "PF312 retired-tag"
+    TAG_NOT_FOR_FLOWS = "PF313 tag-not-for-flows"
+    # warnings (PF4xx)
+    SHADOWED_TRIGGER = "PF401 shadowed-trigger"
+    UNREACHABLE_STEP = "PF402 unreachable-step"
+    FOLLOW_UP_OUTSIDE_WINDOW = "PF403 follow-up-outside-window"
+    NO_REF_FALLBACK = "PF404 no-ref-fallback"
+    BROADCAST_WITHOUT_TAG = "PF405 broadcast-window-only"
+    CODE_AFTER_JUMP = "PF406 unreachable-action"
+
+    @property
+    def number(self) -> str:
+        return self.value.split(" ", 1)[0]
+
+    @property
+    def label(self) -> str:
+        return self.value.split(" ", 1)[1]
+
+
+class Diagnostic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: Code
+    severity: Severity
+    span: Span
+    message: str
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def error(code: Code, span: Span, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.ERROR, span=span, message=message, hint=hint)
+
+
+def warning(code: Code, span: Span, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.WARNING, span=span, message=message, hint=hint)
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.span.path, d.span.line, d.span.col, d.code.number)

@@ -1,0 +1,88 @@
+"""The entry point of rules/: files in, a checked Program or located findings out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from pageflows.rules.build import build_flow
+from pageflows.rules.checks import TagPolicy, run_checks
+from pageflows.rules.compile import Program, compile_program
+from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key
+from pageflows.rules.model import Flow
+from pageflows.rules.parse import parse_bytes
+from pageflows.rules.source import SourceFile, Span
+
+SUFFIX = ".flow"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    program: Program | None
+    diagnostics: tuple[Diagnostic, ...]
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    flows: tuple[Flow, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if not d.is_error)
+
+
+def find_flow_files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
+    """Folders are searched recursively for *.flow; a named file is taken whatever its suffix."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file())
+            if not found:
+                problems.append(
+                    error(Code.SYNTAX, Span.point(raw, 1, 1), "this folder has no .flow files")
+                )
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(error(Code.SYNTAX, Span.point(raw, 1, 1), "no such file or folder"))
+    return files, problems
+
+
+def load_texts(texts: dict[str, bytes], as_of: date, tag_policy: TagPolicy) -> LoadResult:
+    """Check and compile flows given as {path: content}; the flow name is the file's stem."""
+    diagnostics: list[Diagnostic] = []
+    flows: list[Flow] = []
+    sources: dict[str, SourceFile] = {}
+    for path, data in texts.items():
+        parsed = parse_bytes(path, data)
+        sources[path] = parsed.source
+        flow, found = build_flow(parsed, Path(path).stem)
+        flows.append(flow)
+        diagnostics += found
+    diagnostics += run_checks(flows, as_of, tag_policy)
+    diagnostics.sort(key=sort_key)
+    has_errors = any(d.is_error for d in diagnostics)
+    program = None if has_errors else compile_program(flows)
+    return LoadResult(program, tuple(diagnostics), sources, tuple(flows))
+
+
+def load_paths(paths: list[str], as_of: date, tag_policy: TagPolicy) -> LoadResult:
+    files, problems = find_flow_files(paths)
+    texts: dict[str, bytes] = {}
+    for file in files:
+        try:
+            texts[str(file)] = file.read_bytes()
+        except OSError as exc:
+            problems.append(
+                error(Code.NOT_TEXT, Span.point(str(file), 1, 1), f"cannot read: {exc.strerror}")
+            )
+    result = load_texts(texts, as_of, tag_policy)
+    if not problems:
+        return result
+    diagnostics = tuple(sorted((*result.diagnostics, *problems), key=sort_key))
+    return LoadResult(None, diagnostics, result.sources, result.flows)

@@ -1,0 +1,410 @@
+"""The typed model of a flow file: what build.py makes of the syntax tree.
+
+Every node is a frozen pydantic model with a `span`, so checks and the engine
+can point back at the marketer's text. Nodes are plain data: no behaviour
+beyond small derived properties, so the engine can compare them with `==`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pageflows.rules.source import Span
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    span: Span
+
+
+# ------------------------------------------------------------------ templates
+
+
+class Literal_(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["literal"] = "literal"
+    text: str
+
+
+class Placeholder(BaseModel):
+    """`{contact.first_name|there}`: a documented name and an optional fallback."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["placeholder"] = "placeholder"
+    name: str
+    fallback: str | None = None
+
+
+TemplatePart = Annotated[Literal_ | Placeholder, Field(discriminator="kind")]
+
+
+class Text(Node):
+    """A quoted text after escapes, split into literal parts and placeholders."""
+
+    raw: str
+    parts: tuple[TemplatePart, ...] = ()
+
+    @property
+    def longest(self) -> int:
+        """Length assuming each placeholder renders as its fallback (or empty).
+
+        Why: limits such as 2,000 characters are checked on what Facebook
+        receives; a placeholder's value is unknown at check time.
+        """
+        total = 0
+        for part in self.parts:
+            if isinstance(part, Literal_):
+                total += len(part.text)
+            else:
+                total += len(part.fallback or "")
+        return total
+
+
+# ------------------------------------------------------------------ reactions
+
+
+class Target(Node):
+    """A step to continue in: `ask_email` (this flow) or `other_flow.ask_email`."""
+
+    flow: str | None = None
+    step: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}.{self.step}" if self.flow else self.step
+
+
+class AddTag(Node):
+    kind: Literal["tag"] = "tag"
+    name: str
+
+
+class RemoveTag(Node):
+    kind: Literal["untag"] = "untag"
+    name: str
+
+
+class SetField(Node):
+    kind: Literal["set"] = "set"
+    field: str
+    value: Text
+
+
+class Goto(Node):
+    kind: Literal["goto"] = "goto"
+    target: Target
+
+
+Reaction = Annotated[Goto | AddTag | RemoveTag | SetField, Field(discriminator="kind")]
+
+
+class QuickReply(Node):
+    title: str
+    reaction: Reaction
+
+
+class UrlButton(Node):
+    kind: Literal["url"] = "url"
+    title: str
+    url: str
+
+
+class CallButton(Node):
+    kind: Literal["call"] = "call"
+    title: str
+    phone: str
+
+
+class ReactButton(Node):
+    kind: Literal["react"] = "react"
+    title: str
+    reaction: Reaction
+
+
+Button = Annotated[UrlButton | CallButton | ReactButton, Field(discriminator="kind")]
+
+
+class Card(Node):
+    title: Text
+    subtitle: Text | None = None
+    image: str | None = None
+    link: str | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+# ------------------------------------------------------------------ actions
+
+
+class SendText(Node):
+    kind: Literal["send"] = "send"
+    text: Text
+    quick_replies: tuple[QuickReply, ...] = ()
+
+
+class SendButtons(Node):
+    kind: Literal["send_buttons"] = "send_buttons"
+    text: Text
+    buttons: tuple[Button, ...]
+
+
+class SendCards(Node):
+    """`send card "t":` (one card) or `send cards:` (a carousel)."""
+
+    kind: Literal["send_cards"] = "send_cards"
+    cards: tuple[Card, ...]
+
+
+MediaKind = Literal["image", "audio", "video", "file"]
+
+
+class SendMedia(Node):
+    kind: Literal["send_media"] = "send_media"
+    media: MediaKind
+    url: str
+
+
+class PrivateReply(Node):
+    kind: Literal["private_reply"] = "private_reply"
+    text: Text
+    quick_replies: tuple[QuickReply, ...] = ()
+
+
+AskKind = Literal["email", "phone", "number", "text"]
+
+
+class Ask(Node):
+    kind: Literal["ask"] = "ask"
+    question: Text
+    field: str
+    expects: AskKind = "text"
+    invalid: Text | None = None
+
+
+class After(Node):
+    kind: Literal["after"] = "after"
+    delay: timedelta
+    delay_text: str
+    unless_replied: bool = False
+    tag: str | None = None
+    tag_span: Span | None = None
+    topic: str | None = None
+    body: tuple[Action, ...]
+
+
+class Tagged(Node):
+    kind: Literal["tagged"] = "tagged"
+    name: str
+    negated: bool = False
+
+
+class FieldEquals(Node):
+    kind: Literal["equals"] = "equals"
+    field: str
+    value: str
+    negated: bool = False
+
+
+Condition = Annotated[Tagged | FieldEquals, Field(discriminator="kind")]
+
+
+class If(Node):
+    kind: Literal["if"] = "if"
+    condition: Condition
+    then: tuple[Action, ...]
+    otherwise: tuple[Action, ...] = ()
+
+
+class Split(Node):
+    """A/B split: a stable share of contacts takes `then`, the rest `otherwise`."""
+
+    kind: Literal["split"] = "split"
+    percent: float
+    then: tuple[Action, ...]
+    otherwise: tuple[Action, ...] = ()
+
+
+Frequency = Literal["daily", "weekly", "monthly"]
+
+
+class RequestNotifications(Node):
+    kind: Literal["request_notifications"] = "request_notifications"
+    topic: str
+    title: str
+    frequency: Frequency = "daily"
+
+
+class Handoff(Node):
+    kind: Literal["handoff"] = "handoff"
+    reason: str | None = None
+
+
+class Notify(Node):
+    kind: Literal["notify"] = "notify"
+    url: str
+
+
+class Stop(Node):
+    kind: Literal["stop"] = "stop"
+
+
+Action = Annotated[
+    SendText
+    | SendButtons
+    | SendCards
+    | SendMedia
+    | PrivateReply
+    | AddTag
+    | RemoveTag
+    | SetField
+    | Ask
+    | Goto
+    | After
+    | If
+    | Split
+    | RequestNotifications
+    | Handoff
+    | Notify
+    | Stop,
+    Field(discriminator="kind"),
+]
+
+# ------------------------------------------------------------------ triggers
+
+KeywordModeName = Literal["exact", "starts", "contains"]
+RefSource = Literal["ads", "link", "qr", "chat_plugin"]
+AttachmentKind = Literal["image", "audio", "video", "file", "location"]
+
+
+class KeywordTrigger(Node):
+    kind: Literal["keyword"] = "keyword"
+    phrases: tuple[str, ...]
+    mode: KeywordModeName = "contains"
+
+
+class RegexTrigger(Node):
+    kind: Literal["regex"] = "regex"
+    pattern: str
+    flags: str = ""
+
+
+class RefTrigger(Node):
+    """`on ref "x"`; a `*` in the value makes it a glob (`"camp_*"`)."""
+
+    kind: Literal["ref"] = "ref"
+    ref: str
+    source: RefSource | None = None
+
+    @property
+    def is_glob(self) -> bool:
+        return "*" in self.ref
+
+
+class RefMissingTrigger(Node):
+    kind: Literal["ref_missing"] = "ref_missing"
+
+
+class CommentTrigger(Node):
+    kind: Literal["comment"] = "comment"
+    post_id: str | None = None
+    containing: tuple[str, ...] = ()
+
+
+class PostbackTrigger(Node):
+    kind: Literal["postback"] = "postback"
+    payload: str
+
+
+class GetStartedTrigger(Node):
+    kind: Literal["get_started"] = "get_started"
+
+
+class FirstMessageTrigger(Node):
+    kind: Literal["first_message"] = "first_message"
+
+
+class MessageTrigger(Node):
+    kind: Literal["message"] = "message"
+
+
+class AttachmentTrigger(Node):
+    kind: Literal["attachment"] = "attachment"
+    media: AttachmentKind
+
+
+class OptinTrigger(Node):
+    kind: Literal["optin"] = "optin"
+    topic: str
+
+
+class WindowClosingTrigger(Node):
+    kind: Literal["window_closing"] = "window_closing"
+    before: timedelta
+    before_text: str
+
+
+Trigger = Annotated[
+    KeywordTrigger
+    | RegexTrigger
+    | RefTrigger
+    | RefMissingTrigger
+    | CommentTrigger
+    | PostbackTrigger
+    | GetStartedTrigger
+    | FirstMessageTrigger
+    | MessageTrigger
+    | AttachmentTrigger
+    | OptinTrigger
+    | WindowClosingTrigger,
+    Field(discriminator="kind"),
+]
+
+
+# ------------------------------------------------------------------ top level
+
+
+class TriggerBlock(Node):
+    trigger: Trigger
+    body: tuple[Action, ...]
+
+
+class Step(Node):
+    name: str
+    body: tuple[Action, ...]
+
+
+AudienceKind = Literal["subscribers", "tagged", "everyone"]
+
+
+class Broadcast(Node):
+    name: str
+    audience: AudienceKind
+    audience_value: str | None = None
+    local_time: datetime
+    timezone: str
+    send_at: datetime
+    tag: str | None = None
+    tag_span: Span | None = None
+    body: tuple[Action, ...]
+
+
+class Flow(BaseModel):
+    """One file: its name is the file's stem."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    path: str
+    triggers: tuple[TriggerBlock, ...] = ()
+    steps: tuple[Step, ...] = ()
+    broadcasts: tuple[Broadcast, ...] = ()
+
+    def step(self, name: str) -> Step | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+After.model_rebuild()
+If.model_rebuild()
+Split.model_rebuild()

@@ -1,0 +1,378 @@
+"""Flow text -> Lark syntax trees, or located syntax diagnostics.
+
+Why the text is cut into top-level blocks before parsing: LALR stops at the
+first error, and a marketer wants every broken trigger or step reported in
+one run. Each block (a line starting at column 0, up to the next one) is
+parsed alone, so one mistake costs one block, not the file.
+
+Whatever the input (binary, empty, huge, a BOM, CRLF, tabs), this module
+returns diagnostics and never raises.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Tree
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+from lark.indenter import Indenter
+
+from pageflows.rules.diagnostics import Code, Diagnostic, error
+from pageflows.rules.source import SourceFile, Span
+
+MAX_FILE_BYTES = 1_000_000
+TAB_WIDTH = 4
+
+# How each terminal reads in "expected ..." messages.
+TERMINAL_WORDS = {
+    "STRING": 'a text in double quotes, such as "Hello"',
+    "DURATION": "a duration such as 2h, 3d or 30m",
+    "NAME": "a name such as ask_email",
+    "REGEX": r"a pattern between slashes, such as /order \d+/",
+    "PERCENT": "a percentage such as 50%",
+    "_NL": "the end of the line",
+    "_INDENT": "an indented block on the next line",
+    "_DEDENT": "the end of the indented block",
+    "$END": "the end of the file",
+}
+ACTION_KEYWORDS = frozenset(
+    [
+        "send",
+        "private",
+        "tag",
+        "untag",
+        "set",
+        "ask",
+        "goto",
+        "after",
+        "if",
+        "split",
+        "request",
+        "handoff",
+        "notify",
+        "stop",
+    ]
+)
+
+
+class IndentationError_(LarkError):
+    """Raised by the indenter with a located message; turned into a diagnostic below."""
+
+    def __init__(self, line: int, col: int, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.line, self.col, self.message, self.hint = line, col, message, hint
+
+
+class FlowIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types: list[str] = []  # noqa: RUF012 - Lark's interface
+    CLOSE_PAREN_types: list[str] = []  # noqa: RUF012
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = TAB_WIDTH
+
+    def handle_NL(self, token: Token) -> Iterator[Token]:
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        yield token
+        levels = " or ".join(str(n) for n in sorted(set(self.indent_level)))
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+            return
+        while indent < self.indent_level[-1]:
+            self.indent_level.pop()
+            yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+        if indent != self.indent_level[-1]:
+            line = token.end_line or token.line or 1
+            raise IndentationError_(
+                line,
+                indent + 1,
+                f"this line is indented by {indent}, which matches no block above it",
+                f"indent it by {levels} spaces, like the lines of the block it belongs to",
+            )
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    grammar = resources.files("pageflows.rules").joinpath("grammar.lark").read_text("utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        postlex=FlowIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+@dataclass(frozen=True)
+class Block:
+    """One top-level block's syntax tree; Lark's line numbers + line_offset = file lines."""
+
+    tree: Tree[Token]
+    line_offset: int
+
+
+@dataclass(frozen=True)
+class Parsed:
+    source: SourceFile
+    blocks: tuple[Block, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def decode(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
+    """Bytes -> text with LF line ends and no BOM; columns stay as the editor shows them."""
+    first = Span.point(path, 1, 1)
+    if len(data) > MAX_FILE_BYTES:
+        return None, [
+            error(
+                Code.TOO_LARGE,
+                first,
+                f"this file is {len(data):,} bytes; flow files are limited to {MAX_FILE_BYTES:,}",
+                "split it into several flow files in the same folder",
+            )
+        ]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [
+            error(
+                Code.NOT_TEXT,
+                Span.point(path, line, col),
+                "this file is not UTF-8 text",
+                "save it as UTF-8 text; flow files are plain text, not documents or images",
+            )
+        ]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return None, [
+            error(
+                Code.NOT_TEXT,
+                Span.point(path, line, 1),
+                "this file contains binary data (a NUL byte)",
+                "flow files are plain text",
+            )
+        ]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return SourceFile(path=path, text=text), []
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def check_indentation(source: SourceFile) -> list[Diagnostic]:
+    """Tabs and spaces may not be mixed: the same file would nest differently per editor."""
+    found: list[Diagnostic] = []
+    style: str | None = None
+    for number, line in enumerate(source.text.split("\n"), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = _indent_of(line)
+        if not indent:
+            continue
+        kinds = set(indent)
+        span = Span(path=source.path, line=number, col=1, end_line=number, end_col=len(indent) + 1)
+        if len(kinds) > 1:
+            found.append(
+                error(
+                    Code.MIXED_INDENT,
+                    span,
+                    "this line's indentation mixes tabs and spaces",
+                    "indent with spaces only (4 per level)",
+                )
+            )
+            continue
+        kind = "tabs" if "\t" in kinds else "spaces"
+        if style is None:
+            style = kind
+        elif kind != style:
+            found.append(
+                error(
+                    Code.MIXED_INDENT,
+                    span,
+                    f"this line is indented with {kind}, but earlier lines use {style}",
+                    "indent with spaces only (4 per level)",
+                )
+            )
+    return found
+
+
+def split_blocks(text: str) -> list[tuple[int, str]]:
+    """Top-level blocks as (0-based first line, text). Comments before a block join it."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#")]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    blocks = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        chunk = "\n".join(lines[start:end])
+        if chunk.strip():
+            blocks.append((start, chunk + "\n"))
+    return blocks
+
+
+def parse_source(source: SourceFile) -> Parsed:
+    diagnostics = check_indentation(source)
+    if diagnostics:
+        return Parsed(source, (), tuple(diagnostics))
+    blocks: list[Block] = []
+    for offset, chunk in split_blocks(source.text):
+        try:
+            tree = parser().parse(chunk)
+        except IndentationError_ as exc:
+            diagnostics.append(
+                error(
+                    Code.BAD_INDENT,
+                    Span.point(source.path, exc.line + offset, exc.col),
+                    exc.message,
+                    exc.hint,
+                )
+            )
+        except UnexpectedInput as exc:
+            diagnostics.append(syntax_diagnostic(source, chunk, offset, exc))
+        except LarkError as exc:  # pragma: no cover - any other Lark failure stays located
+            diagnostics.append(
+                error(
+                    Code.SYNTAX, Span.point(source.path, offset + 1, 1), f"cannot read this: {exc}"
+                )
+            )
+        else:
+            blocks.append(Block(tree, offset))
+    return Parsed(source, tuple(blocks), tuple(diagnostics))
+
+
+def parse_bytes(path: str, data: bytes) -> Parsed:
+    source, problems = decode(path, data)
+    if source is None:
+        return Parsed(SourceFile(path=path, text=""), (), tuple(problems))
+    return parse_source(source)
+
+
+# ------------------------------------------------------------------ messages
+
+
+def _terminal_words() -> dict[str, str]:
+    words = dict(TERMINAL_WORDS)
+    for terminal in parser().terminals:
+        if terminal.name not in words and terminal.pattern.type == "str":
+            words[terminal.name] = f'"{terminal.pattern.value}"'
+    return words
+
+
+def _keyword(name: str) -> str | None:
+    for terminal in parser().terminals:
+        if terminal.name == name and terminal.pattern.type == "str":
+            value = str(terminal.pattern.value)
+            return value if value.isalpha() else None
+    return None
+
+
+def describe_expected(expected: set[str]) -> str:
+    words = _terminal_words()
+    keywords = {k for k in (_keyword(name) for name in expected) if k}
+    if keywords >= ACTION_KEYWORDS:
+        return "an action such as send, ask, tag, set, goto, after, if or stop"
+    phrases = sorted({words.get(name, name.lower()) for name in expected})
+    if len(phrases) > 8:
+        phrases = [*phrases[:8], "..."]
+    if len(phrases) == 1:
+        return phrases[0]
+    return ", ".join(phrases[:-1]) + " or " + phrases[-1]
+
+
+WORD = re.compile(r"[^\W\d][\w-]*")
+
+
+def syntax_diagnostic(
+    source: SourceFile, chunk: str, offset: int, exc: UnexpectedInput
+) -> Diagnostic:
+    """One located finding for a Lark error, worded for a marketer."""
+    expected: set[str] = set()
+    line, col, width = (exc.line or 1), (exc.column or 1), 1
+    found = ""
+    if isinstance(exc, UnexpectedCharacters):
+        expected = set(exc.allowed or ())
+        pos = exc.pos_in_stream or 0
+        match = WORD.match(chunk, pos)
+        found = match.group(0) if match else chunk[pos : pos + 1]
+        width = max(len(found), 1)
+    elif isinstance(exc, UnexpectedToken):
+        expected = set(exc.accepts or exc.expected or ())
+        token = exc.token
+        found = str(token)
+        if token.type in ("_INDENT", "_DEDENT", "_NL", "$END"):
+            line, col = _line_end(chunk, token)
+            found = ""
+        else:
+            width = max(len(found), 1)
+    elif isinstance(exc, UnexpectedEOF):
+        expected = set(exc.expected or ())
+        line, col = chunk.count("\n"), 1
+    line = min(max(line, 1), max(chunk.count("\n"), 1))
+    span = Span.point(source.path, line + offset, max(col, 1), width)
+    wanted = describe_expected(expected) if expected else "something else"
+    what = _found_words(exc, found)
+    message = f"expected {wanted}, found {what}"
+    return error(Code.SYNTAX, span, message, _hint(expected, found, chunk, exc))
+
+
+def _line_end(chunk: str, token: Token) -> tuple[int, int]:
+    """Where a layout token really is: INDENT points at the indented line."""
+    if token.type == "_INDENT":
+        end_line = token.end_line or token.line or 1
+        return end_line, len(str(token)) + 1
+    line = token.line or 1
+    lines = chunk.split("\n")
+    text = lines[line - 1] if line - 1 < len(lines) else ""
+    return line, len(text.rstrip()) + 1
+
+
+def _found_words(exc: UnexpectedInput, found: str) -> str:
+    if isinstance(exc, UnexpectedToken):
+        kind = exc.token.type
+        if kind == "_INDENT":
+            return "an indented line"
+        if kind in ("_NL", "_DEDENT", "$END"):
+            return "the end of the line"
+    if not found:
+        return "the end of the file"
+    return f'"{found}"' if not found.startswith('"') else found
+
+
+def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> str | None:
+    keywords = sorted(k for k in (_keyword(name) for name in expected) if k)
+    if found and WORD.fullmatch(found) and keywords:
+        close = difflib.get_close_matches(found.lower(), keywords, n=1, cutoff=0.5)
+        if close:
+            return f'did you mean "{close[0]}"?'
+    if found.startswith('"') and found.count('"') == 1 and "STRING" in expected:
+        return "this text has no closing double quote"
+    if "STRING" in expected and found and WORD.fullmatch(found):
+        return f'texts go between double quotes: "{found}"'
+    if expected == {"QUICK"}:
+        return 'only quick replies (quick "Title" -> step) are indented under a send'
+    if "DURATION" in expected:
+        return "write a number and a unit, such as 20h, 3d, 1h30m or 45m"
+    if "_INDENT" in expected:
+        return "indent the lines of this block by 4 spaces"
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_INDENT":
+        return "only the lines of a block (after a line ending in ':') are indented"
+    if "COLON" in expected:
+        return 'a line that opens a block ends with ":"'
+    return None

@@ -1,0 +1,68 @@
+"""Rendering findings: the only place diagnostics become text or JSON.
+
+The text form follows rustc: a headline with the code, the location, the
+source line with a caret under the span, and the hint. JSON carries the same
+records for editors and CI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from pageflows.rules.diagnostics import Diagnostic
+from pageflows.rules.source import SourceFile
+
+
+def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, SourceFile]) -> str:
+    blocks = [render_one(d, sources.get(d.span.path)) for d in diagnostics]
+    return "\n\n".join(blocks)
+
+
+def render_one(d: Diagnostic, source: SourceFile | None) -> str:
+    span = d.span
+    lines = [f"{d.severity.value}[{d.code.number} {d.code.label}]: {d.message}"]
+    gutter = " " * len(str(span.line))
+    lines.append(f"{gutter}--> {span}")
+    text = source.line(span.line) if source else ""
+    if text.strip():
+        shown = text.replace("\t", "    ")
+        col = len(text[: span.col - 1].replace("\t", "    ")) + 1
+        width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
+        width = max(1, min(width, len(shown) - col + 1))
+        lines.append(f"{gutter} |")
+        lines.append(f"{span.line} | {shown}")
+        lines.append(f"{gutter} | {' ' * (col - 1)}{'^' * width}")
+    if d.hint:
+        lines.append(f"{gutter} = hint: {d.hint}")
+    return "\n".join(lines)
+
+
+def summary(diagnostics: Iterable[Diagnostic], files: int) -> str:
+    items = list(diagnostics)
+    errors = sum(1 for d in items if d.is_error)
+    warnings = len(items) - errors
+    noun = "file" if files == 1 else "files"
+    if not items:
+        return f"{files} {noun} checked: no problems"
+    errors_text = f"{errors} error{'s' * (errors != 1)}"
+    return f"{files} {noun} checked: {errors_text}, {warnings} warning{'s' * (warnings != 1)}"
+
+
+def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    records = [
+        {
+            "code": d.code.number,
+            "name": d.code.label,
+            "severity": d.severity.value,
+            "path": d.span.path,
+            "line": d.span.line,
+            "col": d.span.col,
+            "end_line": d.span.end_line,
+            "end_col": d.span.end_col,
+            "message": d.message,
+            "hint": d.hint,
+        }
+        for d in diagnostics
+    ]
+    return json.dumps(records, indent=2, ensure_ascii=False)

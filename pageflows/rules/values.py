@@ -1,0 +1,152 @@
+"""Checks and conversions of literal values: texts, templates, durations, URLs.
+
+Each function returns a value or a diagnostic-ready problem (message, hint),
+never raises on user input. Shared by build.py; kept apart because each rule
+here is a fact about Facebook or about what marketers type.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from pageflows.rules.model import Literal_, Placeholder, TemplatePart
+
+Problem = tuple[str, str | None]
+
+ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+DURATION = re.compile(r"(?:(\d+)([wdhms]))+")
+DURATION_PART = re.compile(r"(\d+)([wdhms])")
+UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+MAX_DURATION = timedelta(days=366)
+FIELD = re.compile(r"[a-z][a-z0-9_]*")
+PROFILE_NAMES = ("first_name", "last_name")
+TOP_NAMES = ("ref",)
+REF_VALUE = re.compile(r"[A-Za-z0-9+/=\-.:_*]{1,250}")
+PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def unquote(token: str) -> tuple[str, Problem | None]:
+    """`"a \\"b\\""` -> `a "b"`; an unknown escape is reported, not guessed."""
+    body = token[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt not in ESCAPES:
+                return body, (
+                    f'"\\{nxt}" is not an escape flow texts know',
+                    'write \\" for a quote, \\\\ for a backslash, \\n for a new line',
+                )
+            out.append(ESCAPES[nxt])
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out), None
+
+
+def parse_duration(text: str) -> tuple[timedelta | None, Problem | None]:
+    hint = "write a number and a unit (s, m, h, d, w), such as 20h, 3d, 1h30m or 45m"
+    if not DURATION.fullmatch(text):
+        return None, (f'"{text}" is not a duration', hint)
+    seconds = sum(int(n) * UNIT_SECONDS[u] for n, u in DURATION_PART.findall(text))
+    if seconds == 0:
+        return None, (f'"{text}" is no time at all', "a duration must be longer than zero")
+    delay = timedelta(seconds=seconds)
+    if delay > MAX_DURATION:
+        return None, (f'"{text}" is longer than a year', "follow-ups can wait at most 366 days")
+    return delay, None
+
+
+def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]:
+    """Split `Hi {contact.first_name|there}!` into parts; `{{` and `}}` are literal braces.
+
+    Only documented names resolve (see `template_name_problem`): a template
+    never reaches Python attributes, so `{contact.__class__}` is an error here.
+    """
+    parts: list[TemplatePart] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in "{}" and text[i : i + 2] in ("{{", "}}"):
+            buf.append(char)
+            i += 2
+            continue
+        if char == "}":
+            return (), ('a "}" closes no "{"', 'write "}}" for a literal brace')
+        if char == "{":
+            end = text.find("}", i)
+            if end < 0:
+                return (), ('a "{" is not closed', 'close it with "}", or write "{{" for a brace')
+            inner = text[i + 1 : end]
+            name, _, fallback = inner.partition("|")
+            name = name.strip()
+            problem = template_name_problem(name)
+            if problem:
+                return (), problem
+            if buf:
+                parts.append(Literal_(text="".join(buf)))
+                buf = []
+            parts.append(Placeholder(name=name, fallback=fallback if "|" in inner else None))
+            i = end + 1
+            continue
+        buf.append(char)
+        i += 1
+    if buf:
+        parts.append(Literal_(text="".join(buf)))
+    return tuple(parts), None
+
+
+def template_name_problem(name: str) -> Problem | None:
+    known = ["contact.first_name", "contact.last_name", "contact.<field>", "ref"]
+    hint = "templates know " + ", ".join("{" + k + "}" for k in known)
+    if name in TOP_NAMES:
+        return None
+    head, _, field = name.partition(".")
+    if head == "contact" and FIELD.fullmatch(field):
+        return None
+    guesses = ["contact.first_name", "contact.last_name", "ref"]
+    close = difflib.get_close_matches(name, guesses, n=1, cutoff=0.75)
+    if close:
+        hint = f"did you mean {{{close[0]}}}? " + hint
+    return f'"{{{name}}}" is not a name a template can show', hint
+
+
+def url_problem(url: str) -> Problem | None:
+    parts = urlsplit(url) if " " not in url else None
+    if parts is None or parts.scheme not in ("http", "https") or "." not in parts.netloc:
+        return (
+            f'"{url}" is not a web address',
+            "write a full address starting with https://, such as https://shop.example.com/sale",
+        )
+    return None
+
+
+def ref_problem(ref: str) -> Problem | None:
+    if not REF_VALUE.fullmatch(ref):
+        return (
+            f'"{ref}" cannot be a ref',
+            "m.me refs are 1 to 250 letters, digits and + / = - . : _ (a * makes a pattern)",
+        )
+    return None
+
+
+def phone_problem(phone: str) -> Problem | None:
+    if not PHONE.fullmatch(phone):
+        return (f'"{phone}" is not a phone number', "write it with the country code: +15105551234")
+    return None
+
+
+def field_problem(name: str) -> Problem | None:
+    if not FIELD.fullmatch(name):
+        return (
+            f'"{name}" cannot be a field name',
+            "field names use lowercase letters, digits and _ and start with a letter",
+        )
+    return None

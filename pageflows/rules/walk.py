@@ -1,0 +1,84 @@
+"""Walking action trees with their context, for checks and compilation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pageflows.rules import model as m
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an action sits: which flow, which root block, and under which `after`s."""
+
+    flow: m.Flow
+    root: m.TriggerBlock | m.Step | m.Broadcast
+    delay: timedelta = timedelta(0)
+    channel_tag: str | None = None
+    channel_topic: str | None = None
+    in_after: bool = False
+
+    @property
+    def is_comment_trigger(self) -> bool:
+        return isinstance(self.root, m.TriggerBlock) and isinstance(
+            self.root.trigger, m.CommentTrigger
+        )
+
+
+def children(action: m.Action) -> tuple[tuple[m.Action, ...], ...]:
+    if isinstance(action, m.After):
+        return (action.body,)
+    if isinstance(action, m.If | m.Split):
+        return (action.then, action.otherwise)
+    return ()
+
+
+def walk_actions(actions: tuple[m.Action, ...], where: Where) -> Iterator[tuple[m.Action, Where]]:
+    for action in actions:
+        yield action, where
+        if isinstance(action, m.After):
+            inner = Where(
+                flow=where.flow,
+                root=where.root,
+                delay=where.delay + action.delay,
+                channel_tag=action.tag or where.channel_tag,
+                channel_topic=action.topic or where.channel_topic,
+                in_after=True,
+            )
+            yield from walk_actions(action.body, inner)
+        else:
+            for branch in children(action):
+                yield from walk_actions(branch, where)
+
+
+def roots(flow: m.Flow) -> Iterator[m.TriggerBlock | m.Step | m.Broadcast]:
+    yield from flow.triggers
+    yield from flow.steps
+    yield from flow.broadcasts
+
+
+def walk_flow(flow: m.Flow) -> Iterator[tuple[m.Action, Where]]:
+    for root in roots(flow):
+        where = Where(flow=flow, root=root)
+        if isinstance(root, m.Broadcast):
+            where = Where(flow=flow, root=root, channel_tag=root.tag)
+            if root.audience == "subscribers":
+                where = Where(flow=flow, root=root, channel_topic=root.audience_value)
+        yield from walk_actions(root.body, where)
+
+
+def reactions(action: m.Action) -> Iterator[m.Reaction]:
+    """Quick replies' and buttons' reactions inside one action."""
+    if isinstance(action, m.SendText | m.PrivateReply):
+        for quick in action.quick_replies:
+            yield quick.reaction
+    buttons: tuple[m.Button, ...] = ()
+    if isinstance(action, m.SendButtons):
+        buttons = action.buttons
+    elif isinstance(action, m.SendCards):
+        buttons = tuple(b for card in action.cards for b in card.buttons)
+    for button in buttons:
+        if isinstance(button, m.ReactButton):
+            yield button.reaction

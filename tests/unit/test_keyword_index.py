@@ -1,0 +1,381 @@
+"""Tests for pageflows.rules.keyword_index (normalization, trie matching, ranks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pageflows.rules.keyword_index import (
+    KeywordEntry,
+    KeywordIndex,
+    KeywordMode,
+    normalize_words,
+)
+
+EXACT = KeywordMode.EXACT
+STARTS = KeywordMode.STARTS
+CONTAINS = KeywordMode.CONTAINS
+
+
+def entry(
+    phrase: str, mode: KeywordMode = CONTAINS, rank: int = 0, trigger: int = 0
+) -> KeywordEntry:
+    return KeywordEntry(phrase=phrase, mode=mode, rank=(rank,), trigger=trigger)
+
+
+def index(*entries: KeywordEntry) -> KeywordIndex:
+    return KeywordIndex.build(entries)
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def naive_matches(entries: Sequence[KeywordEntry], text: str) -> list[KeywordEntry]:
+    """Reference implementation: scan every entry, sort by (rank, declaration order)."""
+    words = normalize_words(text)
+    found: list[tuple[tuple[int, ...], int, KeywordEntry]] = []
+    for order, e in enumerate(entries):
+        phrase = normalize_words(e.phrase)
+        if not phrase:
+            continue
+        k = len(phrase)
+        if e.mode == EXACT:
+            hit = words == phrase
+        elif e.mode == STARTS:
+            hit = words[:k] == phrase
+        else:
+            hit = any(words[i : i + k] == phrase for i in range(len(words) - k + 1))
+        if hit:
+            found.append((e.rank, order, e))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [item[2] for item in found]
+
+
+def naive_match(entries: Sequence[KeywordEntry], text: str) -> KeywordEntry | None:
+    found = naive_matches(entries, text)
+    return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- normalize_words
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Prêço", ("preco",)),
+        ("PRÉCIO", ("precio",)),
+        ("Ünïcödé", ("unicode",)),
+        ("Straße", ("strasse",)),
+        ("ＰＲＩＣＥ １００", ("price", "100")),  # fullwidth forms
+        ("what's up?", ("what", "s", "up")),
+        ("what’s up?", ("what", "s", "up")),  # typographic apostrophe
+        ("  hello,world!!  ", ("hello", "world")),
+        ("❤️price🔥!!", ("price",)),
+        ("👍🏽", ()),
+        ("", ()),
+        ("?!... --", ()),
+        ("Привет, ЦЕНА!", ("привет", "цена")),
+        ("Τιμή; ΤΙΜΗ", ("τιμη", "τιμη")),
+        ("السعرُ كمْ؟", ("السعر", "كم")),  # harakat dropped
+        ("שָׁלוֹם", ("שלום",)),  # niqqud dropped
+        ("हिंदी में कीमत", ("हिंदी", "में", "कीमत")),  # vowel signs kept
+        ("这个价格多少", ("这", "个", "价", "格", "多", "少")),
+        ("iPhone价格", ("iphone", "价", "格")),
+        ("がぎ", ("が", "ぎ")),
+        ("ราคา", ("ร", "า", "ค", "า")),
+        ("Łódź Ørsted İstanbul cœur", ("lodz", "orsted", "istanbul", "coeur")),
+        ("pri\u00adce", ("price",)),  # soft hyphen is invisible
+        ("one\u200btwo", ("one", "two")),  # zero-width space separates
+    ],
+)
+def test_normalize_words(text: str, words: tuple[str, ...]) -> None:
+    assert normalize_words(text) == words
+
+
+def test_persian_zero_width_non_joiner_is_ignored() -> None:
+    assert normalize_words("می\u200cخواهم") == normalize_words("میخواهم")
+
+
+@given(st.text())
+def test_normalize_words_is_idempotent(text: str) -> None:
+    words = normalize_words(text)
+    assert all(words)
+    assert normalize_words(" ".join(words)) == words
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def test_case_and_accent_insensitive() -> None:
+    idx = index(entry("precio", trigger=1), entry("Ünïcödé", trigger=2))
+    assert idx.match("¿Cuál es el PRÉCIO?") == entry("precio", trigger=1)
+    assert idx.match("I love unicode") == entry("Ünïcödé", trigger=2)
+    assert idx.match("UNICODE") == entry("Ünïcödé", trigger=2)
+
+
+@pytest.mark.parametrize("text", ["price", "the price?", "PRICE!!", "price-list", "(price)"])
+def test_word_boundaries_match(text: str) -> None:
+    assert index(entry("price")).match(text) is not None
+
+
+@pytest.mark.parametrize("text", ["priceless", "apriced", "prices", "pr ice", ""])
+def test_word_boundaries_do_not_match(text: str) -> None:
+    assert index(entry("price")).match(text) is None
+
+
+def test_exact_mode() -> None:
+    idx = index(entry("how much", EXACT))
+    assert idx.match("How much?") is not None
+    assert idx.match("  how   MUCH!!! ") is not None
+    assert idx.match("how much is it") is None
+    assert idx.match("so how much") is None
+    assert idx.match("how") is None
+
+
+def test_starts_mode() -> None:
+    idx = index(entry("hi", STARTS))
+    assert idx.match("hi") is not None
+    assert idx.match("Hi there!") is not None
+    assert idx.match("oh hi") is None
+    assert idx.match("hiya") is None
+
+
+def test_contains_mode() -> None:
+    idx = index(entry("price", CONTAINS))
+    assert idx.match("what is the price of this") is not None
+    assert idx.match("price") is not None
+    assert idx.match("what is the cost") is None
+
+
+def test_multi_word_phrases() -> None:
+    idx = index(entry("how much", trigger=1), entry("free shipping", STARTS, trigger=2))
+    assert idx.match("so... how much is it?") == entry("how much", trigger=1)
+    assert idx.match("how is it much") is None
+    assert idx.match("much how") is None
+    assert idx.match("Free-shipping to Lisbon?") == entry("free shipping", STARTS, trigger=2)
+    assert idx.match("is there free shipping") is None
+
+
+def test_overlapping_phrases_all_found() -> None:
+    a = entry("how much", rank=2, trigger=1)
+    b = entry("much is", rank=1, trigger=2)
+    c = entry("how much is it", EXACT, rank=3, trigger=3)
+    idx = index(a, b, c)
+    assert idx.matches("how much is it") == [b, a, c]
+    assert idx.match("how much is it") == b
+
+
+def test_lowest_rank_wins_regardless_of_position_or_mode() -> None:
+    late = entry("shipping", CONTAINS, rank=1, trigger=1)
+    early = entry("hello", STARTS, rank=5, trigger=2)
+    exact = entry("hello shipping", EXACT, rank=9, trigger=3)
+    idx = index(early, exact, late)
+    assert idx.match("hello shipping") == late
+    assert idx.matches("hello shipping") == [late, early, exact]
+
+
+def test_rank_tuples_compare_lexicographically() -> None:
+    a = KeywordEntry("price", CONTAINS, (1, 5), 1)
+    b = KeywordEntry("price", CONTAINS, (1, 2), 2)
+    c = KeywordEntry("price", CONTAINS, (0, 9, 9), 3)
+    assert index(a, b, c).matches("price") == [c, b, a]
+
+
+def test_same_phrase_several_entries() -> None:
+    a = entry("price", rank=3, trigger=1)
+    b = entry("PRICE", rank=1, trigger=2)
+    c = entry("Price", EXACT, rank=2, trigger=3)
+    idx = index(a, b, c)
+    assert len(idx) == 3
+    assert idx.match("price") == b
+    assert idx.matches("price") == [b, c, a]
+    assert idx.matches("the price") == [b, a]
+
+
+def test_equal_ranks_keep_declaration_order() -> None:
+    a = entry("price", rank=0, trigger=1)
+    b = entry("price", rank=0, trigger=2)
+    assert index(a, b).match("price") == a
+    assert index(b, a).match("price") == b
+
+
+def test_contains_phrase_occurring_twice_is_listed_once() -> None:
+    e = entry("price")
+    assert index(e).matches("price? price!") == [e]
+
+
+def test_cjk_inside_a_sentence() -> None:
+    idx = index(entry("价格", trigger=1), entry("いくら", trigger=2))
+    assert idx.match("这个价格多少") == entry("价格", trigger=1)
+    assert idx.match("你好，请问价格？") == entry("价格", trigger=1)
+    assert idx.match("これはいくらですか") == entry("いくら", trigger=2)
+    assert idx.match("这个多少钱") is None
+
+
+def test_thai_inside_a_sentence() -> None:
+    idx = index(entry("ราคา"))
+    assert idx.match("ราคาเท่าไหร่ครับ") is not None
+    assert idx.match("สวัสดีครับ") is None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text"),
+    [
+        ("цена", "Какая ЦЕНА?"),
+        ("ёлка", "елка есть?"),
+        ("τιμή", "Ποια είναι η ΤΙΜΗ;"),
+        ("السعر", "كم السعرُ؟"),
+        ("أهلا", "اهلا وسهلا"),
+        ("מחיר", "מה המחיר? מחיר!"),
+        ("कीमत", "इसकी कीमत क्या है?"),
+        ("가격", "가격 알려주세요"),
+    ],
+)
+def test_other_scripts(phrase: str, text: str) -> None:
+    assert index(entry(phrase)).match(text) is not None
+
+
+def test_other_scripts_respect_word_boundaries() -> None:
+    assert index(entry("цена")).match("бесценная вещь") is None
+    assert index(entry("τιμη")).match("τιμηθηκε") is None
+
+
+def test_emoji_and_punctuation() -> None:
+    idx = index(entry("buy now", trigger=1), entry("🔥", trigger=2))
+    assert idx.match("🔥🔥 BUY!!! now 🔥🔥") == entry("buy now", trigger=1)
+    assert idx.match("buy...now") is not None
+    assert idx.match("🔥") is None  # the emoji phrase has no words: ignored
+    assert len(idx) == 1
+    assert idx.ignored == (entry("🔥", trigger=2),)
+
+
+def test_apostrophes_split_consistently() -> None:
+    idx = index(entry("what's the price", EXACT))
+    assert idx.match("What’s the price?") is not None
+    assert idx.match("what s the price") is not None
+    assert idx.match("whats the price") is None
+
+
+def test_empty_text_and_empty_index() -> None:
+    idx = index(entry("price"), entry("hi", STARTS), entry("yes", EXACT))
+    assert idx.match("") is None
+    assert idx.matches("") == []
+    assert idx.match("   !!! 😀") is None
+    empty = KeywordIndex.build([])
+    assert len(empty) == 0
+    assert empty.match("price") is None
+    assert empty.matches("price") == []
+
+
+def test_empty_phrases_are_ignored() -> None:
+    idx = index(entry(""), entry("   "), entry("?!"), entry("price"))
+    assert len(idx) == 1
+    assert len(idx.ignored) == 3
+    assert idx.match("?!") is None
+
+
+def test_mode_accepts_string_spelling_and_rejects_unknown() -> None:
+    e = KeywordEntry("price", "exact", (0,), 1)  # type: ignore[arg-type]
+    assert e.mode is EXACT
+    with pytest.raises(ValueError):
+        KeywordEntry("price", "fuzzy", (0,), 1)  # type: ignore[arg-type]
+
+
+def test_build_accepts_a_generator() -> None:
+    idx = KeywordIndex.build(entry(w, trigger=i) for i, w in enumerate(["a", "b", "c"]))
+    assert len(idx) == 3
+    assert idx.match("x c") == entry("c", trigger=2)
+
+
+def test_large_index() -> None:
+    entries = [entry(f"kw{i} w{i % 7}", rank=i, trigger=i) for i in range(20_000)]
+    entries.append(entry("price", rank=-1, trigger=-1))
+    idx = KeywordIndex.build(entries)
+    assert len(idx) == 20_001
+    assert idx.match("the kw12345 w4 thing") == entries[12345]
+    assert idx.match("the price of kw12345 w4") == entries[-1]
+    assert idx.match("kw12345 w5") is None
+
+
+# --------------------------------------------------------------------------- properties
+
+# A small vocabulary with case, accent, script and separator variants so that
+# random phrases and messages collide often.
+VOCAB = [
+    "price",
+    "PRICE",
+    "Prîce",
+    "how",
+    "much",
+    "is",
+    "it",
+    "what's",
+    "whats",
+    "s",
+    "ship",
+    "shipping",
+    "цена",
+    "ЦЕНА",
+    "τιμή",
+    "السعر",
+    "价格",
+    "价",
+    "格",
+    "多少",
+    "🔥",
+    "!!",
+    "",
+]
+SEPARATORS = [" ", "  ", "-", ", ", "?", "'", "\n", "🙂"]
+
+phrases = st.lists(st.sampled_from(VOCAB), min_size=1, max_size=3).flatmap(
+    lambda words: st.lists(
+        st.sampled_from(SEPARATORS), min_size=len(words), max_size=len(words)
+    ).map(lambda seps: "".join(w + s for w, s in zip(words, seps, strict=True)).strip())
+)
+messages = st.lists(st.sampled_from(VOCAB), max_size=8).flatmap(
+    lambda words: st.lists(
+        st.sampled_from(SEPARATORS), min_size=len(words), max_size=len(words)
+    ).map(lambda seps: "".join(w + s for w, s in zip(words, seps, strict=True)))
+)
+entries_strategy = st.lists(
+    st.builds(
+        KeywordEntry,
+        phrase=phrases,
+        mode=st.sampled_from(list(KeywordMode)),
+        rank=st.lists(st.integers(0, 3), min_size=1, max_size=2).map(tuple),
+        trigger=st.integers(0, 50),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entries_strategy, st.lists(messages, min_size=1, max_size=5))
+def test_match_equals_naive_reference(entries: list[KeywordEntry], texts: list[str]) -> None:
+    idx = KeywordIndex.build(entries)
+    assert len(idx) == sum(1 for e in entries if normalize_words(e.phrase))
+    for text in texts:
+        assert idx.match(text) == naive_match(entries, text)
+        assert idx.matches(text) == naive_matches(entries, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1), st.text(), st.text(), st.sampled_from(list(KeywordMode)))
+def test_phrase_is_found_where_it_occurs(
+    phrase: str, before: str, after: str, mode: KeywordMode
+) -> None:
+    e = KeywordEntry(phrase, mode, (0,), 1)
+    idx = KeywordIndex.build([e])
+    if not normalize_words(phrase):
+        assert len(idx) == 0
+        return
+    assert idx.match(phrase) == e
+    assert idx.match(f"{phrase} {after}") == (
+        None if mode == EXACT and normalize_words(after) else e
+    )
+    if mode == CONTAINS:
+        assert idx.match(f"{before} {phrase} {after}") == e
