@@ -187,15 +187,26 @@ class Builder:
             mode = str(kids[1].children[0]) if len(kids) > 1 else "contains"
             for token, phrase in zip(kids[0].children, phrases, strict=True):
                 if not phrase.strip():
-                    self.fail(Code.EMPTY_KEYWORD, token, ("this keyword is empty", None))
+                    self.fail(
+                        Code.EMPTY_KEYWORD,
+                        token,
+                        ("this keyword is empty", 'write a word between the quotes, or remove ""'),
+                    )
             return m.KeywordTrigger(span=span, phrases=phrases, mode=cast(m.KeywordModeName, mode))
         if kind == "t_regex":
             token = kids[0]
             body, _, flags = str(token)[1:].rpartition("/")
             try:
                 re.compile(body, self.regex_flags(flags))
-            except re.error as exc:
-                self.fail(Code.BAD_REGEX, token, (f"this pattern is broken: {exc}", None))
+            except (re.error, OverflowError, RecursionError) as exc:
+                # OverflowError: a{99999999999}; RecursionError: hundreds of nested groups.
+                message, hint = values.regex_problem(exc)
+                span = self.span(token)
+                if isinstance(exc, re.error) and exc.pos is not None:
+                    # Point at the character Python stopped at (after the opening slash).
+                    col = span.col + 1 + min(exc.pos, len(body))
+                    span = Span.point(self.path, span.line, col)
+                self.diagnostics.append(error(Code.BAD_REGEX, span, message, hint))
             return m.RegexTrigger(span=span, pattern=body, flags=flags)
         if kind == "t_ref":
             ref = self.string(kids[0])

@@ -142,7 +142,11 @@ def compile_program(flows: list[m.Flow]) -> Program:
         trigger = compiled.trigger
         by_kind.setdefault(trigger.kind, []).append(compiled.id)
         if isinstance(trigger, m.RegexTrigger):
-            regexes.append((re.compile(trigger.pattern, regex_flags(trigger.flags)), compiled.id))
+            try:
+                pattern = re.compile(trigger.pattern, regex_flags(trigger.flags))
+            except (re.error, OverflowError, RecursionError):
+                continue  # build.py reported it; a program with errors is never served
+            regexes.append((pattern, compiled.id))
         elif isinstance(trigger, m.RefTrigger):
             if trigger.is_glob:
                 globs.append((trigger.ref, compiled.id))

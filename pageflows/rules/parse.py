@@ -33,10 +33,11 @@ from pageflows.rules.source import SourceFile, Span
 
 MAX_FILE_BYTES = 1_000_000
 TAB_WIDTH = 4
+MAX_DEPTH = 24  # nested blocks; a real flow rarely goes past 5
 
 # How each terminal reads in "expected ..." messages.
 TERMINAL_WORDS = {
-    "STRING": 'a text in double quotes, such as "Hello"',
+    "STRING": 'a text in double quotes (like "Hello")',
     "DURATION": "a duration such as 2h, 3d or 30m",
     "NAME": "a name such as ask_email",
     "REGEX": r"a pattern between slashes, such as /order \d+/",
@@ -64,6 +65,21 @@ ACTION_KEYWORDS = frozenset(
         "stop",
     ]
 )
+TRIGGER_KEYWORDS = frozenset(
+    [
+        "keyword",
+        "regex",
+        "ref",
+        "comment",
+        "postback",
+        "get",
+        "first",
+        "message",
+        "attachment",
+        "optin",
+        "window",
+    ]
+)
 
 
 class IndentationError_(LarkError):
@@ -85,9 +101,19 @@ class FlowIndenter(Indenter):
     def handle_NL(self, token: Token) -> Iterator[Token]:
         indent_str = token.rsplit("\n", 1)[1]
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        line = token.end_line or token.line or 1
         yield token
-        levels = " or ".join(str(n) for n in sorted(set(self.indent_level)))
+        open_levels = sorted(set(self.indent_level))
         if indent > self.indent_level[-1]:
+            if len(self.indent_level) > MAX_DEPTH:
+                # Later stages walk blocks recursively: a cap here keeps them far from
+                # Python's recursion limit, whatever the file holds.
+                raise IndentationError_(
+                    line,
+                    len(indent_str) + 1,
+                    f"blocks are nested more than {MAX_DEPTH} levels deep here",
+                    "move the inner part into its own step and goto it",
+                )
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
             return
@@ -95,13 +121,21 @@ class FlowIndenter(Indenter):
             self.indent_level.pop()
             yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
         if indent != self.indent_level[-1]:
-            line = token.end_line or token.line or 1
+            # check_indentation already refused files that mix tabs and spaces.
+            unit, size = ("tabs", self.tab_len) if "\t" in indent_str else ("spaces", 1)
             raise IndentationError_(
                 line,
-                indent + 1,
-                f"this line is indented by {indent}, which matches no block above it",
-                f"indent it by {levels} spaces, like the lines of the block it belongs to",
+                len(indent_str) + 1,
+                f"this line is indented by {indent // size} {unit},"
+                " which matches no block above it",
+                f"indent it by {_either([n // size for n in open_levels])} {unit},"
+                " like the other lines of the block it belongs to",
             )
+
+
+def _either(numbers: list[int]) -> str:
+    words = [str(n) for n in numbers]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 @lru_cache(maxsize=1)
@@ -288,7 +322,12 @@ def describe_expected(expected: set[str]) -> str:
     keywords = {k for k in (_keyword(name) for name in expected) if k}
     if keywords >= ACTION_KEYWORDS:
         return "an action such as send, ask, tag, set, goto, after, if or stop"
-    phrases = sorted({words.get(name, name.lower()) for name in expected})
+    if keywords >= TRIGGER_KEYWORDS:
+        return "a trigger such as keyword, ref, comment, postback, get started or message"
+    # Values ("a text in double quotes") read best first, then the keywords.
+    phrases = sorted(
+        {words.get(name, name.lower()) for name in expected}, key=lambda p: (p[:1] == '"', p)
+    )
     if len(phrases) > 8:
         phrases = [*phrases[:8], "..."]
     if len(phrases) == 1:
@@ -325,6 +364,15 @@ def syntax_diagnostic(
         expected = set(exc.expected or ())
         line, col = chunk.count("\n"), 1
     line = min(max(line, 1), max(chunk.count("\n"), 1))
+    if isinstance(exc, UnexpectedCharacters) and found == '"':
+        # The lexer stops at a quote only when no closing quote follows on that line.
+        rest = chunk[exc.pos_in_stream or 0 :].split("\n", 1)[0]
+        return error(
+            Code.SYNTAX,
+            Span.point(source.path, line + offset, max(col, 1), len(rest.rstrip())),
+            "this text has no closing double quote",
+            'end it with " on the same line; write \\" for a quote inside a text',
+        )
     span = Span.point(source.path, line + offset, max(col, 1), width)
     wanted = describe_expected(expected) if expected else "something else"
     what = _found_words(exc, found)

@@ -28,7 +28,9 @@ def render_one(d: Diagnostic, source: SourceFile | None) -> str:
     if text.strip():
         shown = text.replace("\t", "    ")
         col = len(text[: span.col - 1].replace("\t", "    ")) + 1
-        width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
+        end = span.end_col if span.end_line == span.line else len(text) + 1
+        # Measure the caret on the shown line, where each tab became four spaces.
+        width = len(text[: end - 1].replace("\t", "    ")) + 1 - col
         width = max(1, min(width, len(shown) - col + 1))
         lines.append(f"{gutter} |")
         lines.append(f"{span.line} | {shown}")

@@ -39,8 +39,9 @@ def unquote(token: str) -> tuple[str, Problem | None]:
             nxt = body[i + 1]
             if nxt not in ESCAPES:
                 return body, (
-                    f'"\\{nxt}" is not an escape flow texts know',
-                    'write \\" for a quote, \\\\ for a backslash, \\n for a new line',
+                    f'"\\{nxt}" is not a known escape: in a text, a backslash starts'
+                    ' \\", \\\\, \\n or \\t',
+                    'write \\\\ for a backslash itself, \\" for a quote, \\n for a new line',
                 )
             out.append(ESCAPES[nxt])
             i += 2
@@ -104,8 +105,10 @@ def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]
 
 
 def template_name_problem(name: str) -> Problem | None:
-    known = ["contact.first_name", "contact.last_name", "contact.<field>", "ref"]
-    hint = "templates know " + ", ".join("{" + k + "}" for k in known)
+    hint = (
+        "a template can show {contact.first_name}, {contact.last_name}, {ref},"
+        " or a field saved with set or ask, such as {contact.email}"
+    )
     if name in TOP_NAMES:
         return None
     head, _, field = name.partition(".")
@@ -113,9 +116,24 @@ def template_name_problem(name: str) -> Problem | None:
         return None
     guesses = ["contact.first_name", "contact.last_name", "ref"]
     close = difflib.get_close_matches(name, guesses, n=1, cutoff=0.75)
+    if FIELD.fullmatch(name):
+        close = [f"contact.{name}"]  # {first_name}, {email}: the contact. was left out
     if close:
         hint = f"did you mean {{{close[0]}}}? " + hint
     return f'"{{{name}}}" is not a name a template can show', hint
+
+
+def regex_problem(exc: Exception) -> Problem:
+    """Why Python refused a `/pattern/`, without Python's vocabulary where it can."""
+    if isinstance(exc, OverflowError):
+        return "this pattern repeats something too many times", "use a smaller number in {...}"
+    if isinstance(exc, RecursionError):
+        return "this pattern nests too many groups", "simplify it, or use `on keyword` instead"
+    reason = exc.msg if isinstance(exc, re.error) else str(exc)
+    return (
+        f"this pattern is broken: {reason}",
+        "to match one of ( ) [ ] { } . * + ? | \\ itself, put a \\ before it, as in /\\(/",
+    )
 
 
 def url_problem(url: str) -> Problem | None:

@@ -61,8 +61,8 @@ def _buttons(buttons: tuple[m.Button, ...]) -> list[Diagnostic]:
                     Code.BUTTON_TITLE_TOO_LONG,
                     button.span,
                     f'button title "{button.title}" is {len(button.title)} characters;'
-                    f" at most {BUTTON_TITLE_MAX}",
-                    None,
+                    f" Messenger takes at most {BUTTON_TITLE_MAX}",
+                    "shorten the title; the text above the buttons can say more",
                 )
             )
     return found
@@ -89,7 +89,7 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
                         Code.QUICK_REPLY_TOO_LONG,
                         reply.span,
                         f'quick reply "{reply.title}" is {len(reply.title)} characters;'
-                        f" at most {QUICK_REPLY_TITLE_MAX}",
+                        f" Messenger takes at most {QUICK_REPLY_TITLE_MAX}",
                         "shorten the title; the question above it can say more",
                     )
                 )
@@ -103,7 +103,7 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
                     Code.TOO_MANY_CARDS,
                     action.cards[CARDS_MAX].span,
                     f"{len(action.cards)} cards; a carousel holds at most {CARDS_MAX}",
-                    None,
+                    "keep the 10 most useful cards, or send the rest in a second carousel",
                 )
             )
         for card in action.cards:
@@ -113,8 +113,9 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
                         error(
                             Code.CARD_FIELD_TOO_LONG,
                             text.span,
-                            f"this {what} is {text.longest} characters; at most {CARD_FIELD_MAX}",
-                            None,
+                            f"this {what} is {text.longest} characters;"
+                            f" Messenger takes at most {CARD_FIELD_MAX}",
+                            "shorten it; the page the card links to can say more",
                         )
                     )
             found += _buttons(card.buttons)
@@ -126,8 +127,8 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
                 Code.TEXT_TOO_LONG,
                 action.span,
                 f"the opt-in title is {len(action.title)} characters;"
-                f" at most {NOTIFICATION_TITLE_MAX}",
-                None,
+                f" Messenger takes at most {NOTIFICATION_TITLE_MAX}",
+                "shorten it; the title only names the topic, such as Weekly deals",
             )
         )
     return found

@@ -11,6 +11,7 @@ from pageflows.rules import model as m
 from pageflows.rules.compile import CompiledTrigger, compile_program, keyword_entries
 from pageflows.rules.diagnostics import Code, Diagnostic, warning
 from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
+from pageflows.rules.source import Span
 
 SINGLE = ("ref_missing", "get_started", "first_message", "message")
 
@@ -34,6 +35,11 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
     return found
 
 
+def _at(other: Span, here: Span) -> str:
+    """Where the other trigger is, as briefly as the reader needs it."""
+    return f"on line {other.line}" if other.path == here.path else f"at {other}"
+
+
 def _covers(winner: KeywordEntry, loser: KeywordEntry) -> bool:
     """Every message `loser` matches is matched by `winner` too."""
     if winner.mode is KeywordMode.CONTAINS:
@@ -53,12 +59,13 @@ def _keyword_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]:
                 continue
             if _covers(other, entry):
                 winner = triggers[other.trigger].trigger.span
+                span = triggers[entry.trigger].trigger.span
                 found.append(
                     warning(
                         Code.SHADOWED_TRIGGER,
-                        triggers[entry.trigger].trigger.span,
+                        span,
                         f'keyword "{entry.phrase}" never fires: "{other.phrase}" ({other.mode})'
-                        f" at {winner} matches the same messages first",
+                        f" {_at(winner, span)} matches the same messages first",
                         "remove it, or make it more specific (exact) so it ranks first",
                     )
                 )
@@ -96,8 +103,8 @@ def _same_key_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]
                 warning(
                     Code.SHADOWED_TRIGGER,
                     compiled.trigger.span,
-                    f"this trigger never fires: the same trigger at {first[key].trigger.span}"
-                    " comes first",
+                    "this trigger never fires: the same trigger"
+                    f" {_at(first[key].trigger.span, compiled.trigger.span)} comes first",
                     "merge the two blocks, or delete one",
                 )
             )

@@ -1,0 +1,24 @@
+"""The `pageflows` command: one click group; each command lives in commands/.
+
+Only this layer prints and picks exit codes. Errors that reach here as
+exceptions are bugs; users' mistakes arrive as diagnostics and are rendered.
+"""
+
+from __future__ import annotations
+
+import click
+
+from pageflows.engine.commands.chat import chat
+from pageflows.engine.commands.check import check
+from pageflows.engine.commands.test import test
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pageflows")
+def main() -> None:
+    """Messenger automation from plain-text flow files."""
+
+
+main.add_command(check)
+main.add_command(chat)
+main.add_command(test)

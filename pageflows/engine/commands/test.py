@@ -1,0 +1,46 @@
+"""`pageflows test [PATH]`: run the `.chat` transcripts beside the flows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import click
+
+from pageflows.engine.clock import SystemClock
+from pageflows.engine.loading import load_or_explain
+from pageflows.engine.transcript import find_scripts, parse_script, run_script
+
+
+@click.command()
+@click.argument("path", required=False, default=".", type=click.Path(exists=True))
+def test(path: str) -> None:
+    """Run the transcripts (*.chat) in PATH against the flows beside them.
+
+    Each transcript runs against the .flow files of its own folder. Exits 1
+    if any step fails.
+    """
+    now = SystemClock().now()
+    scripts = find_scripts(Path(path))
+    if not scripts:
+        raise click.ClickException(f"no .chat transcripts in {path}; docs/testing.md shows how")
+    by_folder: dict[Path, list[Path]] = defaultdict(list)
+    for script in scripts:
+        by_folder[script.parent].append(script)
+    failed = passed = 0
+    for folder, files in sorted(by_folder.items()):
+        program, _ = load_or_explain([str(folder)], now.date())
+        for file in files:
+            text = file.read_text("utf-8", errors="replace")
+            failures = run_script(program, parse_script(str(file), text), now)
+            if failures:
+                failed += 1
+                for failure in failures:
+                    where = f"{failure.path}:{failure.line}" if failure.line else failure.path
+                    click.echo(f"FAIL {where}: {failure.message}")
+            else:
+                passed += 1
+                click.echo(f"ok   {file}")
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,311 @@
+"""A simulated conversation with one contact on a fake clock.
+
+The shell behind `pageflows chat` and `pageflows test`: it feeds the pure
+core the events a contact would cause (typing, taps, ref links, comments,
+opt-ins), keeps the follow-ups the core asks for and fires them as the clock
+moves, exactly as the server will. Nothing here talks to Facebook.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pageflows.engine.clock import FakeClock
+from pageflows.engine.contact import ContactState
+from pageflows.engine.core import handle
+from pageflows.engine.effects import Effect, Note, Outbound, Schedule, Send, Skipped
+from pageflows.engine.events import (
+    BroadcastDue,
+    CommentIn,
+    FollowUpDue,
+    InboundEvent,
+    MessageIn,
+    OptinIn,
+    PostbackIn,
+    Referral,
+    ReferralIn,
+    WindowClosingDue,
+)
+from pageflows.rules.compile import Program
+from pageflows.rules.values import parse_duration
+
+ACTION_TIME = timedelta(seconds=1)
+SOURCES = {
+    "ads": "ADS",
+    "link": "SHORTLINK",
+    "qr": "MESSENGER_CODE",
+    "chat plugin": "CUSTOMER_CHAT_PLUGIN",
+}
+HELP = """\
+type a message to send it as the contact, or a command:
+  /tap TITLE                  tap a quick reply or button of the last message
+  /arrive [ref=REF] [from=ads|link|qr]   open the chat from an m.me link, QR code or ad
+                              (no ref: see the EU fallback)
+  /getstarted [ref=REF]       tap Get Started (new conversation)
+  /comment [post=ID] TEXT     comment on a Page post
+  /optin TOPIC                opt in to marketing messages on TOPIC
+  /stop-optin TOPIC           stop marketing messages on TOPIC
+  /postback PAYLOAD           a postback from a persistent-menu item
+  /wait DURATION              move the clock (25h, 3d, 1h30m); due follow-ups fire
+  /broadcast NAME             send a broadcast now
+  /state                      show the contact's tags, fields and pending follow-ups
+  /help, /quit"""
+
+
+class ConversationError(Exception):
+    """A command the simulator cannot carry out, with a message for the person typing."""
+
+
+@dataclass(frozen=True)
+class Happened:
+    at: datetime
+    effect: Effect
+
+
+@dataclass
+class Conversation:
+    program: Program
+    clock: FakeClock
+    contact: ContactState = field(default_factory=lambda: ContactState(id="contact-1"))
+    pending: dict[str, Schedule] = field(default_factory=dict)
+    broadcasts_done: set[str] = field(default_factory=set)
+    replied_comments: set[str] = field(default_factory=set)
+    last_messages: list[Outbound] = field(default_factory=list)
+    comments: int = 0
+
+    @classmethod
+    def start(cls, program: Program, at: datetime, first_name: str = "Alice") -> Conversation:
+        contact = ContactState(id="contact-1", first_name=first_name)
+        conversation = cls(program=program, clock=FakeClock(at), contact=contact)
+        conversation.broadcasts_done = {
+            name for name, (_, b) in program.broadcasts.items() if b.send_at <= at
+        }
+        return conversation
+
+    # ---------------------------------------------------------- commands
+
+    def run(self, line: str) -> list[Happened]:
+        """One line as typed in `pageflows chat`: a message, or a /command."""
+        line = line.strip()
+        if not line.startswith("/"):
+            return self.say(line)
+        try:
+            words = shlex.split(line[1:])
+        except ValueError as exc:
+            raise ConversationError(f"cannot read this command: {exc}") from None
+        if not words:
+            raise ConversationError("an empty command; /help lists them")
+        name, args = words[0].lower(), words[1:]
+        options = {k: v for k, _, v in (a.partition("=") for a in args if "=" in a)}
+        rest = " ".join(a for a in args if "=" not in a)
+        if name == "tap":
+            return self.tap(" ".join(args))
+        if name == "arrive":
+            return self.arrive(options.get("ref"), options.get("from", "link"))
+        if name in ("getstarted", "get-started"):
+            return self.get_started(options.get("ref"), options.get("from", "link"))
+        if name == "comment":
+            return self.comment(rest, options.get("post", "post-1"))
+        if name == "optin":
+            return self.optin(rest, "granted")
+        if name == "stop-optin":
+            return self.optin(rest, "stopped")
+        if name == "postback":
+            return self.event(PostbackIn(payload=rest, **self._base()))
+        if name == "wait":
+            return self.wait(rest)
+        if name == "broadcast":
+            return self.broadcast(rest)
+        raise ConversationError(f'unknown command "/{name}"; /help lists them')
+
+    def say(self, text: str) -> list[Happened]:
+        return self.event(MessageIn(text=text, **self._base()))
+
+    def tap(self, title: str) -> list[Happened]:
+        wanted = title.strip().strip('"').casefold()
+        offered: list[str] = []
+        for outbound in reversed(self.last_messages):
+            for kind, button_title, payload in _tappables(outbound):
+                offered.append(button_title)
+                if button_title.casefold() != wanted:
+                    continue
+                if kind == "quick":
+                    return self.event(
+                        MessageIn(text=button_title, quick_reply=payload, **self._base())
+                    )
+                if kind == "postback":
+                    return self.event(
+                        PostbackIn(payload=payload, title=button_title, **self._base())
+                    )
+                return [Happened(self.clock.now(), Note(text=f"opens {payload}"))]
+        choices = ", ".join(f'"{t}"' for t in offered) or "nothing to tap"
+        raise ConversationError(
+            f'no quick reply or button "{title}"; the last messages offer {choices}'
+        )
+
+    def arrive(self, ref: str | None, source: str = "link") -> list[Happened]:
+        referral = Referral(ref=ref, source=SOURCES.get(source, source.upper()) if ref else None)
+        return self.event(ReferralIn(referral=referral, **self._base()))
+
+    def get_started(self, ref: str | None, source: str = "link") -> list[Happened]:
+        referral = Referral(ref=ref, source=SOURCES.get(source, source.upper())) if ref else None
+        return self.event(
+            PostbackIn(
+                payload="GET_STARTED", title="Get Started", referral=referral, **self._base()
+            )
+        )
+
+    def comment(self, text: str, post_id: str) -> list[Happened]:
+        self.comments += 1
+        comment_id = f"{post_id}_comment{self.comments}"
+        return self.event(
+            CommentIn(comment_id=comment_id, post_id=post_id, text=text, **self._base())
+        )
+
+    def optin(self, topic: str, status: str) -> list[Happened]:
+        if not topic:
+            raise ConversationError("which topic? /optin deals")
+        return self.event(
+            OptinIn(topic=topic, token=f"token-{topic}", status=status, **self._base())
+        )
+
+    def broadcast(self, name: str) -> list[Happened]:
+        if name not in self.program.broadcasts:
+            known = ", ".join(self.program.broadcasts) or "none in these flows"
+            raise ConversationError(f'no broadcast "{name}" (broadcasts: {known})')
+        self.broadcasts_done.add(name)
+        return self.event(BroadcastDue(name=name, **self._base()))
+
+    def wait(self, text: str) -> list[Happened]:
+        delay, problem = parse_duration(text.strip())
+        if delay is None:
+            raise ConversationError(problem[0] + "; " + (problem[1] or "") if problem else text)
+        return self.advance_to(self.clock.now() + delay)
+
+    def advance_to(self, target: datetime) -> list[Happened]:
+        happened: list[Happened] = []
+        while True:
+            due = self._next_due(target)
+            if due is None:
+                break
+            at, event = due
+            self.clock.set(at)
+            happened += self.event(event)
+        self.clock.set(target)
+        return happened
+
+    # ---------------------------------------------------------- plumbing
+
+    def _base(self) -> dict[str, object]:
+        """A contact's action takes a second: what they do comes after what the bot did."""
+        self.clock.advance(ACTION_TIME)
+        return {"contact_id": self.contact.id, "timestamp": self.clock.now()}
+
+    def _next_due(self, target: datetime) -> tuple[datetime, InboundEvent] | None:
+        candidates: list[tuple[datetime, str, InboundEvent]] = []
+        for key, item in self.pending.items():
+            if item.due_at <= target:
+                candidates.append((item.due_at, key, self._due_event(item)))
+        for name, (_, cast) in self.program.broadcasts.items():
+            if name not in self.broadcasts_done and cast.send_at <= target:
+                due_event: InboundEvent = BroadcastDue(
+                    name=name, contact_id=self.contact.id, timestamp=cast.send_at
+                )
+                candidates.append((cast.send_at, "broadcast:" + name, due_event))
+        if not candidates:
+            return None
+        at, key, event = min(candidates, key=lambda c: (c[0], c[1]))
+        if key.startswith("broadcast:"):
+            self.broadcasts_done.add(key.removeprefix("broadcast:"))
+        else:
+            del self.pending[key]
+        return max(at, self.clock.now()), event
+
+    def _due_event(self, item: Schedule) -> InboundEvent:
+        if item.purpose == "window_closing":
+            return WindowClosingDue(
+                root=item.root,
+                for_message_at=item.created_at,
+                contact_id=self.contact.id,
+                timestamp=item.due_at,
+            )
+        return FollowUpDue(
+            root=item.root,
+            path=item.path,
+            created_at=item.created_at,
+            unless_replied=item.unless_replied,
+            tag=item.tag,
+            topic=item.topic,
+            contact_id=self.contact.id,
+            timestamp=item.due_at,
+        )
+
+    def event(self, event: InboundEvent) -> list[Happened]:
+        if isinstance(event, CommentIn):
+            event = event.model_copy(
+                update={"already_replied": event.comment_id in self.replied_comments}
+            )
+        now = self.clock.now()
+        decision = handle(self.program, self.contact, event, now)
+        self.contact = decision.contact
+        sent: list[Outbound] = []
+        for effect in decision.effects:
+            if isinstance(effect, Schedule):
+                if effect.purpose == "window_closing":
+                    for key in [
+                        k for k, v in self.pending.items() if v.purpose == "window_closing"
+                    ]:
+                        del self.pending[key]
+                self.pending[effect.key] = effect
+            elif isinstance(effect, Send):
+                sent.append(effect.outbound)
+                if effect.outbound.recipient.comment_id:
+                    self.replied_comments.add(effect.outbound.recipient.comment_id)
+        if sent:
+            self.last_messages = sent
+        return [Happened(now, effect) for effect in decision.effects]
+
+    def pending_follow_ups(self) -> list[Schedule]:
+        return sorted(self.pending.values(), key=lambda s: s.due_at)
+
+
+def _tappables(outbound: Outbound) -> list[tuple[str, str, str]]:
+    """(kind, title, payload or url) of what a person could tap in a message."""
+    message = outbound.message
+    found = [("quick", q["title"], q["payload"]) for q in message.get("quick_replies", [])]
+    payload = message.get("attachment", {}).get("payload", {})
+    buttons = list(payload.get("buttons", []))
+    for element in payload.get("elements", []):
+        buttons += element.get("buttons", [])
+    for button in buttons:
+        if button["type"] == "postback":
+            found.append(("postback", button["title"], button["payload"]))
+        elif button["type"] == "web_url":
+            found.append(("url", button["title"], button["url"]))
+        else:
+            found.append(("call", button["title"], button["payload"]))
+    return found
+
+
+def describe_delivery(effect: Send | Skipped) -> str:
+    """How a message goes out, in transcript words: RESPONSE, UPDATE, ... or skipped REASON."""
+    if isinstance(effect, Skipped):
+        return f"skipped {effect.reason}"
+    if effect.outbound.recipient.comment_id:
+        return "private reply"
+    return effect.delivery.describe()
+
+
+def wait_text(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+    ]
+    return "".join(parts) or f"{seconds}s"

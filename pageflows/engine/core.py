@@ -1,0 +1,201 @@
+"""The pure core: program + contact + one event + now -> a Decision.
+
+No I/O and no clock: the shell (worker, chat simulator, transcript tests)
+stores the returned contact, sends or records each message, and schedules
+follow-ups. At most one trigger fires per event; `match_trigger` says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pageflows.engine import addresses
+from pageflows.engine.contact import ContactState
+from pageflows.engine.effects import Changed, Effect, Note, Schedule
+from pageflows.engine.events import (
+    QUALIFYING,
+    BroadcastDue,
+    CommentIn,
+    FollowUpDue,
+    InboundEvent,
+    MessageIn,
+    OptinIn,
+    PostbackIn,
+    ReferralIn,
+    WindowClosingDue,
+)
+from pageflows.engine.policy import RULES, TokenState
+from pageflows.engine.run import Run
+from pageflows.rules import model as m
+from pageflows.rules.compile import CompiledTrigger, Program
+
+GET_STARTED = "GET_STARTED"
+
+
+@dataclass(frozen=True)
+class Decision:
+    contact: ContactState
+    effects: tuple[Effect, ...]
+    trigger: CompiledTrigger | None = None
+
+
+def handle(
+    program: Program,
+    contact: ContactState,
+    event: InboundEvent,
+    now: datetime,
+    get_started_payload: str = GET_STARTED,
+) -> Decision:
+    """Decide what pageflows does about one event for one contact."""
+    contact = _observe(contact, event)
+    run = Run(program=program, contact=contact, event=event, now=now)
+    trigger: CompiledTrigger | None = None
+    if isinstance(event, FollowUpDue):
+        run.follow_up(event)
+    elif isinstance(event, WindowClosingDue):
+        run.window_closing(event)
+    elif isinstance(event, BroadcastDue):
+        run.broadcast(event)
+    elif contact.handed_off and not isinstance(event, OptinIn):
+        run.effects.append(Note(text="a human has this conversation; automation waits"))
+    elif not _continue_tap(run, event):
+        trigger = match_trigger(program, contact, event, get_started_payload)
+        if trigger is None:
+            run.effects.append(Note(text="no trigger matched"))
+        else:
+            run.fire(trigger)
+    if isinstance(event, QUALIFYING):
+        _schedule_window_closing(run, event.timestamp)
+    return Decision(contact=run.contact, effects=tuple(run.effects), trigger=trigger)
+
+
+def _observe(contact: ContactState, event: InboundEvent) -> ContactState:
+    """What the event itself says about the contact, before any flow runs."""
+    update: dict[str, object] = {}
+    if contact.first_seen_at is None and isinstance(event, (*QUALIFYING, CommentIn, OptinIn)):
+        update["first_seen_at"] = event.timestamp
+    if isinstance(event, QUALIFYING):
+        last = contact.last_user_message_at
+        if last is None or event.timestamp > last:
+            update["last_user_message_at"] = event.timestamp
+    if isinstance(event, MessageIn):
+        update["message_count"] = contact.message_count + 1
+    referral = getattr(event, "referral", None)
+    if referral is not None and referral.ref:
+        update["ref"] = referral.ref
+        update["ref_source"] = referral.source_word
+    if isinstance(event, OptinIn):
+        update["tokens"] = _token_update(contact, event)
+    return contact.model_copy(update=update) if update else contact
+
+
+def _token_update(contact: ContactState, event: OptinIn) -> dict[str, TokenState]:
+    tokens = dict(contact.tokens)
+    old = tokens.get(event.topic)
+    if event.status == "granted" and event.token:
+        tokens[event.topic] = TokenState(
+            token=event.token, topic=event.topic, obtained_at=event.timestamp
+        )
+    elif old is not None:
+        tokens[event.topic] = old.model_copy(update={"stopped": event.status == "stopped"})
+    return tokens
+
+
+def _continue_tap(run: Run, event: InboundEvent) -> bool:
+    """A tap on one of our quick replies or buttons, or the answer to a waiting ask."""
+    payload = None
+    if isinstance(event, MessageIn):
+        payload = event.quick_reply
+    elif isinstance(event, PostbackIn):
+        payload = event.payload
+    if payload is not None and run.tap(payload):
+        return True
+    if isinstance(event, MessageIn) and run.contact.waiting is not None:
+        run.answer(event)
+        return True
+    return False
+
+
+def match_trigger(
+    program: Program,
+    contact: ContactState,
+    event: InboundEvent,
+    get_started_payload: str = GET_STARTED,
+) -> CompiledTrigger | None:
+    """The one trigger an event fires, by the documented precedence."""
+    fresh = contact.message_count <= 1 and contact.first_seen_at == event.timestamp
+    if isinstance(event, MessageIn):
+        if event.referral and event.referral.ref:
+            found = program.match_ref(event.referral.ref, event.referral.source_word)
+            if found:
+                return found
+        if event.text:
+            found = program.match_text(event.text)
+            if found:
+                return found
+        for attachment in event.attachments:
+            for compiled in program.all("attachment"):
+                trigger = compiled.trigger
+                if isinstance(trigger, m.AttachmentTrigger) and trigger.media == attachment.type:
+                    return compiled
+        if fresh and contact.ref is None:
+            found = program.first("ref_missing") or program.first("first_message")
+            if found:
+                return found
+        elif fresh:
+            found = program.first("first_message")
+            if found:
+                return found
+        return program.first("message")
+    if isinstance(event, PostbackIn):
+        if event.referral and event.referral.ref:
+            found = program.match_ref(event.referral.ref, event.referral.source_word)
+            if found:
+                return found
+        for compiled in program.all("postback"):
+            trigger = compiled.trigger
+            if isinstance(trigger, m.PostbackTrigger) and trigger.payload == event.payload:
+                return compiled
+        if event.payload == get_started_payload:
+            return program.first("get_started") or program.first("ref_missing")
+        return None
+    if isinstance(event, ReferralIn):
+        ref = event.referral.ref
+        found = program.match_ref(ref, event.referral.source_word) if ref else None
+        return found or program.first("ref_missing")
+    if isinstance(event, CommentIn):
+        if event.from_page:
+            return None
+        return program.match_comment(event.post_id, event.text)
+    if isinstance(event, OptinIn) and event.status == "granted":
+        for compiled in program.all("optin"):
+            trigger = compiled.trigger
+            if isinstance(trigger, m.OptinTrigger) and trigger.topic == event.topic:
+                return compiled
+    return None
+
+
+def _schedule_window_closing(run: Run, message_at: datetime) -> None:
+    """Each message of the contact re-arms `on window closing`; older alarms go stale."""
+    compiled = run.program.first("window_closing")
+    if compiled is None or run.contact.handed_off:
+        return
+    trigger = compiled.trigger
+    assert isinstance(trigger, m.WindowClosingTrigger)
+    last = run.contact.last_user_message_at or message_at
+    due = last + RULES.standard_window - trigger.before
+    root = addresses.trigger_root(run.program, compiled.id)
+    run.effects.append(
+        Schedule(
+            key=f"{run.contact.id}|window_closing|{root}|{last.isoformat()}",
+            purpose="window_closing",
+            due_at=due,
+            root=root,
+            created_at=last,
+            origin=trigger.span,
+        )
+    )
+
+
+__all__ = ["Changed", "Decision", "handle", "match_trigger"]

@@ -1,0 +1,132 @@
+"""Typed inbound events, as the core sees them.
+
+The webhook parser (and the chat simulator) turn Facebook's payloads into
+these; the core never sees JSON. Every event carries the timestamp Facebook
+put on it: the 24 h window runs from the contact's own message, not from when
+the webhook arrived.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+# Facebook's referral sources -> the words flows use (`on ref "x" from ads`).
+SOURCE_WORDS = {
+    "ADS": "ads",
+    "SHORTLINK": "link",
+    "MESSENGER_CODE": "qr",
+    "CUSTOMER_CHAT_PLUGIN": "chat_plugin",
+}
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    contact_id: str
+    timestamp: AwareDatetime
+
+
+class Referral(BaseModel):
+    """`ref` may be missing: Facebook drops it for some EU users; `source` too."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str | None = None
+    source: str | None = None
+    ad_id: str | None = None
+
+    @property
+    def source_word(self) -> str | None:
+        return SOURCE_WORDS.get(self.source or "")
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    url: str | None = None
+
+
+class MessageIn(Event):
+    kind: Literal["message"] = "message"
+    mid: str | None = None
+    text: str | None = None
+    quick_reply: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    referral: Referral | None = None
+
+
+class PostbackIn(Event):
+    kind: Literal["postback"] = "postback"
+    payload: str
+    title: str | None = None
+    referral: Referral | None = None
+
+
+class ReferralIn(Event):
+    kind: Literal["referral"] = "referral"
+    referral: Referral
+
+
+class CommentIn(Event):
+    """A comment added on a Page post (feed webhook). `already_replied` comes from storage."""
+
+    kind: Literal["comment"] = "comment"
+    comment_id: str
+    post_id: str
+    text: str = ""
+    from_name: str | None = None
+    from_page: bool = False
+    already_replied: bool = False
+
+
+class OptinIn(Event):
+    """A marketing-message opt-in (or stop/resume) for a topic."""
+
+    kind: Literal["optin"] = "optin"
+    topic: str
+    token: str | None = None
+    status: Literal["granted", "stopped", "resumed"] = "granted"
+
+
+class FollowUpDue(Event):
+    """A stored follow-up whose time has come; `timestamp` is when it was due."""
+
+    kind: Literal["follow_up"] = "follow_up"
+    root: str
+    path: tuple[int | str, ...]
+    created_at: AwareDatetime
+    unless_replied: bool = False
+    tag: str | None = None
+    topic: str | None = None
+
+
+class WindowClosingDue(Event):
+    """`on window closing in 1h`: fires only if the contact has not written since."""
+
+    kind: Literal["window_closing"] = "window_closing"
+    root: str
+    for_message_at: AwareDatetime
+
+
+class BroadcastDue(Event):
+    kind: Literal["broadcast"] = "broadcast"
+    name: str
+
+
+InboundEvent = Annotated[
+    MessageIn
+    | PostbackIn
+    | ReferralIn
+    | CommentIn
+    | OptinIn
+    | FollowUpDue
+    | WindowClosingDue
+    | BroadcastDue,
+    Field(discriminator="kind"),
+]
+
+# Events that are the contact's own action and so restart the 24 h window.
+QUALIFYING = (MessageIn, PostbackIn, ReferralIn)

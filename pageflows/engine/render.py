@@ -1,0 +1,168 @@
+"""Model nodes -> Send API message objects, with templates filled in.
+
+Templates resolve only documented names (`contact.first_name`,
+`contact.last_name`, `contact.<field>`, `ref`), looked up in plain dicts:
+a template can never reach a Python attribute. An unknown or empty value
+renders as its fallback, or as nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pageflows.engine.contact import ContactState
+from pageflows.rules import model as m
+
+PAYLOAD_PREFIX = "pf1|"
+TOPIC_PREFIX = "pf-topic:"
+
+
+def template_values(contact: ContactState) -> dict[str, str]:
+    values = {f"contact.{k}": v for k, v in contact.fields.items()}
+    if contact.first_name:
+        values["contact.first_name"] = contact.first_name
+    if contact.last_name:
+        values["contact.last_name"] = contact.last_name
+    if contact.ref:
+        values["ref"] = contact.ref
+    return values
+
+
+def fill(text: m.Text, values: dict[str, str]) -> str:
+    out = []
+    for part in text.parts:
+        if isinstance(part, m.Literal_):
+            out.append(part.text)
+        else:
+            value = values.get(part.name, "").strip()
+            out.append(value or (part.fallback or ""))
+    return "".join(out)
+
+
+def payload(root: str, path: tuple[int | str, ...]) -> str:
+    """A postback or quick-reply payload naming the node to run when tapped."""
+    return PAYLOAD_PREFIX + root + "|" + ".".join(str(p) for p in path)
+
+
+def parse_payload(value: str) -> tuple[str, tuple[int | str, ...]] | None:
+    if not value.startswith(PAYLOAD_PREFIX):
+        return None
+    try:
+        root, path_text = value[len(PAYLOAD_PREFIX) :].rsplit("|", 1)
+    except ValueError:
+        return None
+    path = tuple(int(p) if p.isdigit() else p for p in path_text.split(".") if p)
+    return (root, path) if path else None
+
+
+def button_json(button: m.Button, root: str, path: tuple[int | str, ...]) -> dict[str, Any]:
+    if isinstance(button, m.UrlButton):
+        return {"type": "web_url", "url": button.url, "title": button.title}
+    if isinstance(button, m.CallButton):
+        return {"type": "phone_number", "title": button.title, "payload": button.phone}
+    return {"type": "postback", "title": button.title, "payload": payload(root, path)}
+
+
+def text_message(
+    text: str, quick: tuple[m.QuickReply, ...], root: str, path: tuple[int | str, ...]
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"text": text}
+    if quick:
+        message["quick_replies"] = [
+            {
+                "content_type": "text",
+                "title": q.title,
+                "payload": payload(root, (*path, "quick", i)),
+            }
+            for i, q in enumerate(quick)
+        ]
+    return message
+
+
+def buttons_message(
+    action: m.SendButtons, values: dict[str, str], root: str, path: tuple[int | str, ...]
+) -> dict[str, Any]:
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {
+                "template_type": "button",
+                "text": fill(action.text, values),
+                "buttons": [
+                    button_json(b, root, (*path, "button", i)) for i, b in enumerate(action.buttons)
+                ],
+            },
+        }
+    }
+
+
+def cards_message(
+    action: m.SendCards, values: dict[str, str], root: str, path: tuple[int | str, ...]
+) -> dict[str, Any]:
+    elements = []
+    for c, card in enumerate(action.cards):
+        element: dict[str, Any] = {"title": fill(card.title, values)}
+        if card.subtitle:
+            element["subtitle"] = fill(card.subtitle, values)
+        if card.image:
+            element["image_url"] = card.image
+        if card.link:
+            element["default_action"] = {"type": "web_url", "url": card.link}
+        if card.buttons:
+            element["buttons"] = [
+                button_json(b, root, (*path, "card", c, "button", i))
+                for i, b in enumerate(card.buttons)
+            ]
+        elements.append(element)
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "generic", "elements": elements},
+        }
+    }
+
+
+def media_message(action: m.SendMedia) -> dict[str, Any]:
+    return {"attachment": {"type": action.media, "payload": {"url": action.url}}}
+
+
+def optin_message(action: m.RequestNotifications) -> dict[str, Any]:
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {
+                "template_type": "notification_messages",
+                "title": action.title,
+                "payload": TOPIC_PREFIX + action.topic,
+                "notification_messages_frequency": action.frequency.upper(),
+            },
+        }
+    }
+
+
+def preview(message: dict[str, Any]) -> str:
+    """One human line for a message, as the chat simulator shows it."""
+    if "text" in message:
+        line = message["text"]
+        quick = message.get("quick_replies")
+        if quick:
+            line += "  " + " ".join(f"[{q['title']}]" for q in quick)
+        return str(line)
+    attachment = message.get("attachment", {})
+    body = attachment.get("payload", {})
+    kind = attachment.get("type")
+    if kind != "template":
+        return f"({kind}) {body.get('url', '')}"
+    template = body.get("template_type")
+    if template == "button":
+        buttons = " ".join(f"[{b['title']}]" for b in body["buttons"])
+        return f"{body['text']}  {buttons}"
+    if template == "generic":
+        cards = []
+        for element in body["elements"]:
+            buttons = " ".join(f"[{b['title']}]" for b in element.get("buttons", []))
+            cards.append(f"<card {element['title']}{' ' + buttons if buttons else ''}>")
+        return " ".join(cards)
+    if template == "notification_messages":
+        return f"<opt-in: {body['title']}> [Get messages]"
+    return f"<{template}>"

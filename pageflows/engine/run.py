@@ -1,0 +1,429 @@
+"""Running flow actions for one event: the interpreter behind core.handle.
+
+A `Run` collects effects and the contact's new state. Blocks run top to
+bottom; `goto`, `stop`, `ask` and `handoff` end the run of the block they are
+in (a goto continues in the target step and never comes back). Every message
+goes through the policy (`decide`) and comes out as a Send or a Skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pageflows.engine import addresses, render
+from pageflows.engine.addresses import Path
+from pageflows.engine.contact import ContactState, PendingAsk
+from pageflows.engine.effects import (
+    Cancelled,
+    Changed,
+    Effect,
+    HandOff,
+    Note,
+    NotifyOut,
+    Outbound,
+    Recipient,
+    Schedule,
+    Send,
+    Skipped,
+)
+from pageflows.engine.events import (
+    BroadcastDue,
+    CommentIn,
+    FollowUpDue,
+    InboundEvent,
+    MessageIn,
+    WindowClosingDue,
+)
+from pageflows.engine.policy import Delivery, Skip, decide, decide_private_reply
+from pageflows.rules import model as m
+from pageflows.rules.compile import CompiledTrigger, Program
+from pageflows.rules.source import Span
+
+MAX_JUMPS = 50
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+PHONE = re.compile(r"\+?[0-9][0-9 ().-]{5,19}[0-9]")
+NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+DEFAULT_INVALID = {
+    "email": "That doesn't look like an email address. Could you type it again?",
+    "phone": "That doesn't look like a phone number. Could you type it again?",
+    "number": "Please answer with a number.",
+    "text": "Could you answer in a few words?",
+}
+
+
+class Halt(Exception):
+    """Ends the current run of actions (goto done, stop, ask, handoff)."""
+
+
+@dataclass
+class Channel:
+    """How messages of this run may go out: proactively, with a tag or a token."""
+
+    scheduled: bool = False
+    tag: str | None = None
+    topic: str | None = None
+    comment_id: str | None = None
+
+
+@dataclass
+class Run:
+    program: Program
+    contact: ContactState
+    event: InboundEvent
+    now: datetime
+    effects: list[Effect] = field(default_factory=list)
+    channel: Channel = field(default_factory=Channel)
+    jumps: int = 0
+    replied_to_comment: bool = False
+    tokens_used: set[str] = field(default_factory=set)
+
+    # ---------------------------------------------------------- entry points
+
+    def fire(self, compiled: CompiledTrigger) -> None:
+        root = addresses.trigger_root(self.program, compiled.id)
+        if isinstance(self.event, CommentIn):
+            self.channel = Channel(comment_id=self.event.comment_id)
+        self.run_root(root, compiled.block.body)
+
+    def tap(self, payload: str) -> bool:
+        """A quick reply or button of ours: run what it points to."""
+        address = render.parse_payload(payload)
+        if address is None:
+            return False
+        root, path = address
+        found = addresses.resolve(self.program, root)
+        try:
+            node = addresses.node_at(found[1], path) if found else None
+        except LookupError:
+            node = None
+        if node is None:
+            self.effects.append(Note(text=f"a tap on an old button or quick reply ({root})"))
+            return True
+        self._set(waiting=None)
+        reaction = node.reaction
+        with contextlib.suppress(Halt):
+            self.react(reaction, root)
+        return True
+
+    def answer(self, event: MessageIn) -> None:
+        waiting = self.contact.waiting
+        assert waiting is not None
+        found = addresses.resolve(self.program, waiting.root)
+        try:
+            ask = addresses.node_at(found[1], waiting.path) if found else None
+        except LookupError:
+            ask = None
+        if not isinstance(ask, m.Ask):
+            self._set(waiting=None)
+            self.effects.append(Note(text="the question this answers is gone from the flows"))
+            return
+        value = _validate(ask.expects, event.text or "")
+        if value is None:
+            text = (
+                render.fill(ask.invalid, self.values)
+                if ask.invalid
+                else DEFAULT_INVALID[ask.expects]
+            )
+            self.send(render.text_message(text, (), waiting.root, waiting.path), ask.span)
+            return
+        self._set(waiting=None)
+        self._set_field(ask.field, value)
+        with contextlib.suppress(Halt):
+            self.resume(waiting.root, found[1] if found else (), waiting.path)
+
+    def follow_up(self, event: FollowUpDue) -> None:
+        found = addresses.resolve(self.program, event.root)
+        try:
+            after = addresses.node_at(found[1], event.path[:-2]) if found else None
+        except LookupError:
+            after = None
+        span = after.span if isinstance(after, m.After) else None
+        if found is None or not isinstance(after, m.After):
+            self.effects.append(
+                Cancelled(reason="flow_changed", detail="this follow-up is no longer in the flows")
+            )
+            return
+        last = self.contact.last_user_message_at
+        if event.unless_replied and last is not None and last > event.created_at:
+            self.effects.append(
+                Cancelled(
+                    reason="contact_replied",
+                    detail=f"the contact wrote again at {last:%Y-%m-%d %H:%M} UTC",
+                    origin=span,
+                )
+            )
+            return
+        if self.contact.handed_off:
+            self.effects.append(
+                Cancelled(reason="handed_off", detail="a human has this conversation", origin=span)
+            )
+            return
+        self.channel = Channel(scheduled=True, tag=event.tag, topic=event.topic)
+        self.run_list(event.root, after.body, event.path[:-1])
+
+    def window_closing(self, event: WindowClosingDue) -> None:
+        if self.contact.last_user_message_at != event.for_message_at or self.contact.handed_off:
+            return
+        found = addresses.resolve(self.program, event.root)
+        if found is not None:
+            self.channel = Channel(scheduled=True)
+            self.run_root(event.root, found[1])
+
+    def broadcast(self, event: BroadcastDue) -> None:
+        entry = self.program.broadcasts.get(event.name)
+        if entry is None:
+            return
+        flow, cast = entry
+        if not _in_audience(self.contact, cast):
+            return
+        if self.contact.handed_off:
+            self.effects.append(
+                Cancelled(reason="handed_off", detail="a human has this conversation")
+            )
+            return
+        topic = cast.audience_value if cast.audience == "subscribers" else None
+        self.channel = Channel(scheduled=True, tag=cast.tag, topic=topic)
+        self.run_root(addresses.broadcast_root(flow, cast.name), cast.body)
+
+    # ---------------------------------------------------------- interpreter
+
+    def run_root(self, root: str, actions: tuple[m.Action, ...]) -> None:
+        with contextlib.suppress(Halt):
+            self.run_list(root, actions, ())
+
+    def run_list(
+        self, root: str, actions: tuple[m.Action, ...], prefix: Path, start: int = 0
+    ) -> None:
+        for i in range(start, len(actions)):
+            self.act(actions[i], root, (*prefix, i))
+
+    def resume(
+        self, root: str, actions: tuple[m.Action, ...], path: Path, prefix: Path = ()
+    ) -> None:
+        """Run what follows `path` (an ask), climbing out of branches, not out of `after`."""
+        index = path[0]
+        assert isinstance(index, int)
+        if len(path) > 1:
+            name = path[1]
+            assert isinstance(name, str)
+            inner = addresses.branch(actions[index], name)
+            self.resume(root, inner, path[2:], (*prefix, index, name))
+            if name == "body":
+                return
+        self.run_list(root, actions, prefix, index + 1)
+
+    def act(self, action: m.Action, root: str, path: Path) -> None:
+        if isinstance(action, m.SendText):
+            text = render.fill(action.text, self.values)
+            self.send(render.text_message(text, action.quick_replies, root, path), action.span)
+        elif isinstance(action, m.SendButtons):
+            self.send(render.buttons_message(action, self.values, root, path), action.span)
+        elif isinstance(action, m.SendCards):
+            self.send(render.cards_message(action, self.values, root, path), action.span)
+        elif isinstance(action, m.SendMedia):
+            self.send(render.media_message(action), action.span)
+        elif isinstance(action, m.PrivateReply):
+            self.private_reply(action, root, path)
+        elif isinstance(action, m.RequestNotifications):
+            self.send(render.optin_message(action), action.span)
+        elif isinstance(action, m.AddTag | m.RemoveTag | m.SetField | m.Goto):
+            self.react(action, root)
+        elif isinstance(action, m.Ask):
+            text = render.fill(action.question, self.values)
+            self.send(render.text_message(text, (), root, path), action.span)
+            self._set(waiting=PendingAsk(root=root, path=path, field=action.field))
+            raise Halt
+        elif isinstance(action, m.After):
+            self.schedule(action, root, path)
+        elif isinstance(action, m.If):
+            taken = action.then if self.holds(action.condition) else action.otherwise
+            self.run_list(root, taken, (*path, "then" if taken is action.then else "else"))
+        elif isinstance(action, m.Split):
+            share = _bucket(self.contact.id, root, path)
+            then = share < action.percent
+            self.run_list(
+                root, action.then if then else action.otherwise, (*path, "then" if then else "else")
+            )
+        elif isinstance(action, m.Handoff):
+            self._set(handed_off=True, waiting=None)
+            self.effects.append(HandOff(reason=action.reason))
+            raise Halt
+        elif isinstance(action, m.Notify):
+            self.effects.append(NotifyOut(url=action.url, payload=self.notify_payload()))
+        elif isinstance(action, m.Stop):
+            raise Halt
+
+    def react(self, reaction: m.Reaction, root: str) -> None:
+        if isinstance(reaction, m.AddTag):
+            if reaction.name not in self.contact.tags:
+                self._set(tags=self.contact.tags | {reaction.name})
+                self.effects.append(Changed(what=f'tagged "{reaction.name}"'))
+        elif isinstance(reaction, m.RemoveTag):
+            if reaction.name in self.contact.tags:
+                self._set(tags=self.contact.tags - {reaction.name})
+                self.effects.append(Changed(what=f'untagged "{reaction.name}"'))
+        elif isinstance(reaction, m.SetField):
+            self._set_field(reaction.field, render.fill(reaction.value, self.values))
+        else:
+            self.jump(reaction.target, root)
+
+    def jump(self, target: m.Target, root: str) -> None:
+        self.jumps += 1
+        flow = target.flow or root.split(":", 1)[0]
+        step = self.program.step(flow, target.step)
+        if step is None or self.jumps > MAX_JUMPS:
+            reason = "a loop of gotos" if step else f"no step {target}"
+            self.effects.append(Note(text=f"stopped: {reason}"))
+            raise Halt
+        self.run_list(addresses.step_root(flow, target.step), step.body, ())
+        raise Halt
+
+    def schedule(self, action: m.After, root: str, path: Path) -> None:
+        created = self.now
+        self.effects.append(
+            Schedule(
+                key=f"{self.contact.id}|{root}|{'.'.join(map(str, path))}|{created.isoformat()}",
+                due_at=created + action.delay,
+                root=root,
+                path=(*path, "body", 0),
+                created_at=created,
+                unless_replied=action.unless_replied,
+                tag=action.tag or self.channel.tag,
+                topic=action.topic or self.channel.topic,
+                origin=action.span,
+            )
+        )
+
+    def holds(self, condition: m.Condition) -> bool:
+        if isinstance(condition, m.Tagged):
+            result = condition.name in self.contact.tags
+        else:
+            value = self.values.get(f"contact.{condition.field}", "")
+            result = value.casefold() == condition.value.casefold()
+        return result != condition.negated
+
+    # ---------------------------------------------------------- sending
+
+    @property
+    def values(self) -> dict[str, str]:
+        return render.template_values(self.contact)
+
+    def send(self, message: dict[str, Any], origin: Span) -> None:
+        decision = self.decide()
+        recipient = Recipient(id=self.contact.id)
+        if isinstance(decision, Delivery) and decision.notification_token:
+            recipient = Recipient(notification_messages_token=decision.notification_token)
+        outbound = Outbound(
+            recipient=recipient, message=message, preview=render.preview(message), origin=origin
+        )
+        self.deliver(outbound, decision)
+
+    def deliver(self, outbound: Outbound, decision: Delivery | Skip) -> None:
+        if isinstance(decision, Skip):
+            self.effects.append(
+                Skipped(outbound=outbound, reason=decision.reason, detail=decision.detail)
+            )
+            return
+        self.effects.append(Send(outbound=outbound, delivery=decision))
+        token = decision.notification_token
+        if token and self.channel.topic and token not in self.tokens_used:
+            self.tokens_used.add(token)
+            state = self.contact.tokens[self.channel.topic]
+            tokens = {
+                **self.contact.tokens,
+                self.channel.topic: state.model_copy(update={"last_sent_at": self.now}),
+            }
+            self._set(tokens=tokens)
+
+    def decide(self) -> Delivery | Skip:
+        channel = self.channel
+        token = self.contact.tokens.get(channel.topic) if channel.topic else None
+        if token is not None and token.token in self.tokens_used:
+            return Delivery(
+                messaging_type="UPDATE", notification_token=token.token, topic=token.topic
+            )
+        decision = decide(
+            now=self.now,
+            last_user_message_at=self.contact.last_user_message_at,
+            scheduled=channel.scheduled,
+            tag=channel.tag,
+            token=token,
+        )
+        if isinstance(decision, Skip) and decision.reason == "outside_window" and channel.topic:
+            return Skip(
+                reason="no_token",
+                detail=f'{decision.detail} The contact has not opted in to "{channel.topic}".',
+            )
+        return decision
+
+    def private_reply(self, action: m.PrivateReply, root: str, path: Path) -> None:
+        event = self.event
+        assert isinstance(event, CommentIn)
+        text = render.fill(action.text, self.values)
+        message = render.text_message(text, action.quick_replies, root, path)
+        outbound = Outbound(
+            recipient=Recipient(comment_id=event.comment_id),
+            message=message,
+            preview=render.preview(message),
+            origin=action.span,
+        )
+        decision = decide_private_reply(
+            now=self.now,
+            comment_created_at=event.timestamp,
+            already_replied=event.already_replied or self.replied_to_comment,
+            from_page=event.from_page,
+        )
+        if isinstance(decision, Delivery):
+            self.replied_to_comment = True
+        self.deliver(outbound, decision)
+
+    def notify_payload(self) -> dict[str, Any]:
+        return {
+            "contact": self.contact.model_dump(mode="json", exclude={"waiting", "tokens"}),
+            "event": self.event.model_dump(mode="json"),
+        }
+
+    # ---------------------------------------------------------- state
+
+    def _set(self, **update: Any) -> None:
+        self.contact = self.contact.model_copy(update=update)
+
+    def _set_field(self, name: str, value: str) -> None:
+        self._set(fields={**self.contact.fields, name: value})
+        self.effects.append(Changed(what=f'set {name} = "{value}"'))
+
+
+def _validate(expects: str, text: str) -> str | None:
+    value = text.strip()
+    if not value:
+        return None
+    if expects == "email":
+        return value if EMAIL.fullmatch(value) else None
+    if expects == "phone":
+        return value if PHONE.fullmatch(value) else None
+    if expects == "number":
+        return value if NUMBER.fullmatch(value) else None
+    return value
+
+
+def _bucket(contact_id: str, root: str, path: Path) -> float:
+    """A stable share in [0, 100): the same contact always takes the same branch."""
+    digest = hashlib.sha256(f"{contact_id}|{root}|{path}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10000 / 100
+
+
+def _in_audience(contact: ContactState, broadcast: m.Broadcast) -> bool:
+    if broadcast.audience == "tagged":
+        return broadcast.audience_value in contact.tags
+    if broadcast.audience == "subscribers":
+        token = contact.tokens.get(broadcast.audience_value or "")
+        return token is not None and not token.stopped
+    return True
+
+
+__all__ = ["Halt", "Run", "WindowClosingDue"]

@@ -1,0 +1,53 @@
+"""Effects as transcript lines: what `pageflows chat` prints and `.chat` files pin.
+
+Bot messages read `< [HOW] preview`, so a chat session pasted into a
+transcript is already a test; other effects are `·` lines, which
+transcripts ignore.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pageflows.engine.conversation import Happened, describe_delivery, wait_text
+from pageflows.engine.effects import (
+    Cancelled,
+    Changed,
+    HandOff,
+    Note,
+    NotifyOut,
+    Schedule,
+    Send,
+    Skipped,
+)
+
+
+def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
+    lines: list[str] = []
+    last_at: datetime | None = None
+    for item in happened:
+        effect = item.effect
+        if (last_at is not None and item.at != last_at) or (last_at is None and item.at != now):
+            lines.append(f"· {item.at:%Y-%m-%d %H:%M} UTC")
+        last_at = item.at
+        if isinstance(effect, Send | Skipped):
+            lines.append(f"< [{describe_delivery(effect)}] {effect.outbound.preview}")
+            if isinstance(effect, Skipped):
+                lines.append(f"·   {effect.detail}")
+        elif isinstance(effect, Changed):
+            lines.append(f"·   {effect.what}")
+        elif isinstance(effect, Schedule):
+            what = "follow-up" if effect.purpose == "follow_up" else "window-closing reminder"
+            lines.append(
+                f"·   {what} at {effect.due_at:%Y-%m-%d %H:%M} UTC"
+                f" (in {wait_text(effect.due_at - item.at)})"
+            )
+        elif isinstance(effect, Cancelled):
+            lines.append(f"·   follow-up cancelled ({effect.reason}): {effect.detail}")
+        elif isinstance(effect, HandOff):
+            lines.append(f"·   handed to a human{': ' + effect.reason if effect.reason else ''}")
+        elif isinstance(effect, NotifyOut):
+            lines.append(f"·   POST {effect.url}")
+        elif isinstance(effect, Note):
+            lines.append(f"·   {effect.text}")
+    return lines

@@ -1,0 +1,169 @@
+"""Conversation transcripts (`.chat` files) as tests for flows.
+
+A transcript is what `pageflows chat` prints: `>` lines are what the contact
+does (a message, or a chat command such as `/tap Show me deals` or
+`/wait 20h`), `<` lines are every message the bot must answer, in order, with
+how it goes out (`< [UPDATE] text`; `< text` accepts any sent message), `?`
+lines check the contact (`? tagged vip`, `? field email = a@b.co`), `~` lines
+set the scene before the first action (`~ start 2026-11-24 09:00`,
+`~ name Alice`). `·` lines, comments and blank lines are ignored, so a chat
+session pasted into a file is already a test.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pageflows.engine.conversation import Conversation, ConversationError, describe_delivery
+from pageflows.engine.effects import Send, Skipped
+from pageflows.rules.compile import Program
+
+
+@dataclass
+class Step:
+    line: int
+    action: str
+    expected: list[tuple[int, str]] = field(default_factory=list)
+    checks: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Script:
+    path: str
+    start: datetime | None = None
+    name: str = "Alice"
+    steps: list[Step] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Failure:
+    path: str
+    line: int
+    message: str
+
+
+def parse_script(path: str, text: str) -> Script:
+    script = Script(path=path)
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", "·")):
+            continue
+        mark, body = line[0], line[1:].strip()
+        if mark == ">":
+            script.steps.append(Step(line=number, action=body))
+        elif mark in "<?" and not script.steps:
+            script.problems.append(f"{path}:{number}: expectations come after a `>` line")
+        elif mark == "<":
+            script.steps[-1].expected.append((number, body))
+        elif mark == "?":
+            script.steps[-1].checks.append((number, body))
+        elif mark == "~":
+            _setting(script, number, body)
+        else:
+            script.problems.append(
+                f"{path}:{number}: a line starts with >, <, ?, ~ or #, not {line[:1]!r}"
+            )
+    return script
+
+
+def _setting(script: Script, number: int, body: str) -> None:
+    key, _, value = body.partition(" ")
+    value = value.strip().strip('"')
+    if key == "start":
+        try:
+            script.start = datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        except ValueError:
+            script.problems.append(f'{script.path}:{number}: write `~ start "2026-11-24 09:00"`')
+    elif key == "name":
+        script.name = value
+    else:
+        script.problems.append(f"{script.path}:{number}: unknown setting {key!r} (start, name)")
+
+
+def actual_lines(happened: list[object]) -> list[str]:
+    lines = []
+    for item in happened:
+        effect = getattr(item, "effect", None)
+        if isinstance(effect, Send | Skipped):
+            lines.append(f"[{describe_delivery(effect)}] {effect.outbound.preview}")
+    return lines
+
+
+def _matches(expected: str, actual: str) -> bool:
+    if expected.startswith("["):
+        return expected == actual
+    how, _, text = actual.partition("] ")
+    return not how.startswith("[skipped") and text == expected
+
+
+def run_script(program: Program, script: Script, now: datetime) -> list[Failure]:
+    failures = [Failure(script.path, 0, p) for p in script.problems]
+    if failures:
+        return failures
+    conversation = Conversation.start(program, script.start or now, first_name=script.name)
+    for step in script.steps:
+        try:
+            happened = conversation.run(step.action)
+        except ConversationError as exc:
+            failures.append(Failure(script.path, step.line, f"`> {step.action}`: {exc}"))
+            continue
+        actual = actual_lines(list(happened))
+        expected = [text for _, text in step.expected]
+        same = len(actual) == len(expected) and all(
+            _matches(e, a) for e, a in zip(expected, actual, strict=True)
+        )
+        if not same:
+            failures.append(Failure(script.path, step.line, _diff(step, expected, actual)))
+        for line, check in step.checks:
+            problem = _check(conversation, check)
+            if problem:
+                failures.append(Failure(script.path, line, problem))
+    return failures
+
+
+def _diff(step: Step, expected: list[str], actual: list[str]) -> str:
+    shown = [
+        a if e.startswith("[") else a.partition("] ")[2]
+        for e, a in zip(expected, actual, strict=False)
+    ]
+    shown += actual[len(expected) :]
+    diff = difflib.unified_diff(
+        ["< " + e for e in expected], ["< " + a for a in shown], "expected", "got", lineterm="", n=2
+    )
+    body = "\n".join("    " + d for d in list(diff)[2:] if not d.startswith("@@"))
+    return f"after `> {step.action}` the bot's answer differs:\n{body}"
+
+
+def _check(conversation: Conversation, check: str) -> str | None:
+    contact = conversation.contact
+    words = check.split(None, 1)
+    if not words:
+        return "an empty `?` line"
+    if words[0] == "tagged" and len(words) == 2:
+        tag = words[1].strip('"')
+        return (
+            None
+            if tag in contact.tags
+            else f'expected the contact tagged "{tag}"; tags: {sorted(contact.tags)}'
+        )
+    if check.startswith("not tagged "):
+        tag = check.removeprefix("not tagged ").strip().strip('"')
+        return f'expected the contact not tagged "{tag}"' if tag in contact.tags else None
+    if words[0] == "field" and len(words) == 2 and "=" in words[1]:
+        name, _, value = words[1].partition("=")
+        name, value = name.strip(), value.strip().strip('"')
+        actual = contact.fields.get(name)
+        return None if actual == value else f"expected field {name} = {value!r}, got {actual!r}"
+    if check == "handed off":
+        return None if contact.handed_off else "expected the conversation handed to a human"
+    return f"cannot check {check!r}: use tagged X, not tagged X, field NAME = VALUE, handed off"
+
+
+def find_scripts(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(path.rglob("*.chat"))
