@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -236,6 +236,16 @@ class Builder:
             return m.OptinTrigger(span=span, topic=self.string(kids[0]))
         if kind == "t_window_closing":
             before, text = self.duration(kids[0])
+            if before is not None and before >= timedelta(hours=24):
+                self.fail(
+                    Code.BAD_DURATION,
+                    kids[0],
+                    (
+                        f"the window closes 24h after the contact's message; {text} before"
+                        " that is not inside it",
+                        "use a time shorter than 24h, such as 1h or 30m",
+                    ),
+                )
             return m.WindowClosingTrigger(span=span, before=before or 0, before_text=text)
         simple: dict[str, Callable[..., m.Trigger]] = {
             "t_ref_missing": m.RefMissingTrigger,

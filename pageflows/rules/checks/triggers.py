@@ -98,6 +98,8 @@ def _same_key_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]
         key = _key(compiled.trigger)
         if key is None:
             continue
+        if key[0] == "ref" and key[2] is not None and ("ref", key[1], None) in first:
+            key = ("ref", key[1], None)  # an earlier `on ref "x"` takes every source
         if key in first:
             found.append(
                 warning(
