@@ -123,11 +123,11 @@ class FlowIndenter(Indenter):
         if indent != self.indent_level[-1]:
             # check_indentation already refused files that mix tabs and spaces.
             unit, size = ("tabs", self.tab_len) if "\t" in indent_str else ("spaces", 1)
+            here = f"{indent // size} {unit[:-1] if indent == size else unit}"
             raise IndentationError_(
                 line,
                 len(indent_str) + 1,
-                f"this line is indented by {indent // size} {unit},"
-                " which matches no block above it",
+                f"this line is indented by {here}, which matches no block above it",
                 f"indent it by {_either([n // size for n in open_levels])} {unit},"
                 " like the other lines of the block it belongs to",
             )
@@ -377,6 +377,9 @@ def syntax_diagnostic(
     wanted = describe_expected(expected) if expected else "something else"
     what = _found_words(exc, found)
     message = f"expected {wanted}, found {what}"
+    if not found and "COLON" in expected:
+        # `on keyword "hi"` + Enter: the colon is by far the likeliest miss.
+        message = 'expected ":" at the end of this line'
     return error(Code.SYNTAX, span, message, _hint(expected, found, chunk, exc))
 
 

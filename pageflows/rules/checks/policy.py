@@ -28,6 +28,7 @@ KNOWN_TAGS = (
     "POST_PURCHASE_UPDATE",
     "ACCOUNT_UPDATE",
 )
+NOT_FOR_FLOWS = ("HUMAN_AGENT", "CUSTOMER_FEEDBACK")  # reported by their own checks below
 
 
 def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
@@ -83,8 +84,7 @@ def _tag(tag: str, span: Span, as_of: date, tag_policy: TagPolicy) -> list[Diagn
         ]
     verdict = tag_policy(tag, as_of)
     if verdict.status == "unknown":
-        close = difflib.get_close_matches(tag.upper(), KNOWN_TAGS, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]}?" if close else "tags: " + ", ".join(KNOWN_TAGS[1:])
+        hint = _unknown_tag_hint(tag, as_of, tag_policy, verdict.replacement)
         return [error(Code.UNKNOWN_TAG, span, f"{tag} is not a Messenger message tag", hint)]
     if verdict.status == "retired":
         since = verdict.retired_on.isoformat() if verdict.retired_on else "an earlier date"
@@ -107,3 +107,24 @@ def _tag(tag: str, span: Span, as_of: date, tag_policy: TagPolicy) -> list[Diagn
             )
         ]
     return []
+
+
+def _unknown_tag_hint(tag: str, as_of: date, tag_policy: TagPolicy, instead: str) -> str:
+    """Suggest the nearest tag only as far as Facebook still takes it on `as_of`."""
+    close = difflib.get_close_matches(tag.upper(), KNOWN_TAGS, n=1, cutoff=0.5)
+    if not close:
+        usable = [
+            t
+            for t in KNOWN_TAGS
+            if t not in NOT_FOR_FLOWS and tag_policy(t, as_of).status == "accepted"
+        ]
+        if usable:
+            return f"tags flows may use on {as_of}: " + ", ".join(usable)
+        return f"no message tag is open to automated messages on {as_of}; {instead}"
+    verdict = tag_policy(close[0], as_of)
+    if verdict.status == "retired":
+        since = verdict.retired_on or "an earlier date"
+        return f"{close[0]} comes closest, but Facebook refuses it since {since}; {instead}"
+    if verdict.status == "human_only":
+        return f"{close[0]} comes closest, but only a person answering by hand may use it"
+    return f"did you mean {close[0]}?"

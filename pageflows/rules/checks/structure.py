@@ -112,7 +112,7 @@ def _resolve(target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]) -> Diag
         hint = (
             f'did you mean "{close[0]}.{target.step}"?'
             if close
-            else "flows are named after their files"
+            else "flows are named after their files; loaded: " + ", ".join(sorted(by_name))
         )
         return error(Code.UNKNOWN_TARGET, target.span, f'there is no flow "{target.flow}"', hint)
     if owner.step(target.step) is not None:
