@@ -139,7 +139,9 @@ def match_trigger(
                 trigger = compiled.trigger
                 if isinstance(trigger, m.AttachmentTrigger) and trigger.media == attachment.type:
                     return compiled
-        if fresh and contact.ref is None:
+        # `on ref missing`: a new conversation with no ref, or with a ref no `on ref` took.
+        unmatched_ref = event.referral is not None and bool(event.referral.ref)
+        if fresh and (contact.ref is None or unmatched_ref):
             found = program.first("ref_missing") or program.first("first_message")
             if found:
                 return found

@@ -164,7 +164,8 @@ class Run:
             )
             return
         self.channel = Channel(scheduled=True, tag=event.tag, topic=event.topic)
-        self.run_list(event.root, after.body, event.path[:-1])
+        with contextlib.suppress(Halt):
+            self.run_list(event.root, after.body, event.path[:-1])
 
     def window_closing(self, event: WindowClosingDue) -> None:
         if self.contact.last_user_message_at != event.for_message_at or self.contact.handed_off:
