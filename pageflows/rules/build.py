@@ -17,12 +17,12 @@ from lark import Token, Tree
 
 from pageflows.rules import model as m
 from pageflows.rules import values
+from pageflows.rules.compile import regex_flags
 from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.parse import Parsed
 from pageflows.rules.source import Span
 
 NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
-RE_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 Node = Tree[Token] | Token
 
 
@@ -197,7 +197,7 @@ class Builder:
             token = kids[0]
             body, _, flags = str(token)[1:].rpartition("/")
             try:
-                re.compile(body, self.regex_flags(flags))
+                re.compile(body, regex_flags(flags))
             except (re.error, OverflowError, RecursionError) as exc:
                 # OverflowError: a{99999999999}; RecursionError: hundreds of nested groups.
                 message, hint = values.regex_problem(exc)
@@ -254,13 +254,6 @@ class Builder:
             "t_message": m.MessageTrigger,
         }
         return simple[kind](span=span)
-
-    @staticmethod
-    def regex_flags(flags: str) -> int:
-        value = 0
-        for flag in flags:
-            value |= RE_FLAGS[flag]
-        return value
 
     # ------------------------------------------------------------ actions
 
