@@ -28,6 +28,7 @@ from pageflows.engine.events import (
     ReferralIn,
     WindowClosingDue,
 )
+from pageflows.engine.render import TOPIC_PREFIX
 from pageflows.rules.compile import Program
 from pageflows.rules.values import parse_duration
 
@@ -139,6 +140,8 @@ class Conversation:
                     return self.event(
                         PostbackIn(payload=payload, title=button_title, **self._base())
                     )
+                if kind == "optin":
+                    return self.optin(payload, "granted")
                 return [Happened(self.clock.now(), Note(text=f"opens {payload}"))]
         choices = ", ".join(f'"{t}"' for t in offered) or "nothing to tap"
         raise ConversationError(
@@ -276,6 +279,8 @@ def _tappables(outbound: Outbound) -> list[tuple[str, str, str]]:
     message = outbound.message
     found = [("quick", q["title"], q["payload"]) for q in message.get("quick_replies", [])]
     payload = message.get("attachment", {}).get("payload", {})
+    if payload.get("template_type") == "notification_messages":
+        found.append(("optin", "Get messages", payload["payload"].removeprefix(TOPIC_PREFIX)))
     buttons = list(payload.get("buttons", []))
     for element in payload.get("elements", []):
         buttons += element.get("buttons", [])

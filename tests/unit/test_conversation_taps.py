@@ -1,0 +1,42 @@
+"""Tapping in the simulator does what tapping in Messenger does."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from pageflows.engine.conversation import Conversation, ConversationError
+from pageflows.engine.effects import Send
+from pageflows.engine.policy import check_tag
+from pageflows.rules.load import load_texts
+
+FLOW = b"""\
+on keyword "deals":
+    request notifications "deals" title "Deals and offers"
+
+on optin "deals":
+    send "Thanks, you're on the list."
+"""
+
+
+def conversation() -> Conversation:
+    result = load_texts({"f/optin.flow": FLOW}, date(2026, 11, 24), check_tag)
+    assert result.program is not None
+    return Conversation.start(result.program, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+
+
+def test_tapping_get_messages_on_an_opt_in_request_opts_the_contact_in() -> None:
+    chat = conversation()
+    chat.run("deals")
+    happened = chat.run("/tap Get messages")
+    sent = [h.effect for h in happened if isinstance(h.effect, Send)]
+    assert [s.outbound.preview for s in sent] == ["Thanks, you're on the list."]
+    assert chat.contact.tokens["deals"].token == "token-deals"
+
+
+def test_tapping_a_title_that_is_not_offered_says_what_is() -> None:
+    chat = conversation()
+    chat.run("deals")
+    with pytest.raises(ConversationError, match='"Get messages"'):
+        chat.run("/tap Yes please")
