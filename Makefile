@@ -27,6 +27,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: install
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/bench_matching.py
 
 clean:

@@ -17,6 +17,7 @@ from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
 from pageflows.engine.effects import Effect, Note, Outbound, Schedule, Send, Skipped
 from pageflows.engine.events import (
+    Attachment,
     BroadcastDue,
     CommentIn,
     FollowUpDue,
@@ -48,6 +49,7 @@ type a message to send it as the contact, or a command:
   /comment [post=ID] TEXT     comment on a Page post
   /optin TOPIC                opt in to marketing messages on TOPIC
   /stop-optin TOPIC           stop marketing messages on TOPIC
+  /attach KIND [URL]          send an image, audio, video, file or location
   /postback PAYLOAD           a postback from a persistent-menu item
   /wait DURATION              move the clock (25h, 3d, 1h30m); due follow-ups fire
   /broadcast NAME             send a broadcast now
@@ -113,6 +115,8 @@ class Conversation:
             return self.optin(rest, "granted")
         if name == "stop-optin":
             return self.optin(rest, "stopped")
+        if name == "attach":
+            return self.attach(args)
         if name == "postback":
             return self.event(PostbackIn(payload=rest, **self._base()))
         if name == "wait":
@@ -147,6 +151,14 @@ class Conversation:
         raise ConversationError(
             f'no quick reply or button "{title}"; the last messages offer {choices}'
         )
+
+    def attach(self, args: list[str]) -> list[Happened]:
+        kinds = ("image", "audio", "video", "file", "location")
+        if not args or args[0] not in kinds:
+            raise ConversationError("what to attach? /attach image|audio|video|file|location [URL]")
+        url = args[1] if len(args) > 1 else None
+        attachment = Attachment(type=args[0], url=url)
+        return self.event(MessageIn(attachments=(attachment,), **self._base()))
 
     def arrive(self, ref: str | None, source: str = "link") -> list[Happened]:
         referral = Referral(ref=ref, source=SOURCES.get(source, source.upper()) if ref else None)

@@ -1,6 +1,6 @@
 """Rendering findings: the only place diagnostics become text or JSON.
 
-The text form follows rustc: a headline with the code, the location, the
+The text form is a compiler's: `file:line:col:` and the code first, then the
 source line with a caret under the span, and the hint. JSON carries the same
 records for editors and CI.
 """
@@ -21,9 +21,10 @@ def render_text(diagnostics: Iterable[Diagnostic], sources: dict[str, SourceFile
 
 def render_one(d: Diagnostic, source: SourceFile | None) -> str:
     span = d.span
-    lines = [f"{d.severity.value}[{d.code.number} {d.code.label}]: {d.message}"]
+    # `file:line:col: ` first, as compilers print it: terminals, editors and CI
+    # problem matchers turn it into a link to the spot.
+    lines = [f"{span}: {d.severity.value}[{d.code.number} {d.code.label}]: {d.message}"]
     gutter = " " * len(str(span.line))
-    lines.append(f"{gutter}--> {span}")
     text = source.line(span.line) if source else ""
     if text.strip():
         shown = text.replace("\t", "    ")

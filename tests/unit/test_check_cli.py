@@ -52,7 +52,7 @@ def test_an_error_exits_1_and_points_at_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "hello.flow", ERROR)
     result = run(path)
     assert result.exit_code == 1
-    assert f"--> {path}:2:5" in result.stdout
+    assert result.stdout.startswith(f"{path}:2:5: error[PF010 syntax]")
     assert 'did you mean "send"?' in result.stdout
     assert result.stdout.endswith("1 file checked: 1 error, 0 warnings\n")
 

@@ -40,3 +40,14 @@ def test_tapping_a_title_that_is_not_offered_says_what_is() -> None:
     chat.run("deals")
     with pytest.raises(ConversationError, match='"Get messages"'):
         chat.run("/tap Yes please")
+
+
+def test_an_attachment_fires_the_attachment_trigger_of_its_kind() -> None:
+    flows = b'on attachment image:\n    send "Nice picture!"\non message:\n    send "Hm?"\n'
+    result = load_texts({"f/media.flow": flows}, date(2026, 11, 24), check_tag)
+    assert result.program is not None
+    chat = Conversation.start(result.program, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    image = [h.effect for h in chat.run("/attach image https://example.com/a.jpg")]
+    audio = [h.effect for h in chat.run("/attach audio")]
+    assert [e.outbound.preview for e in image if isinstance(e, Send)] == ["Nice picture!"]
+    assert [e.outbound.preview for e in audio if isinstance(e, Send)] == ["Hm?"]
