@@ -23,8 +23,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The storage and end-to-end suites run on SQLite and on a real PostgreSQL
+# server, which .ci/postgres.sh starts (installing Debian's packages if needed).
 test: lint
-	$(BIN)/pytest
+	eval "$$(bash .ci/postgres.sh)" && $(BIN)/pytest
 
 bench: install
 	$(PY) -m pip install -q -e ".[bench]"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pageflows.engine.cli import main
+from pageflows.cli import main
 from pageflows.rules.diagnostics import Code
 from pageflows.rules.parse import MAX_FILE_BYTES
 

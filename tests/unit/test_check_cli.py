@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from pageflows.engine.cli import main
+from pageflows.cli import main
 from pageflows.engine.clock import Clock, FakeClock, SystemClock
 
 CLEAN = 'on keyword "hello":\n    send "Hi there!"\n'

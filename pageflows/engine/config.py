@@ -1,0 +1,166 @@
+"""Settings for `serve`: environment variables beat `pageflows.toml`, which beats defaults.
+
+The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
+PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
+PAGEFLOWS_GRAPH_URL. With no page token anywhere, pageflows runs in sandbox
+mode against the built-in Graph API simulator, so a new user sees it work
+with no Facebook app at all. A missing or wrong setting is a `ConfigError`
+with one line to print, never a traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pageflows.engine.graph.transport import DEFAULT_GRAPH_URL
+from pageflows.engine.storage.database import DEFAULT_URL
+
+SANDBOX_PAGE_ID = "100000000000001"
+SANDBOX_TOKEN = "sandbox-page-token"
+SANDBOX_SECRET = "sandbox-app-secret"
+SANDBOX_VERIFY = "sandbox-verify-token"
+
+
+class ConfigError(ValueError):
+    """A setting pageflows cannot start with; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class IceBreaker:
+    question: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class PageConfig:
+    id: str
+    token: str
+    name: str = ""
+    greeting: str | None = None
+    get_started_payload: str = "GET_STARTED"
+    ice_breakers: tuple[IceBreaker, ...] = ()
+    flows: str | None = None
+
+    def messenger_profile(self) -> dict[str, Any]:
+        """The Messenger Profile API body for this page (greeting, Get Started, ice breakers)."""
+        profile: dict[str, Any] = {"get_started": {"payload": self.get_started_payload}}
+        if self.greeting:
+            profile["greeting"] = [{"locale": "default", "text": self.greeting}]
+        if self.ice_breakers:
+            actions = [{"question": i.question, "payload": i.payload} for i in self.ice_breakers]
+            profile["ice_breakers"] = [{"locale": "default", "call_to_actions": actions}]
+        return profile
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    app_secret: str = SANDBOX_SECRET
+    verify_token: str = SANDBOX_VERIFY
+    graph_url: str = DEFAULT_GRAPH_URL
+    pages: tuple[PageConfig, ...] = field(default_factory=tuple)
+    sandbox: bool = False
+
+
+def _str(table: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {key} must be a non-empty text")
+    return value
+
+
+def _page(table: Any, n: int, path: str) -> PageConfig:
+    where = f"{path}: [[pages]] #{n + 1}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    page_id, token = _str(table, "id", where), _str(table, "token", where)
+    if not page_id:
+        raise ConfigError(f"{where} has no id (the Page's numeric id)")
+    breakers = []
+    for item in table.get("ice_breakers", []):
+        if not isinstance(item, dict) or not {"question", "payload"} <= item.keys():
+            raise ConfigError(f"{where}: each ice breaker needs a question and a payload")
+        breakers.append(IceBreaker(str(item["question"]), str(item["payload"])))
+    if len(breakers) > 4:
+        raise ConfigError(f"{where}: Messenger shows at most 4 ice breakers")
+    return PageConfig(
+        id=page_id,
+        token=token or "",
+        name=_str(table, "name", where) or "",
+        greeting=_str(table, "greeting", where),
+        get_started_payload=_str(table, "get_started_payload", where) or "GET_STARTED",
+        ice_breakers=tuple(breakers),
+        flows=_str(table, "flows", where),
+    )
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def load_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
+    data = read_file(config_path) if config_path and config_path.exists() else {}
+    name = str(config_path) if config_path else "pageflows.toml"
+    pages_raw = data.get("pages", [])
+    if not isinstance(pages_raw, list):
+        raise ConfigError(f"{name}: pages must be a list of [[pages]] tables")
+    pages = [_page(table, n, name) for n, table in enumerate(pages_raw)]
+    env_id, env_token = env.get("PAGEFLOWS_PAGE_ID"), env.get("PAGEFLOWS_PAGE_TOKEN")
+    if env_id or env_token:
+        first = pages[0] if pages else PageConfig(id="", token="")
+        merged = replace(first, id=env_id or first.id, token=env_token or first.token)
+        if not merged.id:
+            raise ConfigError("PAGEFLOWS_PAGE_TOKEN is set but PAGEFLOWS_PAGE_ID is not")
+        pages = [merged, *(p for p in pages[1:] if p.id != merged.id)]
+
+    def pick(key: str, env_name: str, default: str) -> str:
+        value = env.get(env_name) or data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{env_name} (or {key} in {name}) must be a non-empty text")
+        return value
+
+    settings = Settings(
+        database_url=pick("database_url", "PAGEFLOWS_DATABASE_URL", DEFAULT_URL),
+        app_secret=pick("app_secret", "PAGEFLOWS_APP_SECRET", ""),
+        verify_token=pick("verify_token", "PAGEFLOWS_VERIFY_TOKEN", ""),
+        graph_url=pick("graph_url", "PAGEFLOWS_GRAPH_URL", DEFAULT_GRAPH_URL),
+        pages=tuple(pages),
+    )
+    if not any(p.token for p in pages):
+        return replace(
+            settings,
+            sandbox=True,
+            app_secret=settings.app_secret or SANDBOX_SECRET,
+            verify_token=settings.verify_token or SANDBOX_VERIFY,
+            pages=(
+                PageConfig(
+                    id=SANDBOX_PAGE_ID,
+                    token=SANDBOX_TOKEN,
+                    name="Sandbox Page",
+                    greeting="Hi {{user_first_name}}! (sandbox)",
+                ),
+            ),
+        )
+    missing = [p.id for p in pages if not p.token]
+    if missing:
+        raise ConfigError(f"page {missing[0]} has no token; set PAGEFLOWS_PAGE_TOKEN or token=")
+    if not settings.app_secret:
+        raise ConfigError(
+            "PAGEFLOWS_APP_SECRET is not set: without it webhook signatures cannot be checked"
+        )
+    if not settings.verify_token:
+        raise ConfigError("PAGEFLOWS_VERIFY_TOKEN is not set: Facebook's handshake needs it")
+    return settings

@@ -1,0 +1,1 @@
+"""Talking to the Graph API: one transport seam, one client."""

@@ -1,0 +1,143 @@
+"""Tables. One row per fact the service must not lose.
+
+- `inbox`: every webhook event, stored before we answer 200; `dedup_key` is
+  unique per page, so a redelivery by Facebook is recognised and ignored.
+- `contacts`: the core's ContactState as JSON, plus the columns queries need.
+- `outbox`: every outbound message with its status: queued, sent (with
+  Facebook's message id), delivered, read, failed (code, subcode, message) or
+  skipped (reason). Never deleted.
+- `follow_ups`: scheduled work; the row's `due_at` is the truth, APScheduler
+  only the alarm. `key` is unique, so scheduling is idempotent.
+- `comment_replies`: the one private reply per comment.
+- `media_checks`: HEAD results per URL (size, type), cached.
+- `broadcast_runs`: a broadcast goes out once per page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out: SQLite keeps no zone, and the policy needs one."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("pageflows stores only timezone-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}  # noqa: RUF012
+
+
+class InboxEvent(Base):
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("page_id", "dedup_key", name="uq_inbox_dedup"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    page_id: Mapped[str] = mapped_column(String(64), index=True)
+    contact_id: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(512))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    processed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    psid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[dict[str, Any]]
+    last_user_message_at: Mapped[datetime | None]
+    profile_checked_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    page_id: Mapped[str] = mapped_column(String(64), index=True)
+    contact_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="message")
+    body: Mapped[dict[str, Any]]
+    preview: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str | None] = mapped_column(String(512))
+    messaging_type: Mapped[str | None] = mapped_column(String(32))
+    tag: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    error_code: Mapped[int | None]
+    error_subcode: Mapped[int | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    page_id: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[str] = mapped_column(String(64), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    spec: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+
+
+class CommentReply(Base):
+    __tablename__ = "comment_replies"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    comment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    replied_at: Mapped[datetime]
+
+
+class MediaCheck(Base):
+    __tablename__ = "media_checks"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    checked_at: Mapped[datetime]
+
+
+class BroadcastRun(Base):
+    __tablename__ = "broadcast_runs"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime]
+    contacts: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,36 @@
+"""Shared fixtures: a real database per test, SQLite and PostgreSQL both.
+
+Never a mock of our own database: `database_url` gives a fresh SQLite file
+and a fresh PostgreSQL database (from the server `.ci/postgres.sh` starts),
+and tests that take it run on both.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+POSTGRES = os.environ.get("PAGEFLOWS_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pageflows.db'}"
+        return
+    if not POSTGRES:
+        if os.environ.get("CI"):
+            pytest.fail("PAGEFLOWS_TEST_POSTGRES_URL is not set: .ci/postgres.sh did not run")
+        pytest.skip("no PostgreSQL server: `make test` starts one with .ci/postgres.sh")
+    name = f"pageflows_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = POSTGRES.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

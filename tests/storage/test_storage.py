@@ -1,0 +1,64 @@
+"""Migrations, the inbox's once-only insert and aware datetimes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from pageflows.engine.storage.database import make_engine
+from pageflows.engine.storage.inbox import pending_count, store_batch
+from pageflows.engine.storage.migrate import upgrade
+from pageflows.engine.storage.models import FollowUp
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def row(key: str) -> dict[str, object]:
+    return {
+        "page_id": "104123456789012",
+        "contact_id": "6543210987654321",
+        "kind": "message",
+        "dedup_key": key,
+        "occurred_at": NOW,
+        "payload": {"kind": "message", "text": "hi"},
+    }
+
+
+def test_migrations_create_every_table_and_run_twice(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    upgrade(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"inbox", "contacts", "outbox", "follow_ups", "comment_replies"} <= tables
+
+
+def test_a_redelivered_event_is_stored_once(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    assert store_batch(engine, [row("m_1"), row("m_2")], NOW) == 2
+    assert store_batch(engine, [row("m_2"), row("m_3")], NOW) == 1
+    assert pending_count(engine) == 3
+
+
+def test_datetimes_come_back_aware_and_in_utc(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    berlin = NOW.astimezone(UTC) + timedelta(hours=1)
+    with Session(engine) as session, session.begin():
+        session.add(
+            FollowUp(
+                key="k",
+                page_id="p",
+                contact_id="c",
+                purpose="follow_up",
+                due_at=berlin,
+                spec={},
+                status="pending",
+                created_at=NOW,
+            )
+        )
+    with Session(engine) as session:
+        due = session.scalar(select(FollowUp.due_at))
+    assert due == berlin and due is not None and due.tzinfo is not None
