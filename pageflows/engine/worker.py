@@ -1,0 +1,339 @@
+"""The worker: inbox events -> the core -> outbox rows and follow-ups, one contact at a time.
+
+Each event is processed in one transaction: the contact's new state, the
+outbox rows (queued or skipped with the reason) and the follow-ups are
+written together, so a crash never leaves half a decision. Sending happens
+after, from the outbox, so a slow or failing Graph API never loses an event.
+One worker thread takes events in arrival order, so a contact's events run
+in order and never at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+
+from pageflows.engine.clock import Clock
+from pageflows.engine.contact import ContactState
+from pageflows.engine.core import handle
+from pageflows.engine.effects import Cancelled, Effect, HandOff, NotifyOut, Schedule, Send, Skipped
+from pageflows.engine.events import BroadcastDue, FollowUpDue, InboundEvent, WindowClosingDue
+from pageflows.engine.graph.client import GraphClient
+from pageflows.engine.inbound import InboxEvent as WebhookEvent
+from pageflows.engine.inbound import to_core
+from pageflows.engine.storage.models import (
+    BroadcastRun,
+    CommentReply,
+    Contact,
+    FollowUp,
+    InboxEvent,
+    OutboxMessage,
+)
+from pageflows.rules.compile import Program
+
+log = logging.getLogger("pageflows.worker")
+EVENTS: TypeAdapter[WebhookEvent] = TypeAdapter(WebhookEvent)
+LATE_BROADCAST = timedelta(hours=24)
+PROFILE_TTL = timedelta(days=7)
+
+
+@dataclass
+class PageRuntime:
+    page_id: str
+    program: Program
+    client: GraphClient
+    get_started_payload: str = "GET_STARTED"
+
+
+class Worker:
+    def __init__(self, engine: Engine, pages: dict[str, PageRuntime], clock: Clock) -> None:
+        self.engine = engine
+        self.pages = pages
+        self.clock = clock
+
+    # ---------------------------------------------------------- inbox
+
+    def process_inbox(self, limit: int = 200) -> int:
+        with Session(self.engine) as session:
+            ids = session.scalars(
+                select(InboxEvent.id)
+                .where(InboxEvent.status == "pending")
+                .order_by(InboxEvent.id)
+                .limit(limit)
+            ).all()
+        for row_id in ids:
+            self.process_one(row_id)
+        return len(ids)
+
+    def process_one(self, row_id: int) -> None:
+        now = self.clock.now()
+        with Session(self.engine) as session, session.begin():
+            row = session.get(InboxEvent, row_id)
+            if row is None or row.status != "pending":
+                return
+            try:
+                row.status = self._process(session, row, now)
+            except ValidationError as exc:
+                row.status, row.error = "failed", f"stored event unreadable: {exc.errors()[:1]}"
+            row.processed_at = now
+
+    def _process(self, session: Session, row: InboxEvent, now: datetime) -> str:
+        runtime = self.pages.get(row.page_id)
+        if runtime is None:
+            return "ignored"
+        event = EVENTS.validate_python(row.payload)
+        if event.kind in ("delivery", "read"):
+            self._watermark(session, row.page_id, event)
+            return "done"
+        core_event = to_core(event, runtime.get_started_payload)
+        if core_event is None:
+            return "ignored"
+        if core_event.kind == "comment" and getattr(core_event, "from_page", False):
+            return "ignored"
+        if core_event.kind == "comment":
+            replied = session.get(
+                CommentReply, (row.page_id, getattr(core_event, "comment_id", ""))
+            )
+            core_event = core_event.model_copy(update={"already_replied": replied is not None})
+        self.decide(session, runtime, core_event, now)
+        return "done"
+
+    def _watermark(self, session: Session, page_id: str, event: Any) -> None:
+        watermark = _as_datetime(getattr(event, "watermark", None))
+        contact_id = getattr(event, "contact_id", None)
+        if watermark is None or contact_id is None:
+            return
+        column, status = (
+            (OutboxMessage.read_at, "read")
+            if event.kind == "read"
+            else (OutboxMessage.delivered_at, "delivered")
+        )
+        eligible = ("sent",) if status == "delivered" else ("sent", "delivered")
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.page_id == page_id,
+                OutboxMessage.contact_id == contact_id,
+                OutboxMessage.status.in_(eligible),
+                OutboxMessage.sent_at <= watermark,
+            )
+            .values({column: watermark, OutboxMessage.status: status})
+        )
+
+    # ---------------------------------------------------------- deciding
+
+    def decide(
+        self, session: Session, runtime: PageRuntime, event: InboundEvent, now: datetime
+    ) -> None:
+        contact = self.load_contact(session, runtime, event.contact_id, now)
+        decision = handle(runtime.program, contact, event, now, runtime.get_started_payload)
+        self.save_contact(session, runtime.page_id, decision.contact, now)
+        for effect in decision.effects:
+            self.apply(session, runtime.page_id, decision.contact.id, effect, now)
+
+    def load_contact(
+        self, session: Session, runtime: PageRuntime, psid: str, now: datetime
+    ) -> ContactState:
+        row = session.get(Contact, (runtime.page_id, psid))
+        if row is not None:
+            return ContactState.model_validate(row.state)
+        profile = runtime.client.get_profile(psid)
+        if profile is None:
+            log.info("profile look-up for %s failed; greeting without a name", psid)
+            return ContactState(id=psid)
+        return ContactState(id=psid, first_name=profile.first_name, last_name=profile.last_name)
+
+    def save_contact(
+        self, session: Session, page_id: str, contact: ContactState, now: datetime
+    ) -> None:
+        row = session.get(Contact, (page_id, contact.id))
+        state = contact.model_dump(mode="json")
+        if row is None:
+            session.add(
+                Contact(
+                    page_id=page_id,
+                    psid=contact.id,
+                    state=state,
+                    last_user_message_at=contact.last_user_message_at,
+                    profile_checked_at=now,
+                    updated_at=now,
+                )
+            )
+        else:
+            row.state = state
+            row.last_user_message_at = contact.last_user_message_at
+            row.updated_at = now
+
+    def apply(
+        self, session: Session, page_id: str, contact_id: str, effect: Effect, now: datetime
+    ) -> None:
+        if isinstance(effect, Send | Skipped):
+            outbound = effect.outbound
+            row = OutboxMessage(
+                page_id=page_id,
+                contact_id=contact_id,
+                kind="message",
+                preview=outbound.preview[:2000],
+                origin=str(outbound.origin) if outbound.origin else None,
+                created_at=now,
+                attempts=0,
+            )
+            if isinstance(effect, Send):
+                row.body = effect.request_body()
+                row.status = "queued"
+                row.messaging_type = effect.delivery.messaging_type
+                row.tag = effect.delivery.tag
+                if outbound.recipient.comment_id:
+                    session.merge(
+                        CommentReply(
+                            page_id=page_id,
+                            comment_id=outbound.recipient.comment_id,
+                            replied_at=now,
+                        )
+                    )
+            else:
+                row.body = {"recipient": outbound.recipient.as_json(), "message": outbound.message}
+                row.status, row.reason, row.detail = "skipped", effect.reason, effect.detail
+                log.info(
+                    "skipped a message to %s (%s): %s", contact_id, effect.reason, effect.detail
+                )
+            session.add(row)
+        elif isinstance(effect, Schedule):
+            self.schedule(session, page_id, contact_id, effect, now)
+        elif isinstance(effect, HandOff | NotifyOut):
+            body: dict[str, Any] = (
+                {"reason": effect.reason, "psid": contact_id}
+                if isinstance(effect, HandOff)
+                else {"url": effect.url, "payload": effect.payload}
+            )
+            session.add(
+                OutboxMessage(
+                    page_id=page_id,
+                    contact_id=contact_id,
+                    kind=effect.kind,
+                    body=body,
+                    preview=effect.kind,
+                    status="queued",
+                    created_at=now,
+                    attempts=0,
+                )
+            )
+        elif isinstance(effect, Cancelled):
+            log.info(
+                "follow-up for %s cancelled (%s): %s", contact_id, effect.reason, effect.detail
+            )
+
+    def schedule(
+        self, session: Session, page_id: str, contact_id: str, effect: Schedule, now: datetime
+    ) -> None:
+        if session.scalar(select(FollowUp.id).where(FollowUp.key == effect.key)) is not None:
+            return
+        if effect.purpose == "window_closing":
+            session.execute(
+                update(FollowUp)
+                .where(
+                    FollowUp.page_id == page_id,
+                    FollowUp.contact_id == contact_id,
+                    FollowUp.purpose == "window_closing",
+                    FollowUp.status == "pending",
+                )
+                .values(status="superseded")
+            )
+        spec = effect.model_dump(mode="json", exclude={"origin", "kind"})
+        session.add(
+            FollowUp(
+                key=effect.key,
+                page_id=page_id,
+                contact_id=contact_id,
+                purpose=effect.purpose,
+                due_at=effect.due_at,
+                spec=spec,
+                status="pending",
+                created_at=now,
+            )
+        )
+
+    # ---------------------------------------------------------- time
+
+    def process_due(self) -> int:
+        now = self.clock.now()
+        with Session(self.engine) as session:
+            ids = session.scalars(
+                select(FollowUp.id)
+                .where(FollowUp.status == "pending", FollowUp.due_at <= now)
+                .order_by(FollowUp.due_at, FollowUp.id)
+                .limit(500)
+            ).all()
+        for follow_up_id in ids:
+            self.fire(follow_up_id)
+        return len(ids) + self.process_broadcasts(now)
+
+    def fire(self, follow_up_id: int) -> None:
+        now = self.clock.now()
+        with Session(self.engine) as session, session.begin():
+            row = session.get(FollowUp, follow_up_id)
+            if row is None or row.status != "pending":
+                return
+            row.status, row.fired_at = "done", now
+            runtime = self.pages.get(row.page_id)
+            if runtime is None:
+                row.status = "orphaned"
+                return
+            spec = row.spec
+            base = {"contact_id": row.contact_id, "timestamp": row.due_at}
+            event: InboundEvent
+            if row.purpose == "window_closing":
+                event = WindowClosingDue(
+                    root=spec["root"], for_message_at=spec["created_at"], **base
+                )
+            else:
+                event = FollowUpDue(
+                    root=spec["root"],
+                    path=tuple(spec["path"]),
+                    created_at=spec["created_at"],
+                    unless_replied=spec["unless_replied"],
+                    tag=spec["tag"],
+                    topic=spec["topic"],
+                    **base,
+                )
+            self.decide(session, runtime, event, now)
+
+    def process_broadcasts(self, now: datetime) -> int:
+        done = 0
+        for runtime in self.pages.values():
+            for name, (_, broadcast) in runtime.program.broadcasts.items():
+                if broadcast.send_at > now:
+                    continue
+                with Session(self.engine) as session, session.begin():
+                    if session.get(BroadcastRun, (runtime.page_id, name)) is not None:
+                        continue
+                    run = BroadcastRun(page_id=runtime.page_id, name=name, started_at=now)
+                    session.add(run)
+                    if now - broadcast.send_at > LATE_BROADCAST:
+                        log.warning(
+                            "broadcast %s was due %s; too late, not sent", name, broadcast.send_at
+                        )
+                        continue
+                    psids = session.scalars(
+                        select(Contact.psid).where(Contact.page_id == runtime.page_id)
+                    ).all()
+                    for psid in psids:
+                        event = BroadcastDue(name=name, contact_id=psid, timestamp=now)
+                        self.decide(session, runtime, event, now)
+                    run.contacts = len(psids)
+                    done += 1
+        return done
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    return None

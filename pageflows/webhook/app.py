@@ -1,0 +1,94 @@
+"""The Flask app: verify, parse into typed events, store, answer 200 fast. Nothing else.
+
+Processing is not on the request path: the batch goes into the inbox in one
+transaction (a redelivered event is recognised by its dedup key) and the
+worker is woken. Bad input gets a status and a reason (400 malformed, 403
+signature, 413 too large), never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy import Engine, text
+from werkzeug.exceptions import HTTPException
+
+from pageflows.engine.clock import Clock
+from pageflows.engine.storage.inbox import store_batch
+from pageflows.webhook.parse import Malformed, parse_body
+from pageflows.webhook.verify import signature_is_valid, verify_handshake
+
+log = logging.getLogger("pageflows.webhook")
+MAX_BODY_BYTES = 1_000_000
+
+
+def create_app(
+    *,
+    engine: Engine,
+    app_secret: str,
+    verify_token: str,
+    clock: Clock,
+    wake: Callable[[], None] = lambda: None,
+    worker_alive: Callable[[], bool] = lambda: True,
+    max_body: int = MAX_BODY_BYTES,
+) -> Flask:
+    app = Flask("pageflows.webhook")
+    app.config["MAX_CONTENT_LENGTH"] = max_body
+
+    @app.get("/webhook")
+    def handshake() -> Response | tuple[str, int]:
+        challenge = verify_handshake(request.args, verify_token)
+        if challenge is None:
+            return "verify token mismatch", 403
+        return Response(challenge, mimetype="text/plain")
+
+    @app.post("/webhook")
+    def receive() -> tuple[Response, int]:
+        raw = request.get_data(cache=False)
+        if not signature_is_valid(app_secret, raw, request.headers.get("X-Hub-Signature-256")):
+            return jsonify(error="missing or wrong X-Hub-Signature-256"), 403
+        parsed = parse_body(raw, max_body)
+        if isinstance(parsed, Malformed):
+            return jsonify(error=parsed.reason), 400
+        rows = [
+            {
+                "page_id": event.page_id,
+                "contact_id": event.contact_id,
+                "kind": event.kind,
+                "dedup_key": event.dedup_key,
+                "occurred_at": event.timestamp,
+                "payload": event.model_dump(mode="json"),
+            }
+            for event in parsed.events
+        ]
+        stored = store_batch(engine, rows, clock.now())
+        if stored:
+            wake()
+        return jsonify(received=len(rows), new=stored), 200
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        checks: dict[str, Any] = {"worker": worker_alive()}
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception as exc:  # any failure means "not healthy"
+            checks["database"] = False
+            checks["database_error"] = type(exc).__name__
+        healthy = checks["worker"] and checks["database"]
+        return jsonify(status="ok" if healthy else "unhealthy", **checks), 200 if healthy else 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=exc.description or exc.name), exc.code or 400
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return jsonify(error="internal error; nothing was lost, Facebook will redeliver"), 500
+
+    return app
