@@ -11,6 +11,8 @@ import click
 from pageflows.engine.commands.chat import chat
 from pageflows.engine.commands.check import check
 from pageflows.engine.commands.test import test
+from pageflows.server_cli import db, profile, serve
+from pageflows.simulator.cli import simulator
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,3 +24,7 @@ def main() -> None:
 main.add_command(check)
 main.add_command(chat)
 main.add_command(test)
+main.add_command(serve)
+main.add_command(db)
+main.add_command(profile)
+main.add_command(simulator)

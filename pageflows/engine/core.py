@@ -87,6 +87,9 @@ def _observe(contact: ContactState, event: InboundEvent) -> ContactState:
         update["ref_source"] = referral.source_word
     if isinstance(event, OptinIn):
         update["tokens"] = _token_update(contact, event)
+    if isinstance(event, CommentIn) and not contact.first_name and event.from_name:
+        # A commenter is no Messenger contact yet: the feed gives their public name.
+        update["first_name"] = event.from_name.split()[0]
     return contact.model_copy(update=update) if update else contact
 
 

@@ -1,0 +1,194 @@
+"""`pageflows serve`: the webhook, the worker and the scheduler in one process.
+
+This module sits above the layers: it wires webhook/ (Flask), engine/ (the
+worker, the sender, storage) and, in sandbox mode, the built-in Graph API
+simulator. APScheduler is only the alarm that wakes the worker; the
+database's `due_at` is the truth, so a restart loses no follow-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from pageflows.engine.clock import Clock
+from pageflows.engine.config import Settings
+from pageflows.engine.graph.client import GraphClient
+from pageflows.engine.graph.transport import RequestsTransport
+from pageflows.engine.policy import check_tag
+from pageflows.engine.sender import Sender
+from pageflows.engine.storage.database import make_engine
+from pageflows.engine.storage.migrate import upgrade
+from pageflows.engine.worker import PageRuntime, Worker
+from pageflows.rules.load import LoadResult, load_paths
+from pageflows.webhook.app import create_app
+
+log = logging.getLogger("pageflows")
+
+
+class FlowsError(Exception):
+    """The flows have errors: `result` holds them for rendering."""
+
+    def __init__(self, result: LoadResult) -> None:
+        super().__init__("the flows have errors")
+        self.result = result
+
+
+@dataclass
+class Service:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    worker: Worker
+    sender: Sender
+    server: BaseWSGIServer
+    wake_event: threading.Event = field(default_factory=threading.Event)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    heartbeat: datetime | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+    scheduler: BackgroundScheduler | None = None
+    simulator: Any = None
+    simulator_context: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.host}:{self.server.port}"
+
+    def wake(self) -> None:
+        self.wake_event.set()
+
+    def worker_alive(self) -> bool:
+        thread = next((t for t in self.threads if t.name == "pageflows-worker"), None)
+        return thread is not None and thread.is_alive()
+
+    def work_once(self) -> int:
+        """One pass: inbox, due follow-ups and broadcasts, outbox. Tests call it directly."""
+        done = self.worker.process_inbox()
+        done += self.worker.process_due()
+        done += self.sender.drain()
+        self.heartbeat = self.clock.now()
+        return done
+
+    def _loop(self) -> None:
+        while not self.stop_event.is_set():
+            self.wake_event.wait(0.5)
+            self.wake_event.clear()
+            try:
+                while self.work_once():
+                    pass
+            except Exception:  # a bug must not kill the worker: log, and keep going
+                log.exception("worker pass failed; retrying")
+
+    def start(self) -> None:
+        worker = threading.Thread(target=self._loop, name="pageflows-worker", daemon=True)
+        http = threading.Thread(
+            target=self.server.serve_forever, name="pageflows-http", daemon=True
+        )
+        self.threads = [worker, http]
+        for thread in self.threads:
+            thread.start()
+        self.scheduler = BackgroundScheduler(timezone="UTC")
+        self.scheduler.add_job(self.wake, "interval", seconds=1, id="alarm")
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.wake()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self.server.shutdown()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        if self.simulator_context is not None:
+            with contextlib.suppress(Exception):
+                self.simulator_context.__exit__(None, None, None)
+        self.engine.dispose()
+
+
+def ensure_free(host: str, port: int) -> None:
+    """Fail with OSError before werkzeug does: it would print and exit on its own."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(exc.errno, f"port {port} is in use ({exc.strerror})") from None
+
+
+def load_flows(paths: list[str], clock: Clock) -> LoadResult:
+    result = load_paths(paths, clock.now().date(), check_tag)
+    if result.program is None:
+        raise FlowsError(result)
+    return result
+
+
+def build_service(
+    settings: Settings,
+    flows_dir: str,
+    clock: Clock,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    simulator_port: int = 0,
+) -> Service:
+    """Everything wired and migrated, not yet started. Raises ConfigError or FlowsError."""
+    ensure_free(host, port)
+    if settings.sandbox:
+        ensure_free("127.0.0.1", simulator_port)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    holder: dict[str, Service] = {}
+    app = create_app(
+        engine=engine,
+        app_secret=settings.app_secret,
+        verify_token=settings.verify_token,
+        clock=clock,
+        wake=lambda: holder["service"].wake(),
+        worker_alive=lambda: holder["service"].worker_alive(),
+    )
+    server = make_server(host, port, app, threaded=True)
+    simulator = simulator_context = None
+    graph_url = settings.graph_url
+    if settings.sandbox:
+        from pageflows.simulator import running_simulator
+
+        simulator_context = running_simulator(port=simulator_port)
+        simulator = handle = simulator_context.__enter__()
+        graph_url = handle.url
+        for page in settings.pages:
+            handle.control.register_page(
+                page_id=page.id,
+                token=page.token,
+                app_secret=settings.app_secret,
+                webhook_url=f"http://{server.host}:{server.port}/webhook",
+            )
+    runtimes: dict[str, PageRuntime] = {}
+    clients: dict[str, GraphClient] = {}
+    for page in settings.pages:
+        result = load_flows([page.flows or flows_dir], clock)
+        assert result.program is not None
+        client = GraphClient(RequestsTransport(graph_url), page.token)
+        clients[page.id] = client
+        runtimes[page.id] = PageRuntime(page.id, result.program, client, page.get_started_payload)
+    service = Service(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        worker=Worker(engine, runtimes, clock),
+        sender=Sender(engine, clients, clock),
+        server=server,
+        simulator=simulator,
+        simulator_context=simulator_context,
+    )
+    holder["service"] = service
+    return service

@@ -1,0 +1,150 @@
+"""The server's commands: `serve`, `db upgrade`, `profile sync`.
+
+Startup problems are one line each (a setting, the database, the port); the
+flows' findings are rendered as `pageflows check` renders them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from pageflows.engine.clock import SystemClock
+from pageflows.engine.config import ConfigError, Settings, load_settings
+from pageflows.engine.graph.client import GraphClient, Sent
+from pageflows.engine.graph.transport import RequestsTransport
+from pageflows.engine.storage.database import DatabaseUrlError, make_engine
+from pageflows.engine.storage.migrate import upgrade
+from pageflows.rules.report import render_text
+from pageflows.serve import FlowsError, build_service
+
+log = logging.getLogger("pageflows")
+config_option = click.option(
+    "--config",
+    "config_path",
+    default="pageflows.toml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Optional settings file; environment variables win over it.",
+)
+
+
+def settings_or_exit(config_path: str) -> Settings:
+    try:
+        return load_settings(os.environ, Path(config_path))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.argument("flows_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--simulator-port",
+    default=8765,
+    show_default=True,
+    type=int,
+    help="Sandbox mode only: where the built-in Graph API simulator listens.",
+)
+@config_option
+def serve(flows_dir: str, host: str, port: int, simulator_port: int, config_path: str) -> None:
+    """Run the webhook, the worker and the scheduler for the flows in FLOWS_DIR."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("werkzeug", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = settings_or_exit(config_path)
+    if settings.sandbox:
+        log.info(
+            "sandbox mode: no page token configured, so pageflows talks to its built-in"
+            " Graph API simulator, not to Facebook"
+        )
+    else:
+        log.info("serving %d page(s) through %s", len(settings.pages), settings.graph_url)
+    try:
+        service = build_service(settings, flows_dir, SystemClock(), host, port, simulator_port)
+    except FlowsError as exc:
+        click.echo(render_text(exc.result.errors, exc.result.sources), err=True)
+        raise click.ClickException("the flows have errors; `pageflows check` lists them") from None
+    except DatabaseUrlError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig if hasattr(exc, "orig") and exc.orig else exc).splitlines()[0]
+        raise click.ClickException(f"cannot use the database: {reason}") from None
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen: {exc.strerror}; stop the other program or pass --port"
+        ) from None
+    service.start()
+    log.info("listening on %s/webhook (health: %s/healthz)", service.url, service.url)
+    if settings.sandbox and service.simulator is not None:
+        sim_flag = "" if simulator_port == 8765 else f" --sim {service.simulator.root}"
+        log.info(
+            'talk to it from another terminal: pageflows simulator say "hi" --as alice%s'
+            " (add --ref spring_sale to arrive from an m.me link)",
+            sim_flag,
+        )
+    stopped = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stopped.wait()
+    log.info("stopping: finishing the current pass")
+    service.stop()
+
+
+@click.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path: str) -> None:
+    """Create or migrate the tables (serve does this on start too)."""
+    settings = settings_or_exit(config_path)
+    try:
+        upgrade(make_engine(settings.database_url))
+    except DatabaseUrlError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot migrate: {str(exc).splitlines()[0]}") from None
+    click.echo("database is up to date")
+
+
+@click.group()
+def profile() -> None:
+    """Each page's Messenger profile (greeting, Get Started, ice breakers)."""
+
+
+@profile.command("sync")
+@config_option
+def profile_sync(config_path: str) -> None:
+    """Set the greeting, Get Started button and ice breakers of each page."""
+    settings = settings_or_exit(config_path)
+    if settings.sandbox:
+        raise click.ClickException(
+            "no page token configured: set PAGEFLOWS_PAGE_ID and PAGEFLOWS_PAGE_TOKEN"
+            " (or [[pages]] in pageflows.toml) first"
+        )
+    failed = 0
+    for page in settings.pages:
+        client = GraphClient(RequestsTransport(settings.graph_url), page.token)
+        outcome = client.set_messenger_profile(page.messenger_profile())
+        if isinstance(outcome, Sent):
+            click.echo(f"page {page.id}: profile set")
+        else:
+            failed += 1
+            click.echo(f"page {page.id}: refused: {outcome.message}", err=True)
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,288 @@
+"""The `/_sim/` control API: how tests and the CLI drive the simulated Facebook.
+
+Plain JSON in and out, validated with pydantic so a typo in a test fails with
+a readable 400 rather than a silently ignored field. None of it exists on
+Facebook; the Graph routes never depend on it except through shared state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import Blueprint, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from pageflows.simulator import actions
+from pageflows.simulator.actions import ActionError
+from pageflows.simulator.clock import parse_moment
+from pageflows.simulator.state import DEFAULT_APP_ID, Contact, MediaFile, Page, SimState
+
+Reply = tuple[dict[str, Any], int]
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PageIn(_Body):
+    page_id: str
+    token: str
+    app_secret: str
+    webhook_url: str
+    verify_token: str | None = None
+    app_id: str = DEFAULT_APP_ID
+    name: str = "Simulated Page"
+
+
+class RepointIn(_Body):
+    page_id: str | None = None
+    webhook_url: str
+
+
+class Who(_Body):
+    page_id: str | None = None
+    psid: str | None = None
+    as_: str | None = Field(None, alias="as")
+
+
+class SayIn(Who):
+    text: str
+    quick_reply: str | None = None
+    ref: str | None = None
+    source: str | None = None
+
+
+class TapIn(Who):
+    title: str
+    payload: str | None = None
+
+
+class PostbackIn(Who):
+    title: str = "Get Started"
+    payload: str = "GET_STARTED"
+    ref: str | None = None
+    source: str | None = None
+
+
+class ReferralIn(Who):
+    ref: str | None = None
+    source: str | None = None
+
+
+class CommentIn(_Body):
+    page_id: str | None = None
+    text: str
+    post_id: str | None = None
+    from_id: str | None = None
+    from_name: str | None = None
+    as_: str | None = Field(None, alias="as")
+    from_page: bool = False
+    created_time: datetime | None = None
+
+
+class OptinIn(Who):
+    topic: str = "Updates and promotions"
+    token: str | None = None
+    status: str | None = None  # "STOP" | "RESUME"
+
+
+class ContactIn(_Body):
+    page_id: str | None = None
+    psid: str
+    first_name: str = "Alice"
+    last_name: str = "Example"
+
+
+class ClockIn(_Body):
+    now: datetime | None = None
+    advance_seconds: float | None = None
+    real: bool = False
+
+
+class FaultsIn(_Body):
+    fail_next: int | None = None
+    status: int | None = None
+    code: int = 613
+    subcode: int | None = None
+    delay_seconds: float | None = None
+    scope: str | None = None
+
+
+class ThreadIn(_Body):
+    page_id: str | None = None
+    owner_app_id: str | None = None
+    notify: bool = False
+
+
+class MediaIn(_Body):
+    name: str
+    content_type: str = "image/png"
+    content_length: int = 1024
+
+
+def _body(model: type[M]) -> M:
+    return model.model_validate(request.get_json(silent=True) or {})
+
+
+def control_blueprint(state: SimState) -> Blueprint:
+    bp = Blueprint("sim_control", __name__)
+
+    def who(body: Who) -> tuple[Page, Contact]:
+        page = state.only_page(body.page_id)
+        return page, actions.persona(state, page, body.psid, body.as_)
+
+    @bp.post("/pages")
+    def register_page() -> Reply:
+        page = Page(**_body(PageIn).model_dump())
+        with state.lock:
+            state.pages[page.page_id] = page
+        return {"page_id": page.page_id, "app_id": page.app_id}, 201
+
+    @bp.patch("/pages")
+    def repoint_page() -> Reply:
+        """Point a page's webhooks elsewhere (the CLI's `--to`)."""
+        body = _body(RepointIn)
+        page = state.only_page(body.page_id)
+        with state.lock:
+            page.webhook_url = body.webhook_url
+        return {"page_id": page.page_id, "webhook_url": page.webhook_url}, 200
+
+    @bp.route("/clock", methods=["GET", "POST"])
+    def clock() -> Reply:
+        if request.method == "POST":
+            body = _body(ClockIn)
+            if body.real:
+                state.clock.unfreeze()
+            if body.now is not None:
+                state.clock.set(parse_moment(body.now.isoformat()))
+            if body.advance_seconds is not None:
+                state.clock.advance(body.advance_seconds)
+        return {"now": state.clock.now().isoformat(), "frozen": state.clock.frozen}, 200
+
+    @bp.route("/faults", methods=["GET", "POST"])
+    def faults() -> Reply:
+        if request.method == "POST":
+            body = _body(FaultsIn)
+            if body.status == 429:
+                raise ActionError(
+                    "Facebook never answers 429: throttling is HTTP 400 + code 4/32/613"
+                )
+            with state.lock:
+                f = state.faults
+                if body.fail_next is not None:
+                    f.fail_next, f.code, f.subcode = body.fail_next, body.code, body.subcode
+                    f.status = body.status
+                if body.delay_seconds is not None:
+                    f.delay_seconds = body.delay_seconds
+                if body.scope is not None:
+                    f.scope = body.scope
+        with state.lock:
+            return dict(vars(state.faults)), 200
+
+    @bp.route("/messages", methods=["GET", "DELETE"])
+    def messages() -> Reply:
+        with state.lock:
+            if request.method == "DELETE":
+                state.log.clear()
+                return {"deleted": True}, 200
+            psid, after = request.args.get("psid"), int(request.args.get("after", 0))
+            found = [
+                e for e in state.log
+                if e["seq"] > after and (psid is None or e["recipient_id"] == psid)
+            ]  # fmt: skip
+            return {"data": found}, 200
+
+    @bp.get("/handovers")
+    def handovers() -> Reply:
+        with state.lock:
+            return {"data": list(state.handovers)}, 200
+
+    @bp.post("/contacts")
+    def add_contact() -> Reply:
+        body = _body(ContactIn)
+        page = state.only_page(body.page_id)
+        contact = state.ensure_contact(page.page_id, body.psid, body.first_name, body.last_name)
+        return {"psid": contact.psid}, 201
+
+    @bp.post("/contacts/<psid>/<action>")
+    def contact_action(psid: str, action: str) -> Reply:
+        raw = request.get_json(silent=True) or {}
+        page = state.only_page(raw.get("page_id"))
+        contact = state.contact(page.page_id, psid)
+        if contact is None:
+            raise ActionError(f"unknown contact {psid}", 404)
+        if action == "seen":
+            at = raw.get("at")
+            with state.lock:
+                contact.last_message_at = parse_moment(at) if at else state.clock.now()
+            return {"psid": psid, "last_message_at": contact.last_message_at.isoformat()}, 200
+        if action == "deliver":
+            return actions.deliver(state, page, contact).as_json(), 200
+        if action == "read":
+            return actions.read(state, page, contact).as_json(), 200
+        raise ActionError(f"unknown contact action {action!r}", 404)
+
+    @bp.post("/threads/<psid>")
+    def thread(psid: str) -> Reply:
+        body = _body(ThreadIn)
+        page = state.only_page(body.page_id)
+        contact = state.ensure_contact(page.page_id, psid)
+        return actions.set_owner(
+            state, page, contact, body.owner_app_id, body.notify
+        ).as_json(), 200
+
+    @bp.post("/say")
+    def say() -> Reply:
+        b = _body(SayIn)
+        page, contact = who(b)
+        return actions.say(
+            state, page, contact, b.text, b.quick_reply, b.ref, b.source
+        ).as_json(), 200
+
+    @bp.post("/tap")
+    def tap() -> Reply:
+        b = _body(TapIn)
+        page, contact = who(b)
+        return actions.tap(state, page, contact, b.title, b.payload).as_json(), 200
+
+    @bp.post("/postback")
+    def postback() -> Reply:
+        b = _body(PostbackIn)
+        page, contact = who(b)
+        played = actions.postback(state, page, contact, b.title, b.payload, b.ref, b.source)
+        return played.as_json(), 200
+
+    @bp.post("/referral")
+    def referral() -> Reply:
+        b = _body(ReferralIn)
+        page, contact = who(b)
+        return actions.referral(state, page, contact, b.ref, b.source).as_json(), 200
+
+    @bp.post("/comment")
+    def comment() -> Reply:
+        b = _body(CommentIn)
+        page = state.only_page(b.page_id)
+        created = None if b.created_time is None else parse_moment(b.created_time.isoformat())
+        played = actions.comment(
+            state, page, text=b.text, post_id=b.post_id, from_id=b.from_id,
+            from_name=b.from_name or (b.as_.title() if b.as_ else None),
+            from_page=b.from_page, created=created,
+        )  # fmt: skip
+        return played.as_json(), 200
+
+    @bp.post("/optin")
+    def optin() -> Reply:
+        b = _body(OptinIn)
+        page, contact = who(b)
+        return actions.optin(state, page, contact, b.topic, b.token, b.status).as_json(), 200
+
+    @bp.post("/media")
+    def media() -> Reply:
+        b = _body(MediaIn)
+        with state.lock:
+            state.media[b.name] = MediaFile(b.content_type, b.content_length)
+        return {"url": f"{request.host_url}media/{b.name}"}, 201
+
+    return bp

@@ -1,0 +1,153 @@
+"""`running_simulator()`: a real HTTP simulator on 127.0.0.1 for tests and e2e runs.
+
+Real sockets on purpose: the engine's Graph client, its timeouts and its
+signature check must meet Facebook's wire behaviour, not a Flask test client.
+`SimControl` wraps the `/_sim/` API so tests read like a script.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from werkzeug.serving import make_server
+
+from pageflows.simulator.app import create_app
+from pageflows.simulator.state import SimState
+
+DEFAULT_VERSION = "v21.0"
+
+
+class SimControl:
+    """Thin client for `/_sim/`; every method returns the decoded JSON answer."""
+
+    def __init__(self, root: str, timeout: float = 15.0) -> None:
+        self.root = root.rstrip("/")
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = requests.request(
+            method, f"{self.root}/_sim/{path}", json=body, timeout=self.timeout
+        )
+        data = response.json()
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} /_sim/{path} -> {response.status_code}: {data}")
+        return data
+
+    def register_page(
+        self, page_id: str, token: str, app_secret: str, webhook_url: str, **extra: Any
+    ) -> Any:
+        body = {"page_id": page_id, "token": token, "app_secret": app_secret,
+                "webhook_url": webhook_url, **extra}  # fmt: skip
+        return self.call("POST", "pages", body)
+
+    def add_contact(self, psid: str, first_name: str = "Alice", last_name: str = "Example",
+                    **extra: Any) -> Any:  # fmt: skip
+        return self.call("POST", "contacts", {"psid": psid, "first_name": first_name,
+                                              "last_name": last_name, **extra})  # fmt: skip
+
+    def set_clock(self, now: datetime | str) -> Any:
+        moment = now.isoformat() if isinstance(now, datetime) else now
+        return self.call("POST", "clock", {"now": moment})
+
+    def advance(self, seconds: float) -> Any:
+        return self.call("POST", "clock", {"advance_seconds": seconds})
+
+    def fail_next(self, n: int = 1, code: int = 613, status: int | None = None,
+                  subcode: int | None = None) -> Any:  # fmt: skip
+        return self.call("POST", "faults", {"fail_next": n, "code": code, "status": status,
+                                            "subcode": subcode})  # fmt: skip
+
+    def slow(self, delay_seconds: float) -> Any:
+        return self.call("POST", "faults", {"delay_seconds": delay_seconds})
+
+    def sent_messages(self, psid: str | None = None, after: int = 0) -> list[dict[str, Any]]:
+        query = f"messages?after={after}" + (f"&psid={psid}" if psid else "")
+        data: list[dict[str, Any]] = self.call("GET", query)["data"]
+        return data
+
+    def clear_messages(self) -> Any:
+        return self.call("DELETE", "messages")
+
+    def seen(self, psid: str, at: datetime | str | None = None) -> Any:
+        moment = at.isoformat() if isinstance(at, datetime) else at
+        return self.call("POST", f"contacts/{psid}/seen", {} if moment is None else {"at": moment})
+
+    def deliver(self, psid: str) -> Any:
+        return self.call("POST", f"contacts/{psid}/deliver", {})
+
+    def read(self, psid: str) -> Any:
+        return self.call("POST", f"contacts/{psid}/read", {})
+
+    def set_thread_owner(self, psid: str, owner_app_id: str | None, notify: bool = False) -> Any:
+        return self.call(
+            "POST", f"threads/{psid}", {"owner_app_id": owner_app_id, "notify": notify}
+        )
+
+    def set_media(self, name: str, content_type: str, content_length: int) -> Any:
+        body = {"name": name, "content_type": content_type, "content_length": content_length}
+        return self.call("POST", "media", body)
+
+    def say(self, text: str, **who: Any) -> Any:
+        return self.call("POST", "say", {"text": text, **_who(who)})
+
+    def tap(self, title: str, **who: Any) -> Any:
+        return self.call("POST", "tap", {"title": title, **_who(who)})
+
+    def postback(self, title: str = "Get Started", payload: str = "GET_STARTED", **who: Any) -> Any:
+        return self.call("POST", "postback", {"title": title, "payload": payload, **_who(who)})
+
+    def referral(self, ref: str | None = None, **who: Any) -> Any:
+        return self.call("POST", "referral", {"ref": ref, **_who(who)})
+
+    def comment(self, text: str, **extra: Any) -> Any:
+        return self.call("POST", "comment", {"text": text, **_who(extra)})
+
+    def optin(self, topic: str = "Updates and promotions", **who: Any) -> Any:
+        return self.call("POST", "optin", {"topic": topic, **_who(who)})
+
+    def handovers(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = self.call("GET", "handovers")["data"]
+        return data
+
+
+def _who(fields: dict[str, Any]) -> dict[str, Any]:
+    """Python can't take `as=`: accept `as_=` and send `as`."""
+    out = {k: v for k, v in fields.items() if k != "as_"}
+    if "as_" in fields:
+        out["as"] = fields["as_"]
+    return out
+
+
+@dataclass
+class RunningSimulator:
+    url: str  # Graph base URL including the version, e.g. http://127.0.0.1:PORT/v21.0
+    root: str  # http://127.0.0.1:PORT
+    port: int
+    state: SimState
+    control: SimControl
+
+
+@contextmanager
+def running_simulator(
+    port: int = 0, state: SimState | None = None, version: str = DEFAULT_VERSION
+) -> Iterator[RunningSimulator]:
+    """Serve the simulator on 127.0.0.1 in a background thread for the `with` block."""
+    state = state if state is not None else SimState()
+    server = make_server("127.0.0.1", port, create_app(state), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="graph-simulator", daemon=True)
+    thread.start()
+    root = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield RunningSimulator(
+            f"{root}/{version}", root, server.server_port, state, SimControl(root)
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

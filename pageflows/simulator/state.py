@@ -1,0 +1,162 @@
+"""Everything the simulator remembers: pages, contacts, comments, tokens, sends.
+
+One lock guards it all: the app is served threaded, and a webhook the simulator
+posts can make the engine call the Send API back while the first request is
+still open, so the lock is never held across network I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pageflows.simulator.clock import SimClock
+
+DEFAULT_APP_ID = "987654321098765"  # the app the engine runs as (as in webhooks.md)
+PAGE_INBOX_APP_ID = "263902037430900"
+
+
+@dataclass
+class Page:
+    page_id: str
+    token: str
+    app_secret: str
+    webhook_url: str
+    verify_token: str | None = None
+    app_id: str = DEFAULT_APP_ID
+    name: str = "Simulated Page"
+    profile: dict[str, Any] = field(default_factory=dict)  # messenger_profile properties
+
+
+@dataclass
+class Contact:
+    psid: str
+    page_id: str
+    first_name: str
+    last_name: str
+    last_message_at: datetime | None = None  # drives the 24 h / 7 day windows
+    owner_app_id: str | None = None  # thread owner; None = idle / our app
+    delivered_mids: list[str] = field(default_factory=list)
+
+    def profile(self) -> dict[str, Any]:
+        return {
+            "id": self.psid,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "name": f"{self.first_name} {self.last_name}".strip(),
+            "profile_pic": f"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid={self.psid}",
+            "locale": "en_US",
+            "timezone": 0,
+        }
+
+
+@dataclass
+class Comment:
+    comment_id: str
+    page_id: str
+    post_id: str
+    from_id: str
+    from_name: str
+    message: str
+    created_time: datetime
+    by_page: bool = False
+    replied: bool = False
+
+
+@dataclass
+class NotificationToken:
+    token: str
+    page_id: str
+    psid: str
+    topic: str
+    stopped: bool = False
+    last_sent_at: datetime | None = None
+
+
+@dataclass
+class Faults:
+    fail_next: int = 0
+    status: int | None = None
+    code: int = 613
+    subcode: int | None = None
+    delay_seconds: float = 0.0
+    scope: str = "messages"  # "messages" (Send API only) or "all" Graph calls
+
+
+@dataclass
+class MediaFile:
+    content_type: str
+    content_length: int
+
+
+def new_mid() -> str:
+    """Message ids look like Facebook's: `m_` + 86 URL-safe characters."""
+    return "m_" + secrets.token_urlsafe(66)[:86]
+
+
+def psid_for(name: str) -> str:
+    """A stable 16-digit PSID for a persona name, so `--as alice` is the same person each time."""
+    digest = hashlib.sha256(name.lower().encode()).hexdigest()
+    return str(10**15 + int(digest, 16) % (9 * 10**15))
+
+
+class SimState:
+    """The whole simulated Facebook; pass one to `create_app` to share it with a test."""
+
+    def __init__(self, clock: SimClock | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock or SimClock()
+        self.pages: dict[str, Page] = {}
+        self.contacts: dict[tuple[str, str], Contact] = {}  # (page_id, psid)
+        self.comments: dict[str, Comment] = {}
+        self.tokens: dict[str, NotificationToken] = {}
+        self.log: list[dict[str, Any]] = []  # accepted and refused sends, in order
+        self.handovers: list[dict[str, Any]] = []
+        self.faults = Faults()
+        self.media: dict[str, MediaFile] = {}
+
+    def page_for_token(self, token: str | None) -> Page | None:
+        with self.lock:
+            return next((p for p in self.pages.values() if token and p.token == token), None)
+
+    def only_page(self, page_id: str | None) -> Page:
+        """The named page, or the single registered one (so CLI users can omit it)."""
+        with self.lock:
+            if page_id is not None:
+                if page_id not in self.pages:
+                    raise LookupError(
+                        f"unknown page {page_id!r}; register it with POST /_sim/pages"
+                    )
+                return self.pages[page_id]
+            if len(self.pages) != 1:
+                raise LookupError(f"{len(self.pages)} pages registered: give page_id")
+            return next(iter(self.pages.values()))
+
+    def contact(self, page_id: str, psid: str) -> Contact | None:
+        with self.lock:
+            return self.contacts.get((page_id, psid))
+
+    def ensure_contact(
+        self, page_id: str, psid: str, first_name: str = "", last_name: str = ""
+    ) -> Contact:
+        with self.lock:
+            found = self.contacts.get((page_id, psid))
+            if found is None:
+                found = Contact(psid, page_id, first_name or "Alice", last_name or "Example")
+                self.contacts[(page_id, psid)] = found
+            elif first_name:
+                found.first_name, found.last_name = first_name, last_name or found.last_name
+            return found
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            entry.setdefault("seq", len(self.log) + 1)
+            self.log.append(entry)
+
+    def sends_to(self, psid: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [e for e in self.log if e.get("recipient_id") == psid and e["ok"]]
