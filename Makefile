@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench clean
+.PHONY: install run chat test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,8 +14,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The sandboxed server: no credentials, the built-in Graph API simulator stands
+# in for Facebook. Talk to it from another terminal with `pageflows simulator say`.
 run: install
 	$(BIN)/pageflows check examples/flows
+	$(BIN)/pageflows serve examples/flows
+
+chat: install
 	$(BIN)/pageflows chat examples/flows
 
 lint: install

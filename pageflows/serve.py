@@ -91,7 +91,7 @@ class Service:
     def start(self) -> None:
         worker = threading.Thread(target=self._loop, name="pageflows-worker", daemon=True)
         http = threading.Thread(
-            target=self.server.serve_forever, name="pageflows-http", daemon=True
+            target=self.server.serve_forever, args=(0.1,), name="pageflows-http", daemon=True
         )
         self.threads = [worker, http]
         for thread in self.threads:
@@ -145,6 +145,8 @@ def build_service(
     ensure_free(host, port)
     if settings.sandbox:
         ensure_free("127.0.0.1", simulator_port)
+    # The flows first: an error in them must not leave a socket bound or a simulator running.
+    programs = {page.id: load_flows([page.flows or flows_dir], clock) for page in settings.pages}
     engine = make_engine(settings.database_url)
     upgrade(engine)
     holder: dict[str, Service] = {}
@@ -175,7 +177,7 @@ def build_service(
     runtimes: dict[str, PageRuntime] = {}
     clients: dict[str, GraphClient] = {}
     for page in settings.pages:
-        result = load_flows([page.flows or flows_dir], clock)
+        result = programs[page.id]
         assert result.program is not None
         client = GraphClient(RequestsTransport(graph_url), page.token)
         clients[page.id] = client

@@ -87,8 +87,9 @@ def serve(flows_dir: str, host: str, port: int, simulator_port: int, config_path
     if settings.sandbox and service.simulator is not None:
         sim_flag = "" if simulator_port == 8765 else f" --sim {service.simulator.root}"
         log.info(
-            'talk to it from another terminal: pageflows simulator say "hi" --as alice%s'
-            " (add --ref spring_sale to arrive from an m.me link)",
+            "talk to it from another terminal: pageflows simulator arrive --as alice"
+            ' --ref spring_sale%s, then pageflows simulator say "how much?" --as alice%s',
+            sim_flag,
             sim_flag,
         )
     stopped = threading.Event()

@@ -70,6 +70,8 @@ def say(
         played.statuses.append(
             post_event(page, "referral", contact.psid, now, ref=ref, source=source)
         )
+    if not text and played.statuses:
+        return played  # `say "" --ref x`: only open the chat from the link, type nothing
     now = _opened(state, contact)
     played.statuses.append(
         post_event(page, "message", contact.psid, now, text=text, quick_reply=quick_reply)

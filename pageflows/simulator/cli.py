@@ -79,6 +79,20 @@ def say(
 
 
 @simulator.command()
+@click.option(
+    "--ref", default=None, help="The ref the m.me link, QR code or ad carries (none: EU)."
+)
+@click.option("--source", default="SHORTLINK", show_default=True, help="SHORTLINK, ADS, ...")
+@_sim_options
+def arrive(
+    ref: str | None, source: str, who: str, page_id: str | None, to: str | None, sim: str
+) -> None:
+    """Open the chat from an m.me link, QR code or ad, typing nothing yet."""
+    body = {"as": who, "page_id": page_id, "ref": ref, "source": source if ref else None}
+    _play(sim, to, "referral", body)
+
+
+@simulator.command()
 @click.argument("title")
 @_sim_options
 def tap(title: str, who: str, page_id: str | None, to: str | None, sim: str) -> None:

@@ -140,7 +140,10 @@ def running_simulator(
     """Serve the simulator on 127.0.0.1 in a background thread for the `with` block."""
     state = state if state is not None else SimState()
     server = make_server("127.0.0.1", port, create_app(state), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="graph-simulator", daemon=True)
+    # A short poll interval: shutdown() waits for it, and tests start and stop many servers.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="graph-simulator", daemon=True
+    )
     thread.start()
     root = f"http://127.0.0.1:{server.server_port}"
     try:
