@@ -142,11 +142,11 @@ def build_service(
     simulator_port: int = 0,
 ) -> Service:
     """Everything wired and migrated, not yet started. Raises ConfigError or FlowsError."""
+    # The flows first: an error in them must not leave a socket bound or a simulator running.
+    programs = {page.id: load_flows([page.flows or flows_dir], clock) for page in settings.pages}
     ensure_free(host, port)
     if settings.sandbox:
         ensure_free("127.0.0.1", simulator_port)
-    # The flows first: an error in them must not leave a socket bound or a simulator running.
-    programs = {page.id: load_flows([page.flows or flows_dir], clock) for page in settings.pages}
     engine = make_engine(settings.database_url)
     upgrade(engine)
     holder: dict[str, Service] = {}

@@ -70,6 +70,8 @@ def _str(table: Mapping[str, Any], key: str, where: str) -> str | None:
     value = table.get(key)
     if value is None:
         return None
+    if key == "id" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # page ids are numbers; TOML lets people write them as such
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: {key} must be a non-empty text")
     return value
@@ -118,11 +120,19 @@ def load_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
     pages = [_page(table, n, name) for n, table in enumerate(pages_raw)]
     env_id, env_token = env.get("PAGEFLOWS_PAGE_ID"), env.get("PAGEFLOWS_PAGE_TOKEN")
     if env_id or env_token:
-        first = pages[0] if pages else PageConfig(id="", token="")
-        merged = replace(first, id=env_id or first.id, token=env_token or first.token)
-        if not merged.id:
-            raise ConfigError("PAGEFLOWS_PAGE_TOKEN is set but PAGEFLOWS_PAGE_ID is not")
-        pages = [merged, *(p for p in pages[1:] if p.id != merged.id)]
+        # The env names one page: the file's page with that id (or the file's only
+        # page, when no id is given); never another page's token or greeting.
+        if env_id:
+            base = next((p for p in pages if p.id == env_id), PageConfig(id=env_id, token=""))
+        elif len(pages) == 1:
+            base = pages[0]
+        else:
+            raise ConfigError(
+                "PAGEFLOWS_PAGE_TOKEN is set but PAGEFLOWS_PAGE_ID is not"
+                + (" (pageflows.toml lists several pages)" if pages else "")
+            )
+        merged = replace(base, token=env_token or base.token)
+        pages = [merged, *(p for p in pages if p.id != merged.id)]
 
     def pick(key: str, env_name: str, default: str) -> str:
         value = env.get(env_name) or data.get(key)
