@@ -184,8 +184,15 @@ def test_a_big_picture_arrives_as_a_link_and_a_small_one_as_a_picture(world: Wor
     brochure = message_of(world.answers(psid, 4)[3])
     assert brochure["attachment"]["type"] == "file"
 
-    with Session(world.service.engine) as session:
-        rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    def outbox() -> list[OutboxMessage]:
+        with Session(world.service.engine) as session:
+            return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+    # The simulator has the 4th message before the sender has recorded its answer.
+    deadline = time.monotonic() + 8
+    while {r.status for r in outbox()} != {"sent"} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rows = outbox()
     assert [r.status for r in rows] == ["sent"] * 4
     assert rows[0].body["message"] == {"text": world.media("big.jpg")}  # the outbox says so too
 
