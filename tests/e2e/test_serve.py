@@ -232,3 +232,24 @@ def test_the_handshake_and_health(world: World) -> None:
     assert wrong.status_code == 403
     health = requests.get(f"{world.service.url}/healthz", timeout=10)
     assert health.status_code == 200 and health.json()["database"] is True
+
+
+def test_talk_to_human_passes_the_thread_to_the_page_inbox_and_automation_waits(
+    world: World,
+) -> None:
+    control = world.sim.control
+    psid = control.say("help", as_="ivan")["psid"]
+    world.answers(psid)
+    control.postback(title="Talk to a person", payload="TALK_TO_HUMAN", as_="ivan")
+    handovers = wait_for(control.handovers, 1, 8.0)
+    assert [(h["psid"], h["new_owner_app_id"]) for h in handovers] == [(psid, "263902037430900")]
+    settle(world)
+    before = len(control.sent_messages(psid))
+    control.say("price", as_="ivan")
+    settle(world)
+    assert len(control.sent_messages(psid)) == before  # a human has it now
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(world: World) -> None:
+    huge = b'{"object":"page","entry":[' + b" " * 1_100_000 + b"]}"
+    assert signed_post(world, huge).status_code == 413
