@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pageflows.engine.graph.transport import Request, Transport, TransportError
+from pageflows.engine.inbound_messaging import PAGE_INBOX_APP_ID
 
 # Facebook's codes by what to do (shared/messenger/errors.md).
 TRANSIENT = {1, 2, 4, 17, 32, 341, 613, 80001}
 OPERATOR = {3, 190, 200, 230, 368}
-PAGE_INBOX_APP_ID = "263902037430900"
 
 
 @dataclass(frozen=True)
