@@ -93,6 +93,14 @@ def arrive(
 
 
 @simulator.command()
+@click.argument("topic")
+@_sim_options
+def optin(topic: str, who: str, page_id: str | None, to: str | None, sim: str) -> None:
+    """Tap "Get messages" on an opt-in request for TOPIC (marketing messages)."""
+    _play(sim, to, "optin", {"topic": topic, "as": who, "page_id": page_id})
+
+
+@simulator.command()
 @click.argument("title")
 @_sim_options
 def tap(title: str, who: str, page_id: str | None, to: str | None, sim: str) -> None:
@@ -165,6 +173,9 @@ def describe(entry: dict[str, Any]) -> list[str]:
     if attachment.get("type") == "template":
         if payload.get("text"):
             lines.append(payload["text"])
+        if payload.get("template_type") == "notification_messages":
+            lines.append(f"opt-in request: {payload.get('title', 'Updates and promotions')}")
+            lines.append("[Get messages]  (tap with: pageflows simulator optin TOPIC)")
         lines.extend(_buttons(payload.get("buttons")))
         for element in payload.get("elements") or []:
             subtitle = f" - {element['subtitle']}" if element.get("subtitle") else ""

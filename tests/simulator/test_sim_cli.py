@@ -84,3 +84,23 @@ def test_serve_starts_with_a_demo_page() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_describe_shows_an_opt_in_request_and_how_to_accept_it() -> None:
+    from pageflows.simulator.cli import describe
+
+    entry = {
+        "ok": True,
+        "request": {
+            "message": {
+                "attachment": {
+                    "type": "template",
+                    "payload": {"template_type": "notification_messages", "title": "Deals"},
+                }
+            }
+        },
+    }
+    assert describe(entry) == [
+        "opt-in request: Deals",
+        "[Get messages]  (tap with: pageflows simulator optin TOPIC)",
+    ]
