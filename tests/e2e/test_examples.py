@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "flows"
 PAGEFLOWS = Path(sys.executable).parent / "pageflows"
@@ -20,8 +18,7 @@ PAGEFLOWS = Path(sys.executable).parent / "pageflows"
 
 def pageflows(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     exe = str(PAGEFLOWS) if PAGEFLOWS.exists() else shutil.which("pageflows")
-    if exe is None:
-        pytest.skip("the pageflows console script is not installed")
+    assert exe is not None, "the pageflows console script is not installed (make install)"
     return subprocess.run(
         [exe, *map(str, args)],
         cwd=cwd,

@@ -15,7 +15,7 @@ from sim_helpers import PAGE_ID, PSID, SECRET, TOKEN, Receiver, Send
 from pageflows.simulator import RunningSimulator
 from pageflows.simulator.state import DEFAULT_APP_ID, PAGE_INBOX_APP_ID
 
-SAMPLES = Path("/work/shared/messenger/samples")
+SAMPLES = Path(__file__).parent / "samples"
 
 
 def shape(value: Any) -> Any:
