@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pageflows.engine import addresses
 from pageflows.engine.contact import ContactState
-from pageflows.engine.effects import Changed, Effect, Note, Schedule
+from pageflows.engine.effects import Effect, Note, Schedule
 from pageflows.engine.events import (
     QUALIFYING,
     BroadcastDue,
@@ -203,4 +203,4 @@ def _schedule_window_closing(run: Run, message_at: datetime) -> None:
     )
 
 
-__all__ = ["Changed", "Decision", "handle", "match_trigger"]
+__all__ = ["Decision", "handle", "match_trigger"]

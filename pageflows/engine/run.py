@@ -427,4 +427,4 @@ def _in_audience(contact: ContactState, broadcast: m.Broadcast) -> bool:
     return True
 
 
-__all__ = ["Halt", "Run", "WindowClosingDue"]
+__all__ = ["Halt", "Run"]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from pageflows.rules import model as m
-from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
+from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode, normalize_words
 
 MODE_RANK = {"exact": 0, "starts": 1, "contains": 2}
 RE_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
@@ -73,8 +73,6 @@ class Program:
         return None
 
     def match_comment(self, post_id: str, text: str) -> CompiledTrigger | None:
-        from pageflows.rules.keyword_index import normalize_words
-
         words = " " + " ".join(normalize_words(text)) + " "
         best: tuple[tuple[int, int], CompiledTrigger] | None = None
         for compiled in self.all("comment"):

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ import pytest
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support import wait_for
 
 from pageflows.engine.clock import FakeClock
 from pageflows.engine.config import PageConfig, Settings
@@ -65,17 +66,6 @@ def text_of(body: dict[str, Any]) -> str:
         return str(message["text"])
     payload = message.get("attachment", {}).get("payload", {})
     return str(payload.get("text") or payload.get("template_type") or message)
-
-
-def wait_for(
-    probe: Callable[[], list[dict[str, Any]]], count: int, wait: float
-) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + wait
-    found = probe()
-    while len(found) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-        found = probe()
-    return found
 
 
 def settle(world: World, seconds: float = 0.6) -> None:

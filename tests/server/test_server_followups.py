@@ -8,15 +8,15 @@ SQLite and PostgreSQL, and both share a fake clock so hours pass at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support import wait_for
 
 from pageflows.engine.clock import FakeClock
 from pageflows.engine.config import PageConfig, Settings
@@ -41,15 +41,6 @@ on keyword "late":
     after 25h:
         send "late"
 """
-
-
-def wait_for(probe: Callable[[], list[Any]], count: int, wait: float = 8.0) -> list[Any]:
-    deadline = time.monotonic() + wait
-    found = probe()
-    while len(found) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-        found = probe()
-    return found
 
 
 def texts(sim: RunningSimulator, psid: str) -> list[str]:

@@ -10,7 +10,7 @@ service, the Graph API simulator serving the media, SQLite and PostgreSQL.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support import wait_for
 
 from pageflows.engine.clock import FakeClock
 from pageflows.engine.config import PageConfig, Settings
@@ -99,17 +100,6 @@ class World:
 
     def media(self, name: str) -> str:
         return f"{self.sim.root}/media/{name}"
-
-
-def wait_for(
-    probe: Callable[[], list[dict[str, Any]]], count: int, wait: float
-) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + wait
-    found = probe()
-    while len(found) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-        found = probe()
-    return found
 
 
 FLOWS = """

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from support import program
 
 from pageflows.engine import render
 from pageflows.engine.contact import ContactState
@@ -22,13 +23,6 @@ from pageflows.rules.source import Span
 AS_OF = date(2026, 1, 10)
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 CID = "psid-1"
-
-
-def program(text: str, name: str = "f") -> Program:
-    result = load_texts({f"flows/{name}.flow": text.encode()}, AS_OF, check_tag)
-    assert result.errors == (), result.errors
-    assert result.program is not None
-    return result.program
 
 
 def texts(effects: tuple[Any, ...] | list[Any]) -> list[str]:

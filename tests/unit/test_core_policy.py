@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from support import program
 
 from pageflows.engine.contact import ContactState
 from pageflows.engine.conversation import Conversation, Happened
@@ -19,19 +20,11 @@ from pageflows.engine.events import (
     WindowClosingDue,
 )
 from pageflows.engine.policy import Delivery, TokenState, check_tag
-from pageflows.rules.compile import Program
 from pageflows.rules.load import load_texts
 
 AS_OF = date(2026, 1, 10)
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 CID = "psid-1"
-
-
-def program(text: str, name: str = "f", as_of: date = AS_OF) -> Program:
-    result = load_texts({f"flows/{name}.flow": text.encode()}, as_of, check_tag)
-    assert result.errors == (), result.errors
-    assert result.program is not None
-    return result.program
 
 
 def unwrap(effects: tuple[Effect, ...] | list[Happened]) -> list[Effect]:

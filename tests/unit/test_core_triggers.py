@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from support import program
 
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import Decision, handle
@@ -18,19 +19,11 @@ from pageflows.engine.events import (
     ReferralIn,
 )
 from pageflows.engine.policy import check_tag
-from pageflows.rules.compile import Program
 from pageflows.rules.load import load_texts
 
 AS_OF = date(2026, 1, 10)
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 CID = "psid-1"
-
-
-def program(text: str, name: str = "f") -> Program:
-    result = load_texts({f"flows/{name}.flow": text.encode()}, AS_OF, check_tag)
-    assert result.errors == (), result.errors
-    assert result.program is not None
-    return result.program
 
 
 def texts(decision: Decision) -> list[str]:
