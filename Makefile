@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # The storage and end-to-end suites run on SQLite and on a real PostgreSQL
 # server, which .ci/postgres.sh starts (installing Debian's packages if needed).

@@ -20,16 +20,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from pageflows.engine.clock import Clock
-from pageflows.engine.config import Settings
-from pageflows.engine.graph.client import GraphClient
-from pageflows.engine.graph.transport import RequestsTransport
+from pageflows.clock import Clock
 from pageflows.engine.policy import check_tag
-from pageflows.engine.sender import Sender
-from pageflows.engine.storage.database import make_engine
-from pageflows.engine.storage.migrate import upgrade
-from pageflows.engine.worker import PageRuntime, Worker
 from pageflows.rules.load import LoadResult, load_paths
+from pageflows.service.config import Settings
+from pageflows.service.graph.client import GraphClient
+from pageflows.service.graph.transport import RequestsTransport
+from pageflows.service.sender import Sender
+from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.migrate import upgrade
+from pageflows.service.worker import PageRuntime, Worker
 from pageflows.webhook.app import create_app
 
 log = logging.getLogger("pageflows")

@@ -16,8 +16,8 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy import Engine, text
 from werkzeug.exceptions import HTTPException
 
-from pageflows.engine.clock import Clock
-from pageflows.engine.storage.inbox import store_batch
+from pageflows.clock import Clock
+from pageflows.service.storage.inbox import store_batch
 from pageflows.webhook.parse import Malformed, parse_body
 from pageflows.webhook.verify import signature_is_valid, verify_handshake
 

@@ -24,10 +24,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support import wait_for
 
-from pageflows.engine.clock import FakeClock
-from pageflows.engine.config import PageConfig, Settings
-from pageflows.engine.storage.models import OutboxMessage
+from pageflows.clock import FakeClock
 from pageflows.serve import Service, build_service
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.storage.models import OutboxMessage
 from pageflows.simulator import RunningSimulator, running_simulator
 
 EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples" / "flows")

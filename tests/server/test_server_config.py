@@ -18,14 +18,14 @@ from click.testing import CliRunner, Result
 from sqlalchemy import inspect
 
 from pageflows.cli import main
-from pageflows.engine.config import (
+from pageflows.service.config import (
     SANDBOX_PAGE_ID,
     ConfigError,
     IceBreaker,
     PageConfig,
     load_settings,
 )
-from pageflows.engine.storage.database import make_engine
+from pageflows.service.storage.database import make_engine
 from pageflows.simulator import RunningSimulator, running_simulator
 
 PAGE = "104123456789012"

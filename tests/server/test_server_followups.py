@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support import wait_for
 
-from pageflows.engine.clock import FakeClock
-from pageflows.engine.config import PageConfig, Settings
-from pageflows.engine.storage.models import FollowUp, OutboxMessage
+from pageflows.clock import FakeClock
 from pageflows.serve import Service, build_service
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.storage.models import FollowUp, OutboxMessage
 from pageflows.simulator import RunningSimulator, running_simulator
 
 PAGE = "104123456789012"

@@ -21,13 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support import wait_for
 
-from pageflows.engine.clock import FakeClock
-from pageflows.engine.config import PageConfig, Settings
-from pageflows.engine.graph.client import MediaInfo
-from pageflows.engine.graph.transport import Request, Response, Transport
-from pageflows.engine.sender import media_fits
-from pageflows.engine.storage.models import MediaCheck, OutboxMessage
+from pageflows.clock import FakeClock
 from pageflows.serve import Service, build_service
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.graph.client import MediaInfo
+from pageflows.service.graph.transport import Request, Response, Transport
+from pageflows.service.sender import media_fits
+from pageflows.service.storage.models import MediaCheck, OutboxMessage
 from pageflows.simulator import RunningSimulator, running_simulator
 
 MB = 1024 * 1024

@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pageflows.engine.clock import FakeClock
-from pageflows.engine.graph.client import GraphClient
-from pageflows.engine.graph.transport import FunctionTransport, Request, Response, TransportError
-from pageflows.engine.sender import MAX_ATTEMPTS, Sender
-from pageflows.engine.storage.database import make_engine
-from pageflows.engine.storage.migrate import upgrade
-from pageflows.engine.storage.models import OutboxMessage
+from pageflows.clock import FakeClock
+from pageflows.service.graph.client import GraphClient
+from pageflows.service.graph.transport import FunctionTransport, Request, Response, TransportError
+from pageflows.service.sender import MAX_ATTEMPTS, Sender
+from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.migrate import upgrade
+from pageflows.service.storage.models import OutboxMessage
 
 PAGE = "104123456789012"
 PSID = "9000000000000001"

@@ -12,8 +12,8 @@ import requests
 from click.testing import CliRunner
 from sim_helpers import TOKEN, Receiver
 
+from pageflows.cli.simulator import simulator
 from pageflows.simulator import RunningSimulator
-from pageflows.simulator.cli import simulator
 
 
 def answer_with(sim: RunningSimulator, message: dict[str, Any]) -> Any:
@@ -65,7 +65,7 @@ def test_serve_starts_with_a_demo_page() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code = "from pageflows.simulator.cli import simulator; simulator()"
+    code = "from pageflows.cli.simulator import simulator; simulator()"
     process = subprocess.Popen(
         [sys.executable, "-c", code, "serve", "--port", str(port), "--token", "t0k"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -87,7 +87,7 @@ def test_serve_starts_with_a_demo_page() -> None:
 
 
 def test_describe_shows_an_opt_in_request_and_how_to_accept_it() -> None:
-    from pageflows.simulator.cli import describe
+    from pageflows.cli.simulator import describe
 
     entry = {
         "ok": True,

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from pageflows.engine.storage.database import make_engine
-from pageflows.engine.storage.inbox import pending_count, store_batch
-from pageflows.engine.storage.migrate import upgrade
-from pageflows.engine.storage.models import FollowUp
+from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.inbox import pending_count, store_batch
+from pageflows.service.storage.migrate import upgrade
+from pageflows.service.storage.models import FollowUp
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

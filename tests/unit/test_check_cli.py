@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from pageflows.cli import main
-from pageflows.engine.clock import Clock, FakeClock, SystemClock
+from pageflows.clock import Clock, FakeClock, SystemClock
 
 CLEAN = 'on keyword "hello":\n    send "Hi there!"\n'
 WARNING_ONLY = CLEAN + '\nstep old_offer:\n    send "This offer has ended."\n'

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from pageflows.engine.conversation import Conversation, ConversationError
+from pageflows.chat.conversation import Conversation, ConversationError
 from pageflows.engine.effects import Send
 from pageflows.engine.policy import check_tag
 from pageflows.rules.load import load_texts

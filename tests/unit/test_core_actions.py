@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from support import program
 
+from pageflows.chat.conversation import Conversation, Happened
 from pageflows.engine import render
 from pageflows.engine.contact import ContactState
-from pageflows.engine.conversation import Conversation, Happened
 from pageflows.engine.core import Decision, handle
 from pageflows.engine.effects import HandOff, Note, Send, Skipped
 from pageflows.engine.events import InboundEvent, MessageIn, PostbackIn

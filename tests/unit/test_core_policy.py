@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from support import program
 
+from pageflows.chat.conversation import Conversation, Happened
 from pageflows.engine.contact import ContactState
-from pageflows.engine.conversation import Conversation, Happened
 from pageflows.engine.core import Decision, handle
 from pageflows.engine.effects import Cancelled, Effect, Schedule, Send, Skipped
 from pageflows.engine.events import (

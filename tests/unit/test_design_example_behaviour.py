@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pageflows.engine.conversation import Conversation, Happened, describe_delivery
+from pageflows.chat.conversation import Conversation, Happened, describe_delivery
 from pageflows.engine.effects import HandOff, Send, Skipped
 from pageflows.engine.policy import check_tag
 from pageflows.rules.load import load_texts

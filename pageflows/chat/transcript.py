@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pageflows.engine.conversation import Conversation, ConversationError, describe_delivery
+from pageflows.chat.conversation import Conversation, ConversationError, describe_delivery
 from pageflows.engine.effects import Send, Skipped
 from pageflows.rules.compile import Program
 

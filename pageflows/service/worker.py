@@ -19,15 +19,16 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from pageflows.engine.clock import Clock
+from pageflows.clock import Clock
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
 from pageflows.engine.effects import Cancelled, Effect, HandOff, NotifyOut, Schedule, Send, Skipped
 from pageflows.engine.events import BroadcastDue, FollowUpDue, InboundEvent, WindowClosingDue
-from pageflows.engine.graph.client import GraphClient
 from pageflows.engine.inbound import InboxEvent as WebhookEvent
 from pageflows.engine.inbound import to_core
-from pageflows.engine.storage.models import (
+from pageflows.rules.compile import Program
+from pageflows.service.graph.client import GraphClient
+from pageflows.service.storage.models import (
     BroadcastRun,
     CommentReply,
     Contact,
@@ -35,7 +36,6 @@ from pageflows.engine.storage.models import (
     InboxEvent,
     OutboxMessage,
 )
-from pageflows.rules.compile import Program
 
 log = logging.getLogger("pageflows.worker")
 EVENTS: TypeAdapter[WebhookEvent] = TypeAdapter(WebhookEvent)

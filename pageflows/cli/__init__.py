@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import click
 
-from pageflows.engine.commands.chat import chat
-from pageflows.engine.commands.check import check
-from pageflows.engine.commands.test import test
-from pageflows.server_cli import db, profile, serve
-from pageflows.simulator.cli import simulator
+from pageflows.cli.chat import chat
+from pageflows.cli.check import check
+from pageflows.cli.server import db, profile, serve
+from pageflows.cli.simulator import simulator
+from pageflows.cli.test import test
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

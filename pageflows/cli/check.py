@@ -15,7 +15,7 @@ from datetime import date
 
 import click
 
-from pageflows.engine.clock import Clock, SystemClock
+from pageflows.clock import Clock, SystemClock
 from pageflows.engine.policy import check_tag
 from pageflows.rules.load import load_paths
 from pageflows.rules.report import render_json, render_text, summary

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from pageflows.engine.storage.models import InboxEvent
+from pageflows.service.storage.models import InboxEvent
 
 
 def store_batch(engine: Engine, rows: Sequence[dict[str, Any]], received_at: datetime) -> int:

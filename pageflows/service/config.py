@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pageflows.engine.graph.transport import DEFAULT_GRAPH_URL
-from pageflows.engine.storage.database import DEFAULT_URL
+from pageflows.service.graph.transport import DEFAULT_GRAPH_URL
+from pageflows.service.storage.database import DEFAULT_URL
 
 SANDBOX_PAGE_ID = "100000000000001"
 SANDBOX_TOKEN = "sandbox-page-token"

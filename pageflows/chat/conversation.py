@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pageflows.engine.clock import FakeClock
+from pageflows.clock import FakeClock
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
 from pageflows.engine.effects import Effect, Note, Outbound, Schedule, Send, Skipped

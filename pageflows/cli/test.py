@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from pageflows.engine.clock import SystemClock
-from pageflows.engine.loading import load_or_explain
-from pageflows.engine.transcript import find_scripts, parse_script, run_script
+from pageflows.chat.loading import load_or_explain
+from pageflows.chat.transcript import find_scripts, parse_script, run_script
+from pageflows.clock import SystemClock
 
 
 @click.command()

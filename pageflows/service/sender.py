@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
-from pageflows.engine.clock import Clock
-from pageflows.engine.graph.client import (
+from pageflows.clock import Clock
+from pageflows.service.graph.client import (
     GraphClient,
     MediaInfo,
     NeedsOperator,
@@ -28,8 +28,8 @@ from pageflows.engine.graph.client import (
     RetryLater,
     Sent,
 )
-from pageflows.engine.graph.transport import Request, TransportError
-from pageflows.engine.storage.models import MediaCheck, OutboxMessage
+from pageflows.service.graph.transport import Request, TransportError
+from pageflows.service.storage.models import MediaCheck, OutboxMessage
 
 log = logging.getLogger("pageflows.sender")
 MAX_ATTEMPTS = 5

@@ -16,14 +16,14 @@ from types import FrameType
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from pageflows.engine.clock import SystemClock
-from pageflows.engine.config import ConfigError, Settings, load_settings
-from pageflows.engine.graph.client import GraphClient, Sent
-from pageflows.engine.graph.transport import RequestsTransport
-from pageflows.engine.storage.database import DatabaseUrlError, make_engine
-from pageflows.engine.storage.migrate import upgrade
+from pageflows.clock import SystemClock
 from pageflows.rules.report import render_text
 from pageflows.serve import FlowsError, build_service
+from pageflows.service.config import ConfigError, Settings, load_settings
+from pageflows.service.graph.client import GraphClient, Sent
+from pageflows.service.graph.transport import RequestsTransport
+from pageflows.service.storage.database import DatabaseUrlError, make_engine
+from pageflows.service.storage.migrate import upgrade
 
 log = logging.getLogger("pageflows")
 config_option = click.option(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pageflows.engine.conversation import Happened, describe_delivery, wait_text
+from pageflows.chat.conversation import Happened, describe_delivery, wait_text
 from pageflows.engine.effects import (
     Cancelled,
     Changed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from pageflows.engine.storage.models import Base
+from pageflows.service.storage.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

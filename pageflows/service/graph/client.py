@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pageflows.engine.graph.transport import Request, Transport, TransportError
 from pageflows.engine.inbound_messaging import PAGE_INBOX_APP_ID
+from pageflows.service.graph.transport import Request, Transport, TransportError
 
 # Facebook's codes by what to do (shared/messenger/errors.md).
 TRANSIENT = {1, 2, 4, 17, 32, 341, 613, 80001}

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
-    location = resources.files("pageflows.engine.storage").joinpath("migrations")
+    location = resources.files("pageflows.service.storage").joinpath("migrations")
     config.set_main_option("script_location", str(location))
     config.attributes["engine"] = engine
     return config

@@ -6,10 +6,10 @@ from datetime import datetime
 
 import click
 
-from pageflows.engine.clock import SystemClock
-from pageflows.engine.conversation import HELP, Conversation, ConversationError
-from pageflows.engine.loading import load_or_explain
-from pageflows.engine.show import effect_lines
+from pageflows.chat.conversation import HELP, Conversation, ConversationError
+from pageflows.chat.loading import load_or_explain
+from pageflows.chat.show import effect_lines
+from pageflows.clock import SystemClock
 
 
 @click.command()
