@@ -2,10 +2,17 @@
 
 - `inbox`: every webhook event, stored before we answer 200; `dedup_key` is
   unique per page, so a redelivery by Facebook is recognised and ignored.
+  pending -> done | ignored, or, after `attempts` failures, parked (the event
+  and its error kept; `pageflows inbox replay` retries it). `occurred_at` is
+  empty for the documented items that carry no time.
 - `contacts`: the core's ContactState as JSON, plus the columns queries need.
-- `outbox`: every outbound message with its status: queued, sent (with
-  Facebook's message id), delivered, read, failed (code, subcode, message) or
-  skipped (reason). Never deleted.
+- `outbox`: every outbound message, one state machine: queued -> sending
+  (claimed, `lease_until`) -> sent (Facebook's message id) -> delivered ->
+  read, or failed (code, subcode, message), skipped (our reason), held
+  (another app owns the thread). A row found `sending` after its lease is in
+  doubt: sent again at most once, with `possible_duplicate` set. Never deleted.
+- `page_state`: a page whose sending is paused (token, permission, policy
+  block) and why, and a page slowed by Facebook's rate limits until when.
 - `follow_ups`: scheduled work; the row's `due_at` is the truth, APScheduler
   only the alarm. `key` is unique, so scheduling is idempotent.
 - `comment_replies`: the one private reply per comment.
@@ -18,7 +25,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -56,12 +72,14 @@ class InboxEvent(Base):
     contact_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     dedup_key: Mapped[str] = mapped_column(String(512))
-    occurred_at: Mapped[datetime]
+    occurred_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
 
 
 class Contact(Base):
@@ -96,10 +114,28 @@ class OutboxMessage(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
+
+
+class PageState(Base):
+    __tablename__ = "page_state"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused_reason: Mapped[str | None] = mapped_column(String(64))
+    paused_detail: Mapped[str | None] = mapped_column(Text)
+    paused_code: Mapped[int | None]
+    paused_subcode: Mapped[int | None]
+    paused_at: Mapped[datetime | None]
+    token_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    slow_until: Mapped[datetime | None]
+    rate_limit_strikes: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime]
 
 
 class FollowUp(Base):
