@@ -26,6 +26,7 @@ from pageflows.rules.load import LoadResult, load_paths
 from pageflows.service.config import Settings
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import RequestsTransport
+from pageflows.service.pages import resume_if_token_replaced
 from pageflows.service.sender import Sender
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
@@ -71,10 +72,17 @@ class Service:
         return thread is not None and thread.is_alive()
 
     def work_once(self) -> int:
-        """One pass: inbox, due follow-ups and broadcasts, outbox. Tests call it directly."""
-        done = self.worker.process_inbox()
-        done += self.worker.process_due()
-        done += self.sender.drain()
+        """One pass: inbox, due follow-ups and broadcasts, outbox. Tests call it directly.
+
+        Each stage is on its own: a failing stage (a bug, the database away for a
+        moment) is logged and the others still run, so sending never waits on the inbox.
+        """
+        done = 0
+        for stage in (self.worker.process_inbox, self.worker.process_due, self.sender.drain):
+            try:
+                done += stage()
+            except Exception:  # a bug must not kill the worker: log, and keep going
+                log.exception("worker stage %s failed; retrying", stage.__name__)
         self.heartbeat = self.clock.now()
         return done
 
@@ -82,11 +90,8 @@ class Service:
         while not self.stop_event.is_set():
             self.wake_event.wait(0.5)
             self.wake_event.clear()
-            try:
-                while self.work_once():
-                    pass
-            except Exception:  # a bug must not kill the worker: log, and keep going
-                log.exception("worker pass failed; retrying")
+            while not self.stop_event.is_set() and self.work_once():
+                pass
 
     def start(self) -> None:
         worker = threading.Thread(target=self._loop, name="pageflows-worker", daemon=True)
@@ -140,6 +145,7 @@ def build_service(
     host: str = "127.0.0.1",
     port: int = 8000,
     simulator_port: int = 0,
+    graph_timeout: float = 10.0,
 ) -> Service:
     """Everything wired and migrated, not yet started. Raises ConfigError or FlowsError."""
     # The flows first: an error in them must not leave a socket bound or a simulator running.
@@ -149,6 +155,10 @@ def build_service(
         ensure_free("127.0.0.1", simulator_port)
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    for page_id in resume_if_token_replaced(
+        engine, {p.id: p.token for p in settings.pages}, clock.now()
+    ):
+        log.warning("page %s: a new token is configured; its queued messages go out now", page_id)
     holder: dict[str, Service] = {}
     app = create_app(
         engine=engine,
@@ -179,7 +189,7 @@ def build_service(
     for page in settings.pages:
         result = programs[page.id]
         assert result.program is not None
-        client = GraphClient(RequestsTransport(graph_url), page.token)
+        client = GraphClient(RequestsTransport(graph_url, timeout=graph_timeout), page.token)
         clients[page.id] = client
         runtimes[page.id] = PageRuntime(page.id, result.program, client, page.get_started_payload)
     service = Service(

@@ -1,4 +1,4 @@
-"""The `pageflows` command: one click group; each command lives in commands/.
+"""The `pageflows` command: one click group; each command lives in a module here.
 
 Only this layer prints and picks exit codes. Errors that reach here as
 exceptions are bugs; users' mistakes arrive as diagnostics and are rendered.
@@ -10,6 +10,7 @@ import click
 
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
+from pageflows.cli.operate import inbox, pages_group
 from pageflows.cli.server import db, profile, serve
 from pageflows.cli.simulator import simulator
 from pageflows.cli.test import test
@@ -28,3 +29,5 @@ main.add_command(serve)
 main.add_command(db)
 main.add_command(profile)
 main.add_command(simulator)
+main.add_command(inbox)
+main.add_command(pages_group, name="pages")

@@ -27,6 +27,7 @@ SkipReason = Literal[
     "outside_window", "tag_retired", "tag_unknown", "tag_window_expired",
     "human_agent_not_for_automation", "no_token", "token_stopped", "token_capped",
     "contact_replied", "already_replied", "private_reply_expired", "own_comment",
+    "window_closed_while_waiting",
 ]
 # fmt: on
 TagStatus = Literal["accepted", "retired", "unknown", "human_only"]
@@ -326,3 +327,76 @@ def decide_private_reply(
             f"a comment; this one was written {_fmt(created)}.",
         )
     return Delivery(messaging_type="RESPONSE")
+
+
+def send_deadline(
+    delivery: Delivery,
+    last_user_message_at: datetime | None,
+    *,
+    comment_created_at: datetime | None = None,
+    rules: PolicyTable = RULES,
+) -> datetime | None:
+    """The last moment a decided message may still go out; None when no window binds it.
+
+    The sender retries transient failures only until then: a reply is worth sending
+    while the window it was decided in is open, and must not go out after it closed
+    (Facebook would refuse it, or worse, accept it as a policy breach). A private reply
+    is bound by the comment's age, a tag by its own window, a notification token by
+    nothing time-based here (its cap was applied when it was decided).
+    """
+    if comment_created_at is not None:
+        return _utc(comment_created_at, "comment_created_at") + rules.private_reply_window
+    if delivery.notification_token is not None:
+        return None
+    if last_user_message_at is None:
+        return None
+    last = _utc(last_user_message_at, "last_user_message_at")
+    if delivery.tag is not None:
+        verdict = check_tag(delivery.tag, last.date(), rules)
+        window = verdict.rule.window if verdict.rule else None
+        return None if window is None else last + window
+    return last + rules.standard_window
+
+
+def expired_while_waiting(
+    now: datetime, deadline: datetime, waited_since: datetime, why: str
+) -> Skip:
+    """The Skip for a message that could not go out before its window closed."""
+    return Skip(
+        reason="window_closed_while_waiting",
+        detail=f"Waiting since {_fmt(waited_since)} ({why}), the message could not go out "
+        f"before its window closed at {_fmt(deadline)}; it was not sent at {_fmt(now)}.",
+    )
+
+
+def still_allowed(
+    *,
+    now: datetime,
+    deadline: datetime | None,
+    window_based: bool,
+    tag: str | None,
+    last_user_message_at: datetime | None,
+    waited_since: datetime,
+    why: str,
+    rules: PolicyTable = RULES,
+) -> Skip | None:
+    """Decide again, at ``now``, about a message that waited (a retry, a held thread).
+
+    None means it may still go. A window-based message whose window closed may go if
+    the contact wrote again since (the window reopened); a tag Facebook retired while
+    the message waited is refused now, as the policy of this moment says.
+    """
+    now = _utc(now, "now")
+    if tag is not None:
+        verdict = check_tag(tag, now.date(), rules)
+        if verdict.status in ("retired", "unknown"):
+            return Skip(
+                reason="tag_retired",
+                detail=f"While the message waited, Facebook stopped accepting {tag} "
+                f"({verdict.retired_on or 'unknown tag'}); {verdict.replacement}.",
+            )
+    if deadline is None or now < _utc(deadline, "deadline"):
+        return None
+    if window_based and window_is_open(now, last_user_message_at, rules):
+        return None
+    return expired_while_waiting(now, deadline, waited_since, why)

@@ -1,8 +1,26 @@
-"""The sender: queued outbox rows -> the Graph API -> a recorded status.
+"""The sender: queued outbox rows -> the Graph API -> a recorded status, never lost.
 
-Outcomes are values (graph/client.py): sent (with Facebook's message id),
-failed (code, subcode, message), or retried later with backoff for transient
-errors. Retries are rows with a `next_attempt_at`, never sleeps.
+One state machine in the database (storage/models.py):
+
+    queued -> sending (claimed, with a lease) -> sent | failed | skipped | held
+                                              -> queued again (retry later)
+
+A claim and its result are two transactions with the Graph call between them,
+so a process that dies mid-call leaves the row `sending` with its lease. The
+next claim finds it *in doubt*: Facebook may or may not have the message. It
+is sent again at most once, with `possible_duplicate` set, so a duplicate is
+counted and visible rather than hidden; a second doubt on the same row fails
+it with the reason `in_doubt` instead of risking a third copy. A timeout is
+the same doubt: only a connection never made is safe to resend silently.
+
+Transient errors (5xx, timeouts, codes 1, 2, 1200, the rate limits) are
+retried with backoff and jitter for as long as the message is still allowed
+(`policy.still_allowed`: a reply is worth sending while its window is open),
+then skipped with that reason. They slow the whole page (`pages.slow_down`),
+so a burst of 613s costs one probe per backoff step, not one call per message.
+Token and permission errors pause the page (its messages stay queued, in
+order) until the token is replaced; 2018300 (another app owns the thread)
+holds the message until the thread comes back (the worker releases it).
 
 Media goes by URL; a file over 25 MB (8 MB for images fetched from a URL),
 or of a type Messenger does not take, goes out as a link in a text message
@@ -12,13 +30,17 @@ instead. Size and type come from a HEAD request, cached per URL.
 from __future__ import annotations
 
 import logging
+import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
+from pageflows.engine.policy import still_allowed
+from pageflows.service import pages
 from pageflows.service.graph.client import (
     GraphClient,
     MediaInfo,
@@ -27,16 +49,23 @@ from pageflows.service.graph.client import (
     Refused,
     RetryLater,
     Sent,
+    ThreadElsewhere,
 )
 from pageflows.service.graph.transport import Request, TransportError
-from pageflows.service.storage.models import MediaCheck, OutboxMessage
+from pageflows.service.storage.models import Contact, MediaCheck, OutboxMessage, PageState
 
 log = logging.getLogger("pageflows.sender")
-MAX_ATTEMPTS = 5
 MAX_MEDIA_BYTES = 25 * 1024 * 1024
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 MEDIA_CACHE = timedelta(days=1)
+# Longer than any Graph call may take (the transport's timeout is 10 s by default).
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(seconds=60)
+# A message no window binds (a token, a tag without a window) is still given up on after
+# this long of transient failures, so nothing retries forever.
+MAX_RETRY_AGE = timedelta(days=2)
+CANDIDATES = 500
 
 
 def media_fits(kind: str, info: MediaInfo | None) -> bool:
@@ -54,48 +83,176 @@ def media_fits(kind: str, info: MediaInfo | None) -> bool:
     return True
 
 
+def backoff(attempt: int, rng: random.Random) -> timedelta:
+    """Exponential from 1 s, capped, with full jitter between half and all of it."""
+    base = min(2.0 ** max(attempt - 1, 0), MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=base * (0.5 + rng.random() / 2))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    page_id: str
+    kind: str
+    body: dict[str, Any]
+
+
 class Sender:
-    def __init__(self, engine: Engine, clients: dict[str, GraphClient], clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clients: dict[str, GraphClient],
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
         self.engine = engine
         self.clients = clients
         self.clock = clock
+        self.rng = rng or random.Random()
 
     def drain(self, limit: int = 200) -> int:
-        now = self.clock.now()
-        with Session(self.engine) as session:
-            ids = session.scalars(
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.status == "queued",
-                    or_(
-                        OutboxMessage.next_attempt_at.is_(None),
-                        OutboxMessage.next_attempt_at <= now,
-                    ),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            ).all()
-        for row_id in ids:
-            self.send_one(row_id)
-        return len(ids)
+        """Claim what may go now and send it; returns how many rows were claimed."""
+        claimed = self.claim(limit)
+        stopped: set[str] = set()  # pages Facebook slowed or paused during this batch
+        for row in claimed:
+            if row.page_id in stopped:
+                self.unclaim(row)
+                continue
+            outcome = self.send_claimed(row)
+            if isinstance(outcome, RetryLater | NeedsOperator):
+                stopped.add(row.page_id)
+        return len(claimed)
 
-    def send_one(self, row_id: int) -> None:
-        with Session(self.engine) as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status != "queued":
-                return
-            client = self.clients.get(row.page_id)
-            if client is None:
-                row.status, row.reason = "failed", "unknown_page"
-                session.commit()
-                return
-            kind, body = row.kind, dict(row.body)
-            if kind == "message":
-                body = self.with_media_fallback(session, client, body)
-                row.body = body
-            session.commit()
-        outcome = self.deliver(client, kind, body)
-        self.record(row_id, outcome)
+    def unclaim(self, claimed: Claimed) -> None:
+        """Give back a claimed row untried: its page was just slowed or paused."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(OutboxMessage, claimed.id, with_for_update=True)
+            if row is not None and row.status == "sending":
+                row.status, row.lease_until = "queued", None
+                row.attempts -= 1
+
+    # ---------------------------------------------------------- claiming
+
+    def claim(self, limit: int) -> list[Claimed]:
+        now = self.clock.now()
+        with Session(self.engine) as session, session.begin():
+            self._recover_in_doubt(session, now)
+            blocked = self._blocked_pages(session, now)
+            probing = {
+                s.page_id
+                for s in session.scalars(select(PageState).where(PageState.rate_limit_strikes > 0))
+            }
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "queued")
+                .order_by(OutboxMessage.id)
+                .limit(CANDIDATES)
+                .with_for_update(skip_locked=True)
+            )
+            if blocked:
+                query = query.where(OutboxMessage.page_id.not_in(blocked))
+            claimed: list[Claimed] = []
+            waiting: set[tuple[str, str]] = set()  # contacts with an earlier message not yet due
+            probed: set[str] = set()
+            for row in session.scalars(query):
+                who = (row.page_id, row.contact_id)
+                if who in waiting:
+                    continue  # a contact's messages go out in the order they were decided
+                if row.next_attempt_at is not None and row.next_attempt_at > now:
+                    waiting.add(who)
+                    continue
+                if row.page_id in probing:
+                    if row.page_id in probed:
+                        continue  # a throttled page sends one probe until Facebook accepts again
+                    probed.add(row.page_id)
+                if self._gone_stale(session, row, now):
+                    continue
+                row.status, row.lease_until = "sending", now + LEASE
+                row.attempts += 1
+                claimed.append(Claimed(row.id, row.page_id, row.kind, dict(row.body)))
+                if len(claimed) >= limit:
+                    break
+            return claimed
+
+    def _blocked_pages(self, session: Session, now: datetime) -> set[str]:
+        return {
+            s.page_id
+            for s in session.scalars(select(PageState))
+            if s.paused_reason is not None or (s.slow_until is not None and s.slow_until > now)
+        } | self._unknown_pages(session)
+
+    def _unknown_pages(self, session: Session) -> set[str]:
+        """Rows of a page this process has no token for stay queued for one that has."""
+        pages_with_rows = session.scalars(
+            select(OutboxMessage.page_id).where(OutboxMessage.status == "queued").distinct()
+        ).all()
+        return {page for page in pages_with_rows if page not in self.clients}
+
+    def _recover_in_doubt(self, session: Session, now: datetime) -> None:
+        """Rows left `sending` by a dead process: resend once, flagged; a second doubt fails."""
+        stale = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in stale:
+            row.lease_until = None
+            if row.possible_duplicate:
+                self._fail_in_doubt(row)
+                continue
+            log.warning(
+                "message %s to %s was being sent when a process stopped; sending it once more"
+                " (a possible duplicate)",
+                row.id,
+                row.contact_id,
+            )
+            row.status, row.possible_duplicate, row.next_attempt_at = "queued", True, None
+
+    def _fail_in_doubt(self, row: OutboxMessage) -> None:
+        row.status, row.reason = "failed", "in_doubt"
+        row.detail = (
+            "Sent twice without an answer from Facebook (a crash or a timeout each time);"
+            " it may have been delivered, so it is not sent a third time."
+        )
+        log.warning("message %s to %s: %s", row.id, row.contact_id, row.detail)
+
+    def _gone_stale(self, session: Session, row: OutboxMessage, now: datetime) -> bool:
+        """Skip, with the reason, a message that waited past what the policy allows."""
+        if row.kind != "message":
+            return False
+        waited_since = row.created_at
+        contact = session.get(Contact, (row.page_id, row.contact_id))
+        last = contact.last_user_message_at if contact is not None else None
+        deadline = row.expires_at
+        if deadline is None and now - waited_since > MAX_RETRY_AGE:
+            deadline = waited_since + MAX_RETRY_AGE
+        skip = still_allowed(
+            now=now,
+            deadline=deadline,
+            window_based=row.tag is None and _is_window_based(row),
+            tag=row.tag,
+            last_user_message_at=last,
+            waited_since=waited_since,
+            why=row.error_message or "Facebook did not accept it yet",
+        )
+        if skip is None:
+            return False
+        row.status, row.reason, row.detail = "skipped", skip.reason, skip.detail
+        log.info(
+            "skipped message %s to %s (%s): %s", row.id, row.contact_id, skip.reason, skip.detail
+        )
+        return True
+
+    # ---------------------------------------------------------- sending
+
+    def send_claimed(self, claimed: Claimed) -> Outcome:
+        client = self.clients[claimed.page_id]
+        body = claimed.body
+        if claimed.kind == "message":
+            body = self.with_media_fallback(client, body)
+        outcome = self.deliver(client, claimed.kind, body)
+        self.record(claimed, body, outcome, client.token)
+        return outcome
 
     def deliver(self, client: GraphClient, kind: str, body: dict[str, Any]) -> Outcome:
         if kind == "handoff":
@@ -106,7 +263,7 @@ class Sender:
                     Request("POST", str(body["url"]), {}, body["payload"])
                 )
             except TransportError as exc:
-                return RetryLater(None, None, str(exc))
+                return RetryLater(None, None, str(exc), maybe_delivered=exc.maybe_delivered)
             if answer.status >= 500:
                 return RetryLater(None, None, f"HTTP {answer.status}")
             if answer.status >= 400:
@@ -114,48 +271,175 @@ class Sender:
             return Sent(None)
         return client.send_message(body)
 
-    def record(self, row_id: int, outcome: Outcome) -> None:
+    def record(self, claimed: Claimed, body: dict[str, Any], outcome: Outcome, token: str) -> None:
         now = self.clock.now()
         with Session(self.engine) as session, session.begin():
-            row = session.get(OutboxMessage, row_id)
-            if row is None:
-                return
-            row.attempts += 1
+            row = session.get(OutboxMessage, claimed.id, with_for_update=True)
+            if row is None or row.status != "sending":
+                return  # another process recovered it meanwhile; its answer wins
+            row.lease_until = None
+            if body != claimed.body:
+                row.body = body
             if isinstance(outcome, Sent):
                 row.status, row.message_id, row.sent_at = "sent", outcome.message_id, now
+                row.next_attempt_at = None
+                pages.recovered(session, row.page_id, now)
                 return
             row.error_code, row.error_subcode = outcome.code, outcome.subcode
             row.error_message = outcome.message
-            if isinstance(outcome, RetryLater) and row.attempts < MAX_ATTEMPTS:
-                row.next_attempt_at = now + timedelta(seconds=2**row.attempts)
-                return
-            row.status = "failed"
-            level = logging.ERROR if isinstance(outcome, NeedsOperator) else logging.WARNING
-            log.log(level, "message %s to %s failed: %s", row.id, row.contact_id, outcome.message)
+            if isinstance(outcome, RetryLater):
+                self._retry_later(session, row, outcome, now)
+            elif isinstance(outcome, NeedsOperator):
+                self._pause_page(session, row, outcome, token, now)
+            elif isinstance(outcome, ThreadElsewhere):
+                self._hold(session, row, now)
+            else:
+                row.status, row.reason = "failed", outcome.reason
+                row.next_attempt_at = None
+                log.warning(
+                    "message %s to %s refused by Facebook (%s, code %s/%s): %s",
+                    row.id,
+                    row.contact_id,
+                    outcome.reason,
+                    outcome.code,
+                    outcome.subcode,
+                    outcome.message,
+                )
 
-    def with_media_fallback(
-        self, session: Session, client: GraphClient, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _retry_later(
+        self, session: Session, row: OutboxMessage, outcome: RetryLater, now: datetime
+    ) -> None:
+        if outcome.maybe_delivered:
+            if row.possible_duplicate:
+                self._fail_in_doubt(row)
+                return
+            row.possible_duplicate = True
+        row.status = "queued"
+        strikes = pages.strikes(session, row.page_id) + 1
+        until, first = pages.slow_down(
+            session, row.page_id, now, outcome.wait, backoff(strikes, self.rng)
+        )
+        row.next_attempt_at = until
+        if first:
+            log.warning(
+                "page %s: Facebook %s (%s); sending for the page waits until %s",
+                row.page_id,
+                "is rate limiting" if outcome.rate_limited else "is not answering",
+                outcome.message,
+                until.isoformat(timespec="seconds"),
+            )
+
+    def _pause_page(
+        self,
+        session: Session,
+        row: OutboxMessage,
+        outcome: NeedsOperator,
+        token: str,
+        now: datetime,
+    ) -> None:
+        row.status, row.next_attempt_at = "queued", None
+        row.attempts -= 1  # not the message's fault: it keeps its place and its tries
+        newly = pages.pause(
+            session,
+            row.page_id,
+            reason=outcome.reason,
+            detail=outcome.message,
+            code=outcome.code,
+            subcode=outcome.subcode,
+            token=token,
+            now=now,
+        )
+        if newly:
+            fix = (
+                "replace the page token and restart (or reload)"
+                if outcome.reason in pages.TOKEN_REASONS
+                else "resolve it with Facebook, then `pageflows pages resume " + row.page_id + "`"
+            )
+            log.error(
+                "page %s: sending paused (%s, code %s): %s. Its messages stay queued; %s.",
+                row.page_id,
+                outcome.reason,
+                outcome.code,
+                outcome.message,
+                fix,
+            )
+
+    def _hold(self, session: Session, row: OutboxMessage, now: datetime) -> None:
+        """Another app owns the thread: hold the message, and automation waits for it back."""
+        row.status, row.reason, row.next_attempt_at = "held", "thread_elsewhere", None
+        row.detail = "Another app controls this conversation; held until it is passed back."
+        contact = session.get(Contact, (row.page_id, row.contact_id))
+        if contact is not None and not contact.state.get("handed_off"):
+            contact.state = {**contact.state, "handed_off": True}
+            contact.updated_at = now
+        log.info("message %s to %s held: another app controls the thread", row.id, row.contact_id)
+
+    # ---------------------------------------------------------- media
+
+    def with_media_fallback(self, client: GraphClient, body: dict[str, Any]) -> dict[str, Any]:
         message = body.get("message", {})
-        attachment = message.get("attachment", {})
+        attachment = message.get("attachment", {}) if isinstance(message, dict) else {}
         kind = attachment.get("type")
         url = attachment.get("payload", {}).get("url")
         if kind not in ("image", "audio", "video", "file") or not isinstance(url, str):
             return body
-        if media_fits(kind, self.media_info(session, client, url)):
+        if media_fits(kind, self.media_info(client, url)):
             return body
         log.info("%s %s is too large or of a type Messenger refuses; sending a link", kind, url)
         return {**body, "message": {"text": url}}
 
-    def media_info(self, session: Session, client: GraphClient, url: str) -> MediaInfo | None:
+    def media_info(self, client: GraphClient, url: str) -> MediaInfo | None:
         now: datetime = self.clock.now()
-        cached = session.get(MediaCheck, url)
-        if cached is not None and now - cached.checked_at < MEDIA_CACHE:
-            return MediaInfo(cached.size, cached.content_type)
+        with Session(self.engine) as session, session.begin():
+            cached = session.get(MediaCheck, url)
+            if cached is not None and now - cached.checked_at < MEDIA_CACHE:
+                return MediaInfo(cached.size, cached.content_type)
         info = client.head(url)
         if info is None:
             return None
-        session.merge(
-            MediaCheck(url=url, size=info.size, content_type=info.content_type, checked_at=now)
-        )
+        with Session(self.engine) as session, session.begin():
+            session.merge(
+                MediaCheck(url=url, size=info.size, content_type=info.content_type, checked_at=now)
+            )
         return info
+
+
+def _is_window_based(row: OutboxMessage) -> bool:
+    """A RESPONSE or UPDATE to the contact's PSID: allowed while the 24 h window is open."""
+    recipient = row.body.get("recipient", {}) if isinstance(row.body, dict) else {}
+    return row.messaging_type in ("RESPONSE", "UPDATE") and "id" in recipient
+
+
+def release_held(
+    session: Session,
+    page_id: str,
+    contact_id: str,
+    last_user_message_at: datetime | None,
+    now: datetime,
+) -> int:
+    """The thread came back: decide each held message again under the policy of now."""
+    released = 0
+    for row in session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.page_id == page_id,
+            OutboxMessage.contact_id == contact_id,
+            OutboxMessage.status == "held",
+        )
+        .order_by(OutboxMessage.id)
+    ):
+        skip = still_allowed(
+            now=now,
+            deadline=row.expires_at,
+            window_based=row.tag is None and _is_window_based(row),
+            tag=row.tag,
+            last_user_message_at=last_user_message_at,
+            waited_since=row.created_at,
+            why="another app had the conversation",
+        )
+        if skip is None:
+            row.status, row.reason, row.detail, row.next_attempt_at = "queued", None, None, None
+            released += 1
+        else:
+            row.status, row.reason, row.detail = "skipped", skip.reason, skip.detail
+    return released

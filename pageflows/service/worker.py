@@ -6,6 +6,12 @@ written together, so a crash never leaves half a decision. Sending happens
 after, from the outbox, so a slow or failing Graph API never loses an event.
 One worker thread takes events in arrival order, so a contact's events run
 in order and never at the same time.
+
+No event can stop the others: one that raises is rolled back, retried a few
+times with backoff (the contact's later events wait behind it, keeping their
+order), then parked with its error (`pageflows inbox replay` retries it after
+a fix) and the worker moves on. The same holds for a follow-up and for each
+contact of a broadcast.
 """
 
 from __future__ import annotations
@@ -23,11 +29,20 @@ from pageflows.clock import Clock
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
 from pageflows.engine.effects import Cancelled, Effect, HandOff, NotifyOut, Schedule, Send, Skipped
-from pageflows.engine.events import BroadcastDue, FollowUpDue, InboundEvent, WindowClosingDue
+from pageflows.engine.events import (
+    BroadcastDue,
+    CommentIn,
+    FollowUpDue,
+    InboundEvent,
+    WindowClosingDue,
+)
+from pageflows.engine.inbound import HandoverEvent, UnknownEvent, to_core
 from pageflows.engine.inbound import InboxEvent as WebhookEvent
-from pageflows.engine.inbound import to_core
+from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
+from pageflows.service import pages
 from pageflows.service.graph.client import GraphClient
+from pageflows.service.sender import release_held
 from pageflows.service.storage.models import (
     BroadcastRun,
     CommentReply,
@@ -41,6 +56,9 @@ log = logging.getLogger("pageflows.worker")
 EVENTS: TypeAdapter[WebhookEvent] = TypeAdapter(WebhookEvent)
 LATE_BROADCAST = timedelta(hours=24)
 PROFILE_TTL = timedelta(days=7)
+MAX_EVENT_ATTEMPTS = 3
+EVENT_RETRY = (timedelta(seconds=1), timedelta(seconds=5))
+CANDIDATES = 500
 
 
 @dataclass
@@ -60,28 +78,80 @@ class Worker:
     # ---------------------------------------------------------- inbox
 
     def process_inbox(self, limit: int = 200) -> int:
+        """Pending events in arrival order; a contact whose earlier event waits for a retry
+        keeps its later events behind it, everyone else goes on."""
+        now = self.clock.now()
         with Session(self.engine) as session:
-            ids = session.scalars(
-                select(InboxEvent.id)
+            rows = session.execute(
+                select(
+                    InboxEvent.id,
+                    InboxEvent.page_id,
+                    InboxEvent.contact_id,
+                    InboxEvent.next_attempt_at,
+                )
                 .where(InboxEvent.status == "pending")
                 .order_by(InboxEvent.id)
-                .limit(limit)
+                .limit(CANDIDATES)
             ).all()
-        for row_id in ids:
+        waiting: set[tuple[str, str | None]] = set()
+        done = 0
+        for row_id, page_id, contact_id, next_attempt_at in rows:
+            who = (page_id, contact_id)
+            if contact_id is not None and who in waiting:
+                continue
+            if next_attempt_at is not None and next_attempt_at > now:
+                waiting.add(who)
+                continue
             self.process_one(row_id)
-        return len(ids)
+            done += 1
+            if done >= limit:
+                break
+        return done
 
     def process_one(self, row_id: int) -> None:
         now = self.clock.now()
+        try:
+            with Session(self.engine) as session, session.begin():
+                row = session.get(InboxEvent, row_id)
+                if row is None or row.status != "pending":
+                    return
+                try:
+                    row.status = self._process(session, row, now)
+                except ValidationError as exc:
+                    row.status, row.error = "parked", f"stored event unreadable: {exc.errors()[:1]}"
+                row.processed_at = now
+        except Exception as exc:  # one event's failure must never stop the others
+            self._failed(row_id, exc, now)
+
+    def _failed(self, row_id: int, exc: Exception, now: datetime) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
         with Session(self.engine) as session, session.begin():
             row = session.get(InboxEvent, row_id)
             if row is None or row.status != "pending":
                 return
-            try:
-                row.status = self._process(session, row, now)
-            except ValidationError as exc:
-                row.status, row.error = "failed", f"stored event unreadable: {exc.errors()[:1]}"
-            row.processed_at = now
+            row.attempts += 1
+            row.error = error
+            if row.attempts >= MAX_EVENT_ATTEMPTS:
+                row.status, row.processed_at, row.next_attempt_at = "parked", now, None
+                log.error(
+                    "inbox event %s (%s from %s) parked after %d failures: %s;"
+                    " `pageflows inbox replay %s` retries it after a fix",
+                    row.id,
+                    row.kind,
+                    row.contact_id,
+                    row.attempts,
+                    error,
+                    row.id,
+                )
+                return
+            row.next_attempt_at = now + EVENT_RETRY[min(row.attempts, len(EVENT_RETRY)) - 1]
+            log.warning(
+                "inbox event %s failed (try %d of %d), retrying: %s",
+                row.id,
+                row.attempts,
+                MAX_EVENT_ATTEMPTS,
+                error,
+            )
 
     def _process(self, session: Session, row: InboxEvent, now: datetime) -> str:
         runtime = self.pages.get(row.page_id)
@@ -91,6 +161,10 @@ class Worker:
         if event.kind in ("delivery", "read"):
             self._watermark(session, row.page_id, event)
             return "done"
+        if isinstance(event, HandoverEvent):
+            return self._handover(session, runtime, event, now)
+        if isinstance(event, UnknownEvent):
+            return self._unknown(session, runtime, event, now)
         core_event = to_core(event, runtime.get_started_payload)
         if core_event is None:
             return "ignored"
@@ -102,6 +176,64 @@ class Worker:
             )
             core_event = core_event.model_copy(update={"already_replied": replied is not None})
         self.decide(session, runtime, core_event, now)
+        return "done"
+
+    def _handover(
+        self, session: Session, runtime: PageRuntime, event: HandoverEvent, now: datetime
+    ) -> str:
+        """In `messaging[]` (not standby), a pass names us the new owner; a take, the old one."""
+        if event.action == "request_thread_control":
+            return "ignored"
+        ours = event.action == "pass_thread_control"
+        contact = self.load_contact(session, runtime, event.sender_id, now)
+        if contact.handed_off == (not ours):
+            return "done"
+        contact = contact.model_copy(update={"handed_off": not ours})
+        self.save_contact(session, runtime.page_id, contact, now)
+        if ours:
+            released = release_held(
+                session, runtime.page_id, contact.id, contact.last_user_message_at, now
+            )
+            log.info(
+                "the thread with %s is back; automation resumes (%d held message(s) queued)",
+                contact.id,
+                released,
+            )
+        else:
+            log.info("another app took the thread with %s; automation waits", contact.id)
+        return "done"
+
+    def _unknown(
+        self, session: Session, runtime: PageRuntime, event: UnknownEvent, now: datetime
+    ) -> str:
+        """Kept raw; a `policy_enforcement` block pauses the page, an unblock resumes it."""
+        enforcement = event.raw.get("policy_enforcement")
+        if not isinstance(enforcement, dict):
+            return "ignored"
+        action, reason = enforcement.get("action"), str(enforcement.get("reason") or "")
+        if action == "block":
+            if pages.pause(
+                session,
+                runtime.page_id,
+                reason="policy_block",
+                detail=reason or "Facebook blocked the page's messaging",
+                code=None,
+                subcode=None,
+                token=runtime.client.token,
+                now=now,
+            ):
+                log.error(
+                    "page %s: Facebook blocked its messaging (policy_enforcement: %s);"
+                    " sending paused, messages stay queued until an unblock",
+                    runtime.page_id,
+                    reason or "no reason given",
+                )
+        elif action == "unblock":
+            pages.resume(session, runtime.page_id, now, "Facebook unblocked the page")
+        else:
+            log.warning(
+                "page %s: Facebook policy warning (%s): %s", runtime.page_id, action, reason
+            )
         return "done"
 
     def _watermark(self, session: Session, page_id: str, event: Any) -> None:
@@ -134,8 +266,18 @@ class Worker:
         contact = self.load_contact(session, runtime, event.contact_id, now)
         decision = handle(runtime.program, contact, event, now, runtime.get_started_payload)
         self.save_contact(session, runtime.page_id, decision.contact, now)
+        comment_at = event.timestamp if isinstance(event, CommentIn) else None
         for effect in decision.effects:
-            self.apply(session, runtime.page_id, decision.contact.id, effect, now)
+            deadline = (
+                send_deadline(
+                    effect.delivery,
+                    decision.contact.last_user_message_at,
+                    comment_created_at=comment_at if effect.outbound.recipient.comment_id else None,
+                )
+                if isinstance(effect, Send)
+                else None
+            )
+            self.apply(session, runtime.page_id, decision.contact.id, effect, now, deadline)
 
     def load_contact(
         self, session: Session, runtime: PageRuntime, psid: str, now: datetime
@@ -171,7 +313,13 @@ class Worker:
             row.updated_at = now
 
     def apply(
-        self, session: Session, page_id: str, contact_id: str, effect: Effect, now: datetime
+        self,
+        session: Session,
+        page_id: str,
+        contact_id: str,
+        effect: Effect,
+        now: datetime,
+        deadline: datetime | None = None,
     ) -> None:
         if isinstance(effect, Send | Skipped):
             outbound = effect.outbound
@@ -187,6 +335,7 @@ class Worker:
             if isinstance(effect, Send):
                 row.body = effect.request_body()
                 row.status = "queued"
+                row.expires_at = deadline
                 row.messaging_type = effect.delivery.messaging_type
                 row.tag = effect.delivery.tag
                 if outbound.recipient.comment_id:
@@ -271,8 +420,20 @@ class Worker:
                 .limit(500)
             ).all()
         for follow_up_id in ids:
-            self.fire(follow_up_id)
+            try:
+                self.fire(follow_up_id)
+            except Exception as exc:  # a follow-up that cannot run must not stop the others
+                self._park_follow_up(follow_up_id, exc, now)
         return len(ids) + self.process_broadcasts(now)
+
+    def _park_follow_up(self, follow_up_id: int, exc: Exception, now: datetime) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(FollowUp, follow_up_id)
+            if row is not None and row.status == "pending":
+                row.status, row.fired_at = "parked", now
+        log.error(
+            "follow-up %s failed and is parked: %s: %s", follow_up_id, type(exc).__name__, exc
+        )
 
     def fire(self, follow_up_id: int) -> None:
         now = self.clock.now()
@@ -325,15 +486,29 @@ class Worker:
                     ).all()
                     for psid in psids:
                         event = BroadcastDue(name=name, contact_id=psid, timestamp=now)
-                        self.decide(session, runtime, event, now)
+                        try:
+                            with session.begin_nested():
+                                self.decide(session, runtime, event, now)
+                        except Exception as exc:  # one contact must not stop the broadcast
+                            log.error(
+                                "broadcast %s to %s failed: %s: %s",
+                                name,
+                                psid,
+                                type(exc).__name__,
+                                exc,
+                            )
                     run.contacts = len(psids)
                     done += 1
         return done
 
 
 def _as_datetime(value: Any) -> datetime | None:
+    """A watermark as a time; one Facebook could not mean (out of range) is no time."""
     if isinstance(value, datetime):
         return value
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     return None

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
 
 from pageflows.clock import Clock
+from pageflows.service import health
 from pageflows.service.storage.inbox import store_batch
 from pageflows.webhook.parse import Malformed, parse_body
 from pageflows.webhook.verify import signature_is_valid, verify_handshake
@@ -71,16 +72,18 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
+        """503 only when this process cannot do its job (no worker, no database); a parked
+        event or a paused page is `degraded` with the reason: the webhook still stores."""
         checks: dict[str, Any] = {"worker": worker_alive()}
         try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            checks.update(health.report(engine))
             checks["database"] = True
         except Exception as exc:  # any failure means "not healthy"
             checks["database"] = False
             checks["database_error"] = type(exc).__name__
         healthy = checks["worker"] and checks["database"]
-        return jsonify(status="ok" if healthy else "unhealthy", **checks), 200 if healthy else 503
+        status = "unhealthy" if not healthy else "degraded" if checks.get("problems") else "ok"
+        return jsonify(status=status, **checks), 200 if healthy else 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -1,21 +1,49 @@
 """The Graph API calls pageflows makes, returning outcome values, not exceptions.
 
 The outbox decides what an outcome means: `Sent`, `Refused` (permanent: fix
-or drop), `RetryLater` (transient or rate-limited), `NeedsOperator` (token or
-permission problems: sending for the page pauses).
+or drop), `RetryLater` (transient or rate-limited), `NeedsOperator` (token,
+permission or policy problems: sending for the page pauses), `ThreadElsewhere`
+(another app owns the conversation: the message is held).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pageflows.engine.inbound_messaging import PAGE_INBOX_APP_ID
-from pageflows.service.graph.transport import Request, Transport, TransportError
+from pageflows.service.graph.transport import Request, Response, Transport, TransportError
 
-# Facebook's codes by what to do (shared/messenger/errors.md).
-TRANSIENT = {1, 2, 4, 17, 32, 341, 613, 80001}
-OPERATOR = {3, 190, 200, 230, 368}
+# Facebook's codes by what to do (shared/messenger/errors.md, "Codes a sender must handle").
+TRANSIENT = frozenset({1, 2, 1200})
+RATE_LIMITS = frozenset({4, 17, 32, 341, 613, 80001, 80006})
+OPERATOR = frozenset({3, 10, 190, 230, 368, *range(200, 300)})
+THREAD_ELSEWHERE = frozenset({2018300, 2018321})
+# Permanent refusals that are about one message or one contact, with our reason for each.
+REFUSED_REASONS: dict[tuple[int | None, int | None], str] = {
+    (10, 2018278): "window_closed",
+    (10, 2534022): "window_closed",
+    (10, 2018065): "window_closed",
+    (10, 2018108): "contact_unreachable",
+    (10, 1893015): "contact_opted_out",
+    (100, 2018001): "contact_unknown",
+    (100, 1893061): "tag_retired",
+    (200, 1545041): "contact_unavailable",
+    (551, None): "contact_unavailable",
+    (551, 1545041): "contact_unavailable",
+    (4, 2018354): "token_not_yet_eligible",
+    (613, 2018338): "tag_abuse_warning",
+    (613, 1893016): "optin_request_duplicate",
+    (10900, None): "already_replied",
+}
+# Refusals that stop the whole page's sending until a person acts.
+PAUSE_REASONS: dict[tuple[int | None, int | None], str] = {
+    (10, 1893063): "page_restricted",
+    (368, None): "policy_block",
+}
 
 
 @dataclass(frozen=True)
@@ -25,45 +53,110 @@ class Sent:
 
 @dataclass(frozen=True)
 class Refused:
+    """Permanent for this message: never retried. `reason` is ours, the rest Facebook's."""
+
     code: int | None
     subcode: int | None
     message: str
+    reason: str = "graph_refused"
 
 
 @dataclass(frozen=True)
 class RetryLater:
+    """Transient. `rate_limited` slows the whole page; `wait` is Facebook's own estimate;
+    `maybe_delivered` means the request may have been acted on (a timeout)."""
+
     code: int | None
     subcode: int | None
     message: str
+    rate_limited: bool = False
+    wait: timedelta | None = None
+    maybe_delivered: bool = False
 
 
 @dataclass(frozen=True)
 class NeedsOperator:
+    """The page cannot send until a person acts: a token, a permission, a policy block."""
+
+    code: int | None
+    subcode: int | None
+    message: str
+    reason: str = "token_or_permission"
+
+
+@dataclass(frozen=True)
+class ThreadElsewhere:
+    """Another app (the Page Inbox, a human agent's tool) owns the conversation."""
+
     code: int | None
     subcode: int | None
     message: str
 
 
-Outcome = Sent | Refused | RetryLater | NeedsOperator
+Outcome = Sent | Refused | RetryLater | NeedsOperator | ThreadElsewhere
 
 
-def classify(status: int, body: Any) -> Outcome:
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def classify(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Outcome:
+    """What a Graph API answer means for the outbox. Codes decide, not HTTP statuses."""
     error = body.get("error") if isinstance(body, dict) else None
     if status < 300 and error is None:
-        return Sent(body.get("message_id") if isinstance(body, dict) else None)
+        message_id = body.get("message_id") if isinstance(body, dict) else None
+        return Sent(message_id if isinstance(message_id, str) else None)
     if not isinstance(error, dict):
         message = f"HTTP {status} without a Graph error body"
-        return RetryLater(None, None, message) if status >= 500 else Refused(None, None, message)
-    code = error.get("code") if isinstance(error.get("code"), int) else None
-    subcode = error.get("error_subcode") if isinstance(error.get("error_subcode"), int) else None
-    message = str(error.get("message", ""))
-    if code == 4 and subcode == 2018354:
-        return Refused(code, subcode, message)  # marketing message before the token's next time
+        if status >= 500 or status == 429:
+            return RetryLater(None, None, message, rate_limited=status == 429)
+        return Refused(None, None, message)
+    code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
+    message = str(error.get("message", ""))[:2000]
+    if code in THREAD_ELSEWHERE or subcode in THREAD_ELSEWHERE:
+        return ThreadElsewhere(code, subcode, message)
+    pause = PAUSE_REASONS.get((code, subcode)) or PAUSE_REASONS.get((code, None))
+    if pause is not None:
+        return NeedsOperator(code, subcode, message, pause)
+    refusal = REFUSED_REASONS.get((code, subcode)) or REFUSED_REASONS.get((code, None))
+    if refusal is not None:
+        return Refused(code, subcode, message, refusal)
+    if code in RATE_LIMITS:
+        return RetryLater(code, subcode, message, rate_limited=True, wait=regain_access(headers))
     if code in TRANSIENT or error.get("is_transient") is True:
         return RetryLater(code, subcode, message)
+    if code == 190:
+        return NeedsOperator(code, subcode, message, "token_invalid")
+    if code == 10 and subcode is not None:
+        return Refused(code, subcode, message)
     if code in OPERATOR:
-        return NeedsOperator(code, subcode, message)
+        return NeedsOperator(code, subcode, message, "permission_missing")
+    if code == 100:
+        return Refused(code, subcode, message, "invalid_parameter")
     return Refused(code, subcode, message)
+
+
+def regain_access(headers: Mapping[str, str] | None) -> timedelta | None:
+    """Facebook's `estimated_time_to_regain_access` (minutes) from the usage headers, if any."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw = lowered.get("x-business-use-case-usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+    except ValueError:
+        return None
+    minutes = [
+        _int(item.get("estimated_time_to_regain_access")) or 0
+        for items in (usage.values() if isinstance(usage, dict) else ())
+        if isinstance(items, list)
+        for item in items
+        if isinstance(item, dict)
+    ]
+    longest = max(minutes, default=0)
+    return timedelta(minutes=min(longest, 24 * 60)) if longest > 0 else None
 
 
 @dataclass(frozen=True)
@@ -84,36 +177,38 @@ class GraphClient:
         self.token = page_token
 
     def _call(
-        self, method: str, path: str, json: dict[str, Any] | None = None, **params: str
-    ) -> Outcome | tuple[int, Any]:
-        request = Request(method, path, {"access_token": self.token, **params}, json)
+        self, method: str, path: str, body: dict[str, Any] | None = None, **params: str
+    ) -> Outcome | Response:
+        request = Request(method, path, {"access_token": self.token, **params}, body)
         try:
-            response = self.transport.send(request)
+            return self.transport.send(request)
         except TransportError as exc:
-            return RetryLater(None, None, str(exc))
-        return response.status, response.body
+            return RetryLater(None, None, str(exc), maybe_delivered=exc.maybe_delivered)
+
+    def _post(self, path: str, body: dict[str, Any]) -> Outcome:
+        answer = self._call("POST", path, body)
+        if isinstance(answer, Response):
+            return classify(answer.status, answer.body, answer.headers)
+        return answer
 
     def send_message(self, body: dict[str, Any]) -> Outcome:
-        answer = self._call("POST", "me/messages", body)
-        return answer if not isinstance(answer, tuple) else classify(*answer)
+        return self._post("me/messages", body)
 
     def pass_thread_control(self, psid: str, metadata: str | None) -> Outcome:
         body: dict[str, Any] = {"recipient": {"id": psid}, "target_app_id": PAGE_INBOX_APP_ID}
         if metadata:
             body["metadata"] = metadata[:1000]
-        answer = self._call("POST", "me/pass_thread_control", body)
-        return answer if not isinstance(answer, tuple) else classify(*answer)
+        return self._post("me/pass_thread_control", body)
 
     def set_messenger_profile(self, profile: dict[str, Any]) -> Outcome:
-        answer = self._call("POST", "me/messenger_profile", profile)
-        return answer if not isinstance(answer, tuple) else classify(*answer)
+        return self._post("me/messenger_profile", profile)
 
     def get_profile(self, psid: str) -> Profile | None:
         """The contact's name, or None: a failed look-up must never block a reply."""
         answer = self._call("GET", psid, fields="first_name,last_name")
-        if not isinstance(answer, tuple):
+        if not isinstance(answer, Response):
             return None
-        status, body = answer
+        status, body = answer.status, answer.body
         if status >= 300 or not isinstance(body, dict) or "error" in body:
             return None
         first, last = body.get("first_name"), body.get("last_name")

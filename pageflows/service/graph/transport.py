@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 
@@ -32,7 +33,17 @@ class Response:
 
 
 class TransportError(Exception):
-    """The request did not get an HTTP answer (refused, timed out, DNS)."""
+    """The request did not get an HTTP answer (refused, timed out, DNS).
+
+    `maybe_delivered` is False only when the request cannot have reached the
+    server (the connection was never made); a read timeout or a connection
+    dropped mid-answer may hide a message Facebook delivered, so resending it
+    risks a duplicate, which the outbox then records as possible.
+    """
+
+    def __init__(self, message: str, maybe_delivered: bool = True) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 class Transport(Protocol):
@@ -59,12 +70,25 @@ class RequestsTransport:
                 allow_redirects=request.method != "HEAD",
             )
         except requests.RequestException as exc:
-            raise TransportError(f"{request.method} {url}: {type(exc).__name__}") from exc
+            raise TransportError(
+                f"{request.method} {url}: {type(exc).__name__}", _maybe_delivered(exc)
+            ) from exc
         try:
             body: Any = answer.json()
         except ValueError:
             body = None
         return Response(answer.status_code, body, dict(answer.headers))
+
+
+def _maybe_delivered(exc: requests.RequestException) -> bool:
+    """Could the server have acted on the request? Only a connection never made says no."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        inner = getattr(reason, "reason", reason)
+        return not isinstance(inner, NewConnectionError)
+    return not isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
 
 
 @dataclass

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from pageflows.service.storage.models import InboxEvent
 
@@ -41,3 +43,41 @@ def pending_count(engine: Engine) -> int:
             select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "pending")
         ).scalar_one()
     return int(count)
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    id: int
+    page_id: str
+    contact_id: str | None
+    kind: str
+    received_at: datetime
+    attempts: int
+    error: str | None
+
+
+def parked(engine: Engine, limit: int = 100) -> list[ParkedEvent]:
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(InboxEvent)
+            .where(InboxEvent.status == "parked")
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        ).all()
+        return [
+            ParkedEvent(r.id, r.page_id, r.contact_id, r.kind, r.received_at, r.attempts, r.error)
+            for r in rows
+        ]
+
+
+def replay(engine: Engine, ids: Sequence[int] = ()) -> int:
+    """Parked events (these, or all) become pending again with fresh tries, in their order."""
+    statement = (
+        update(InboxEvent)
+        .where(InboxEvent.status == "parked")
+        .values(status="pending", attempts=0, next_attempt_at=None, processed_at=None)
+    )
+    if ids:
+        statement = statement.where(InboxEvent.id.in_(list(ids)))
+    with engine.begin() as connection:
+        return int(connection.execute(statement).rowcount or 0)

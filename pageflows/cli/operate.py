@@ -1,0 +1,108 @@
+"""Operator commands: what is stuck and what is paused, and how to start it again.
+
+`pageflows inbox parked` lists events that failed to process, with their error;
+`pageflows inbox replay [ID...]` retries them after a fix. `pageflows pages`
+shows each page's sending state; `pageflows pages resume ID` lifts a pause that
+no new token lifts (a policy block Facebook has since removed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from pageflows.cli.server import config_option
+from pageflows.clock import SystemClock
+from pageflows.service import health, pages
+from pageflows.service.config import ConfigError, read_file
+from pageflows.service.storage import inbox as inbox_store
+from pageflows.service.storage.database import DEFAULT_URL, DatabaseUrlError, make_engine
+from pageflows.service.storage.migrate import upgrade
+
+
+def _engine(config_path: str) -> Engine:
+    """Only the database matters here: no page token is needed to look at the backlog."""
+    path = Path(config_path)
+    try:
+        data = read_file(path) if path.exists() else {}
+        url = os.environ.get("PAGEFLOWS_DATABASE_URL") or data.get("database_url") or DEFAULT_URL
+        engine = make_engine(str(url))
+        upgrade(engine)
+    except (ConfigError, DatabaseUrlError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise click.ClickException(f"cannot use the database: {reason}") from None
+    return engine
+
+
+@click.group()
+def inbox() -> None:
+    """Inbox events that failed to process."""
+
+
+@inbox.command("parked")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def inbox_parked(config_path: str, as_json: bool) -> None:
+    """List parked events: each failed several times and waits for `replay`."""
+    rows = inbox_store.parked(_engine(config_path))
+    if not rows:
+        click.echo("no parked events")
+        return
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps({**vars(row), "received_at": row.received_at.isoformat()}))
+        else:
+            click.echo(
+                f"#{row.id} {row.kind} from {row.contact_id or '-'} on page {row.page_id},"
+                f" received {row.received_at:%Y-%m-%d %H:%M:%S}, {row.attempts} tries: {row.error}"
+            )
+
+
+@inbox.command("replay")
+@click.argument("ids", nargs=-1, type=int)
+@config_option
+def inbox_replay(ids: tuple[int, ...], config_path: str) -> None:
+    """Retry parked events (the given ids, or all). A running worker picks them up."""
+    count = inbox_store.replay(_engine(config_path), ids)
+    click.echo(f"{count} parked event(s) queued again" if count else "no parked events to replay")
+
+
+@click.group(invoke_without_command=True)
+@config_option
+@click.pass_context
+def pages_group(ctx: click.Context, config_path: str) -> None:
+    """Each page's sending state (paused, slowed) and the backlog."""
+    if ctx.invoked_subcommand is not None:
+        return
+    report = health.report(_engine(config_path))
+    click.echo(
+        f"inbox: {report['inbox']['pending']} pending, {report['inbox']['parked']} parked;"
+        f" outbox: {report['outbox']['queued']} queued, {report['outbox']['held']} held,"
+        f" {report['outbox']['possible_duplicates']} possible duplicate(s)"
+    )
+    for paused in report["paused_pages"]:
+        click.echo(f"page {paused['page']}: PAUSED ({paused['reason']}): {paused['detail']}")
+    for slowed in report["slowed_pages"]:
+        click.echo(f"page {slowed['page']}: slowed by Facebook until {slowed['until']}")
+    if not report["paused_pages"] and not report["slowed_pages"]:
+        click.echo("every page is sending")
+
+
+@pages_group.command("resume")
+@click.argument("page_id")
+@config_option
+def pages_resume(page_id: str, config_path: str) -> None:
+    """Lift a page's pause; its queued messages go out in order."""
+    with Session(_engine(config_path)) as session, session.begin():
+        resumed = pages.resume(session, page_id, SystemClock().now(), "resumed by an operator")
+    if not resumed:
+        raise click.ClickException(f"page {page_id} is not paused")
+    click.echo(f"page {page_id}: sending resumes")
