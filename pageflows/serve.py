@@ -93,14 +93,30 @@ class Service:
             while not self.stop_event.is_set() and self.work_once():
                 pass
 
-    def start(self) -> None:
-        worker = threading.Thread(target=self._loop, name="pageflows-worker", daemon=True)
+    def replace_tokens(self, tokens: dict[str, str]) -> list[str]:
+        """A reload: new page tokens take effect now; pages paused for their token resume."""
+        for page_id, token in tokens.items():
+            client = self.sender.clients.get(page_id)
+            if client is not None:
+                client.token = token
+        resumed = resume_if_token_replaced(self.engine, tokens, self.clock.now())
+        self.wake()
+        return resumed
+
+    def start(self, worker: bool = True) -> None:
+        """Serve HTTP and, unless `worker` is False (tests that step the worker), work."""
         http = threading.Thread(
             target=self.server.serve_forever, args=(0.1,), name="pageflows-http", daemon=True
         )
-        self.threads = [worker, http]
+        self.threads = [http]
+        if worker:
+            self.threads.append(
+                threading.Thread(target=self._loop, name="pageflows-worker", daemon=True)
+            )
         for thread in self.threads:
             thread.start()
+        if not worker:
+            return
         self.scheduler = BackgroundScheduler(timezone="UTC")
         self.scheduler.add_job(self.wake, "interval", seconds=1, id="alarm")
         self.scheduler.start()

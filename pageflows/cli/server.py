@@ -97,8 +97,19 @@ def serve(flows_dir: str, host: str, port: int, simulator_port: int, config_path
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stopped.set()
 
+    def on_reload(signum: int, _frame: FrameType | None) -> None:
+        """SIGHUP: read the page tokens again (a token replaced without a restart)."""
+        try:
+            fresh = load_settings(os.environ, Path(config_path))
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running settings: %s", exc)
+            return
+        resumed = service.replace_tokens({page.id: page.token for page in fresh.pages})
+        log.info("reloaded page tokens; resumed: %s", ", ".join(resumed) or "none")
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_reload)
     stopped.wait()
     log.info("stopping: finishing the current pass")
     service.stop()

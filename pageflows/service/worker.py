@@ -102,33 +102,36 @@ class Worker:
             if next_attempt_at is not None and next_attempt_at > now:
                 waiting.add(who)
                 continue
-            self.process_one(row_id)
+            if not self.process_one(row_id):
+                waiting.add(who)  # its later events wait for the retry, keeping their order
             done += 1
             if done >= limit:
                 break
         return done
 
-    def process_one(self, row_id: int) -> None:
+    def process_one(self, row_id: int) -> bool:
+        """Process one event; False when it failed and waits for a retry."""
         now = self.clock.now()
         try:
             with Session(self.engine) as session, session.begin():
                 row = session.get(InboxEvent, row_id)
                 if row is None or row.status != "pending":
-                    return
+                    return True
                 try:
                     row.status = self._process(session, row, now)
                 except ValidationError as exc:
                     row.status, row.error = "parked", f"stored event unreadable: {exc.errors()[:1]}"
                 row.processed_at = now
+            return True
         except Exception as exc:  # one event's failure must never stop the others
-            self._failed(row_id, exc, now)
+            return self._failed(row_id, exc, now)
 
-    def _failed(self, row_id: int, exc: Exception, now: datetime) -> None:
+    def _failed(self, row_id: int, exc: Exception, now: datetime) -> bool:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with Session(self.engine) as session, session.begin():
             row = session.get(InboxEvent, row_id)
             if row is None or row.status != "pending":
-                return
+                return True
             row.attempts += 1
             row.error = error
             if row.attempts >= MAX_EVENT_ATTEMPTS:
@@ -143,7 +146,7 @@ class Worker:
                     error,
                     row.id,
                 )
-                return
+                return True
             row.next_attempt_at = now + EVENT_RETRY[min(row.attempts, len(EVENT_RETRY)) - 1]
             log.warning(
                 "inbox event %s failed (try %d of %d), retrying: %s",
@@ -152,6 +155,7 @@ class Worker:
                 MAX_EVENT_ATTEMPTS,
                 error,
             )
+            return False
 
     def _process(self, session: Session, row: InboxEvent, now: datetime) -> str:
         runtime = self.pages.get(row.page_id)

@@ -7,7 +7,7 @@ Facebook; the Graph routes never depend on it except through shared state.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Blueprint, request
@@ -103,10 +103,12 @@ class ClockIn(_Body):
 
 class FaultsIn(_Body):
     fail_next: int | None = None
+    fail_for_seconds: float | None = None  # every call fails for this long (an outage, a burst)
     status: int | None = None
     code: int = 613
     subcode: int | None = None
     delay_seconds: float | None = None
+    delay_next: int | None = None  # the delay applies to this many calls only
     scope: str | None = None
 
 
@@ -171,11 +173,15 @@ def control_blueprint(state: SimState) -> Blueprint:
                 )
             with state.lock:
                 f = state.faults
+                if body.fail_next is not None or body.fail_for_seconds is not None:
+                    f.code, f.subcode, f.status = body.code, body.subcode, body.status
                 if body.fail_next is not None:
-                    f.fail_next, f.code, f.subcode = body.fail_next, body.code, body.subcode
-                    f.status = body.status
+                    f.fail_next = body.fail_next
+                if body.fail_for_seconds is not None:
+                    f.fail_until = state.clock.now() + timedelta(seconds=body.fail_for_seconds)
                 if body.delay_seconds is not None:
                     f.delay_seconds = body.delay_seconds
+                    f.delay_next = body.delay_next or 0
                 if body.scope is not None:
                     f.scope = body.scope
         with state.lock:

@@ -156,9 +156,15 @@ def _apply_faults(state: SimState, scope: str) -> None:
         faults = state.faults
         applies = faults.scope == "all" or scope == "messages"
         delay = faults.delay_seconds if applies else 0.0
+        if applies and delay > 0 and faults.delay_next > 0:
+            faults.delay_next -= 1
+            if faults.delay_next == 0:
+                faults.delay_seconds = 0.0
         failure = None
         if applies and faults.fail_next > 0:
             faults.fail_next -= 1
+            failure = errors.fault(faults.code, faults.subcode, faults.status)
+        elif applies and faults.fail_until is not None and state.clock.now() < faults.fail_until:
             failure = errors.fault(faults.code, faults.subcode, faults.status)
     if delay > 0:
         time.sleep(delay)  # outside the lock: other requests keep flowing

@@ -63,8 +63,15 @@ class SimControl:
         return self.call("POST", "faults", {"fail_next": n, "code": code, "status": status,
                                             "subcode": subcode})  # fmt: skip
 
-    def slow(self, delay_seconds: float) -> Any:
-        return self.call("POST", "faults", {"delay_seconds": delay_seconds})
+    def slow(self, delay_seconds: float, calls: int = 0) -> Any:
+        """Delay every Graph call (or only the next `calls`) by `delay_seconds`."""
+        return self.call("POST", "faults", {"delay_seconds": delay_seconds, "delay_next": calls})
+
+    def fail_for(self, seconds: float, code: int = 2, status: int | None = None,
+                 subcode: int | None = None) -> Any:  # fmt: skip
+        """Every Graph call fails with `code` for `seconds` (an outage or a rate-limit burst)."""
+        return self.call("POST", "faults", {"fail_for_seconds": seconds, "code": code,
+                                            "status": status, "subcode": subcode})  # fmt: skip
 
     def sent_messages(self, psid: str | None = None, after: int = 0) -> list[dict[str, Any]]:
         query = f"messages?after={after}" + (f"&psid={psid}" if psid else "")

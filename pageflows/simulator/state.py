@@ -85,6 +85,8 @@ class Faults:
     subcode: int | None = None
     delay_seconds: float = 0.0
     scope: str = "messages"  # "messages" (Send API only) or "all" Graph calls
+    fail_until: datetime | None = None  # on the simulator's clock: every call fails until then
+    delay_next: int = 0  # how many of the next calls `delay_seconds` applies to (0: all)
 
 
 @dataclass

@@ -1,0 +1,134 @@
+"""A running service against the Graph API simulator, for tests that need the real path.
+
+Both run on real sockets (signed webhooks in, Graph calls out) on SQLite or
+PostgreSQL; they share a fake clock, so backoff, windows and outages of a
+minute pass at once. `restart` is a new process on the same database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pageflows.clock import FakeClock
+from pageflows.serve import Service, build_service
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.storage.models import InboxEvent, OutboxMessage
+from pageflows.simulator import RunningSimulator
+
+PAGE = "104123456789012"
+TOKEN = "faults-page-token"
+SECRET = "faults-app-secret"
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    sim: RunningSimulator
+    database_url: str
+    flows: Path
+    clock: FakeClock = field(default_factory=lambda: FakeClock(START))
+    token: str = TOKEN
+    graph_timeout: float = 10.0
+    service: Service | None = None
+
+    def settings(self) -> Settings:
+        return Settings(
+            database_url=self.database_url,
+            app_secret=SECRET,
+            verify_token="faults-verify",
+            graph_url=self.sim.url,
+            pages=(PageConfig(id=PAGE, token=self.token, name="Shop"),),
+        )
+
+    def start(self, register: bool = True) -> Service:
+        service = build_service(
+            self.settings(), str(self.flows), self.clock, port=0, graph_timeout=self.graph_timeout
+        )
+        if register:
+            self.register(service.url, self.token)
+        service.start(worker=False)  # the test steps the worker: `settle`
+        self.service = service
+        return service
+
+    def register(self, url: str, token: str) -> None:
+        self.sim.control.register_page(
+            page_id=PAGE, token=token, app_secret=SECRET, webhook_url=f"{url}/webhook", name="Shop"
+        )
+
+    def stop(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+            self.service = None
+
+    def restart(self, token: str | None = None) -> Service:
+        self.stop()
+        if token is not None:
+            self.token = token
+        return self.start(register=False)
+
+    def advance(self, delta: timedelta, step: timedelta = timedelta(seconds=1)) -> None:
+        """Let time pass in steps, waking the worker at each, as real time would."""
+        end = self.clock.now() + delta
+        while self.clock.now() < end:
+            self.clock.set(min(end, self.clock.now() + step))
+            self.sim.control.set_clock(self.clock.now())
+            self.settle()
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Run worker passes until one finds nothing to do at the current time."""
+        assert self.service is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.service.work_once() == 0:
+                return
+        raise AssertionError("the worker did not settle")
+
+    def outbox(self) -> list[OutboxMessage]:
+        assert self.service is not None
+        with Session(self.service.engine) as session:
+            rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+            session.expunge_all()
+            return rows
+
+    def inbox(self) -> list[InboxEvent]:
+        assert self.service is not None
+        with Session(self.service.engine) as session:
+            rows = list(session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
+            session.expunge_all()
+            return rows
+
+    def health(self) -> dict[str, Any]:
+        assert self.service is not None
+        answer: dict[str, Any] = requests.get(f"{self.service.url}/healthz", timeout=5).json()
+        return answer
+
+    def post(self, body: dict[str, Any]) -> int:
+        """A signed webhook POST, as Facebook sends one."""
+        assert self.service is not None
+        raw = json.dumps(body).encode()
+        signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        answer = requests.post(
+            f"{self.service.url}/webhook",
+            data=raw,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            timeout=10,
+        )
+        return answer.status_code
+
+    def texts(self, psid: str | None = None) -> list[str]:
+        return [
+            m["request"]["message"].get("text", "")
+            for m in self.sim.control.sent_messages(psid)
+            if m.get("ok") and "message" in m["request"]
+        ]
