@@ -13,7 +13,7 @@ import logging
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -213,7 +213,8 @@ def build_service(
         engine=engine,
         clock=clock,
         worker=Worker(engine, runtimes, clock),
-        sender=Sender(engine, clients, clock),
+        # A lease outlives the longest claim: a HEAD and a send, each up to the timeout.
+        sender=Sender(engine, clients, clock, lease=timedelta(seconds=2 * graph_timeout + 10)),
         server=server,
         simulator=simulator,
         simulator_context=simulator_context,

@@ -59,8 +59,8 @@ MAX_MEDIA_BYTES = 25 * 1024 * 1024
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 MEDIA_CACHE = timedelta(days=1)
-# Longer than any Graph call may take (the transport's timeout is 10 s by default).
-LEASE = timedelta(seconds=60)
+# Longer than a claimed row can take: a HEAD and a Send API call, 10 s timeout each.
+LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(seconds=60)
 # A message no window binds (a token, a tag without a window) is still given up on after
 # this long of transient failures, so nothing retries forever.
@@ -104,11 +104,13 @@ class Sender:
         clients: dict[str, GraphClient],
         clock: Clock,
         rng: random.Random | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.engine = engine
         self.clients = clients
         self.clock = clock
         self.rng = rng or random.Random()
+        self.lease = lease
 
     def drain(self, limit: int = 200) -> int:
         """Claim what may go now and send it; returns how many rows were claimed."""
@@ -167,7 +169,7 @@ class Sender:
                     probed.add(row.page_id)
                 if self._gone_stale(session, row, now):
                     continue
-                row.status, row.lease_until = "sending", now + LEASE
+                row.status, row.lease_until = "sending", now + self.lease
                 row.attempts += 1
                 claimed.append(Claimed(row.id, row.page_id, row.kind, dict(row.body)))
                 if len(claimed) >= limit:

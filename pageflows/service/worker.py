@@ -36,7 +36,14 @@ from pageflows.engine.events import (
     InboundEvent,
     WindowClosingDue,
 )
-from pageflows.engine.inbound import HandoverEvent, UnknownEvent, to_core
+from pageflows.engine.inbound import (
+    HandoverEvent,
+    MessageEvent,
+    PostbackEvent,
+    StandbyEvent,
+    UnknownEvent,
+    to_core,
+)
 from pageflows.engine.inbound import InboxEvent as WebhookEvent
 from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
@@ -169,6 +176,8 @@ class Worker:
             return self._handover(session, runtime, event, now)
         if isinstance(event, UnknownEvent):
             return self._unknown(session, runtime, event, now)
+        if isinstance(event, StandbyEvent):
+            return self._standby(session, runtime, event, now)
         core_event = to_core(event, runtime.get_started_payload)
         if core_event is None:
             return "ignored"
@@ -205,6 +214,25 @@ class Worker:
             )
         else:
             log.info("another app took the thread with %s; automation waits", contact.id)
+        return "done"
+
+    def _standby(
+        self, session: Session, runtime: PageRuntime, event: StandbyEvent, now: datetime
+    ) -> str:
+        """Another app has the thread: no flow runs, but the contact's message still opens
+        the Page's window, which decides what may go once the thread comes back."""
+        inner = event.event
+        if not isinstance(inner, MessageEvent | PostbackEvent):
+            return "ignored"
+        row = session.get(Contact, (runtime.page_id, inner.sender_id))
+        if row is None:
+            return "ignored"
+        last = row.last_user_message_at
+        if last is None or inner.timestamp > last:
+            contact = ContactState.model_validate(row.state).model_copy(
+                update={"last_user_message_at": inner.timestamp}
+            )
+            self.save_contact(session, runtime.page_id, contact, now)
         return "done"
 
     def _unknown(
