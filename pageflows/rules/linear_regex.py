@@ -24,6 +24,8 @@ from pageflows.rules.regex_syntax import RegexProblem, Scan, refusal, scan
 __all__ = ["LinearRegex", "RegexProblem", "compile_regex"]
 
 INLINE_FLAGS = "ims"  # given to RE2 as (?ims); the x flag is applied by the scan
+SHOWN_MAX = 40  # characters of RE2's quote shown in a message
+LOOKS_MAX = 20  # occurrences of RE2's quote tried when locating it
 ESCAPE_HINT = "to match one of ( ) [ ] { } . * + ? | \\ itself, put a \\ before it, as in /\\(/"
 
 
@@ -59,6 +61,10 @@ def compile_regex(pattern: str, flags: str) -> LinearRegex | RegexProblem:
     problem = refusal(found)
     if problem is not None:
         return problem
+    if found.unclosed_class is not None:
+        # Said before RE2 is asked: its parser takes quadratic time over "[[:[:[:..." unclosed.
+        message, hint = RE2_ERRORS["missing ]"]
+        return found.problem(message, hint, found.unclosed_class)
     inline = "".join(flag for flag in INLINE_FLAGS if flag in flags)
     prefix = f"(?{inline})" if inline else ""
     try:
@@ -99,6 +105,10 @@ RE2_ERRORS: dict[str, tuple[str, str | None]] = {
         "{arg} is not a range",
         "write the smaller character first, as in a-z; write \\- to match a dash",
     ),
+    "unknown unicode class": (
+        "{arg} is not a Unicode class RE2 knows",
+        "write \\pL for a letter, \\p{Nd} for a digit, \\p{Greek} for a script",
+    ),
     "invalid named capture group": (
         "{arg} is not a named group",
         "name a group with letters, digits and _, as in (?P<order>\\d+)",
@@ -120,9 +130,12 @@ def explain(exc: Exception, found: Scan) -> RegexProblem:
     raw = exc.args[0] if exc.args else ""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     reason, _, arg = text.partition(": ")
+    shown = arg if len(arg) <= SHOWN_MAX else arg[: SHOWN_MAX - 1] + "…"
+    if reason == "invalid character class range" and arg[:2] in ("\\p", "\\P"):
+        reason = "unknown unicode class"  # RE2 says "range" for \p{Foo} too
     message, hint = RE2_ERRORS.get(reason, (f"this pattern is broken: {text}", ESCAPE_HINT))
-    message = message.replace("{arg}", arg)
-    hint = hint.replace("{arg}", arg) if hint else None
+    message = message.replace("{arg}", shown)
+    hint = hint.replace("{arg}", shown) if hint else None
     unclosed, stray = found.unbalanced()
     where: int | None
     width = 1
@@ -143,11 +156,18 @@ def explain(exc: Exception, found: Scan) -> RegexProblem:
 
 
 def _locate(found: Scan, arg: str) -> int | None:
-    """Where RE2's quoted piece is: at a syntax mark if possible, else anywhere."""
-    if not arg:
+    """Where RE2's quoted piece is: its first occurrence at a syntax mark, else its first.
+
+    Each look is one `str.find` and there are at most LOOKS_MAX of them, so a
+    long pattern full of near-misses costs linear time, not quadratic.
+    """
+    first = found.text.find(arg) if arg else -1
+    if first < 0:
         return None
-    for k in found.marks:
-        if found.text.startswith(arg, k):
-            return k
-    index = found.text.find(arg)
-    return index if index >= 0 else None
+    marks = set(found.marks)
+    index = first
+    for _ in range(LOOKS_MAX):
+        if index < 0 or index in marks:
+            break
+        index = found.text.find(arg, index + 1)
+    return index if index >= 0 and index in marks else first

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 VERBOSE_SPACE = frozenset(" \t\n\r\v\f")  # what Python's `x` flag ignores (ASCII only)
 META = frozenset("()*+?{")
 MAX_REPEAT = 1000  # RE2's largest count in {...}
-COUNT = re.compile(r"\{(\d*)(?:(,)(\d*))?\}")
+COUNT = re.compile(r"\{([0-9]*)(?:(,)([0-9]*))?\}")  # ASCII digits, as both engines read them
+BRACED_MAX = 100  # longest \p{...} or \x{...} looked for; RE2 refuses anything longer
+POSIX_MAX = 12  # longest [:name:] looked for ([:^xdigit:])
 OCTAL = frozenset("01234567")
 LINEAR = "pageflows runs patterns in linear time (RE2 syntax)"
 
@@ -127,8 +129,9 @@ def scan(pattern: str, verbose: bool = False) -> Scan:
 def _escape_end(pattern: str, i: int) -> int:
     """Index after the escape at `i`: `\\x`, or a braced `\\p{...}`, `\\x{...}`, `\\N{...}`."""
     if pattern[i + 1 : i + 2] in ("p", "P", "x", "N") and pattern[i + 2 : i + 3] == "{":
-        close = pattern.find("}", i + 3)
-        return len(pattern) if close < 0 else close + 1
+        close = pattern.find("}", i + 3, i + 3 + BRACED_MAX)  # bounded: the scan stays linear
+        if close >= 0:
+            return close + 1
     return min(i + 2, len(pattern))
 
 
@@ -143,7 +146,9 @@ def _class_end(pattern: str, i: int) -> int | None:
         char = pattern[j]
         if char == "\\":
             j = _escape_end(pattern, j)
-        elif pattern.startswith("[:", j) and (close := pattern.find(":]", j + 2)) >= 0:
+        elif (
+            pattern.startswith("[:", j) and (close := pattern.find(":]", j + 2, j + POSIX_MAX)) >= 0
+        ):
             j = close + 2  # [:alpha:]
         elif char == "]":
             return j + 1
@@ -294,7 +299,7 @@ def _count_refusal(found: Scan, k: int) -> RegexProblem | None:
         )
     if not low:
         return None
-    if max(int(low), int(high or 0)) > MAX_REPEAT:
+    if _too_many(low) or _too_many(high or ""):
         return found.problem(
             "this pattern repeats something too many times",
             f"use at most {MAX_REPEAT} in {{...}}",
@@ -304,3 +309,9 @@ def _count_refusal(found: Scan, k: int) -> RegexProblem | None:
     if found.text[count.end() : count.end() + 1] == "+":
         return _feature(found, "possessive", k, width + 1)
     return None
+
+
+def _too_many(digits: str) -> bool:
+    """Over MAX_REPEAT, without int() on thousands of digits (Python refuses those)."""
+    significant = digits.lstrip("0")
+    return len(significant) > len(str(MAX_REPEAT)) or int(significant or "0") > MAX_REPEAT
