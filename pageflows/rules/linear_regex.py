@@ -6,7 +6,7 @@ and the webhook for every contact. RE2 (PyPI `google-re2`, module `re2`)
 never backtracks: any pattern it accepts runs in time linear in the text.
 The price is the features that need backtracking (backreferences, lookahead,
 lookbehind, possessive repeats); `check` refuses them with PF115, and
-regex_syntax.py says where and how to do without them.
+regex_refusals.py says where and how to do without them.
 
 re2 ships no type stubs: `_Compiled` is the one method pageflows calls, so
 the rest of the code stays under mypy --strict.
@@ -19,7 +19,8 @@ from typing import Protocol
 
 import re2
 
-from pageflows.rules.regex_syntax import RegexProblem, Scan, refusal, scan
+from pageflows.rules.regex_refusals import refusal
+from pageflows.rules.regex_syntax import RegexProblem, Scan, scan
 
 __all__ = ["LinearRegex", "RegexProblem", "compile_regex"]
 
