@@ -3,7 +3,8 @@
 Why: Python's `re` backtracks. `on regex /(a+)+$/` against "a" * 28 + "!"
 took 22 s while holding the interpreter lock, so one message froze the worker
 and the webhook for every contact. RE2 (PyPI `google-re2`, module `re2`)
-never backtracks: any pattern it accepts runs in time linear in the text.
+never backtracks: any pattern it accepts runs in time linear in the text,
+and it lets go of the interpreter lock while it matches.
 The price is the features that need backtracking (backreferences, lookahead,
 lookbehind, possessive repeats); `check` refuses them with PF115, and
 regex_refusals.py says where and how to do without them.
