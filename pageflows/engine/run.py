@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pageflows.engine import addresses, render
+from pageflows.engine import addresses, answers, render
 from pageflows.engine.addresses import Path
 from pageflows.engine.contact import ContactState, PendingAsk
 from pageflows.engine.effects import (
@@ -45,9 +44,6 @@ from pageflows.rules.compile import CompiledTrigger, Program
 from pageflows.rules.source import Span
 
 MAX_JUMPS = 50
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-PHONE = re.compile(r"\+?[0-9][0-9 ().-]{5,19}[0-9]")
-NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 DEFAULT_INVALID = {
     "email": "That doesn't look like an email address. Could you type it again?",
     "phone": "That doesn't look like a phone number. Could you type it again?",
@@ -122,7 +118,7 @@ class Run:
             self._set(waiting=None)
             self.effects.append(Note(text="the question this answers is gone from the flows"))
             return
-        value = _validate(ask.expects, event.text or "")
+        value = answers.validate(ask.expects, event.text or "")
         if value is None:
             text = (
                 render.fill(ask.invalid, self.values)
@@ -397,19 +393,6 @@ class Run:
     def _set_field(self, name: str, value: str) -> None:
         self._set(fields={**self.contact.fields, name: value})
         self.effects.append(Changed(what=f'set {name} = "{value}"'))
-
-
-def _validate(expects: str, text: str) -> str | None:
-    value = text.strip()
-    if not value:
-        return None
-    if expects == "email":
-        return value if EMAIL.fullmatch(value) else None
-    if expects == "phone":
-        return value if PHONE.fullmatch(value) else None
-    if expects == "number":
-        return value if NUMBER.fullmatch(value) else None
-    return value
 
 
 def _bucket(contact_id: str, root: str, path: Path) -> float:

@@ -17,8 +17,8 @@ from lark import Token, Tree
 
 from pageflows.rules import model as m
 from pageflows.rules import values
-from pageflows.rules.compile import regex_flags
 from pageflows.rules.diagnostics import Code, Diagnostic, error
+from pageflows.rules.linear_regex import RegexProblem, compile_regex
 from pageflows.rules.parse import Parsed
 from pageflows.rules.source import Span
 
@@ -196,17 +196,14 @@ class Builder:
         if kind == "t_regex":
             token = kids[0]
             body, _, flags = str(token)[1:].rpartition("/")
-            try:
-                re.compile(body, regex_flags(flags))
-            except (re.error, OverflowError, RecursionError) as exc:
-                # OverflowError: a{99999999999}; RecursionError: hundreds of nested groups.
-                message, hint = values.regex_problem(exc)
-                span = self.span(token)
-                if isinstance(exc, re.error) and exc.pos is not None:
-                    # Point at the character Python stopped at (after the opening slash).
-                    col = span.col + 1 + min(exc.pos, len(body))
-                    span = Span.point(self.path, span.line, col)
-                self.diagnostics.append(error(Code.BAD_REGEX, span, message, hint))
+            refused = compile_regex(body, flags)
+            if isinstance(refused, RegexProblem):
+                where = self.span(token)
+                if refused.pos is not None:
+                    # Point into the pattern itself (after the opening slash).
+                    col = where.col + 1 + refused.pos
+                    where = Span.point(self.path, where.line, col, refused.width)
+                self.diagnostics.append(error(Code.BAD_REGEX, where, refused.message, refused.hint))
             return m.RegexTrigger(span=span, pattern=body, flags=flags)
         if kind == "t_ref":
             ref = self.string(kids[0])

@@ -10,14 +10,20 @@ by path, then top to bottom).
 from __future__ import annotations
 
 import fnmatch
-import re
 from dataclasses import dataclass, field
 
 from pageflows.rules import model as m
 from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode, normalize_words
+from pageflows.rules.linear_regex import LinearRegex, compile_regex
 
 MODE_RANK = {"exact": 0, "starts": 1, "contains": 2}
-RE_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+# How much of a contact's message the text triggers read. Messenger documents
+# one text limit, the Send API's (`text` < 2000 characters, shared/messenger/
+# send-api.md); the webhook reference gives none of its own for `message.text`.
+# So matching reads the first 2000 characters: a longer message is matched on
+# its beginning, and no message, however long, costs more than that to match.
+MATCHED_TEXT_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class Program:
     flows: dict[str, m.Flow]
     triggers: tuple[CompiledTrigger, ...]
     keywords: KeywordIndex
-    regexes: tuple[tuple[re.Pattern[str], int], ...]
+    regexes: tuple[tuple[LinearRegex, int], ...]
     refs: dict[str, tuple[int, ...]]
     ref_globs: tuple[tuple[str, int], ...]
     by_kind: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -64,6 +70,8 @@ class Program:
         return None
 
     def match_text(self, text: str) -> CompiledTrigger | None:
+        """Keywords first, then patterns, on the first MATCHED_TEXT_MAX characters."""
+        text = text[:MATCHED_TEXT_MAX]
         entry = self.keywords.match(text)
         if entry is not None:
             return self.triggers[entry.trigger]
@@ -119,20 +127,13 @@ def keyword_entries(triggers: tuple[CompiledTrigger, ...]) -> list[KeywordEntry]
     return entries
 
 
-def regex_flags(flags: str) -> int:
-    value = 0
-    for flag in flags:
-        value |= RE_FLAGS.get(flag, 0)
-    return value
-
-
 def compile_program(flows: list[m.Flow]) -> Program:
     ordered = sorted(flows, key=lambda f: f.path)
     triggers = tuple(
         CompiledTrigger(id=n, flow=flow.name, block=block)
         for n, (flow, block) in enumerate((f, b) for f in ordered for b in f.triggers)
     )
-    regexes = []
+    regexes: list[tuple[LinearRegex, int]] = []
     refs: dict[str, list[int]] = {}
     globs = []
     by_kind: dict[str, list[int]] = {}
@@ -140,11 +141,9 @@ def compile_program(flows: list[m.Flow]) -> Program:
         trigger = compiled.trigger
         by_kind.setdefault(trigger.kind, []).append(compiled.id)
         if isinstance(trigger, m.RegexTrigger):
-            try:
-                pattern = re.compile(trigger.pattern, regex_flags(trigger.flags))
-            except (re.error, OverflowError, RecursionError):
-                continue  # build.py reported it; a program with errors is never served
-            regexes.append((pattern, compiled.id))
+            pattern = compile_regex(trigger.pattern, trigger.flags)
+            if isinstance(pattern, LinearRegex):  # else build.py reported it; never served
+                regexes.append((pattern, compiled.id))
         elif isinstance(trigger, m.RefTrigger):
             if trigger.is_glob:
                 globs.append((trigger.ref, compiled.id))

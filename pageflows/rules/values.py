@@ -123,19 +123,6 @@ def template_name_problem(name: str) -> Problem | None:
     return f'"{{{name}}}" is not a name a template can show', hint
 
 
-def regex_problem(exc: Exception) -> Problem:
-    """Why Python refused a `/pattern/`, without Python's vocabulary where it can."""
-    if isinstance(exc, OverflowError):
-        return "this pattern repeats something too many times", "use a smaller number in {...}"
-    if isinstance(exc, RecursionError):
-        return "this pattern nests too many groups", "simplify it, or use `on keyword` instead"
-    reason = exc.msg if isinstance(exc, re.error) else str(exc)
-    return (
-        f"this pattern is broken: {reason}",
-        "to match one of ( ) [ ] { } . * + ? | \\ itself, put a \\ before it, as in /\\(/",
-    )
-
-
 def url_problem(url: str) -> Problem | None:
     parts = urlsplit(url) if " " not in url else None
     if parts is None or parts.scheme not in ("http", "https") or "." not in parts.netloc:

@@ -198,7 +198,16 @@ def test_deeply_nested_blocks_are_a_finding_not_a_crash() -> None:
 
 
 def test_pathological_regexes_are_findings_not_crashes() -> None:
-    for pattern in ("a{99999999999}", "(" * 1000 + "a" + ")" * 1000, "(?P<1>x)", "[z-a]"):
+    refused = ("a{99999999999}", "(?P<>x)", "[z-a]", "(a)\\1", "\\pL{1000}", "(" * 10000 + "a")
+    for pattern in refused:
         text = f'on regex /{pattern}/:\n    send "found"\n'
         result = assert_located(text.encode("utf-8"))
         assert [d.code for d in result.errors] == [Code.BAD_REGEX], pattern
+
+
+def test_deeply_nested_regex_groups_are_fine_in_linear_time() -> None:
+    """RE2 parses without recursion: what made Python's `re` give up is a plain pattern now."""
+    for depth in (1000, 10000):
+        text = f'on regex /{"(" * depth}a{")" * depth}/:\n    send "found"\n'
+        result = assert_located(text.encode("utf-8"))
+        assert result.errors == (), depth
