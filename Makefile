@@ -15,10 +15,11 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # The sandboxed server: no credentials, the built-in Graph API simulator stands
-# in for Facebook. Talk to it from another terminal with `pageflows simulator say`.
+# in for Facebook (only because --sandbox asks for it). Talk to it from another
+# terminal with `pageflows simulator say`.
 run: install
 	$(BIN)/pageflows check examples/flows
-	$(BIN)/pageflows serve examples/flows
+	$(BIN)/pageflows serve --sandbox examples/flows
 
 chat: install
 	$(BIN)/pageflows chat examples/flows
