@@ -134,7 +134,7 @@ def serve(
     def on_reload(signum: int, _frame: FrameType | None) -> None:
         """SIGHUP: read the page tokens again (a token replaced without a restart)."""
         try:
-            fresh = load_settings(os.environ, Path(config_path))
+            fresh = load_settings(os.environ, Path(config_path), sandbox)
         except ConfigError as exc:
             log.error("reload refused, keeping the running settings: %s", exc)
             return

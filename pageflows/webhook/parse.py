@@ -170,8 +170,21 @@ def _unknown(
         sender_id=sender,
         recipient_id=opt_id(recipient, "id", f"{where}.recipient") if recipient else None,
         timestamp=stamp,
-        raw=item,
+        raw=_documented_keys(item),
     )
+
+
+def _documented_keys(item: Obj) -> Obj:
+    """`policy-enforcement`, as Facebook's own example spells it, kept as `policy_enforcement`.
+
+    The field is `messaging_policy_enforcement` and the reference names the key
+    with an underscore; the worker reads that one (a block pauses the page), so
+    a block in either spelling pauses it, and both spellings dedupe as one.
+    """
+    if "policy-enforcement" not in item or "policy_enforcement" in item:
+        return item
+    renamed = {k: v for k, v in item.items() if k != "policy-enforcement"}
+    return renamed | {"policy_enforcement": item["policy-enforcement"]}
 
 
 def _change(change: Obj, page_id: str, entry_time: object, where: str) -> InboxEvent:

@@ -12,6 +12,7 @@ fuzz` runs 10,000 and prints the tally, for instance:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import Counter
@@ -19,10 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
-from running import Running, running
+from running import PAGE, Running, running
 from support import wait_for
 from webhook_payloads import Post, webhook_posts
 
+UNBLOCK = {  # a time no generated body has, so it is a new event
+    "recipient": {"id": PAGE},
+    "timestamp": 1790000000000,
+    "policy_enforcement": {"action": "unblock", "reason": "after the fuzz"},
+}
 EXAMPLES = int(os.environ.get("PAGEFLOWS_FUZZ_EXAMPLES", "300"))
 FLOWS = """
 on keyword "price":
@@ -48,6 +54,10 @@ class Tally:
         self.statuses[status] += 1
         if status >= 500:
             self.server_errors.append((status, raw[:600], answer[:300]))
+
+
+def encode(body: object) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def send(world: Running, post: Post, tally: Tally) -> None:
@@ -79,6 +89,10 @@ def test_no_body_gets_a_5xx_none_stays_pending_and_the_service_still_answers(
         posted = time.monotonic() - started
         stuck = world.drain(wait=max(60.0, EXAMPLES / 20))
         statuses = Counter(row.status for row in world.inbox())
+        # A generated policy block may have paused the page, as it should: Facebook's
+        # unblock comes first, then the good message.
+        unblock = {"object": "page", "entry": [{"id": PAGE, "messaging": [UNBLOCK]}]}
+        assert world.post(encode(unblock)).json() == {"received": 1, "new": 1}
         psid = world.sim.control.say("price", as_="last-customer")["psid"]
         answered = wait_for(lambda: world.texts(psid), 1, wait=30.0)
         print(
@@ -90,4 +104,5 @@ def test_no_body_gets_a_5xx_none_stays_pending_and_the_service_still_answers(
         )
     assert tally.server_errors == [], tally.server_errors[:3]
     assert stuck == 0, statuses
+    assert statuses["parked"] == 0, statuses  # the edge stored nothing the worker chokes on
     assert answered == ["prices"]

@@ -96,7 +96,9 @@ def test_senderless_items_and_the_message_beside_them_are_all_stored(inbox: Inbo
     assert answer.get_json() == {"received": 5, "new": 5}
     rows = inbox.rows()
     assert [(r.kind, r.contact_id) for r in rows] == [("unknown", None)] * 4 + [("message", PSID)]
-    assert rows[2].payload["raw"]["policy-enforcement"] == {"action": "unblock"}
+    # Facebook's example spelling is kept under the documented key, which the worker reads.
+    assert rows[2].payload["raw"]["policy_enforcement"] == {"action": "unblock"}
+    assert "policy-enforcement" not in rows[2].payload["raw"]
     assert all(r.occurred_at is not None for r in rows)
     assert inbox.post(body).get_json() == {"received": 5, "new": 0}  # a redelivery
 
