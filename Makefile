@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test lint bench clean
+.PHONY: install run chat test lint fuzz bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -15,10 +15,11 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # The sandboxed server: no credentials, the built-in Graph API simulator stands
-# in for Facebook. Talk to it from another terminal with `pageflows simulator say`.
+# in for Facebook (only because --sandbox asks for it). Talk to it from another
+# terminal with `pageflows simulator say`.
 run: install
 	$(BIN)/pageflows check examples/flows
-	$(BIN)/pageflows serve examples/flows
+	$(BIN)/pageflows serve --sandbox examples/flows
 
 chat: install
 	$(BIN)/pageflows chat examples/flows
@@ -33,6 +34,12 @@ lint: install
 # server, which .ci/postgres.sh starts (installing Debian's packages if needed).
 test: lint
 	eval "$$(bash .ci/postgres.sh)" && $(BIN)/pytest
+
+# The long form of tests/property/test_webhook_over_http.py: 10,000 generated and
+# mutated webhook bodies over HTTP per database; prints the tally for each.
+fuzz: install
+	eval "$$(bash .ci/postgres.sh)" && PAGEFLOWS_FUZZ_EXAMPLES=$${PAGEFLOWS_FUZZ_EXAMPLES:-10000} \
+		$(BIN)/pytest -q -s tests/property/test_webhook_over_http.py
 
 bench: install
 	$(PY) -m pip install -q -e ".[bench]"

@@ -9,6 +9,7 @@ database's `due_at` is the truth, so a restart loses no follow-up.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -135,16 +136,24 @@ class Service:
         self.engine.dispose()
 
 
-def ensure_free(host: str, port: int) -> None:
-    """Fail with OSError before werkzeug does: it would print and exit on its own."""
+class ListenError(Exception):
+    """A socket pageflows cannot listen on; the message is one line naming the option to change."""
+
+
+def ensure_free(host: str, port: int, option: str = "--port") -> None:
+    """Fail with ListenError before werkzeug does: it would print and exit on its own."""
     if port == 0:
         return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
-        except OSError as exc:
-            raise OSError(exc.errno, f"port {port} is in use ({exc.strerror})") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is in use; stop the other program or pass another {option}"
+        else:
+            reason = f"{exc.strerror or exc}; check --host and {option}"
+        raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def load_flows(paths: list[str], clock: Clock) -> LoadResult:
@@ -163,12 +172,15 @@ def build_service(
     simulator_port: int = 0,
     graph_timeout: float = 10.0,
 ) -> Service:
-    """Everything wired and migrated, not yet started. Raises ConfigError or FlowsError."""
+    """Everything wired and migrated, not yet started.
+
+    Raises FlowsError, ListenError, DatabaseUrlError or SQLAlchemyError.
+    """
     # The flows first: an error in them must not leave a socket bound or a simulator running.
     programs = {page.id: load_flows([page.flows or flows_dir], clock) for page in settings.pages}
     ensure_free(host, port)
     if settings.sandbox:
-        ensure_free("127.0.0.1", simulator_port)
+        ensure_free("127.0.0.1", simulator_port, "--simulator-port")
     engine = make_engine(settings.database_url)
     upgrade(engine)
     for page_id in resume_if_token_replaced(

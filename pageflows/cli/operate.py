@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pageflows.cli.server import config_option
+from pageflows.cli.server import config_option, database_failure
 from pageflows.clock import SystemClock
 from pageflows.service import health, pages
 from pageflows.service.config import ConfigError, read_file
@@ -37,8 +37,7 @@ def _engine(config_path: str) -> Engine:
     except (ConfigError, DatabaseUrlError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise click.ClickException(f"cannot use the database: {reason}") from None
+        raise database_failure("cannot use the database", exc, str(url)) from None
     return engine
 
 

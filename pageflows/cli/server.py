@@ -1,7 +1,8 @@
 """The server's commands: `serve`, `db upgrade`, `profile sync`.
 
-Startup problems are one line each (a setting, the database, the port); the
-flows' findings are rendered as `pageflows check` renders them.
+Startup problems are one line each (a setting, the database, the port), and
+none shows a password; the flows' findings are rendered as `pageflows check`
+renders them.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pageflows.clock import SystemClock
 from pageflows.rules.report import render_text
-from pageflows.serve import FlowsError, build_service
-from pageflows.service.config import ConfigError, Settings, load_settings
+from pageflows.serve import FlowsError, ListenError, build_service
+from pageflows.service.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    read_settings,
+    require_pages,
+)
 from pageflows.service.graph.client import GraphClient, Sent
 from pageflows.service.graph.transport import RequestsTransport
-from pageflows.service.storage.database import DatabaseUrlError, make_engine
+from pageflows.service.storage.database import DatabaseUrlError, make_engine, redact, shown_url
 from pageflows.service.storage.migrate import upgrade
 
 log = logging.getLogger("pageflows")
@@ -36,11 +43,27 @@ config_option = click.option(
 )
 
 
-def settings_or_exit(config_path: str) -> Settings:
+def settings_or_exit(config_path: str, sandbox: bool = False) -> Settings:
+    """The settings `serve` runs with (sandbox only when asked), or one line saying why not."""
     try:
-        return load_settings(os.environ, Path(config_path))
+        return load_settings(os.environ, Path(config_path), sandbox)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def database_failure(doing: str, exc: SQLAlchemyError, url: str) -> click.ClickException:
+    """One line naming the database (password hidden) and the driver's first line (redacted)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else type(cause).__name__
+    return click.ClickException(f"{doing} {shown_url(url)}: {redact(reason, url)}")
+
+
+def check_port(option: str, port: int) -> None:
+    if not 0 <= port <= 65535:
+        raise click.ClickException(
+            f"{option} {port} is not a port: use 1 to 65535 (0 picks a free one)"
+        )
 
 
 @click.command()
@@ -54,20 +77,23 @@ def settings_or_exit(config_path: str) -> Settings:
     type=int,
     help="Sandbox mode only: where the built-in Graph API simulator listens.",
 )
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Talk to the built-in Graph API simulator, not to Facebook, with its own page and"
+    " credentials (or set PAGEFLOWS_SANDBOX=1).",
+)
 @config_option
-def serve(flows_dir: str, host: str, port: int, simulator_port: int, config_path: str) -> None:
+def serve(
+    flows_dir: str, host: str, port: int, simulator_port: int, sandbox: bool, config_path: str
+) -> None:
     """Run the webhook, the worker and the scheduler for the flows in FLOWS_DIR."""
+    check_port("--port", port)
+    check_port("--simulator-port", simulator_port)
+    settings = settings_or_exit(config_path, sandbox)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("werkzeug", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = settings_or_exit(config_path)
-    if settings.sandbox:
-        log.info(
-            "sandbox mode: no page token configured, so pageflows talks to its built-in"
-            " Graph API simulator, not to Facebook"
-        )
-    else:
-        log.info("serving %d page(s) through %s", len(settings.pages), settings.graph_url)
     try:
         service = build_service(settings, flows_dir, SystemClock(), host, port, simulator_port)
     except FlowsError as exc:
@@ -76,12 +102,20 @@ def serve(flows_dir: str, host: str, port: int, simulator_port: int, config_path
     except DatabaseUrlError as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
-        reason = str(exc.orig if hasattr(exc, "orig") and exc.orig else exc).splitlines()[0]
-        raise click.ClickException(f"cannot use the database: {reason}") from None
+        raise database_failure("cannot use the database", exc, settings.database_url) from None
+    except ListenError as exc:
+        raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(
-            f"cannot listen: {exc.strerror}; stop the other program or pass --port"
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
+    # Logged once the service is built, so a refusal above stays the only line printed.
+    if settings.sandbox:
+        log.info(
+            "sandbox mode: pageflows talks to its built-in Graph API simulator, not to Facebook"
+        )
+    else:
+        log.info("serving %d page(s) through %s", len(settings.pages), settings.graph_url)
     service.start()
     log.info("listening on %s/webhook (health: %s/healthz)", service.url, service.url)
     if settings.sandbox and service.simulator is not None:
@@ -100,7 +134,7 @@ def serve(flows_dir: str, host: str, port: int, simulator_port: int, config_path
     def on_reload(signum: int, _frame: FrameType | None) -> None:
         """SIGHUP: read the page tokens again (a token replaced without a restart)."""
         try:
-            fresh = load_settings(os.environ, Path(config_path))
+            fresh = load_settings(os.environ, Path(config_path), sandbox)
         except ConfigError as exc:
             log.error("reload refused, keeping the running settings: %s", exc)
             return
@@ -124,13 +158,13 @@ def db() -> None:
 @config_option
 def db_upgrade(config_path: str) -> None:
     """Create or migrate the tables (serve does this on start too)."""
-    settings = settings_or_exit(config_path)
     try:
+        settings = read_settings(os.environ, Path(config_path))
         upgrade(make_engine(settings.database_url))
-    except DatabaseUrlError as exc:
+    except (ConfigError, DatabaseUrlError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise click.ClickException(f"cannot migrate: {str(exc).splitlines()[0]}") from None
+        raise database_failure("cannot migrate", exc, settings.database_url) from None
     click.echo("database is up to date")
 
 
@@ -143,12 +177,10 @@ def profile() -> None:
 @config_option
 def profile_sync(config_path: str) -> None:
     """Set the greeting, Get Started button and ice breakers of each page."""
-    settings = settings_or_exit(config_path)
-    if settings.sandbox:
-        raise click.ClickException(
-            "no page token configured: set PAGEFLOWS_PAGE_ID and PAGEFLOWS_PAGE_TOKEN"
-            " (or [[pages]] in pageflows.toml) first"
-        )
+    try:
+        settings = require_pages(read_settings(os.environ, Path(config_path)))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     failed = 0
     for page in settings.pages:
         client = GraphClient(RequestsTransport(settings.graph_url), page.token)

@@ -154,17 +154,7 @@ def match_trigger(
                 return found
         return program.first("message")
     if isinstance(event, PostbackIn):
-        if event.referral and event.referral.ref:
-            found = program.match_ref(event.referral.ref, event.referral.source_word)
-            if found:
-                return found
-        for compiled in program.all("postback"):
-            trigger = compiled.trigger
-            if isinstance(trigger, m.PostbackTrigger) and trigger.payload == event.payload:
-                return compiled
-        if event.payload == get_started_payload:
-            return program.first("get_started") or program.first("ref_missing")
-        return None
+        return _match_postback(program, event, get_started_payload)
     if isinstance(event, ReferralIn):
         ref = event.referral.ref
         found = program.match_ref(ref, event.referral.source_word) if ref else None
@@ -179,6 +169,30 @@ def match_trigger(
             if isinstance(trigger, m.OptinTrigger) and trigger.topic == event.topic:
                 return compiled
     return None
+
+
+def _match_postback(
+    program: Program, event: PostbackIn, get_started_payload: str
+) -> CompiledTrigger | None:
+    """A tap: its ref, its payload, Get Started, and then the fallbacks a message has.
+
+    A ref no `on ref` takes runs `on ref missing`, as for a referral. A tap no
+    trigger takes (a button of an old menu, a payload made outside pageflows)
+    gets the default reply, `on message`, rather than silence.
+    """
+    ref = event.referral.ref if event.referral else None
+    if event.referral and ref:
+        found = program.match_ref(ref, event.referral.source_word)
+        if found:
+            return found
+    for compiled in program.all("postback"):
+        trigger = compiled.trigger
+        if isinstance(trigger, m.PostbackTrigger) and trigger.payload == event.payload:
+            return compiled
+    found = program.first("ref_missing") if ref else None
+    if found is None and event.payload == get_started_payload:
+        found = program.first("get_started") or program.first("ref_missing")
+    return found or program.first("message")
 
 
 def _schedule_window_closing(run: Run, message_at: datetime) -> None:

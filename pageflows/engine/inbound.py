@@ -219,14 +219,17 @@ def optin_topic(event: OptinEvent) -> str | None:
 def to_core(event: InboxEvent, get_started_payload: str = "GET_STARTED") -> InboundEvent | None:
     """The core's view of an inbox event, or None when no flow should see it.
 
-    Echoes, standby, deliveries, reads, reactions, handovers and unknown kinds are
-    bookkeeping, not contact actions; only comments with verb `add` are new. A postback
+    Echoes, standby, deliveries, reads, reactions, handovers, unsent (`is_deleted`)
+    messages and unknown kinds are bookkeeping, not contact actions; only comments
+    with verb `add` are new. A postback
     without `payload` (the standby shape) cannot be matched. `get_started_payload`
     names the Get Started postback, the only one Facebook attaches a new thread's
     referral to; the core decides on it, so it is accepted here for symmetry with
     `core.handle` and does not change the mapping.
     """
     if isinstance(event, MessageEvent):
+        if event.is_deleted:
+            return None
         return MessageIn(
             contact_id=event.sender_id,
             timestamp=event.timestamp,

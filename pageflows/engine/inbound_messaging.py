@@ -85,7 +85,11 @@ class _Messaging(FrozenModel):
 
 
 class MessageEvent(_Messaging):
-    """A user's message. `text` is absent for attachment-only messages."""
+    """A user's message. `text` is absent for attachment-only messages.
+
+    `is_deleted`: the person unsent a message; Facebook sends its `mid` again with
+    no text. Kept (its own dedup key, so the original does not hide it), never answered.
+    """
 
     kind: Literal["message"] = "message"
     mid: str | None = None
@@ -95,12 +99,13 @@ class MessageEvent(_Messaging):
     reply_to: str | None = None
     referral: ReferralInfo | None = None
     is_echo: Literal[False] = False
+    is_deleted: bool = False
 
     @property
     def dedup_key(self) -> str:
         """A redelivered message carries the same `mid`; Facebook always sets one."""
         if self.mid:
-            return self._key("mid", self.mid)
+            return self._key("deleted" if self.is_deleted else "mid", self.mid)
         return self._key("message", self.sender_id, to_ms(self.timestamp))
 
 

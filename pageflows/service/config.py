@@ -2,9 +2,13 @@
 
 The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
 PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
-PAGEFLOWS_GRAPH_URL. With no page token anywhere, pageflows runs in sandbox
-mode against the built-in Graph API simulator, so a new user sees it work
-with no Facebook app at all. A missing or wrong setting is a `ConfigError`
+PAGEFLOWS_GRAPH_URL, PAGEFLOWS_SANDBOX.
+
+Sandbox mode (the built-in Graph API simulator instead of Facebook, with
+credentials of its own) runs only when asked for: `serve --sandbox` or
+PAGEFLOWS_SANDBOX=1. A token unset by mistake must not start a server that
+answers Facebook 200 and nobody else, nor one that takes bodies signed with a
+secret printed in this file. A missing or wrong setting is a `ConfigError`
 with one line to print, never a traceback.
 """
 
@@ -59,8 +63,8 @@ class PageConfig:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_URL
-    app_secret: str = SANDBOX_SECRET
-    verify_token: str = SANDBOX_VERIFY
+    app_secret: str = ""  # empty: no signature is ever valid (webhook.verify)
+    verify_token: str = ""
     graph_url: str = DEFAULT_GRAPH_URL
     pages: tuple[PageConfig, ...] = field(default_factory=tuple)
     sandbox: bool = False
@@ -111,7 +115,12 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def load_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
+def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
+    """Every setting as given, checked for form but not for completeness.
+
+    Enough for `db upgrade`, which needs only the database; `load_settings` and
+    `require_pages` say what a command that talks to Facebook still lacks.
+    """
     data = read_file(config_path) if config_path and config_path.exists() else {}
     name = str(config_path) if config_path else "pageflows.toml"
     pages_raw = data.get("pages", [])
@@ -142,35 +151,79 @@ def load_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
             raise ConfigError(f"{env_name} (or {key} in {name}) must be a non-empty text")
         return value
 
-    settings = Settings(
+    return Settings(
         database_url=pick("database_url", "PAGEFLOWS_DATABASE_URL", DEFAULT_URL),
         app_secret=pick("app_secret", "PAGEFLOWS_APP_SECRET", ""),
         verify_token=pick("verify_token", "PAGEFLOWS_VERIFY_TOKEN", ""),
         graph_url=pick("graph_url", "PAGEFLOWS_GRAPH_URL", DEFAULT_GRAPH_URL),
         pages=tuple(pages),
     )
-    if not any(p.token for p in pages):
-        return replace(
-            settings,
-            sandbox=True,
-            app_secret=settings.app_secret or SANDBOX_SECRET,
-            verify_token=settings.verify_token or SANDBOX_VERIFY,
-            pages=(
-                PageConfig(
-                    id=SANDBOX_PAGE_ID,
-                    token=SANDBOX_TOKEN,
-                    name="Sandbox Page",
-                    greeting="Hi {{user_first_name}}! (sandbox)",
-                ),
-            ),
-        )
-    missing = [p.id for p in pages if not p.token]
-    if missing:
-        raise ConfigError(f"page {missing[0]} has no token; set PAGEFLOWS_PAGE_TOKEN or token=")
+
+
+def sandbox_asked(env: Mapping[str, str]) -> bool:
+    """PAGEFLOWS_SANDBOX: 1/true/yes/on asks for sandbox mode; 0/false/no/off or unset does not."""
+    value = env.get("PAGEFLOWS_SANDBOX", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"PAGEFLOWS_SANDBOX is {value[:20]!r}; use 1 to ask for sandbox mode, or 0")
+
+
+def load_settings(
+    env: Mapping[str, str], config_path: Path | None, sandbox: bool = False
+) -> Settings:
+    """The settings `serve` runs with: sandbox mode when asked, else complete for Facebook."""
+    settings = read_settings(env, config_path)
+    if sandbox or sandbox_asked(env):
+        return sandbox_settings(settings)
+    missing = _missing_pages(settings)
     if not settings.app_secret:
-        raise ConfigError(
-            "PAGEFLOWS_APP_SECRET is not set: without it webhook signatures cannot be checked"
-        )
+        missing.append("PAGEFLOWS_APP_SECRET (webhook signatures cannot be checked without it)")
     if not settings.verify_token:
-        raise ConfigError("PAGEFLOWS_VERIFY_TOKEN is not set: Facebook's handshake needs it")
+        missing.append("PAGEFLOWS_VERIFY_TOKEN (Facebook's subscription handshake needs it)")
+    if missing:
+        raise ConfigError(
+            f"not set: {'; '.join(missing)}. Set them in the environment or pageflows.toml,"
+            " or run `pageflows serve --sandbox` to try pageflows against its built-in simulator"
+        )
     return settings
+
+
+def require_pages(settings: Settings) -> Settings:
+    """Settings with at least one page and a token for each, or a ConfigError saying what to set."""
+    missing = _missing_pages(settings)
+    if missing:
+        raise ConfigError(f"not set: {'; '.join(missing)}")
+    return settings
+
+
+def _missing_pages(settings: Settings) -> list[str]:
+    if not settings.pages:
+        return ["PAGEFLOWS_PAGE_ID and PAGEFLOWS_PAGE_TOKEN (or [[pages]] in pageflows.toml)"]
+    return [
+        f"the token of page {page.id} (PAGEFLOWS_PAGE_TOKEN, or token= in its [[pages]])"
+        for page in settings.pages
+        if not page.token
+    ]
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    """The simulator's page and credentials; the database and any given secret are kept.
+
+    The configured pages are dropped: their tokens must never reach the simulator.
+    """
+    return replace(
+        settings,
+        sandbox=True,
+        app_secret=settings.app_secret or SANDBOX_SECRET,
+        verify_token=settings.verify_token or SANDBOX_VERIFY,
+        pages=(
+            PageConfig(
+                id=SANDBOX_PAGE_ID,
+                token=SANDBOX_TOKEN,
+                name="Sandbox Page",
+                greeting="Hi {{user_first_name}}! (sandbox)",
+            ),
+        ),
+    )

@@ -2,8 +2,9 @@
 
 Processing is not on the request path: the batch goes into the inbox in one
 transaction (a redelivered event is recognised by its dedup key) and the
-worker is woken. Bad input gets a status and a reason (400 malformed, 403
-signature, 413 too large), never a 500.
+worker is woken. Bad input gets a status and a reason (400 malformed or not
+storable, 403 signature, 413 too large), never a 500; a database that cannot
+be reached is a 503, which Facebook retries.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from pageflows.clock import Clock
 from pageflows.service import health
-from pageflows.service.storage.inbox import store_batch
+from pageflows.service.storage.inbox import Unstorable, store_batch
+from pageflows.webhook.fit import inbox_row
 from pageflows.webhook.parse import Malformed, parse_body
 from pageflows.webhook.verify import signature_is_valid, verify_handshake
 
@@ -51,21 +54,15 @@ def create_app(
         raw = request.get_data(cache=False)
         if not signature_is_valid(app_secret, raw, request.headers.get("X-Hub-Signature-256")):
             return jsonify(error="missing or wrong X-Hub-Signature-256"), 403
-        parsed = parse_body(raw, max_body)
+        now = clock.now()
+        parsed = parse_body(raw, max_body, received_at=now)
         if isinstance(parsed, Malformed):
             return jsonify(error=parsed.reason), 400
-        rows = [
-            {
-                "page_id": event.page_id,
-                "contact_id": event.contact_id,
-                "kind": event.kind,
-                "dedup_key": event.dedup_key,
-                "occurred_at": event.timestamp,
-                "payload": event.model_dump(mode="json"),
-            }
-            for event in parsed.events
-        ]
-        stored = store_batch(engine, rows, clock.now())
+        rows = [inbox_row(event) for event in parsed.events]
+        stored = store_batch(engine, rows, now)
+        if isinstance(stored, Unstorable):
+            log.warning("refused a webhook body the database cannot hold: %s", stored.reason)
+            return jsonify(error=f"the events cannot be stored: {stored.reason}"), 400
         if stored:
             wake()
         return jsonify(received=len(rows), new=stored), 200
@@ -88,6 +85,14 @@ def create_app(
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:
         return jsonify(error=exc.description or exc.name), exc.code or 400
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(DisconnectionError)
+    def database_down(exc: Exception) -> tuple[Response, int]:
+        log.error("the database is unavailable: %s", type(exc).__name__)
+        reason = "database unavailable; nothing was stored, Facebook will redeliver"
+        return jsonify(error=reason), 503
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:

@@ -9,6 +9,7 @@ Send API wants.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, TypeGuard
@@ -29,14 +30,18 @@ from pageflows.engine.inbound import (
     WebhookAttachment,
     from_ms,
 )
+from pageflows.webhook.fit import CONTACT_ID_MAX
+from pageflows.webhook.times import OutOfRange, epoch_ms
 
 Obj = dict[str, Any]
+# Facebook's ids are digits (comment ids join two with "_"). An id that names a
+# contact or a Page becomes a column and a Graph API path: anything else is refused.
+_ID = re.compile(r"[0-9A-Za-z_-]+")
 HANDOVER_KEYS: tuple[HandoverAction, ...] = (
     "pass_thread_control",
     "take_thread_control",
     "request_thread_control",
 )
-# Facebook's documented sender-less items: kept as `unknown` rather than rejected.
 # What a `messaging[]` or `standby[]` item can become.
 Messaging = (
     MessageEvent
@@ -99,6 +104,13 @@ def req_str(parent: Obj, key: str, where: str) -> str:
     return value
 
 
+def opt_bool(parent: Obj, key: str, where: str) -> bool:
+    value = parent.get(key, False)
+    if not isinstance(value, bool):
+        raise Bad(f"{where}.{key} is not true/false")
+    return value
+
+
 def opt_id(parent: Obj, key: str, where: str) -> str | None:
     value = parent.get(key)
     if value is None or isinstance(value, str):
@@ -115,26 +127,39 @@ def id_of(parent: Obj, key: str, where: str) -> str:
     return value
 
 
+def column_id(parent: Obj, key: str, where: str, longest: int = CONTACT_ID_MAX) -> str:
+    """A Page, contact or comment id: present, at most `longest` characters, Facebook's form."""
+    value = id_of(parent, key, where)
+    if len(value) > longest:
+        raise Bad(f"{where}.{key} is {len(value)} characters long; an id has at most {longest}")
+    if not _ID.fullmatch(value):
+        raise Bad(f"{where}.{key} is not an id (digits, letters, '_' or '-')")
+    return value
+
+
+def opt_column_id(parent: Obj, key: str, where: str) -> str | None:
+    return None if parent.get(key) is None else column_id(parent, key, where)
+
+
 def ms_of(parent: Obj, key: str, where: str) -> int:
+    """Epoch milliseconds, from milliseconds or seconds (see `webhook.times`)."""
     value = parent.get(key)
     if value is None:
         raise Bad(f"{where}.{key} is missing")
     if not is_int(value):
         raise Bad(f"{where}.{key} is not an integer (epoch milliseconds)")
-    return value
-
-
-def at(ms: int, where: str) -> datetime:
     try:
-        return from_ms(ms)
-    except OverflowError:
-        raise Bad(f"{where} is out of range") from None
+        return epoch_ms(value)
+    except OutOfRange:
+        raise Bad(f"{where}.{key} is out of range (not a time from 1970 to 3000)") from None
+
+
+def time_of(parent: Obj, key: str, where: str) -> datetime:
+    return from_ms(ms_of(parent, key, where))
 
 
 def _message(m: Obj, common: dict[str, Any], where: str, _key: str) -> MessageEvent | EchoEvent:
-    is_echo = m.get("is_echo", False)
-    if not isinstance(is_echo, bool):
-        raise Bad(f"{where}.is_echo is not true/false")
+    is_echo, is_deleted = opt_bool(m, "is_echo", where), opt_bool(m, "is_deleted", where)
     attachments = tuple(
         _attachment(obj(a, f"{where}.attachments[{i}]"), f"{where}.attachments[{i}]")
         for i, a in enumerate(list_of(m, "attachments", where))
@@ -161,6 +186,7 @@ def _message(m: Obj, common: dict[str, Any], where: str, _key: str) -> MessageEv
         attachments=attachments,
         reply_to=opt_str(reply_to, "mid", f"{where}.reply_to") if reply_to else None,
         referral=_referral_info(m, where),
+        is_deleted=is_deleted,
     )
 
 
@@ -218,9 +244,7 @@ def _optin(o: Obj, common: dict[str, Any], where: str, _key: str) -> OptinEvent:
         notification_messages_token=opt_id(o, "notification_messages_token", where),
         notification_messages_status=_status(status),
         notification_messages_timezone=opt_str(o, "notification_messages_timezone", where),
-        token_expiry=None
-        if expiry is None
-        else at(ms_of(o, "token_expiry_timestamp", where), where),
+        token_expiry=None if expiry is None else time_of(o, "token_expiry_timestamp", where),
         user_token_status=opt_str(o, "user_token_status", where),
         user_ref=opt_id(o, "user_ref", where),
         ref=opt_str(o, "ref", where),

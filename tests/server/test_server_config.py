@@ -1,4 +1,4 @@
-"""What an operator sees when setting pageflows up: settings, sandbox mode and the server commands.
+"""What an operator sees setting pageflows up: settings, sandbox mode and the server commands.
 
 Settings come from the environment first, then `pageflows.toml`, then
 defaults; a bad one is a single `Error:` line, never a traceback. The CLI
@@ -20,6 +20,7 @@ from sqlalchemy import inspect
 from pageflows.cli import main
 from pageflows.service.config import (
     SANDBOX_PAGE_ID,
+    SANDBOX_TOKEN,
     ConfigError,
     IceBreaker,
     PageConfig,
@@ -129,15 +130,39 @@ def test_several_pages_each_have_their_messenger_profile(tmp_path: Path) -> None
     assert cafe.messenger_profile() == {"get_started": {"payload": "GET_STARTED"}}
 
 
-def test_with_no_token_anywhere_pageflows_runs_in_sandbox_mode(tmp_path: Path) -> None:
-    settings = load_settings({}, tmp_path / "missing.toml")
-    assert settings.sandbox
-    assert [p.id for p in settings.pages] == [SANDBOX_PAGE_ID]
-    assert settings.pages[0].token and settings.app_secret and settings.verify_token
+def test_sandbox_mode_runs_only_when_asked_for(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, tmp_path / "missing.toml")
+    message = str(caught.value)
+    for name in ("PAGEFLOWS_PAGE_TOKEN", "PAGEFLOWS_APP_SECRET", "PAGEFLOWS_VERIFY_TOKEN"):
+        assert name in message
+    assert "--sandbox" in message and "\n" not in message
 
     only_ids = write(tmp_path, f'[[pages]]\nid = "{PAGE}"\n')
-    assert load_settings({}, only_ids).sandbox
-    assert load_settings({"PAGEFLOWS_PAGE_ID": PAGE}, None).sandbox
+    with pytest.raises(ConfigError, match=f"the token of page {PAGE}"):
+        load_settings({}, only_ids)
+    with pytest.raises(ConfigError, match=f"the token of page {PAGE}"):
+        load_settings({"PAGEFLOWS_PAGE_ID": PAGE}, None)
+
+    for asked in (
+        load_settings({}, None, sandbox=True),
+        load_settings({"PAGEFLOWS_SANDBOX": "1"}, None),
+    ):
+        assert asked.sandbox
+        assert [p.id for p in asked.pages] == [SANDBOX_PAGE_ID]
+        assert asked.pages[0].token and asked.app_secret and asked.verify_token
+    assert not load_settings(
+        {"PAGEFLOWS_SANDBOX": "0", "PAGEFLOWS_APP_SECRET": "s", "PAGEFLOWS_VERIFY_TOKEN": "v",
+         "PAGEFLOWS_PAGE_ID": PAGE, "PAGEFLOWS_PAGE_TOKEN": "t"}, None
+    ).sandbox  # fmt: skip
+    with pytest.raises(ConfigError, match="PAGEFLOWS_SANDBOX is 'maybe'"):
+        load_settings({"PAGEFLOWS_SANDBOX": "maybe"}, None)
+
+
+def test_sandbox_mode_never_hands_a_real_token_to_the_simulator(tmp_path: Path) -> None:
+    settings = load_settings({}, write(tmp_path, TWO_PAGES), sandbox=True)
+    assert [p.token for p in settings.pages] == [SANDBOX_TOKEN]
+    assert settings.app_secret == "file-secret"  # a secret that was given is kept
 
 
 def test_a_token_without_the_app_secret_names_the_missing_variable(tmp_path: Path) -> None:
@@ -217,7 +242,7 @@ def test_serve_with_broken_flows_shows_the_finding_and_does_not_start(tmp_path: 
     folder.mkdir()
     (folder / "oops.flow").write_text('on keyword "hi":\n    goto nowhere\n', "utf-8")
     env = {"PAGEFLOWS_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
-    args = ["serve", str(folder), "--port", "0", "--simulator-port", "0"]
+    args = ["serve", str(folder), "--sandbox", "--port", "0", "--simulator-port", "0"]
     result = run([*args, "--config", str(tmp_path / "none.toml")], env)
     assert result.exit_code == 1, result.output
     assert "oops.flow:2:" in result.output and "error[" in result.output
@@ -229,7 +254,7 @@ def test_serve_with_broken_flows_shows_the_finding_and_does_not_start(tmp_path: 
 
 def test_serve_with_an_unsupported_database_is_one_line(tmp_path: Path, flows_dir: Path) -> None:
     env = {"PAGEFLOWS_DATABASE_URL": "mysql://x"}
-    args = ["serve", str(flows_dir), "--port", "0", "--simulator-port", "0"]
+    args = ["serve", str(flows_dir), "--sandbox", "--port", "0", "--simulator-port", "0"]
     result = run([*args, "--config", str(tmp_path / "none.toml")], env)
     assert_one_error_line(result, "mysql", "sqlite", "postgresql")
 
@@ -337,7 +362,7 @@ def test_profile_sync_with_a_wrong_token_says_facebook_refused(
     assert read_profile(sim) == {}
 
 
-def test_profile_sync_in_sandbox_mode_says_what_to_set(tmp_path: Path) -> None:
+def test_profile_sync_without_a_page_says_what_to_set(tmp_path: Path) -> None:
     result = run(["profile", "sync", "--config", str(tmp_path / "none.toml")])
     assert_one_error_line(result, "PAGEFLOWS_PAGE_ID", "PAGEFLOWS_PAGE_TOKEN")
 

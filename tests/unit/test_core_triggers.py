@@ -52,10 +52,14 @@ def referral(ref: str | None, source: str | None = "SHORTLINK") -> ReferralIn:
 
 
 def get_started(ref: str | None = None, source: str = "SHORTLINK") -> PostbackIn:
+    return tap("GET_STARTED", ref, source)
+
+
+def tap(payload: str, ref: str | None = None, source: str = "SHORTLINK") -> PostbackIn:
     return PostbackIn(
         contact_id=CID,
         timestamp=T0,
-        payload="GET_STARTED",
+        payload=payload,
         referral=Referral(ref=ref, source=source) if ref is not None else None,
     )
 
@@ -249,6 +253,7 @@ on ref missing:
         (REF_FLOWS, get_started("camp_spring"), "equal"),
         (REF_FLOWS, get_started("promo", "ADS"), "promo from ads"),
         (REF_FLOWS, get_started(), "get started"),
+        (REF_FLOWS, get_started("nobody_knows_me"), "ref missing"),
         (REF_FLOWS_NO_GET_STARTED, get_started(), "ref missing"),
         (REF_FLOWS_NO_GET_STARTED, get_started("spring"), "spring"),
         (REF_FLOWS_NO_GET_STARTED, message("hi", referral={"ref": "spring"}), "spring"),
@@ -268,6 +273,7 @@ on ref missing:
         "get_started_with_a_referral_fires_the_ref_trigger",
         "get_started_with_an_ad_referral_fires_the_ads_ref_trigger",
         "get_started_without_ref_fires_on_get_started",
+        "get_started_with_an_unknown_ref_falls_back_to_ref_missing",
         "get_started_without_ref_or_trigger_falls_back_to_ref_missing",
         "get_started_with_ref_and_no_get_started_trigger",
         "message_carrying_a_referral_fires_the_ref_trigger",
@@ -292,6 +298,49 @@ def test_a_referral_without_ref_does_not_forget_an_earlier_ref() -> None:
     contact = known_contact().model_copy(update={"ref": "spring"})
     decision = handle(program(REF_FLOWS), contact, referral(None, None), T0)
     assert decision.contact.ref == "spring"
+
+
+# ------------------------------------------------------------ taps (postbacks)
+
+TAP_FLOWS = """
+on postback "TALK_TO_HUMAN":
+    send "human"
+on ref "spring":
+    send "spring"
+on message:
+    send "default"
+"""
+REF_MISSING = 'on ref missing:\n    send "ref missing"\n'
+
+
+@pytest.mark.parametrize(
+    ("flows", "event", "expected"),
+    [
+        (TAP_FLOWS, tap("TALK_TO_HUMAN"), ["human"]),
+        (TAP_FLOWS, tap("OLD_MENU_ITEM"), ["default"]),
+        (TAP_FLOWS, get_started(), ["default"]),
+        (TAP_FLOWS, get_started("spring"), ["spring"]),
+        (TAP_FLOWS, get_started("autumn"), ["default"]),
+        (TAP_FLOWS + REF_MISSING, tap("X", "autumn"), ["ref missing"]),
+        (TAP_FLOWS.replace("on message", "on first message"), tap("OLD_MENU_ITEM"), []),
+    ],
+    ids=[
+        "a_known_payload_fires_its_trigger",
+        "an_unknown_payload_gets_the_default_reply",
+        "get_started_without_a_trigger_gets_the_default_reply",
+        "a_tap_with_a_known_ref_fires_the_ref",
+        "an_unknown_ref_without_ref_missing_gets_the_default_reply",
+        "an_unknown_ref_fires_ref_missing_before_the_default",
+        "without_on_message_an_unknown_tap_is_a_note",
+    ],
+)
+def test_a_tap_no_trigger_takes_gets_the_default_reply(
+    flows: str, event: InboundEvent, expected: list[str]
+) -> None:
+    decision = handle(program(flows), known_contact(), event, T0)
+    assert texts(decision) == expected
+    if not expected:
+        assert decision.effects == (Note(text="no trigger matched"),)
 
 
 # ------------------------------------------------------------ comments

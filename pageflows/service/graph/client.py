@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from pageflows.engine.inbound_messaging import PAGE_INBOX_APP_ID
 from pageflows.service.graph.transport import Request, Response, Transport, TransportError
@@ -205,7 +206,9 @@ class GraphClient:
 
     def get_profile(self, psid: str) -> Profile | None:
         """The contact's name, or None: a failed look-up must never block a reply."""
-        answer = self._call("GET", psid, fields="first_name,last_name")
+        # Quoted: an id is a path segment here, and the transport sends a path with
+        # "://" as an absolute URL (with the page token in its query).
+        answer = self._call("GET", quote(psid, safe=""), fields="first_name,last_name")
         if not isinstance(answer, Response):
             return None
         status, body = answer.status, answer.body

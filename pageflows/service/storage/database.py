@@ -7,7 +7,9 @@ writes; WAL lets readers and one writer proceed together, and
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -17,16 +19,43 @@ DEFAULT_URL = "sqlite:///pageflows.db"
 
 
 class DatabaseUrlError(ValueError):
-    """PAGEFLOWS_DATABASE_URL cannot be used; the message says why, in one line."""
+    """PAGEFLOWS_DATABASE_URL cannot be used; the message says why, in one line, without the
+    password."""
+
+
+def shown_url(url: str) -> str:
+    """The URL to print, its password (whatever sits between `user:` and the last `@`) as ***.
+
+    Our own split, not SQLAlchemy's: it must also work on URLs SQLAlchemy cannot
+    parse, and on a password with an unescaped "@", which SQLAlchemy cuts short.
+    """
+    head, at, host = url.rpartition("@")
+    if not at:
+        return url
+    scheme, slashes, userinfo = head.rpartition("://")
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}{slashes}{user}{colon and ':***'}@{host}"
+
+
+def redact(text: str, url: str) -> str:
+    """`text` (a driver's error message) with the URL's password, however it was read, as ***."""
+    passwords = {url.rpartition("@")[0].rpartition("://")[2].partition(":")[2]}
+    with contextlib.suppress(ArgumentError, ValueError):
+        passwords.add(str(make_url(url).password or ""))
+    for password in sorted(passwords - {""}, key=len, reverse=True):
+        for form in (password, quote(password, safe=""), unquote(password)):
+            text = text.replace(form, "***")
+    return text
 
 
 def normalise_url(url: str) -> str:
     """`postgresql://` means psycopg 3 here (the driver we depend on)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        detail = f" ({redact(str(exc), url)})" if isinstance(exc, ValueError) else ""
         raise DatabaseUrlError(
-            f"PAGEFLOWS_DATABASE_URL {url!r} is not a database URL;"
+            f"PAGEFLOWS_DATABASE_URL {shown_url(url)!r} is not a database URL{detail};"
             " use sqlite:///pageflows.db or postgresql://user:pass@host/db"
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):

@@ -1,0 +1,83 @@
+"""A webhook body's JSON, decoded and made storable, the same on SQLite and PostgreSQL.
+
+Text. JSON can carry "\\u0000" and lone UTF-16 surrogates ("\\ud800": half an
+emoji a client cut in two), and Python decodes both. PostgreSQL text cannot
+hold NUL, and no database here can store a lone surrogate, which has no UTF-8
+form. So every string, dictionary keys included, is cleaned once, here,
+before anything reads it:
+
+- NUL characters are removed. They are invisible, so the text reads as the
+  person wrote it.
+- Each lone surrogate becomes U+FFFD, the replacement character, which shows
+  that a character was lost instead of silently joining its neighbours.
+
+A surrogate pair that makes a real character ("\\ud83d\\ude00", an emoji) is
+one character after decoding and is kept as it is.
+
+Numbers. NaN, Infinity and floats too large to be finite (1e999) are not
+JSON (RFC 8259) and PostgreSQL's json type refuses them: the body is refused.
+Integers of any size are kept; the payload is stored as JSON text.
+
+Nesting deeper than MAX_DEPTH levels is refused: Facebook's deepest shapes
+(templates inside echoes) are about a dozen levels, and every later reader of
+the payload pays for depth in recursion.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from pageflows.webhook.parse_kinds import Bad
+
+MAX_DEPTH = 32
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _NotFinite(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def clean_text(text: str) -> str:
+    """`text` without NUL characters and with each lone surrogate replaced by U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def load_json(raw: bytes) -> Any:
+    """The decoded, cleaned body; raises `Bad` with the reason when it is no usable JSON."""
+    try:
+        value = json.loads(raw, parse_constant=_refuse, parse_float=_finite)
+    except _NotFinite as exc:
+        raise Bad(f"body holds {exc.text[:20]}, which is not a finite JSON number") from None
+    except (ValueError, RecursionError):
+        raise Bad("body is not JSON (or not UTF-8)") from None
+    return _clean(value, 0)
+
+
+def _refuse(name: str) -> float:
+    raise _NotFinite(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _clean(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if not isinstance(value, dict | list):
+        return value
+    if depth >= MAX_DEPTH:
+        raise Bad(f"body is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v, depth + 1) for k, v in value.items()}
+    return [_clean(v, depth + 1) for v in value]

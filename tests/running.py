@@ -1,0 +1,126 @@
+"""A running `serve` (webhook on a socket, worker, scheduler) against the Graph API simulator.
+
+Shared by the tests that post webhook bodies over real HTTP and read what the
+worker answered: real sockets, a real database, a fake clock both sides share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pageflows.clock import FakeClock
+from pageflows.serve import Service, build_service
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.storage.models import InboxEvent, OutboxMessage
+from pageflows.simulator import RunningSimulator, running_simulator
+
+PAGE = "104123456789012"
+TOKEN = "running-page-token"
+SECRET = "running-app-secret"
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def signature(raw: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Running:
+    service: Service
+    sim: RunningSimulator
+    clock: FakeClock
+    http: requests.Session
+
+    def post(self, raw: bytes, signed: bool | str = True) -> requests.Response:
+        """POST raw bytes to /webhook: signed with the app secret, unsigned, or a given header."""
+        headers = {"Content-Type": "application/json"}
+        if signed is True:
+            headers["X-Hub-Signature-256"] = signature(raw)
+        elif isinstance(signed, str):
+            headers["X-Hub-Signature-256"] = signed
+        return self.http.post(f"{self.service.url}/webhook", data=raw, headers=headers, timeout=30)
+
+    def texts(self, psid: str) -> list[str]:
+        return [
+            str(m["request"]["message"].get("text", m["request"]["message"]))
+            for m in self.sim.control.sent_messages(psid)
+            if m["ok"]
+        ]
+
+    def inbox(self) -> list[InboxEvent]:
+        with Session(self.service.engine) as session:
+            return list(session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
+
+    def outbox(self) -> list[OutboxMessage]:
+        with Session(self.service.engine) as session:
+            return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+    def pending(self) -> int:
+        with Session(self.service.engine) as session:
+            count = session.scalar(
+                select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "pending")
+            )
+        return int(count or 0)
+
+    def drain(self, wait: float = 30.0) -> int:
+        """Wake the worker until the inbox has nothing pending (or `wait` passes); what is left."""
+        deadline = time.monotonic() + wait
+        left = self.pending()
+        while left and time.monotonic() < deadline:
+            self.service.wake()
+            time.sleep(0.05)
+            left = self.pending()
+        return left
+
+
+@contextmanager
+def running(database_url: str, flows: str, tmp_path: Path) -> Iterator[Running]:
+    """`flows` (one file's text) served for PAGE on `database_url`, the simulator as Facebook."""
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    (folder / "main.flow").write_text(flows, "utf-8")
+    clock = FakeClock(START)
+    with running_simulator() as sim:
+        sim.control.set_clock(START)
+        settings = Settings(
+            database_url=database_url,
+            app_secret=SECRET,
+            verify_token="running-verify",
+            graph_url=sim.url,
+            pages=(PageConfig(id=PAGE, token=TOKEN, name="Shop"),),
+        )
+        service = build_service(settings, str(folder), clock, port=0)
+        sim.control.register_page(
+            page_id=PAGE, token=TOKEN, app_secret=SECRET,
+            webhook_url=f"{service.url}/webhook", name="Shop",
+        )  # fmt: skip
+        service.start()
+        http = requests.Session()
+        try:
+            yield Running(service, sim, clock, http)
+        finally:
+            http.close()
+            service.stop()
+
+
+def messaging_body(page: str, *items: dict[str, Any], time_ms: int | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": page, "messaging": list(items)}
+    if time_ms is not None:
+        entry["time"] = time_ms
+    return {"object": "page", "entry": [entry]}
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
