@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test lint fuzz bench clean
+.PHONY: install run chat test lint fuzz bench crash clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,9 +41,17 @@ fuzz: install
 	eval "$$(bash .ci/postgres.sh)" && PAGEFLOWS_FUZZ_EXAMPLES=$${PAGEFLOWS_FUZZ_EXAMPLES:-10000} \
 		$(BIN)/pytest -q -s tests/property/test_webhook_over_http.py
 
+# The long crash test: real `pageflows serve` processes SIGKILLed dozens of times while
+# webhooks stream in, on SQLite and PostgreSQL (docs/reliability.md). `make test` runs
+# the short form. Override e.g. `make crash CRASH_ARGS="--duration 60 --kills 10"`.
+CRASH_ARGS ?= --duration 300 --kills 40 --rate 20
+crash: install
+	eval "$$(bash .ci/postgres.sh)" && $(PY) -m tests.crash --database sqlite \
+		--database postgresql $(CRASH_ARGS) --workdir .crash --json .crash/results.json
+
 bench: install
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) bench/bench_matching.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .crash
