@@ -176,3 +176,27 @@ def test_a_token_replaced_by_a_reload_resumes_the_page_without_a_restart(world: 
     assert service.replace_tokens({PAGE: "the-new-token"}) == [PAGE]
     world.settle()
     assert_each_answered_once(world, psids)
+
+
+def test_a_30_second_hang_does_not_hold_the_reply_and_the_retry_is_flagged(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Facebook hangs for 30 s on one call: we give up at our timeout, send again once,
+    flagged, and do not wait for the hung call (which may still land: a counted duplicate)."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "replies.flow").write_text(FLOWS, "utf-8")
+    with running_simulator() as sim:
+        sim.control.set_clock(START)
+        world = World(sim, database_url, flows, graph_timeout=1.0)
+        try:
+            world.start()
+            sim.control.slow(30.0, calls=1)
+            [psid, other] = say_all(world, 2)
+            world.settle()
+            world.advance(timedelta(seconds=5))
+            assert world.texts(psid) == ["got it"] and world.texts(other) == ["got it"]
+            first = world.outbox()[0]
+            assert first.status == "sent" and first.possible_duplicate is True
+        finally:
+            world.stop()
