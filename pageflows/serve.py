@@ -231,5 +231,7 @@ def build_service(
         simulator=simulator,
         simulator_context=simulator_context,
     )
+    if engine.dialect.name == "sqlite" and service.sender.end_leases():
+        log.warning("recovering the messages a stopped process was sending")
     holder["service"] = service
     return service

@@ -28,7 +28,7 @@ def report(engine: Engine) -> dict[str, Any]:
     """Counts and problems; `problems` is empty when nothing waits for a person."""
     with Session(engine) as session:
         inbox = _counts(session, InboxEvent.status, "pending", "parked")
-        outbox = _counts(session, OutboxMessage.status, "queued", "sending", "held")
+        outbox = _counts(session, OutboxMessage.status, "queued", "claimed", "sending", "held")
         follow_ups = _counts(session, FollowUp.status, "pending", "parked")
         duplicates = session.scalar(
             select(func.count()).where(OutboxMessage.possible_duplicate.is_(True))

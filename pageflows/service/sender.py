@@ -2,12 +2,15 @@
 
 One state machine in the database (storage/models.py):
 
-    queued -> sending (claimed, with a lease) -> sent | failed | skipped | held
-                                              -> queued again (retry later)
+    queued -> claimed (a lease) -> sending -> sent | failed | skipped | held
+                                           -> queued again (retry later)
 
-A claim and its result are two transactions with the Graph call between them,
-so a process that dies mid-call leaves the row `sending` with its lease. The
-next claim finds it *in doubt*: Facebook may or may not have the message. It
+A batch is claimed in one transaction; each row turns `sending` in its own
+small transaction just before its Graph call, and its result is recorded in
+another. So a process that dies leaves its untried rows `claimed` (they go
+back to the queue silently when the lease ends: Facebook never saw them) and
+at most the one row in flight `sending`. That row is *in doubt*: Facebook
+may or may not have the message. It
 is sent again at most once, with `possible_duplicate` set, so a duplicate is
 counted and visible rather than hidden; a second doubt on the same row fails
 it with the reason `in_doubt` instead of risking a third copy. A timeout is
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
@@ -129,9 +132,30 @@ class Sender:
         """Give back a claimed row untried: its page was just slowed or paused."""
         with Session(self.engine) as session, session.begin():
             row = session.get(OutboxMessage, claimed.id, with_for_update=True)
-            if row is not None and row.status == "sending":
+            if row is not None and row.status == "claimed":
                 row.status, row.lease_until = "queued", None
                 row.attempts -= 1
+
+    def end_leases(self) -> int:
+        """At start on SQLite, where one process is the only sender: every lease left is a
+        dead process's, so recover its rows now instead of when the leases run out."""
+        with self.engine.begin() as connection:
+            ended = connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status.in_(("claimed", "sending")))
+                .values(lease_until=self.clock.now() - timedelta(seconds=1))
+            ).rowcount
+        return int(ended or 0)
+
+    def start_attempt(self, claimed: Claimed) -> bool:
+        """Mark the row in flight, committed before the call; False if it is no longer ours."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == claimed.id, OutboxMessage.status == "claimed")
+                .values(status="sending")
+            ).rowcount
+        return bool(changed)
 
     # ---------------------------------------------------------- claiming
 
@@ -169,7 +193,7 @@ class Sender:
                     probed.add(row.page_id)
                 if self._gone_stale(session, row, now):
                     continue
-                row.status, row.lease_until = "sending", now + self.lease
+                row.status, row.lease_until = "claimed", now + self.lease
                 row.attempts += 1
                 claimed.append(Claimed(row.id, row.page_id, row.kind, dict(row.body)))
                 if len(claimed) >= limit:
@@ -191,14 +215,21 @@ class Sender:
         return {page for page in pages_with_rows if page not in self.clients}
 
     def _recover_in_doubt(self, session: Session, now: datetime) -> None:
-        """Rows left `sending` by a dead process: resend once, flagged; a second doubt fails."""
+        """Rows a dead process left behind: untried ones go back to the queue; the one it
+        had in flight is sent once more, flagged; a second doubt on a row fails it."""
         stale = session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
+            .where(
+                OutboxMessage.status.in_(("claimed", "sending")),
+                OutboxMessage.lease_until < now,
+            )
             .with_for_update(skip_locked=True)
         ).all()
         for row in stale:
             row.lease_until = None
+            if row.status == "claimed":
+                row.status, row.attempts = "queued", row.attempts - 1
+                continue
             if row.possible_duplicate:
                 self._fail_in_doubt(row)
                 continue
@@ -247,11 +278,13 @@ class Sender:
 
     # ---------------------------------------------------------- sending
 
-    def send_claimed(self, claimed: Claimed) -> Outcome:
+    def send_claimed(self, claimed: Claimed) -> Outcome | None:
         client = self.clients[claimed.page_id]
         body = claimed.body
         if claimed.kind == "message":
             body = self.with_media_fallback(client, body)
+        if not self.start_attempt(claimed):
+            return None  # its lease ran out and another process took it over
         outcome = self.deliver(client, claimed.kind, body)
         self.record(claimed, body, outcome, client.token)
         return outcome

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 POSTGRES_ENV = "PAGEFLOWS_TEST_POSTGRES_URL"
-BUSY_OUTBOX = ("queued", "sending")
+BUSY_OUTBOX = ("queued", "claimed", "sending")
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Backlog:
     """Work the service still owes: the run is drained when all of it is zero."""
 
     inbox_pending: int
-    outbox_busy: int  # queued (maybe waiting for a retry) or sending
+    outbox_busy: int  # queued (maybe waiting for a retry), claimed or sending
     follow_ups_pending: int
 
     @property
@@ -108,7 +108,7 @@ class Tables:
             inbox = c.execute(text("SELECT count(*) FROM inbox WHERE status = 'pending'"))
             pending_inbox = int(inbox.scalar_one())
             outbox = c.execute(
-                text("SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending')")
+                text("SELECT count(*) FROM outbox WHERE status IN ('queued', 'claimed', 'sending')")
             )
             busy = int(outbox.scalar_one())
             follow = c.execute(text("SELECT count(*) FROM follow_ups WHERE status = 'pending'"))

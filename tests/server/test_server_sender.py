@@ -153,7 +153,7 @@ class Outbox:
         """Drain, letting time pass, until nothing is queued (bounded)."""
         for _ in range(limit):
             self.sender.drain()
-            if not any(r.status in ("queued", "sending") for r in self.rows()):
+            if not any(r.status in ("queued", "claimed", "sending") for r in self.rows()):
                 return
             self.clock.advance(step)
         raise AssertionError("the outbox never drained")
@@ -389,7 +389,8 @@ def test_two_timeouts_fail_the_message_rather_than_risk_a_third_copy(engine: Eng
 def test_a_message_left_sending_by_a_crash_is_sent_again_once_and_flagged(engine: Engine) -> None:
     box = outbox(engine)
     row_id = box.queue()
-    [claimed] = box.sender.claim(10)  # the process dies here, before recording an answer
+    [claimed] = box.sender.claim(10)
+    assert box.sender.start_attempt(claimed)  # the call is made; the process dies before its answer
     assert box.row(row_id).status == "sending"
     assert box.sender.drain() == 0  # still leased: another process may be mid-call
     box.clock.advance(LEASE + timedelta(seconds=1))
@@ -398,6 +399,35 @@ def test_a_message_left_sending_by_a_crash_is_sent_again_once_and_flagged(engine
     assert sent.status == "sent" and sent.possible_duplicate is True and sent.attempts == 2
     box.sender.record(claimed, claimed.body, accepted(99), "page-token")  # the dead call's answer
     assert box.row(row_id).message_id == sent.message_id  # late answers change nothing
+
+
+def test_claimed_messages_a_crash_left_untried_go_out_without_a_duplicate_flag(
+    engine: Engine,
+) -> None:
+    box = outbox(engine)
+    ids = [box.queue(f"message {n}", psid=f"92000000000{n:05d}") for n in range(5)]
+    box.sender.claim(10)  # the process dies after claiming, before any call
+    assert {box.row(i).status for i in ids} == {"claimed"}
+    box.clock.advance(LEASE + timedelta(seconds=1))
+    assert box.sender.drain() == 5
+    rows = [box.row(i) for i in ids]
+    assert [r.status for r in rows] == ["sent"] * 5
+    assert not any(r.possible_duplicate for r in rows) and {r.attempts for r in rows} == {1}
+
+
+def test_two_crashes_during_the_same_send_fail_it_rather_than_send_a_third_copy(
+    engine: Engine,
+) -> None:
+    box = outbox(engine)
+    row_id = box.queue()
+    for _ in range(2):
+        [claimed] = box.sender.claim(10)
+        assert box.sender.start_attempt(claimed)
+        box.clock.advance(LEASE + timedelta(seconds=1))
+    assert box.sender.drain() == 0
+    failed = box.row(row_id)
+    assert failed.status == "failed" and failed.reason == "in_doubt"
+    assert failed.possible_duplicate is True
 
 
 def test_a_thread_owned_by_another_app_holds_the_message_until_it_comes_back(

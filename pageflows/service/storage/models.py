@@ -6,8 +6,8 @@
   and its error kept; `pageflows inbox replay` retries it). `occurred_at` is
   empty for the documented items that carry no time.
 - `contacts`: the core's ContactState as JSON, plus the columns queries need.
-- `outbox`: every outbound message, one state machine: queued -> sending
-  (claimed, `lease_until`) -> sent (Facebook's message id) -> delivered ->
+- `outbox`: every outbound message, one state machine: queued -> claimed
+  (`lease_until`) -> sending (in flight) -> sent (Facebook's message id) -> delivered ->
   read, or failed (code, subcode, message), skipped (our reason), held
   (another app owns the thread). A row found `sending` after its lease is in
   doubt: sent again at most once, with `possible_duplicate` set. Never deleted.
