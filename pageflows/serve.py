@@ -27,6 +27,7 @@ from pageflows.rules.load import LoadResult, load_paths
 from pageflows.service.config import Settings
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import RequestsTransport
+from pageflows.service.pages import ensure as ensure_page_rows
 from pageflows.service.pages import resume_if_token_replaced
 from pageflows.service.sender import Sender
 from pageflows.service.storage.database import make_engine
@@ -183,6 +184,7 @@ def build_service(
         ensure_free("127.0.0.1", simulator_port, "--simulator-port")
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    ensure_page_rows(engine, [p.id for p in settings.pages], clock.now())
     for page_id in resume_if_token_replaced(
         engine, {p.id: p.token for p in settings.pages}, clock.now()
     ):

@@ -81,7 +81,7 @@ def pages_group(ctx: click.Context, config_path: str) -> None:
     """Each page's sending state (paused, slowed) and the backlog."""
     if ctx.invoked_subcommand is not None:
         return
-    report = health.report(_engine(config_path))
+    report = health.report(_engine(config_path), SystemClock().now())
     click.echo(
         f"inbox: {report['inbox']['pending']} pending, {report['inbox']['parked']} parked;"
         f" outbox: {report['outbox']['queued']} queued, {report['outbox']['held']} held,"

@@ -7,6 +7,7 @@ the pages and the reasons.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -24,7 +25,7 @@ def _counts(session: Session, column: Any, *statuses: str) -> dict[str, int]:
     return {status: found.get(status, 0) for status in statuses}
 
 
-def report(engine: Engine) -> dict[str, Any]:
+def report(engine: Engine, now: datetime) -> dict[str, Any]:
     """Counts and problems; `problems` is empty when nothing waits for a person."""
     with Session(engine) as session:
         inbox = _counts(session, InboxEvent.status, "pending", "parked")
@@ -60,7 +61,7 @@ def report(engine: Engine) -> dict[str, Any]:
         "slowed_pages": [
             {"page": s.page_id, "until": s.slow_until.isoformat()}
             for s in states
-            if s.slow_until is not None
+            if s.slow_until is not None and s.slow_until > now
         ],
         "problems": problems,
     }

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pageflows.service.storage.models import PageState
@@ -132,3 +133,14 @@ def statuses(session: Session) -> list[PageStatus]:
         )
         for r in session.scalars(select(PageState).order_by(PageState.page_id))
     ]
+
+
+def ensure(engine: Engine, page_ids: list[str], now: datetime) -> None:
+    """One row per configured page, made at start, so no two senders race to create it."""
+    for page_id in page_ids:
+        try:
+            with Session(engine) as session, session.begin():
+                if session.get(PageState, page_id) is None:
+                    session.add(PageState(page_id=page_id, rate_limit_strikes=0, updated_at=now))
+        except IntegrityError:  # another process made it first: that is all we wanted
+            continue

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,9 +63,11 @@ MAX_MEDIA_BYTES = 25 * 1024 * 1024
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 MEDIA_CACHE = timedelta(days=1)
+MAX_CACHED_URL = 2048  # media_checks.url's length; a longer URL is checked each time
 # Longer than a claimed row can take: a HEAD and a Send API call, 10 s timeout each.
 LEASE = timedelta(seconds=30)
-MAX_BACKOFF = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(seconds=60)  # the page's, while Facebook is away or rate limiting
+MAX_ROW_BACKOFF = timedelta(minutes=10)  # one message's own, for errors about it alone
 # A message no window binds (a token, a tag without a window) is still given up on after
 # this long of transient failures, so nothing retries forever.
 MAX_RETRY_AGE = timedelta(days=2)
@@ -86,9 +89,9 @@ def media_fits(kind: str, info: MediaInfo | None) -> bool:
     return True
 
 
-def backoff(attempt: int, rng: random.Random) -> timedelta:
-    """Exponential from 1 s, capped, with full jitter between half and all of it."""
-    base = min(2.0 ** max(attempt - 1, 0), MAX_BACKOFF.total_seconds())
+def backoff(attempt: int, rng: random.Random, cap: timedelta = MAX_BACKOFF) -> timedelta:
+    """Exponential from 1 s, capped, with jitter between half and all of it."""
+    base = min(2.0 ** min(max(attempt - 1, 0), 30), cap.total_seconds())
     return timedelta(seconds=base * (0.5 + rng.random() / 2))
 
 
@@ -96,8 +99,10 @@ def backoff(attempt: int, rng: random.Random) -> timedelta:
 class Claimed:
     id: int
     page_id: str
+    contact_id: str
     kind: str
     body: dict[str, Any]
+    token: str  # this claim's own mark: a row another process took over is no longer ours
 
 
 class Sender:
@@ -119,20 +124,43 @@ class Sender:
         """Claim what may go now and send it; returns how many rows were claimed."""
         claimed = self.claim(limit)
         stopped: set[str] = set()  # pages Facebook slowed or paused during this batch
+        behind: set[tuple[str, str]] = set()  # contacts whose earlier message must go first
         for row in claimed:
-            if row.page_id in stopped:
+            if row.page_id in stopped or (row.page_id, row.contact_id) in behind:
                 self.unclaim(row)
                 continue
-            outcome = self.send_claimed(row)
-            if isinstance(outcome, RetryLater | NeedsOperator):
+            try:
+                outcome = self.send_claimed(row)
+            except Exception as exc:  # one row's bug must not stall the page: fail it, go on
+                log.exception("message %s could not be sent", row.id)
+                self.fail_claimed(row, exc)
+                continue
+            if isinstance(outcome, NeedsOperator) or (
+                isinstance(outcome, RetryLater) and outcome.whole_page
+            ):
                 stopped.add(row.page_id)
+            elif isinstance(outcome, RetryLater | ThreadElsewhere) or outcome is None:
+                behind.add((row.page_id, row.contact_id))
         return len(claimed)
+
+    def _mine(self, session: Session, claimed: Claimed, *statuses: str) -> OutboxMessage | None:
+        row = session.get(OutboxMessage, claimed.id, with_for_update=True)
+        if row is None or row.status not in statuses or row.claim_token != claimed.token:
+            return None  # another process took it over after our lease ran out
+        return row
+
+    def fail_claimed(self, claimed: Claimed, exc: Exception) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = self._mine(session, claimed, "claimed")
+            if row is not None:
+                row.status, row.reason, row.lease_until = "failed", "cannot_send", None
+                row.detail = f"pageflows could not send it: {type(exc).__name__}: {exc}"[:2000]
 
     def unclaim(self, claimed: Claimed) -> None:
         """Give back a claimed row untried: its page was just slowed or paused."""
         with Session(self.engine) as session, session.begin():
-            row = session.get(OutboxMessage, claimed.id, with_for_update=True)
-            if row is not None and row.status == "claimed":
+            row = self._mine(session, claimed, "claimed")
+            if row is not None:
                 row.status, row.lease_until = "queued", None
                 row.attempts -= 1
 
@@ -148,12 +176,17 @@ class Sender:
         return int(ended or 0)
 
     def start_attempt(self, claimed: Claimed) -> bool:
-        """Mark the row in flight, committed before the call; False if it is no longer ours."""
+        """Mark the row in flight, committed before the call, with a lease from now that
+        outlives the call; False if it is no longer ours (our claim's lease ran out)."""
         with self.engine.begin() as connection:
             changed = connection.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == claimed.id, OutboxMessage.status == "claimed")
-                .values(status="sending")
+                .where(
+                    OutboxMessage.id == claimed.id,
+                    OutboxMessage.status == "claimed",
+                    OutboxMessage.claim_token == claimed.token,
+                )
+                .values(status="sending", lease_until=self.clock.now() + self.lease)
             ).rowcount
         return bool(changed)
 
@@ -187,15 +220,25 @@ class Sender:
                 if row.next_attempt_at is not None and row.next_attempt_at > now:
                     waiting.add(who)
                     continue
-                if row.page_id in probing:
-                    if row.page_id in probed:
-                        continue  # a throttled page sends one probe until Facebook accepts again
-                    probed.add(row.page_id)
+                if row.page_id in probing and row.page_id in probed:
+                    continue  # a throttled page sends one probe until Facebook accepts again
                 if self._gone_stale(session, row, now):
                     continue
+                if row.page_id in probing:
+                    probed.add(row.page_id)
                 row.status, row.lease_until = "claimed", now + self.lease
                 row.attempts += 1
-                claimed.append(Claimed(row.id, row.page_id, row.kind, dict(row.body)))
+                row.claim_token = uuid.uuid4().hex
+                claimed.append(
+                    Claimed(
+                        row.id,
+                        row.page_id,
+                        row.contact_id,
+                        row.kind,
+                        dict(row.body),
+                        row.claim_token,
+                    )
+                )
                 if len(claimed) >= limit:
                     break
             return claimed
@@ -250,10 +293,16 @@ class Sender:
         log.warning("message %s to %s: %s", row.id, row.contact_id, row.detail)
 
     def _gone_stale(self, session: Session, row: OutboxMessage, now: datetime) -> bool:
-        """Skip, with the reason, a message that waited past what the policy allows."""
-        if row.kind != "message":
-            return False
+        """Skip, with the reason, a message that waited past what the policy allows; give
+        up on anything else (a handover, a notify URL) that kept failing for too long."""
         waited_since = row.created_at
+        if row.kind != "message":
+            if now - waited_since <= MAX_RETRY_AGE:
+                return False
+            row.status, row.reason = "failed", "gave_up"
+            row.detail = f"Still failing after {MAX_RETRY_AGE}: {row.error_message or 'no answer'}"
+            log.warning("%s %s for %s: %s", row.kind, row.id, row.contact_id, row.detail)
+            return True
         contact = session.get(Contact, (row.page_id, row.contact_id))
         last = contact.last_user_message_at if contact is not None else None
         deadline = row.expires_at
@@ -285,8 +334,9 @@ class Sender:
             body = self.with_media_fallback(client, body)
         if not self.start_attempt(claimed):
             return None  # its lease ran out and another process took it over
+        token = client.token  # the token this call uses, even if a reload replaces it meanwhile
         outcome = self.deliver(client, claimed.kind, body)
-        self.record(claimed, body, outcome, client.token)
+        self.record(claimed, body, outcome, token)
         return outcome
 
     def deliver(self, client: GraphClient, kind: str, body: dict[str, Any]) -> Outcome:
@@ -309,16 +359,17 @@ class Sender:
     def record(self, claimed: Claimed, body: dict[str, Any], outcome: Outcome, token: str) -> None:
         now = self.clock.now()
         with Session(self.engine) as session, session.begin():
-            row = session.get(OutboxMessage, claimed.id, with_for_update=True)
-            if row is None or row.status != "sending":
-                return  # another process recovered it meanwhile; its answer wins
-            row.lease_until = None
+            row = self._mine(session, claimed, "sending")
+            if row is None:
+                return  # another process recovered it meanwhile (flagged); its answer wins
+            row.lease_until = row.claim_token = None
             if body != claimed.body:
                 row.body = body
             if isinstance(outcome, Sent):
                 row.status, row.message_id, row.sent_at = "sent", outcome.message_id, now
                 row.next_attempt_at = None
-                pages.recovered(session, row.page_id, now)
+                if row.kind != "notify":  # an outside URL says nothing about Facebook's limits
+                    pages.recovered(session, row.page_id, now)
                 return
             row.error_code, row.error_subcode = outcome.code, outcome.subcode
             row.error_message = outcome.message
@@ -344,17 +395,23 @@ class Sender:
     def _retry_later(
         self, session: Session, row: OutboxMessage, outcome: RetryLater, now: datetime
     ) -> None:
+        """Back off this row; when the cause is Facebook's (a rate limit, no answer at all),
+        the whole page waits too, and its next probe is another contact's message."""
         if outcome.maybe_delivered:
             if row.possible_duplicate:
                 self._fail_in_doubt(row)
                 return
             row.possible_duplicate = True
         row.status = "queued"
+        own = now + backoff(row.attempts, self.rng, MAX_ROW_BACKOFF)
+        if row.kind == "notify" or not outcome.whole_page:
+            row.next_attempt_at = max(own, outcome.wait_until(now))
+            return
         strikes = pages.strikes(session, row.page_id) + 1
         until, first = pages.slow_down(
             session, row.page_id, now, outcome.wait, backoff(strikes, self.rng)
         )
-        row.next_attempt_at = until
+        row.next_attempt_at = max(until, own)
         if first:
             log.warning(
                 "page %s: Facebook %s (%s); sending for the page waits until %s",
@@ -403,7 +460,7 @@ class Sender:
         """Another app owns the thread: hold the message, and automation waits for it back."""
         row.status, row.reason, row.next_attempt_at = "held", "thread_elsewhere", None
         row.detail = "Another app controls this conversation; held until it is passed back."
-        contact = session.get(Contact, (row.page_id, row.contact_id))
+        contact = session.get(Contact, (row.page_id, row.contact_id), with_for_update=True)
         if contact is not None and not contact.state.get("handed_off"):
             contact.state = {**contact.state, "handed_off": True}
             contact.updated_at = now
@@ -430,8 +487,8 @@ class Sender:
             if cached is not None and now - cached.checked_at < MEDIA_CACHE:
                 return MediaInfo(cached.size, cached.content_type)
         info = client.head(url)
-        if info is None:
-            return None
+        if info is None or len(url) > MAX_CACHED_URL:
+            return info
         with Session(self.engine) as session, session.begin():
             session.merge(
                 MediaCheck(url=url, size=info.size, content_type=info.content_type, checked_at=now)

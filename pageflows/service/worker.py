@@ -121,7 +121,8 @@ class Worker:
         now = self.clock.now()
         try:
             with Session(self.engine) as session, session.begin():
-                row = session.get(InboxEvent, row_id)
+                # Locked: on PostgreSQL another process handling it skips it, never doubles it.
+                row = session.get(InboxEvent, row_id, with_for_update={"skip_locked": True})
                 if row is None or row.status != "pending":
                     return True
                 try:
@@ -199,11 +200,10 @@ class Worker:
             return "ignored"
         ours = event.action == "pass_thread_control"
         contact = self.load_contact(session, runtime, event.sender_id, now)
-        if contact.handed_off == (not ours):
-            return "done"
-        contact = contact.model_copy(update={"handed_off": not ours})
-        self.save_contact(session, runtime.page_id, contact, now)
-        if ours:
+        if contact.handed_off != (not ours):
+            contact = contact.model_copy(update={"handed_off": not ours})
+            self.save_contact(session, runtime.page_id, contact, now)
+        if ours:  # held messages are released on every pass back, whatever the state said
             released = release_held(
                 session, runtime.page_id, contact.id, contact.last_user_message_at, now
             )
@@ -314,7 +314,8 @@ class Worker:
     def load_contact(
         self, session: Session, runtime: PageRuntime, psid: str, now: datetime
     ) -> ContactState:
-        row = session.get(Contact, (runtime.page_id, psid))
+        # Locked for the event's transaction: one contact's events never run at once.
+        row = session.get(Contact, (runtime.page_id, psid), with_for_update=True)
         if row is not None:
             return ContactState.model_validate(row.state)
         profile = runtime.client.get_profile(psid)
@@ -470,7 +471,7 @@ class Worker:
     def fire(self, follow_up_id: int) -> None:
         now = self.clock.now()
         with Session(self.engine) as session, session.begin():
-            row = session.get(FollowUp, follow_up_id)
+            row = session.get(FollowUp, follow_up_id, with_for_update={"skip_locked": True})
             if row is None or row.status != "pending":
                 return
             row.status, row.fired_at = "done", now

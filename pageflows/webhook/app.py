@@ -73,7 +73,7 @@ def create_app(
         event or a paused page is `degraded` with the reason: the webhook still stores."""
         checks: dict[str, Any] = {"worker": worker_alive()}
         try:
-            checks.update(health.report(engine))
+            checks.update(health.report(engine, clock.now()))
             checks["database"] = True
         except Exception as exc:  # any failure means "not healthy"
             checks["database"] = False

@@ -485,3 +485,99 @@ def test_a_contacts_messages_keep_their_order_through_retries(engine: Engine) ->
     box.run_until_quiet()
     sent = [r.json["message"]["text"] for r in box.transport.requests if r.json]
     assert sent == ["one", "one", "two"]
+
+
+def test_one_contact_facebook_keeps_refusing_does_not_block_the_others(engine: Engine) -> None:
+    """Code 2 can mean this person blocked the Page: it must not hold up the page for a day."""
+    bad = "9300000000000000"
+    calls = [0]
+
+    def facebook(request: Request) -> Response:
+        calls[0] += 1
+        assert request.json is not None
+        if request.json["recipient"]["id"] == bad:
+            return graph_error(500, 2, "Service temporarily unavailable", is_transient=True)
+        return accepted(calls[0])
+
+    box = Outbox(engine, facebook)
+    box.queue("to the one who blocked us", psid=bad)
+    others = [box.queue(f"reply {n}", psid=f"93000000000{n:05d}") for n in range(1, 21)]
+    for _ in range(60):
+        box.sender.drain()
+        box.clock.advance(timedelta(seconds=1))
+    assert [box.row(i).status for i in others] == ["sent"] * 20
+    to_bad = [r for r in box.transport.requests if r.json and r.json["recipient"]["id"] == bad]
+    assert len(to_bad) <= 8  # its own backoff, not one probe per second
+
+
+def test_a_message_that_breaks_the_sender_is_failed_and_the_others_go(engine: Engine) -> None:
+    box = outbox(engine)
+    with Session(engine) as session, session.begin():
+        session.add(
+            OutboxMessage(
+                page_id=PAGE,
+                contact_id=PSID,
+                kind="message",
+                body={
+                    "recipient": {"id": PSID},
+                    "message": {
+                        "attachment": {"type": "image", "payload": ["not", "an", "object"]}
+                    },
+                },
+                preview="broken",
+                status="queued",
+                created_at=START,
+                attempts=0,
+            )
+        )
+    good = box.queue("fine", psid="9000000000000002")
+    assert box.sender.drain() == 2
+    broken = box.rows()[0]
+    assert broken.status == "failed" and broken.reason == "cannot_send"
+    assert "AttributeError" in (broken.detail or "")
+    assert box.row(good).status == "sent"
+
+
+def test_a_process_whose_claim_ran_out_cannot_send_what_another_took_over(
+    engine: Engine,
+) -> None:
+    slow = outbox(engine)
+    row_id = slow.queue()
+    [mine] = slow.sender.claim(10)  # then this process stalls past its lease
+    slow.clock.advance(LEASE + timedelta(seconds=1))
+    other = Outbox(engine, ScriptedFacebook(), clock=slow.clock)
+    assert other.sender.drain() == 1
+    assert slow.sender.start_attempt(mine) is False  # no longer ours: no second send
+    sent = slow.row(row_id)
+    assert sent.status == "sent" and sent.possible_duplicate is False
+    assert len(slow.transport.requests) == 0 and len(other.transport.requests) == 1
+
+
+def test_a_failing_notify_url_does_not_slow_the_page(engine: Engine) -> None:
+    def facebook(request: Request) -> Response:
+        if request.path.startswith("http"):
+            raise TransportError(f"POST {request.path}: ConnectionError", maybe_delivered=False)
+        return accepted(1)
+
+    box = Outbox(engine, facebook)
+    with Session(engine) as session, session.begin():
+        session.add(
+            OutboxMessage(
+                page_id=PAGE,
+                contact_id=PSID,
+                kind="notify",
+                body={"url": "http://127.0.0.1:9/hook", "payload": {"psid": PSID}},
+                preview="notify",
+                status="queued",
+                created_at=START,
+                attempts=0,
+            )
+        )
+    box.sender.drain()
+    reply = box.queue("a reply", psid="9000000000000002")
+    assert box.sender.drain() == 1 and box.row(reply).status == "sent"
+    with Session(engine) as session:
+        assert pages.strikes(session, PAGE) == 0
+    box.clock.advance(timedelta(days=3))
+    box.run_until_quiet(step=timedelta(minutes=10))
+    assert box.rows()[0].status == "failed" and box.rows()[0].reason == "gave_up"

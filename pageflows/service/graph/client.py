@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +22,9 @@ from pageflows.service.graph.transport import Request, Response, Transport, Tran
 TRANSIENT = frozenset({1, 2, 1200})
 RATE_LIMITS = frozenset({4, 17, 32, 341, 613, 80001, 80006})
 OPERATOR = frozenset({3, 10, 190, 230, 368, *range(200, 300)})
-THREAD_ELSEWHERE = frozenset({2018300, 2018321})
+THREAD_ELSEWHERE = frozenset({2018300})
+# The lead-ads Q&A flow holds the thread for a while and passes nothing back: wait, retry.
+THREAD_BUSY = frozenset({2018321})
 # Permanent refusals that are about one message or one contact, with our reason for each.
 REFUSED_REASONS: dict[tuple[int | None, int | None], str] = {
     (10, 2018278): "window_closed",
@@ -73,6 +75,13 @@ class RetryLater:
     rate_limited: bool = False
     wait: timedelta | None = None
     maybe_delivered: bool = False
+    # Facebook down, slow or rate limiting concerns every message of the page (the sender
+    # slows the page, then probes with another contact's message); a thread busy with a
+    # lead-ads flow concerns one contact only.
+    whole_page: bool = True
+
+    def wait_until(self, now: datetime) -> datetime:
+        return now + (self.wait or timedelta(0))
 
 
 @dataclass(frozen=True)
@@ -110,12 +119,15 @@ def classify(status: int, body: Any, headers: Mapping[str, str] | None = None) -
     if not isinstance(error, dict):
         message = f"HTTP {status} without a Graph error body"
         if status >= 500 or status == 429:
-            return RetryLater(None, None, message, rate_limited=status == 429)
+            # A proxy's 502/504 says nothing of whether Facebook acted on the request.
+            return RetryLater(None, None, message, rate_limited=status == 429, maybe_delivered=True)
         return Refused(None, None, message)
     code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
     message = str(error.get("message", ""))[:2000]
     if code in THREAD_ELSEWHERE or subcode in THREAD_ELSEWHERE:
         return ThreadElsewhere(code, subcode, message)
+    if code in THREAD_BUSY or subcode in THREAD_BUSY:
+        return RetryLater(code, subcode, message, wait=timedelta(minutes=5), whole_page=False)
     pause = PAUSE_REASONS.get((code, subcode)) or PAUSE_REASONS.get((code, None))
     if pause is not None:
         return NeedsOperator(code, subcode, message, pause)

@@ -115,6 +115,7 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[datetime | None]
     possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]

@@ -26,6 +26,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_inbox_status_id", ["status", "id"], unique=False)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("claim_token", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
             sa.Column("possible_duplicate", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -51,6 +52,7 @@ def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("possible_duplicate")
         batch_op.drop_column("expires_at")
+        batch_op.drop_column("claim_token")
         batch_op.drop_column("lease_until")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_status_id")
