@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +26,7 @@ from pageflows.clock import FakeClock
 from pageflows.serve import Service, build_service
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.storage.models import InboxEvent, OutboxMessage
-from pageflows.simulator import RunningSimulator
+from pageflows.simulator import RunningSimulator, running_simulator
 
 PAGE = "104123456789012"
 TOKEN = "faults-page-token"
@@ -132,3 +134,20 @@ class World:
             for m in self.sim.control.sent_messages(psid)
             if m.get("ok") and "message" in m["request"]
         ]
+
+
+@contextmanager
+def running_world(
+    database_url: str, folder: Path, flow: str, graph_timeout: float = 10.0
+) -> Iterator[World]:
+    """A simulator at START and a World with `flow` as its only flow file; stopped after."""
+    flows = folder / "flows"
+    flows.mkdir()
+    (flows / "main.flow").write_text(flow, "utf-8")
+    with running_simulator() as sim:
+        sim.control.set_clock(START)
+        world = World(sim, database_url, flows, graph_timeout=graph_timeout)
+        try:
+            yield world
+        finally:
+            world.stop()

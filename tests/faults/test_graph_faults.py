@@ -15,11 +15,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from service_world import PAGE, START, World
+from service_world import PAGE, World, running_world
 from support import wait_for
 
 from pageflows.engine.inbound_messaging import PAGE_INBOX_APP_ID
-from pageflows.simulator import running_simulator
 from pageflows.simulator.state import DEFAULT_APP_ID
 
 FLOWS = """
@@ -33,16 +32,8 @@ on message:
 
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    (flows / "replies.flow").write_text(FLOWS, "utf-8")
-    with running_simulator() as sim:
-        sim.control.set_clock(START)
-        world = World(sim, database_url, flows)
-        try:
-            yield world
-        finally:
-            world.stop()
+    with running_world(database_url, tmp_path, FLOWS) as world:
+        yield world
 
 
 def say_all(world: World, count: int, text: str = "hi there") -> list[str]:
@@ -97,24 +88,16 @@ def test_an_answer_after_the_timeout_is_resent_once_and_flagged(
     database_url: str, tmp_path: Path
 ) -> None:
     """Before: delivered twice while the outbox showed one send. Now the duplicate is visible."""
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    (flows / "replies.flow").write_text(FLOWS, "utf-8")
-    with running_simulator() as sim:
-        sim.control.set_clock(START)
-        world = World(sim, database_url, flows, graph_timeout=0.5)
-        try:
-            world.start()
-            sim.control.slow(2.0, calls=1)  # the first send hangs past our timeout, then lands
-            [psid] = say_all(world, 1)
-            world.settle()
-            world.advance(timedelta(seconds=10))
-            assert wait_for(lambda: world.texts(psid), 2) == ["got it", "got it"]
-            [row] = world.outbox()
-            assert row.status == "sent" and row.possible_duplicate is True
-            assert world.health()["outbox"]["possible_duplicates"] == 1
-        finally:
-            world.stop()
+    with running_world(database_url, tmp_path, FLOWS, graph_timeout=0.5) as world:
+        world.start()
+        world.sim.control.slow(2.0, calls=1)  # the first send hangs past our timeout, then lands
+        [psid] = say_all(world, 1)
+        world.settle()
+        world.advance(timedelta(seconds=10))
+        assert wait_for(lambda: world.texts(psid), 2) == ["got it", "got it"]
+        [row] = world.outbox()
+        assert row.status == "sent" and row.possible_duplicate is True
+        assert world.health()["outbox"]["possible_duplicates"] == 1
 
 
 def test_an_expired_token_pauses_the_page_until_the_token_is_replaced(world: World) -> None:
@@ -183,20 +166,12 @@ def test_a_30_second_hang_does_not_hold_the_reply_and_the_retry_is_flagged(
 ) -> None:
     """Facebook hangs for 30 s on one call: we give up at our timeout, send again once,
     flagged, and do not wait for the hung call (which may still land: a counted duplicate)."""
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    (flows / "replies.flow").write_text(FLOWS, "utf-8")
-    with running_simulator() as sim:
-        sim.control.set_clock(START)
-        world = World(sim, database_url, flows, graph_timeout=1.0)
-        try:
-            world.start()
-            sim.control.slow(30.0, calls=1)
-            [psid, other] = say_all(world, 2)
-            world.settle()
-            world.advance(timedelta(seconds=5))
-            assert world.texts(psid) == ["got it"] and world.texts(other) == ["got it"]
-            first = world.outbox()[0]
-            assert first.status == "sent" and first.possible_duplicate is True
-        finally:
-            world.stop()
+    with running_world(database_url, tmp_path, FLOWS, graph_timeout=1.0) as world:
+        world.start()
+        world.sim.control.slow(30.0, calls=1)
+        [psid, other] = say_all(world, 2)
+        world.settle()
+        world.advance(timedelta(seconds=5))
+        assert world.texts(psid) == ["got it"] and world.texts(other) == ["got it"]
+        first = world.outbox()[0]
+        assert first.status == "sent" and first.possible_duplicate is True

@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from service_world import PAGE, START, World
+from service_world import PAGE, World, running_world
 
 from pageflows.cli import main
 from pageflows.engine import core
 from pageflows.service import worker as worker_module
-from pageflows.simulator import running_simulator
 
 FLOWS = """
 on message:
@@ -33,10 +32,6 @@ POISON_TEXT = "this one breaks the worker"
 
 @pytest.fixture
 def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    (flows / "replies.flow").write_text(FLOWS, "utf-8")
-
     def handle(program: Any, contact: Any, event: Any, *args: Any) -> Any:
         if getattr(event, "text", None) == POISON_TEXT:
             raise RuntimeError("a bug the event runs into")
@@ -44,13 +39,8 @@ def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(worker_module, "handle", handle)
     monkeypatch.setenv("PAGEFLOWS_DATABASE_URL", database_url)
-    with running_simulator() as sim:
-        sim.control.set_clock(START)
-        world = World(sim, database_url, flows)
-        try:
-            yield world
-        finally:
-            world.stop()
+    with running_world(database_url, tmp_path, FLOWS) as world:
+        yield world
 
 
 def test_a_failing_event_is_parked_and_everyone_else_is_answered(
