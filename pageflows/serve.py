@@ -185,10 +185,7 @@ def build_service(
     engine = make_engine(settings.database_url)
     upgrade(engine)
     ensure_page_rows(engine, [p.id for p in settings.pages], clock.now())
-    for page_id in resume_if_token_replaced(
-        engine, {p.id: p.token for p in settings.pages}, clock.now()
-    ):
-        log.warning("page %s: a new token is configured; its queued messages go out now", page_id)
+    resume_if_token_replaced(engine, {p.id: p.token for p in settings.pages}, clock.now())
     holder: dict[str, Service] = {}
     app = create_app(
         engine=engine,

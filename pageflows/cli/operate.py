@@ -87,12 +87,18 @@ def pages_group(ctx: click.Context, config_path: str) -> None:
         f" outbox: {report['outbox']['queued']} queued, {report['outbox']['held']} held,"
         f" {report['outbox']['possible_duplicates']} possible duplicate(s)"
     )
-    for paused in report["paused_pages"]:
-        click.echo(f"page {paused['page']}: PAUSED ({paused['reason']}): {paused['detail']}")
-    for slowed in report["slowed_pages"]:
-        click.echo(f"page {slowed['page']}: slowed by Facebook until {slowed['until']}")
-    if not report["paused_pages"] and not report["slowed_pages"]:
-        click.echo("every page is sending")
+    paused = {p["page"]: p for p in report["paused_pages"]}
+    slowed = {s["page"]: s for s in report["slowed_pages"]}
+    for page in report["pages"]:
+        if page in paused:
+            p = paused[page]
+            click.echo(f"page {page}: PAUSED ({p['reason']}): {p['detail']}")
+        elif page in slowed:
+            click.echo(f"page {page}: slowed by Facebook until {slowed[page]['until']}")
+        else:
+            click.echo(f"page {page}: sending")
+    if not report["pages"]:
+        click.echo("no page has sent anything yet")
 
 
 @pages_group.command("resume")
@@ -103,5 +109,10 @@ def pages_resume(page_id: str, config_path: str) -> None:
     with Session(_engine(config_path)) as session, session.begin():
         resumed = pages.resume(session, page_id, SystemClock().now(), "resumed by an operator")
     if not resumed:
+        known = health.report(_engine(config_path), SystemClock().now())["pages"]
+        if page_id not in known:
+            raise click.ClickException(
+                f"no page {page_id} here (known: {', '.join(known) or 'none'})"
+            )
         raise click.ClickException(f"page {page_id} is not paused")
     click.echo(f"page {page_id}: sending resumes")

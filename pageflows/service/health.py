@@ -57,6 +57,7 @@ def report(engine: Engine, now: datetime) -> dict[str, Any]:
         "inbox": inbox,
         "outbox": {**outbox, "possible_duplicates": int(duplicates or 0)},
         "follow_ups": follow_ups,
+        "pages": [s.page_id for s in states],
         "paused_pages": paused,
         "slowed_pages": [
             {"page": s.page_id, "until": s.slow_until.isoformat()}

@@ -414,10 +414,11 @@ class Sender:
         row.next_attempt_at = max(until, own)
         if first:
             log.warning(
-                "page %s: Facebook %s (%s); sending for the page waits until %s",
+                "page %s: Facebook %s (%s); the page's sending backs off, one message at a"
+                " time, until Facebook accepts again (next try at %s)",
                 row.page_id,
                 "is rate limiting" if outcome.rate_limited else "is not answering",
-                outcome.message,
+                outcome.message.rstrip("."),
                 until.isoformat(timespec="seconds"),
             )
 
@@ -443,16 +444,17 @@ class Sender:
         )
         if newly:
             fix = (
-                "replace the page token and restart (or reload)"
+                "replace the page token, then restart serve or reload it (kill -HUP);"
+                f" or `pageflows pages resume {row.page_id}` once the token works again"
                 if outcome.reason in pages.TOKEN_REASONS
-                else "resolve it with Facebook, then `pageflows pages resume " + row.page_id + "`"
+                else f"resolve it with Facebook, then `pageflows pages resume {row.page_id}`"
             )
             log.error(
                 "page %s: sending paused (%s, code %s): %s. Its messages stay queued; %s.",
                 row.page_id,
                 outcome.reason,
                 outcome.code,
-                outcome.message,
+                outcome.message.rstrip("."),
                 fix,
             )
 

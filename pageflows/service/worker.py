@@ -81,6 +81,7 @@ class Worker:
         self.engine = engine
         self.pages = pages
         self.clock = clock
+        self.unknown_pages: set[str] = set()  # told once per process, not once per event
 
     # ---------------------------------------------------------- inbox
 
@@ -168,6 +169,14 @@ class Worker:
     def _process(self, session: Session, row: InboxEvent, now: datetime) -> str:
         runtime = self.pages.get(row.page_id)
         if runtime is None:
+            if row.page_id not in self.unknown_pages:
+                self.unknown_pages.add(row.page_id)
+                log.warning(
+                    "events for page %s are stored but not answered: no page with that id is"
+                    " configured here (configured: %s); check PAGEFLOWS_PAGE_ID or [[pages]]",
+                    row.page_id,
+                    ", ".join(sorted(self.pages)) or "none",
+                )
             return "ignored"
         event = EVENTS.validate_python(row.payload)
         if event.kind in ("delivery", "read"):

@@ -6,10 +6,10 @@ hold NUL, and no database here can store a lone surrogate, which has no UTF-8
 form. So every string, dictionary keys included, is cleaned once, here,
 before anything reads it:
 
-- NUL characters are removed. They are invisible, so the text reads as the
-  person wrote it.
-- Each lone surrogate becomes U+FFFD, the replacement character, which shows
-  that a character was lost instead of silently joining its neighbours.
+- NUL characters and lone surrogates become U+FFFD, the replacement
+  character: it shows that a character was lost instead of silently joining
+  its neighbours, and an id holding one is no longer an id (a 400), never
+  merged with another contact's ("7\u00007" is not "77").
 
 A surrogate pair that makes a real character ("\\ud83d\\ude00", an emoji) is
 one character after decoding and is kept as it is.
@@ -43,9 +43,9 @@ class _NotFinite(Exception):
 
 
 def clean_text(text: str) -> str:
-    """`text` without NUL characters and with each lone surrogate replaced by U+FFFD."""
+    """`text` with each NUL and each lone surrogate replaced by U+FFFD."""
     if "\x00" in text:
-        text = text.replace("\x00", "")
+        text = text.replace("\x00", "\ufffd")
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 

@@ -15,9 +15,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from service_world import PAGE, World, running_world
 from support import wait_for
 
+from pageflows.cli import main
 from pageflows.engine.inbound_messaging import PAGE_INBOX_APP_ID
 from pageflows.simulator.state import DEFAULT_APP_ID
 
@@ -100,7 +102,10 @@ def test_an_answer_after_the_timeout_is_resent_once_and_flagged(
         assert world.health()["outbox"]["possible_duplicates"] == 1
 
 
-def test_an_expired_token_pauses_the_page_until_the_token_is_replaced(world: World) -> None:
+def test_an_expired_token_pauses_the_page_until_the_token_is_replaced(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAGEFLOWS_DATABASE_URL", world.database_url)
     world.start()
     world.register(world.service.url if world.service else "", "the-new-token")  # old one dies
     psids = say_all(world, 5)
@@ -110,6 +115,9 @@ def test_an_expired_token_pauses_the_page_until_the_token_is_replaced(world: Wor
     assert health["paused_pages"][0]["reason"] == "token_invalid"
     assert any("paused" in p for p in health["problems"])
     assert {r.status for r in world.outbox()} == {"queued"}  # waiting, not failed
+    listing = CliRunner().invoke(main, ["pages"])
+    assert f"page {PAGE}: PAUSED (token_invalid): Invalid OAuth access token" in listing.output
+    assert "outbox: 5 queued" in listing.output
     world.advance(timedelta(minutes=10), step=timedelta(minutes=1))
     assert world.texts() == []
 

@@ -198,7 +198,9 @@ def test_with_credentials_serve_talks_to_facebook_not_the_sandbox(
                          "Connection refused"]),
         ("postgresql://u:secret@127.0.0.1:notaport/x", ["is not a database URL", "notaport"]),
         ("u:secret@127.0.0.1/x", ["is not a database URL", "u:***@127.0.0.1/x"]),
-        ("mysql://u:secret@127.0.0.1/x", ["mysql", "sqlite and postgresql"]),
+        ("mysql://u:secret@127.0.0.1/x", ["mysql", "sqlite:///FILE and postgresql://"]),
+        ("postgresql+psycopg2://u:secret@127.0.0.1:1/x", ["u:***@127.0.0.1:1/x",
+                                                         "Connection refused"]),
     ],
 )  # fmt: skip
 def test_a_database_problem_is_one_line_without_the_password(

@@ -49,7 +49,7 @@ def redact(text: str, url: str) -> str:
 
 
 def normalise_url(url: str) -> str:
-    """`postgresql://` means psycopg 3 here (the driver we depend on)."""
+    """`postgresql://` (with any driver named) means psycopg 3 here, the driver we install."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
@@ -58,12 +58,15 @@ def normalise_url(url: str) -> str:
             f"PAGEFLOWS_DATABASE_URL {shown_url(url)!r} is not a database URL{detail};"
             " use sqlite:///pageflows.db or postgresql://user:pass@host/db"
         ) from None
-    if parsed.drivername in ("postgresql", "postgres"):
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgresql", "postgres"):
+        # Whatever driver a copied URL names (psycopg2, asyncpg...), pageflows talks to
+        # PostgreSQL through psycopg 3, the one it installs.
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if not parsed.drivername.startswith(("sqlite", "postgresql")):
+    elif backend != "sqlite" or driver not in ("", "pysqlite"):
         raise DatabaseUrlError(
             f"PAGEFLOWS_DATABASE_URL uses {parsed.drivername!r}; pageflows supports"
-            " sqlite and postgresql"
+            " sqlite:///FILE and postgresql://user:pass@host/db"
         )
     return parsed.render_as_string(hide_password=False)
 
