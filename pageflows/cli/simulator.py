@@ -141,9 +141,17 @@ def _play(sim: str, to: str | None, action: str, body: dict[str, Any]) -> None:
         click.secho(f"webhook answered HTTP {status}", fg="yellow", err=True)
     if "comment_id" in played:
         click.echo(f"(comment {played['comment_id']} on {played['post_id']})")
-    for entry in _wait_for_answers(sim, played["psid"], max(seen, default=0)):
+    answers = _wait_for_answers(sim, played["psid"], max(seen, default=0))
+    for entry in answers:
         for line in describe(entry):
             click.echo(f"bot > {line}" if entry["ok"] else click.style(line, fg="red"))
+    if not answers:
+        click.secho(
+            f"(no answer within {REPLY_WAIT:g} s: the flows may have nothing to say to this, or"
+            " pageflows is waiting on Facebook and will send it later; its /healthz tells)",
+            fg="yellow",
+            err=True,
+        )
 
 
 def _wait_for_answers(sim: str, psid: str, after: int) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ def report(engine: Engine, now: datetime) -> dict[str, Any]:
         duplicates = session.scalar(
             select(func.count()).where(OutboxMessage.possible_duplicate.is_(True))
         )
+        in_doubt = session.scalar(select(func.count()).where(OutboxMessage.reason == "in_doubt"))
         states = pages.statuses(session)
     paused = [
         {
@@ -51,11 +52,20 @@ def report(engine: Engine, now: datetime) -> dict[str, Any]:
             f"{inbox['parked']} inbox event(s) parked after failing; `pageflows inbox parked`"
             " lists them, `pageflows inbox replay` retries them"
         )
+    if in_doubt:
+        problems.append(
+            f"{in_doubt} message(s) failed in doubt: sent twice without Facebook's answer, so"
+            " the contact may or may not have them (outbox reason in_doubt)"
+        )
     if follow_ups["parked"]:
         problems.append(f"{follow_ups['parked']} follow-up(s) parked after failing")
     return {
         "inbox": inbox,
-        "outbox": {**outbox, "possible_duplicates": int(duplicates or 0)},
+        "outbox": {
+            **outbox,
+            "possible_duplicates": int(duplicates or 0),
+            "failed_in_doubt": int(in_doubt or 0),
+        },
         "follow_ups": follow_ups,
         "pages": [s.page_id for s in states],
         "paused_pages": paused,

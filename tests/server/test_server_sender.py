@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pageflows.clock import FakeClock
-from pageflows.service import pages
+from pageflows.service import health, pages
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import FunctionTransport, Request, Response, TransportError
 from pageflows.service.sender import LEASE, Sender, release_held
@@ -384,6 +384,9 @@ def test_two_timeouts_fail_the_message_rather_than_risk_a_third_copy(engine: Eng
     failed = box.row(row_id)
     assert failed.status == "failed" and failed.reason == "in_doubt"
     assert failed.possible_duplicate is True and len(box.transport.requests) == 2
+    report = health.report(engine, box.clock.now())
+    assert report["outbox"]["failed_in_doubt"] == 1
+    assert any("failed in doubt" in problem for problem in report["problems"])
 
 
 def test_a_message_left_sending_by_a_crash_is_sent_again_once_and_flagged(engine: Engine) -> None:

@@ -56,6 +56,14 @@ def test_comment_and_refusal_are_printed(sim: RunningSimulator, receiver: Receiv
     assert "refused: (#100) Length of param message[text]" in refused.output
 
 
+def test_no_answer_says_so_instead_of_nothing(sim: RunningSimulator, receiver: Receiver) -> None:
+    receiver.on_post = lambda body: None  # the bot says nothing (or Facebook is down)
+    result = CliRunner().invoke(simulator, ["say", "hi", "--as", "ola", "--sim", sim.root])
+    assert result.exit_code == 0
+    assert "bot >" not in result.output
+    assert "(no answer within 3 s" in result.output and "/healthz" in result.output
+
+
 def test_no_simulator_is_a_clean_error() -> None:
     result = CliRunner().invoke(simulator, ["say", "hi", "--sim", "http://127.0.0.1:9"])
     assert result.exit_code == 1 and "no simulator at" in result.output
