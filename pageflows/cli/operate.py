@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from pageflows.cli.server import config_option, database_failure
 from pageflows.clock import SystemClock
 from pageflows.service import health, pages
-from pageflows.service.config import ConfigError, read_file
+from pageflows.service.config import ConfigError, read_settings
 from pageflows.service.storage import inbox as inbox_store
 from pageflows.service.storage.database import DEFAULT_URL, DatabaseUrlError, make_engine
 from pageflows.service.storage.migrate import upgrade
@@ -28,16 +28,15 @@ from pageflows.service.storage.migrate import upgrade
 
 def _engine(config_path: str) -> Engine:
     """Only the database matters here: no page token is needed to look at the backlog."""
-    path = Path(config_path)
+    url = DEFAULT_URL
     try:
-        data = read_file(path) if path.exists() else {}
-        url = os.environ.get("PAGEFLOWS_DATABASE_URL") or data.get("database_url") or DEFAULT_URL
-        engine = make_engine(str(url))
+        url = read_settings(os.environ, Path(config_path)).database_url
+        engine = make_engine(url)
         upgrade(engine)
     except (ConfigError, DatabaseUrlError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
-        raise database_failure("cannot use the database", exc, str(url)) from None
+        raise database_failure("cannot use the database", exc, url) from None
     return engine
 
 

@@ -43,7 +43,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
-from pageflows.engine.policy import still_allowed
+from pageflows.engine.policy import Skip, still_allowed
 from pageflows.service import pages
 from pageflows.service.graph.client import (
     GraphClient,
@@ -196,20 +196,18 @@ class Sender:
         now = self.clock.now()
         with Session(self.engine) as session, session.begin():
             self._recover_in_doubt(session, now)
-            blocked = self._blocked_pages(session, now)
-            probing = {
-                s.page_id
-                for s in session.scalars(select(PageState).where(PageState.rate_limit_strikes > 0))
-            }
+            states = session.scalars(select(PageState)).all()
+            blocked = {s.page_id for s in states if _blocked(s, now)}
+            probing = {s.page_id for s in states if s.rate_limit_strikes > 0}
+            # Rows of a page this process has no token for stay queued for one that has.
+            sendable = [page for page in self.clients if page not in blocked]
             query = (
                 select(OutboxMessage)
-                .where(OutboxMessage.status == "queued")
+                .where(OutboxMessage.status == "queued", OutboxMessage.page_id.in_(sendable))
                 .order_by(OutboxMessage.id)
                 .limit(CANDIDATES)
                 .with_for_update(skip_locked=True)
             )
-            if blocked:
-                query = query.where(OutboxMessage.page_id.not_in(blocked))
             claimed: list[Claimed] = []
             waiting: set[tuple[str, str]] = set()  # contacts with an earlier message not yet due
             probed: set[str] = set()
@@ -242,20 +240,6 @@ class Sender:
                 if len(claimed) >= limit:
                     break
             return claimed
-
-    def _blocked_pages(self, session: Session, now: datetime) -> set[str]:
-        return {
-            s.page_id
-            for s in session.scalars(select(PageState))
-            if s.paused_reason is not None or (s.slow_until is not None and s.slow_until > now)
-        } | self._unknown_pages(session)
-
-    def _unknown_pages(self, session: Session) -> set[str]:
-        """Rows of a page this process has no token for stay queued for one that has."""
-        pages_with_rows = session.scalars(
-            select(OutboxMessage.page_id).where(OutboxMessage.status == "queued").distinct()
-        ).all()
-        return {page for page in pages_with_rows if page not in self.clients}
 
     def _recover_in_doubt(self, session: Session, now: datetime) -> None:
         """Rows a dead process left behind: untried ones go back to the queue; the one it
@@ -303,20 +287,15 @@ class Sender:
             row.detail = f"Still failing after {MAX_RETRY_AGE}: {row.error_message or 'no answer'}"
             log.warning("%s %s for %s: %s", row.kind, row.id, row.contact_id, row.detail)
             return True
-        contact = session.get(Contact, (row.page_id, row.contact_id))
-        last = contact.last_user_message_at if contact is not None else None
         deadline = row.expires_at
         if deadline is None and now - waited_since > MAX_RETRY_AGE:
             deadline = waited_since + MAX_RETRY_AGE
-        skip = still_allowed(
-            now=now,
-            deadline=deadline,
-            window_based=row.tag is None and _is_window_based(row),
-            tag=row.tag,
-            last_user_message_at=last,
-            waited_since=waited_since,
-            why=row.error_message or "Facebook did not accept it yet",
-        )
+        last = None
+        if deadline is not None and now >= deadline:  # only then can a later message matter
+            contact = session.get(Contact, (row.page_id, row.contact_id))
+            last = contact.last_user_message_at if contact is not None else None
+        why = row.error_message or "Facebook did not accept it yet"
+        skip = _recheck(row, deadline, last, now, why)
         if skip is None:
             return False
         row.status, row.reason, row.detail = "skipped", skip.reason, skip.detail
@@ -504,6 +483,32 @@ def _is_window_based(row: OutboxMessage) -> bool:
     return row.messaging_type in ("RESPONSE", "UPDATE") and "id" in recipient
 
 
+def _blocked(state: PageState, now: datetime) -> bool:
+    """Paused until a person acts, or slowed by Facebook until a moment still to come."""
+    return state.paused_reason is not None or (
+        state.slow_until is not None and state.slow_until > now
+    )
+
+
+def _recheck(
+    row: OutboxMessage,
+    deadline: datetime | None,
+    last_user_message_at: datetime | None,
+    now: datetime,
+    why: str,
+) -> Skip | None:
+    """The policy's word, now, on a message that waited (a retry, a held thread)."""
+    return still_allowed(
+        now=now,
+        deadline=deadline,
+        window_based=row.tag is None and _is_window_based(row),
+        tag=row.tag,
+        last_user_message_at=last_user_message_at,
+        waited_since=row.created_at,
+        why=why,
+    )
+
+
 def release_held(
     session: Session,
     page_id: str,
@@ -522,14 +527,8 @@ def release_held(
         )
         .order_by(OutboxMessage.id)
     ):
-        skip = still_allowed(
-            now=now,
-            deadline=row.expires_at,
-            window_based=row.tag is None and _is_window_based(row),
-            tag=row.tag,
-            last_user_message_at=last_user_message_at,
-            waited_since=row.created_at,
-            why="another app had the conversation",
+        skip = _recheck(
+            row, row.expires_at, last_user_message_at, now, "another app had the conversation"
         )
         if skip is None:
             row.status, row.reason, row.detail, row.next_attempt_at = "queued", None, None, None
