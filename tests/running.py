@@ -6,34 +6,25 @@ worker answered: real sockets, a real database, a fake clock both sides share.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+from service_world import PAGE, START, running_world, signature
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pageflows.clock import FakeClock
-from pageflows.serve import Service, build_service
-from pageflows.service.config import PageConfig, Settings
+from pageflows.serve import Service
 from pageflows.service.storage.models import InboxEvent, OutboxMessage
-from pageflows.simulator import RunningSimulator, running_simulator
+from pageflows.simulator import RunningSimulator
 
-PAGE = "104123456789012"
-TOKEN = "running-page-token"
-SECRET = "running-app-secret"
-START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-def signature(raw: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+__all__ = ["PAGE", "START", "Running", "messaging_body", "ms", "running"]
 
 
 @dataclass
@@ -88,31 +79,13 @@ class Running:
 @contextmanager
 def running(database_url: str, flows: str, tmp_path: Path) -> Iterator[Running]:
     """`flows` (one file's text) served for PAGE on `database_url`, the simulator as Facebook."""
-    folder = tmp_path / "flows"
-    folder.mkdir()
-    (folder / "main.flow").write_text(flows, "utf-8")
-    clock = FakeClock(START)
-    with running_simulator() as sim:
-        sim.control.set_clock(START)
-        settings = Settings(
-            database_url=database_url,
-            app_secret=SECRET,
-            verify_token="running-verify",
-            graph_url=sim.url,
-            pages=(PageConfig(id=PAGE, token=TOKEN, name="Shop"),),
-        )
-        service = build_service(settings, str(folder), clock, port=0)
-        sim.control.register_page(
-            page_id=PAGE, token=TOKEN, app_secret=SECRET,
-            webhook_url=f"{service.url}/webhook", name="Shop",
-        )  # fmt: skip
-        service.start()
+    with running_world(database_url, tmp_path, flows) as world:
+        service = world.start(worker=True)
         http = requests.Session()
         try:
-            yield Running(service, sim, clock, http)
+            yield Running(service, world.sim, world.clock, http)
         finally:
             http.close()
-            service.stop()
 
 
 def messaging_body(page: str, *items: dict[str, Any], time_ms: int | None = None) -> dict[str, Any]:

@@ -34,6 +34,11 @@ SECRET = "faults-app-secret"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
+def signature(raw: bytes, secret: str = SECRET) -> str:
+    """`X-Hub-Signature-256` as Facebook computes it with the app secret."""
+    return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
 @dataclass
 class World:
     sim: RunningSimulator
@@ -53,13 +58,14 @@ class World:
             pages=(PageConfig(id=PAGE, token=self.token, name="Shop"),),
         )
 
-    def start(self, register: bool = True) -> Service:
+    def start(self, register: bool = True, worker: bool = False) -> Service:
+        """Serve; without `worker` the test steps the worker itself (`settle`)."""
         service = build_service(
             self.settings(), str(self.flows), self.clock, port=0, graph_timeout=self.graph_timeout
         )
         if register:
             self.register(service.url, self.token)
-        service.start(worker=False)  # the test steps the worker: `settle`
+        service.start(worker=worker)
         self.service = service
         return service
 
@@ -119,11 +125,10 @@ class World:
         """A signed webhook POST, as Facebook sends one."""
         assert self.service is not None
         raw = json.dumps(body).encode()
-        signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
         answer = requests.post(
             f"{self.service.url}/webhook",
             data=raw,
-            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature(raw)},
             timeout=10,
         )
         return answer.status_code
