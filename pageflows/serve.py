@@ -1,9 +1,18 @@
-"""`pageflows serve`: the webhook, the worker and the scheduler in one process.
+"""The worker side of pageflows: deciding and sending, as loops on threads of one process.
 
-This module sits above the layers: it wires webhook/ (Flask), engine/ (the
-worker, the sender, storage) and, in sandbox mode, the built-in Graph API
-simulator. APScheduler is only the alarm that wakes the worker; the
-database's `due_at` is the truth, so a restart loses no follow-up.
+`pageflows worker` runs one `Service`; `pageflows serve` runs one beside the
+webhook's gunicorn processes (web.py). Any number of them share one
+PostgreSQL database (locks.py, the sender's claims, pace.py); SQLite takes
+one. The loops:
+
+- deciding: inbox events, then due follow-ups and broadcast deliveries;
+- sending: claimed outbox rows, several contacts at once, each page paced;
+- a heartbeat, so `/healthz` in any web process knows a worker is alive.
+
+Deciding and sending are apart: a slow or failing Graph API never delays the
+inbox. Each loop sleeps until it is woken (LISTEN/NOTIFY on PostgreSQL, the
+other loop in this process) or its poll comes round; the database is the
+truth, so a lost wake-up costs a poll interval, never a message.
 """
 
 from __future__ import annotations
@@ -13,29 +22,32 @@ import errno
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from pageflows.clock import Clock
 from pageflows.engine.policy import check_tag
 from pageflows.rules.load import LoadResult, load_paths
+from pageflows.service import heartbeat
 from pageflows.service.config import Settings
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import RequestsTransport
+from pageflows.service.pace import Pacer
 from pageflows.service.pages import ensure as ensure_page_rows
 from pageflows.service.pages import resume_if_token_replaced
-from pageflows.service.sender import Sender
+from pageflows.service.sender import CONCURRENCY, Sender
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
+from pageflows.service.wake import Alarms, Listener
 from pageflows.service.worker import PageRuntime, Worker
-from pageflows.webhook.app import create_app
 
 log = logging.getLogger("pageflows")
+POLL_POSTGRESQL = 1.0  # seconds; notifications wake the loops sooner
+POLL_SQLITE = 0.2  # no notifications: a local file is cheap to ask often
 
 
 class FlowsError(Exception):
@@ -53,47 +65,60 @@ class Service:
     clock: Clock
     worker: Worker
     sender: Sender
-    server: BaseWSGIServer
-    wake_event: threading.Event = field(default_factory=threading.Event)
+    alarms: Alarms = field(default_factory=Alarms)
     stop_event: threading.Event = field(default_factory=threading.Event)
-    heartbeat: datetime | None = None
     threads: list[threading.Thread] = field(default_factory=list)
-    scheduler: BackgroundScheduler | None = None
-    simulator: Any = None
-    simulator_context: Any = None
+    worker_id: str | None = None
+    heartbeat_at: datetime | None = None
+    lock: Any = None  # SQLite's one-worker lock file, held while the process lives
 
     @property
-    def url(self) -> str:
-        return f"http://{self.server.host}:{self.server.port}"
+    def poll(self) -> float:
+        return POLL_POSTGRESQL if self.engine.dialect.name == "postgresql" else POLL_SQLITE
 
     def wake(self) -> None:
-        self.wake_event.set()
+        self.alarms.ring_all()
 
-    def worker_alive(self) -> bool:
-        thread = next((t for t in self.threads if t.name == "pageflows-worker"), None)
-        return thread is not None and thread.is_alive()
+    def alive(self) -> bool:
+        """Every loop thread still running (none died of a bug)."""
+        return bool(self.threads) and all(t.is_alive() for t in self.threads)
 
     def work_once(self) -> int:
         """One pass: inbox, due follow-ups and broadcasts, outbox. Tests call it directly.
 
         Each stage is on its own: a failing stage (a bug, the database away for a
-        moment) is logged and the others still run, so sending never waits on the inbox.
+        moment) is logged and the others still run.
         """
         done = 0
         for stage in (self.worker.process_inbox, self.worker.process_due, self.sender.drain):
-            try:
-                done += stage()
-            except Exception:  # a bug must not kill the worker: log, and keep going
-                log.exception("worker stage %s failed; retrying", stage.__name__)
-        self.heartbeat = self.clock.now()
+            done += _guarded(stage)
         return done
 
-    def _loop(self) -> None:
+    def _decide_loop(self) -> None:
+        self._loop(self.alarms.inbox, (self.worker.process_inbox, self.worker.process_due))
+
+    def _send_loop(self) -> None:
+        self._loop(self.alarms.outbox, (self.sender.drain,))
+
+    def _loop(self, alarm: threading.Event, stages: tuple[Callable[[], int], ...]) -> None:
         while not self.stop_event.is_set():
-            self.wake_event.wait(0.5)
-            self.wake_event.clear()
-            while not self.stop_event.is_set() and self.work_once():
-                pass
+            alarm.wait(self.poll)
+            alarm.clear()
+            while not self.stop_event.is_set():
+                done = 0
+                for stage in stages:
+                    done += _guarded(stage)
+                if not done:
+                    break
+
+    def _beat_loop(self) -> None:
+        assert self.worker_id is not None
+        while not self.stop_event.wait(heartbeat.BEAT_EVERY.total_seconds()):
+            try:
+                heartbeat.beat(self.engine, self.worker_id, self.clock.now())
+                self.heartbeat_at = self.clock.now()
+            except Exception as exc:  # the database away for a moment: beat again later
+                log.warning("heartbeat failed: %s", type(exc).__name__)
 
     def replace_tokens(self, tokens: dict[str, str]) -> list[str]:
         """A reload: new page tokens take effect now; pages paused for their token resume."""
@@ -105,36 +130,52 @@ class Service:
         self.wake()
         return resumed
 
-    def start(self, worker: bool = True) -> None:
-        """Serve HTTP and, unless `worker` is False (tests that step the worker), work."""
-        http = threading.Thread(
-            target=self.server.serve_forever, args=(0.1,), name="pageflows-http", daemon=True
-        )
-        self.threads = [http]
-        if worker:
-            self.threads.append(
-                threading.Thread(target=self._loop, name="pageflows-worker", daemon=True)
-            )
+    def start(self) -> None:
+        """Register the heartbeat and start the loops (and the listener on PostgreSQL)."""
+        self.worker_id = heartbeat.register(self.engine, self.clock.now())
+        self.heartbeat_at = self.clock.now()
+        self.worker.on_queued = self.alarms.outbox.set
+        self.threads = [
+            threading.Thread(target=self._decide_loop, name="pageflows-decide", daemon=True),
+            threading.Thread(target=self._send_loop, name="pageflows-send", daemon=True),
+            threading.Thread(target=self._beat_loop, name="pageflows-beat", daemon=True),
+        ]
         for thread in self.threads:
             thread.start()
-        if not worker:
-            return
-        self.scheduler = BackgroundScheduler(timezone="UTC")
-        self.scheduler.add_job(self.wake, "interval", seconds=1, id="alarm")
-        self.scheduler.start()
+        if self.engine.dialect.name == "postgresql":
+            Listener(self.engine, self.alarms, self.stop_event).start()
+        self.wake()
 
-    def stop(self) -> None:
+    def drain(self, timeout: float = 30.0) -> bool:
+        """SIGTERM: stop claiming, finish the event and the sends in flight, give back the
+        claims not yet tried, leave. True when every loop ended within `timeout`."""
+        self.worker.stopping.set()
+        self.sender.stopping.set()
+        if self.worker_id is not None:
+            with contextlib.suppress(Exception):
+                heartbeat.beat(self.engine, self.worker_id, self.clock.now(), stopping=True)
         self.stop_event.set()
         self.wake()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-        self.server.shutdown()
         for thread in self.threads:
-            thread.join(timeout=5)
-        if self.simulator_context is not None:
+            thread.join(timeout=timeout)
+        finished = not any(t.is_alive() for t in self.threads)
+        self.sender.close()
+        if self.worker_id is not None:
             with contextlib.suppress(Exception):
-                self.simulator_context.__exit__(None, None, None)
+                heartbeat.forget(self.engine, self.worker_id)
+        return finished
+
+    def stop(self) -> None:
+        self.drain()
         self.engine.dispose()
+
+
+def _guarded(stage: Callable[[], int]) -> int:
+    try:
+        return stage()
+    except Exception:  # a bug must not kill the loop: log, and keep going
+        log.exception("worker stage %s failed; retrying", getattr(stage, "__name__", stage))
+        return 0
 
 
 class ListenError(Exception):
@@ -142,7 +183,7 @@ class ListenError(Exception):
 
 
 def ensure_free(host: str, port: int, option: str = "--port") -> None:
-    """Fail with ListenError before werkzeug does: it would print and exit on its own."""
+    """Fail with ListenError before a server does: it would print and exit on its own."""
     if port == 0:
         return
     try:
@@ -164,73 +205,73 @@ def load_flows(paths: list[str], clock: Clock) -> LoadResult:
     return result
 
 
-def build_service(
-    settings: Settings,
-    flows_dir: str,
-    clock: Clock,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    simulator_port: int = 0,
-    graph_timeout: float = 10.0,
-) -> Service:
-    """Everything wired and migrated, not yet started.
-
-    Raises FlowsError, ListenError, DatabaseUrlError or SQLAlchemyError.
-    """
-    # The flows first: an error in them must not leave a socket bound or a simulator running.
-    programs = {page.id: load_flows([page.flows or flows_dir], clock) for page in settings.pages}
-    ensure_free(host, port)
-    if settings.sandbox:
-        ensure_free("127.0.0.1", simulator_port, "--simulator-port")
+def prepare_database(settings: Settings, clock: Clock) -> Engine:
+    """The engine, migrated, with a state row for each configured page."""
     engine = make_engine(settings.database_url)
     upgrade(engine)
     ensure_page_rows(engine, [p.id for p in settings.pages], clock.now())
     resume_if_token_replaced(engine, {p.id: p.token for p in settings.pages}, clock.now())
-    holder: dict[str, Service] = {}
-    app = create_app(
-        engine=engine,
-        app_secret=settings.app_secret,
-        verify_token=settings.verify_token,
-        clock=clock,
-        wake=lambda: holder["service"].wake(),
-        worker_alive=lambda: holder["service"].worker_alive(),
-    )
-    server = make_server(host, port, app, threaded=True)
-    simulator = simulator_context = None
-    graph_url = settings.graph_url
-    if settings.sandbox:
-        from pageflows.simulator import running_simulator
+    return engine
 
-        simulator_context = running_simulator(port=simulator_port)
-        simulator = handle = simulator_context.__enter__()
-        graph_url = handle.url
-        for page in settings.pages:
-            handle.control.register_page(
-                page_id=page.id,
-                token=page.token,
-                app_secret=settings.app_secret,
-                webhook_url=f"http://{server.host}:{server.port}/webhook",
-            )
+
+def build_service(
+    settings: Settings,
+    flows_dir: str,
+    clock: Clock,
+    graph_url: str | None = None,
+    graph_timeout: float = 10.0,
+    concurrency: int = CONCURRENCY,
+) -> Service:
+    """Everything wired and migrated, not yet started.
+
+    Raises FlowsError, DatabaseUrlError or SQLAlchemyError.
+    """
+    programs = {page.id: load_flows([page.flows or flows_dir], clock) for page in settings.pages}
+    engine = prepare_database(settings, clock)
     runtimes: dict[str, PageRuntime] = {}
     clients: dict[str, GraphClient] = {}
     for page in settings.pages:
         result = programs[page.id]
         assert result.program is not None
-        client = GraphClient(RequestsTransport(graph_url, timeout=graph_timeout), page.token)
-        clients[page.id] = client
+        transport = RequestsTransport(graph_url or settings.graph_url, timeout=graph_timeout)
+        clients[page.id] = client = GraphClient(transport, page.token)
         runtimes[page.id] = PageRuntime(page.id, result.program, client, page.get_started_payload)
+    pacer = Pacer(engine, clock, {page.id: page.rate for page in settings.pages})
     service = Service(
         settings=settings,
         engine=engine,
         clock=clock,
         worker=Worker(engine, runtimes, clock),
         # A lease outlives the longest claim: a HEAD and a send, each up to the timeout.
-        sender=Sender(engine, clients, clock, lease=timedelta(seconds=2 * graph_timeout + 10)),
-        server=server,
-        simulator=simulator,
-        simulator_context=simulator_context,
+        sender=Sender(
+            engine,
+            clients,
+            clock,
+            lease=timedelta(seconds=2 * graph_timeout + 10),
+            pacer=pacer,
+            concurrency=concurrency,
+        ),
     )
     if engine.dialect.name == "sqlite" and service.sender.end_leases():
         log.warning("recovering the messages a stopped process was sending")
-    holder["service"] = service
     return service
+
+
+def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> tuple[Any, Any]:
+    """The built-in Graph API simulator (sandbox mode), its page registered to our webhook.
+
+    Returns the running simulator's context manager (already entered: exit it to
+    stop) and its handle (`.url` is where the Graph API is, `.root` its base).
+    """
+    from pageflows.simulator import running_simulator
+
+    context = running_simulator(port=port)
+    handle = context.__enter__()
+    for page in settings.pages:
+        handle.control.register_page(
+            page_id=page.id,
+            token=page.token,
+            app_secret=settings.app_secret,
+            webhook_url=webhook_url,
+        )
+    return context, handle

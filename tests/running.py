@@ -33,6 +33,7 @@ class Running:
     sim: RunningSimulator
     clock: FakeClock
     http: requests.Session
+    url: str
 
     def post(self, raw: bytes, signed: bool | str = True) -> requests.Response:
         """POST raw bytes to /webhook: signed with the app secret, unsigned, or a given header."""
@@ -41,7 +42,7 @@ class Running:
             headers["X-Hub-Signature-256"] = signature(raw)
         elif isinstance(signed, str):
             headers["X-Hub-Signature-256"] = signed
-        return self.http.post(f"{self.service.url}/webhook", data=raw, headers=headers, timeout=30)
+        return self.http.post(f"{self.url}/webhook", data=raw, headers=headers, timeout=30)
 
     def texts(self, psid: str) -> list[str]:
         return [
@@ -83,7 +84,7 @@ def running(database_url: str, flows: str, tmp_path: Path) -> Iterator[Running]:
         service = world.start(worker=True)
         http = requests.Session()
         try:
-            yield Running(service, world.sim, world.clock, http)
+            yield Running(service, world.sim, world.clock, http, world.url)
         finally:
             http.close()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from embedded_web import Served, serve_in_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,12 @@ class World:
     token: str = TOKEN
     graph_timeout: float = 10.0
     service: Service | None = None
+    served: Served | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.served is not None
+        return self.served.url
 
     def settings(self) -> Settings:
         return Settings(
@@ -60,12 +67,20 @@ class World:
 
     def start(self, register: bool = True, worker: bool = False) -> Service:
         """Serve; without `worker` the test steps the worker itself (`settle`)."""
+        # One contact at a time: on a fake clock a paced wait takes no real time, so
+        # concurrent senders would race; the real-clock tests (tests/processes) cover them.
         service = build_service(
-            self.settings(), str(self.flows), self.clock, port=0, graph_timeout=self.graph_timeout
+            self.settings(),
+            str(self.flows),
+            self.clock,
+            graph_timeout=self.graph_timeout,
+            concurrency=1,
         )
+        self.served = serve_in_thread(service)
         if register:
-            self.register(service.url, self.token)
-        service.start(worker=worker)
+            self.register(self.served.url, self.token)
+        if worker:
+            service.start()
         self.service = service
         return service
 
@@ -75,8 +90,9 @@ class World:
         )
 
     def stop(self) -> None:
-        if self.service is not None:
-            self.service.stop()
+        if self.served is not None:
+            self.served.stop()
+            self.served = None
             self.service = None
 
     def restart(self, token: str | None = None) -> Service:
@@ -118,7 +134,7 @@ class World:
 
     def health(self) -> dict[str, Any]:
         assert self.service is not None
-        answer: dict[str, Any] = requests.get(f"{self.service.url}/healthz", timeout=5).json()
+        answer: dict[str, Any] = requests.get(f"{self.url}/healthz", timeout=5).json()
         return answer
 
     def post(self, body: dict[str, Any]) -> int:
@@ -126,7 +142,7 @@ class World:
         assert self.service is not None
         raw = json.dumps(body).encode()
         answer = requests.post(
-            f"{self.service.url}/webhook",
+            f"{self.url}/webhook",
             data=raw,
             headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature(raw)},
             timeout=10,

@@ -1,4 +1,4 @@
-"""The server's commands: `serve`, `db upgrade`, `profile sync`.
+"""The server's commands: `serve`, `worker`, `db upgrade`, `profile sync`.
 
 Startup problems are one line each (a setting, the database, the port), and
 none shows a password; the flows' findings are rendered as `pageflows check`
@@ -7,19 +7,30 @@ renders them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import subprocess
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from pageflows.clock import SystemClock
 from pageflows.rules.report import render_text
-from pageflows.serve import FlowsError, ListenError, build_service
+from pageflows.serve import (
+    FlowsError,
+    ListenError,
+    Service,
+    build_service,
+    ensure_free,
+    prepare_database,
+    start_sandbox_simulator,
+)
 from pageflows.service.config import (
     ConfigError,
     Settings,
@@ -29,7 +40,15 @@ from pageflows.service.config import (
 )
 from pageflows.service.graph.client import GraphClient, Sent
 from pageflows.service.graph.transport import RequestsTransport
-from pageflows.service.storage.database import DatabaseUrlError, make_engine, redact, shown_url
+from pageflows.service.sender import CONCURRENCY
+from pageflows.service.storage.database import (
+    DatabaseUrlError,
+    SingleWorkerError,
+    hold_sqlite_worker_lock,
+    make_engine,
+    redact,
+    shown_url,
+)
 from pageflows.service.storage.migrate import upgrade
 
 log = logging.getLogger("pageflows")
@@ -66,10 +85,103 @@ def check_port(option: str, port: int) -> None:
         )
 
 
+def build_or_exit(
+    settings: Settings, flows_dir: str, senders: int, graph_url: str | None = None
+) -> Service:
+    """The worker side, built and migrated, or one line (the flows' findings first) why not."""
+    try:
+        lock = hold_sqlite_worker_lock(settings.database_url)
+        service = build_service(
+            settings, flows_dir, SystemClock(), graph_url=graph_url, concurrency=senders
+        )
+    except FlowsError as exc:
+        click.echo(render_text(exc.result.errors, exc.result.sources), err=True)
+        raise click.ClickException("the flows have errors; `pageflows check` lists them") from None
+    except (DatabaseUrlError, SingleWorkerError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise database_failure("cannot use the database", exc, settings.database_url) from None
+    service.lock = lock  # held for the life of the process
+    return service
+
+
+def migrate_or_exit(settings: Settings) -> None:
+    """Before the web processes start, so they find the tables made (and never race)."""
+    try:
+        prepare_database(settings, SystemClock()).dispose()
+    except DatabaseUrlError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise database_failure("cannot use the database", exc, settings.database_url) from None
+
+
+def quiet_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("werkzeug", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def wait_for_signals(service: Service | None, config_path: str, sandbox: bool) -> threading.Event:
+    """SIGTERM/SIGINT set the returned event; SIGHUP reloads the page tokens."""
+    stopped = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopped.set()
+
+    def on_reload(signum: int, _frame: FrameType | None) -> None:
+        """SIGHUP: read the page tokens again (a token replaced without a restart)."""
+        if service is None:
+            return
+        try:
+            fresh = load_settings(os.environ, Path(config_path), sandbox)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running settings: %s", exc)
+            return
+        resumed = service.replace_tokens({page.id: page.token for page in fresh.pages})
+        log.info("reloaded page tokens; resumed: %s", ", ".join(resumed) or "none")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_reload)
+    return stopped
+
+
+def finish(service: Service | None) -> None:
+    if service is None:
+        return
+    log.info("stopping: finishing what is in flight, giving the rest back")
+    if not service.drain():
+        log.warning("a loop did not finish in time; its claims return when their leases end")
+    service.engine.dispose()
+
+
+senders_option = click.option(
+    "--senders",
+    default=CONCURRENCY,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Contacts this process sends to at once (each page is paced either way).",
+)
+
+
 @click.command()
 @click.argument("flows_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    "web_workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn processes answering the webhook.",
+)
+@click.option(
+    "--web-only",
+    is_flag=True,
+    help="Only the webhook: deciding and sending are left to `pageflows worker` processes.",
+)
+@senders_option
 @click.option(
     "--simulator-port",
     default=8765,
@@ -85,68 +197,133 @@ def check_port(option: str, port: int) -> None:
 )
 @config_option
 def serve(
-    flows_dir: str, host: str, port: int, simulator_port: int, sandbox: bool, config_path: str
+    flows_dir: str,
+    host: str,
+    port: int,
+    web_workers: int,
+    web_only: bool,
+    senders: int,
+    simulator_port: int,
+    sandbox: bool,
+    config_path: str,
 ) -> None:
-    """Run the webhook, the worker and the scheduler for the flows in FLOWS_DIR."""
+    """Run the webhook (gunicorn) and, unless --web-only, a worker for the flows in FLOWS_DIR."""
     check_port("--port", port)
     check_port("--simulator-port", simulator_port)
     settings = settings_or_exit(config_path, sandbox)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("werkzeug", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_logging()
     try:
-        service = build_service(settings, flows_dir, SystemClock(), host, port, simulator_port)
-    except FlowsError as exc:
-        click.echo(render_text(exc.result.errors, exc.result.sources), err=True)
-        raise click.ClickException("the flows have errors; `pageflows check` lists them") from None
-    except DatabaseUrlError as exc:
-        raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise database_failure("cannot use the database", exc, settings.database_url) from None
+        ensure_free(host, port)
+        if settings.sandbox:
+            ensure_free("127.0.0.1", simulator_port, "--simulator-port")
     except ListenError as exc:
         raise click.ClickException(str(exc)) from None
-    except OSError as exc:
+    with contextlib.ExitStack() as stack:
+        simulator = None
+        if settings.sandbox:
+            context, simulator = start_sandbox_simulator(
+                settings, simulator_port, f"http://{host}:{port}/webhook"
+            )
+            stack.callback(context.__exit__, None, None, None)
+        graph_url = simulator.url if simulator is not None else None
+        service = None if web_only else build_or_exit(settings, flows_dir, senders, graph_url)
+        if service is None:
+            migrate_or_exit(settings)
+        run_serving(
+            settings, service, simulator, host, port, web_workers, simulator_port, config_path
+        )
+
+
+def run_serving(
+    settings: Settings,
+    service: Service | None,
+    simulator: Any,
+    host: str,
+    port: int,
+    web_workers: int,
+    simulator_port: int,
+    config_path: str,
+) -> None:
+    """gunicorn as a child process, the worker's loops here, until SIGTERM; then drain."""
+    from pageflows.web import WebOptions, spawn, wait_listening  # only serve needs gunicorn
+
+    options = WebOptions(
+        host=host,
+        port=port,
+        workers=web_workers,
+        config_path=config_path if Path(config_path).exists() else None,
+        sandbox=settings.sandbox,
+    )
+    web = spawn(options)
+    if not wait_listening(host, port, web, timeout=30):
+        if service is not None:
+            service.engine.dispose()
         raise click.ClickException(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-        ) from None
-    # Logged once the service is built, so a refusal above stays the only line printed.
+            f"the webhook did not start on {host}:{port} (gunicorn exited {web.poll()});"
+            " its lines above say why"
+        )
     if settings.sandbox:
         log.info(
             "sandbox mode: pageflows talks to its built-in Graph API simulator, not to Facebook"
         )
     else:
         log.info("serving %d page(s) through %s", len(settings.pages), settings.graph_url)
-    service.start()
-    log.info("listening on %s/webhook (health: %s/healthz)", service.url, service.url)
-    if settings.sandbox and service.simulator is not None:
-        sim_flag = "" if simulator_port == 8765 else f" --sim {service.simulator.root}"
+    stopped = wait_for_signals(service, config_path, settings.sandbox)
+    if service is not None:
+        service.start()
+    url = f"http://{host}:{port}"
+    log.info(
+        "listening on %s/webhook (health: %s/healthz) with %d web process(es)%s",
+        url,
+        url,
+        web_workers,
+        "; no worker here (--web-only)" if service is None else " and a worker",
+    )
+    if simulator is not None:
+        sim_flag = "" if simulator_port == 8765 else f" --sim {simulator.root}"
         log.info(
             "talk to it from another terminal: pageflows simulator arrive --as alice"
             ' --ref spring_sale%s, then pageflows simulator say "how much?" --as alice%s',
             sim_flag,
             sim_flag,
         )
-    stopped = threading.Event()
+    while not stopped.wait(1.0):
+        if web.poll() is not None:  # gunicorn's arbiter died: bring the webhook back
+            log.error("the webhook's gunicorn exited (%s); starting it again", web.returncode)
+            web = spawn(options)
+    web.terminate()  # SIGTERM: gunicorn finishes the requests in flight
+    finish(service)
+    try:
+        web.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        web.kill()
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stopped.set()
 
-    def on_reload(signum: int, _frame: FrameType | None) -> None:
-        """SIGHUP: read the page tokens again (a token replaced without a restart)."""
-        try:
-            fresh = load_settings(os.environ, Path(config_path), sandbox)
-        except ConfigError as exc:
-            log.error("reload refused, keeping the running settings: %s", exc)
-            return
-        resumed = service.replace_tokens({page.id: page.token for page in fresh.pages})
-        log.info("reloaded page tokens; resumed: %s", ", ".join(resumed) or "none")
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_reload)
+@click.command()
+@click.argument("flows_dir", type=click.Path(exists=True, file_okay=False))
+@senders_option
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Use the sandbox page and credentials (the simulator `serve --sandbox` started).",
+)
+@config_option
+def worker(flows_dir: str, senders: int, sandbox: bool, config_path: str) -> None:
+    """Decide and send for the flows in FLOWS_DIR, without the webhook; run any number on
+    PostgreSQL (one on SQLite). SIGTERM finishes what is in flight and exits."""
+    settings = settings_or_exit(config_path, sandbox)
+    quiet_logging()
+    service = build_or_exit(settings, flows_dir, senders)
+    stopped = wait_for_signals(service, config_path, sandbox)
+    service.start()
+    log.info(
+        "worker started for %d page(s) on %s (%d sender thread(s))",
+        len(settings.pages),
+        shown_url(settings.database_url),
+        senders,
+    )
     stopped.wait()
-    log.info("stopping: finishing the current pass")
-    service.stop()
+    finish(service)
 
 
 @click.group()

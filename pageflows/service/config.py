@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pageflows.service.graph.transport import DEFAULT_GRAPH_URL
+from pageflows.service.pace import DEFAULT_RATE, MAX_RATE
 from pageflows.service.storage.database import DEFAULT_URL
 
 SANDBOX_PAGE_ID = "100000000000001"
@@ -48,6 +49,7 @@ class PageConfig:
     get_started_payload: str = "GET_STARTED"
     ice_breakers: tuple[IceBreaker, ...] = ()
     flows: str | None = None
+    rate: float = DEFAULT_RATE  # sends per second at most, across every process (pace.py)
 
     def messenger_profile(self) -> dict[str, Any]:
         """The Messenger Profile API body for this page (greeting, Get Started, ice breakers)."""
@@ -103,7 +105,22 @@ def _page(table: Any, n: int, path: str) -> PageConfig:
         get_started_payload=_str(table, "get_started_payload", where) or "GET_STARTED",
         ice_breakers=tuple(breakers),
         flows=_str(table, "flows", where),
+        rate=_rate(table.get("rate", DEFAULT_RATE), f"{where}: rate"),
     )
+
+
+def _rate(value: Any, where: str) -> float:
+    """A page's pace: a number of sends per second, above 0 and at most Facebook's 40."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = float("nan")
+    if isinstance(value, bool) or not 0 < rate <= MAX_RATE:
+        raise ConfigError(
+            f"{where} is {value!r}; give messages per second, more than 0 and at most"
+            f" {MAX_RATE:g} (above that Facebook's Page Inbox stops working for the Page)"
+        )
+    return rate
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -142,6 +159,14 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
             )
         merged = replace(base, token=env_token or base.token)
         pages = [merged, *(p for p in pages if p.id != merged.id)]
+    if env.get("PAGEFLOWS_PAGE_RATE"):
+        if len(pages) != 1:
+            raise ConfigError(
+                "PAGEFLOWS_PAGE_RATE sets the rate of the one page; with "
+                + ("several pages" if pages else "no page configured")
+                + ", set `rate` in each [[pages]] table of pageflows.toml"
+            )
+        pages = [replace(pages[0], rate=_rate(env["PAGEFLOWS_PAGE_RATE"], "PAGEFLOWS_PAGE_RATE"))]
 
     def pick(key: str, env_name: str, default: str) -> str:
         value = env.get(env_name) or data.get(key)

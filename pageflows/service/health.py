@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pageflows.service import pages
+from pageflows.service import heartbeat, pages
 from pageflows.service.storage.models import FollowUp, InboxEvent, OutboxMessage
 
 
@@ -36,6 +36,7 @@ def report(engine: Engine, now: datetime) -> dict[str, Any]:
         )
         in_doubt = session.scalar(select(func.count()).where(OutboxMessage.reason == "in_doubt"))
         states = pages.statuses(session)
+        workers = heartbeat.alive(session, now)
     paused = [
         {
             "page": s.page_id,
@@ -47,6 +48,12 @@ def report(engine: Engine, now: datetime) -> dict[str, Any]:
         if s.paused_reason is not None
     ]
     problems = [f"page {p['page']} paused: {p['reason']} ({p['detail']})" for p in paused]
+    if not workers:
+        problems.append(
+            "no worker process has reported in the last"
+            f" {int(heartbeat.STALE_AFTER.total_seconds())} s: events are stored but nobody"
+            " answers them; start `pageflows worker FLOWS` (or `pageflows serve`)"
+        )
     if inbox["parked"]:
         problems.append(
             f"{inbox['parked']} inbox event(s) parked after failing; `pageflows inbox parked`"
@@ -60,6 +67,7 @@ def report(engine: Engine, now: datetime) -> dict[str, Any]:
     if follow_ups["parked"]:
         problems.append(f"{follow_ups['parked']} follow-up(s) parked after failing")
     return {
+        "workers": workers,
         "inbox": inbox,
         "outbox": {
             **outbox,

@@ -34,9 +34,13 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -56,6 +60,7 @@ from pageflows.service.graph.client import (
     ThreadElsewhere,
 )
 from pageflows.service.graph.transport import Request, TransportError
+from pageflows.service.pace import Pacer
 from pageflows.service.storage.models import Contact, MediaCheck, OutboxMessage, PageState
 
 log = logging.getLogger("pageflows.sender")
@@ -72,6 +77,10 @@ MAX_ROW_BACKOFF = timedelta(minutes=10)  # one message's own, for errors about i
 # this long of transient failures, so nothing retries forever.
 MAX_RETRY_AGE = timedelta(days=2)
 CANDIDATES = 500
+CONCURRENCY = 8  # contacts sent to at once by one process
+# A page's share of one claim: what its pace sends in this long. Claimed rows wait for
+# their turns, so this bounds how long a claim is held before its rows are tried.
+CLAIM_AHEAD = timedelta(seconds=2)
 
 
 def media_fits(kind: str, info: MediaInfo | None) -> bool:
@@ -95,6 +104,22 @@ def backoff(attempt: int, rng: random.Random, cap: timedelta = MAX_BACKOFF) -> t
     return timedelta(seconds=base * (0.5 + rng.random() / 2))
 
 
+class _Halted:
+    """Pages Facebook slowed or paused during this batch, shared by its sending threads."""
+
+    def __init__(self) -> None:
+        self._pages: set[str] = set()
+        self._lock = threading.Lock()
+
+    def stop(self, page_id: str) -> None:
+        with self._lock:
+            self._pages.add(page_id)
+
+    def page(self, page_id: str) -> bool:
+        with self._lock:
+            return page_id in self._pages
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
@@ -103,6 +128,7 @@ class Claimed:
     kind: str
     body: dict[str, Any]
     token: str  # this claim's own mark: a row another process took over is no longer ours
+    slot: datetime | None = None  # when its call may start: the page's pace (pace.py)
 
 
 class Sender:
@@ -113,35 +139,68 @@ class Sender:
         clock: Clock,
         rng: random.Random | None = None,
         lease: timedelta = LEASE,
+        pacer: Pacer | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.engine = engine
         self.clients = clients
         self.clock = clock
         self.rng = rng or random.Random()
         self.lease = lease
+        self.pacer = pacer or Pacer(engine, clock, {})
+        self.concurrency = max(1, concurrency)
+        self.stopping = threading.Event()  # set on SIGTERM: finish what is in flight, no more
+        self._pool: ThreadPoolExecutor | None = None
+        self._ensured = False
 
     def drain(self, limit: int = 200) -> int:
-        """Claim what may go now and send it; returns how many rows were claimed."""
+        """Claim what may go now and send it; returns how many rows were claimed.
+
+        Each contact's claimed messages go out in order on one thread; different
+        contacts go out concurrently (at most `concurrency` at once), every call
+        waiting for its page's turn (pace.py).
+        """
         claimed = self.claim(limit)
-        stopped: set[str] = set()  # pages Facebook slowed or paused during this batch
-        behind: set[tuple[str, str]] = set()  # contacts whose earlier message must go first
+        groups: dict[tuple[str, str], list[Claimed]] = {}
         for row in claimed:
-            if row.page_id in stopped or (row.page_id, row.contact_id) in behind:
-                self.unclaim(row)
-                continue
-            try:
-                outcome = self.send_claimed(row)
-            except Exception as exc:  # one row's bug must not stall the page: fail it, go on
-                log.exception("message %s could not be sent", row.id)
-                self.fail_claimed(row, exc)
-                continue
+            groups.setdefault((row.page_id, row.contact_id), []).append(row)
+        halted = _Halted()
+        if self.concurrency == 1 or len(groups) <= 1:
+            for group in groups.values():
+                self._send_group(group, halted)
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pf-send")
+            for future in [self._pool.submit(self._send_group, g, halted) for g in groups.values()]:
+                future.result()
+        return len(claimed)
+
+    def _send_group(self, rows: list[Claimed], halted: _Halted) -> None:
+        """One contact's claimed messages, in order; the rest go back on the first that
+        must wait (so nothing overtakes it) or when the page or the process stops."""
+        for n, row in enumerate(rows):
+            if self.stopping.is_set() or halted.page(row.page_id):
+                outcome: Outcome | None = None
+            else:
+                try:
+                    outcome = self.send_claimed(row, partial(halted.page, row.page_id))
+                except Exception as exc:  # one row's bug must not stall the page: fail it, go on
+                    log.exception("message %s could not be sent", row.id)
+                    self.fail_claimed(row, exc)
+                    continue
             if isinstance(outcome, NeedsOperator) or (
                 isinstance(outcome, RetryLater) and outcome.whole_page
             ):
-                stopped.add(row.page_id)
-            elif isinstance(outcome, RetryLater | ThreadElsewhere) or outcome is None:
-                behind.add((row.page_id, row.contact_id))
-        return len(claimed)
+                halted.stop(row.page_id)
+            if not isinstance(outcome, Sent | Refused):
+                for rest in rows[n + 1 if outcome is not None else n :]:
+                    self.unclaim(rest)
+                return
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _mine(self, session: Session, claimed: Claimed, *statuses: str) -> OutboxMessage | None:
         row = session.get(OutboxMessage, claimed.id, with_for_update=True)
@@ -193,37 +252,63 @@ class Sender:
     # ---------------------------------------------------------- claiming
 
     def claim(self, limit: int) -> list[Claimed]:
+        """Up to `limit` rows that may go now, a page at a time, each page's share capped at
+        what its pace sends in CLAIM_AHEAD (the rest stays queued for any process)."""
         now = self.clock.now()
+        if not self._ensured:
+            pages.ensure(self.engine, list(self.clients), now)
+            self._ensured = True
         with Session(self.engine) as session, session.begin():
             self._recover_in_doubt(session, now)
-            states = session.scalars(select(PageState)).all()
-            blocked = {s.page_id for s in states if _blocked(s, now)}
-            probing = {s.page_id for s in states if s.rate_limit_strikes > 0}
-            # Rows of a page this process has no token for stay queued for one that has.
-            sendable = [page for page in self.clients if page not in blocked]
+        claimed: list[Claimed] = []
+        order = list(self.clients)
+        self.rng.shuffle(order)  # no page always first when several processes claim at once
+        for page_id in order:
+            if len(claimed) >= limit or self.stopping.is_set():
+                break
+            share = max(1, int(CLAIM_AHEAD / self.pacer.interval(page_id)))
+            claimed += self._claim_page(page_id, min(limit - len(claimed), share), now)
+        return claimed
+
+    def _claim_page(self, page_id: str, limit: int, now: datetime) -> list[Claimed]:
+        """Claim for one page while holding its `page_state` row, so that claims for a page
+        never interleave across processes: a contact with a message claimed or in flight
+        anywhere gets nothing more until it is done, and its messages leave in order."""
+        with Session(self.engine) as session, session.begin():
+            state = session.scalars(
+                select(PageState)
+                .where(PageState.page_id == page_id)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if state is None or _blocked(state, now):
+                return []  # another process is claiming for this page, or it is paused/slowed
+            probing = state.rate_limit_strikes > 0  # one probe until Facebook accepts again
+            busy = set(
+                session.scalars(
+                    select(OutboxMessage.contact_id)
+                    .where(
+                        OutboxMessage.page_id == page_id,
+                        OutboxMessage.status.in_(("claimed", "sending")),
+                    )
+                    .distinct()
+                )
+            )
             query = (
                 select(OutboxMessage)
-                .where(OutboxMessage.status == "queued", OutboxMessage.page_id.in_(sendable))
+                .where(OutboxMessage.status == "queued", OutboxMessage.page_id == page_id)
                 .order_by(OutboxMessage.id)
                 .limit(CANDIDATES)
                 .with_for_update(skip_locked=True)
             )
             claimed: list[Claimed] = []
-            waiting: set[tuple[str, str]] = set()  # contacts with an earlier message not yet due
-            probed: set[str] = set()
             for row in session.scalars(query):
-                who = (row.page_id, row.contact_id)
-                if who in waiting:
+                if row.contact_id in busy:
                     continue  # a contact's messages go out in the order they were decided
                 if row.next_attempt_at is not None and row.next_attempt_at > now:
-                    waiting.add(who)
+                    busy.add(row.contact_id)
                     continue
-                if row.page_id in probing and row.page_id in probed:
-                    continue  # a throttled page sends one probe until Facebook accepts again
                 if self._gone_stale(session, row, now):
                     continue
-                if row.page_id in probing:
-                    probed.add(row.page_id)
                 row.status, row.lease_until = "claimed", now + self.lease
                 row.attempts += 1
                 row.claim_token = uuid.uuid4().hex
@@ -237,9 +322,21 @@ class Sender:
                         row.claim_token,
                     )
                 )
-                if len(claimed) >= limit:
+                if len(claimed) >= limit or probing:
                     break
+            return self._with_slots(state, claimed)
+
+    def _with_slots(self, state: PageState, claimed: list[Claimed]) -> list[Claimed]:
+        """Each paced row gets its turn now, in the order claimed, while the page's row is
+        held: so one batch goes out in the order decided, spaced by the page's pace."""
+        paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
+        if not paced:
             return claimed
+        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced))
+        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id)
+        for n, slot in zip(paced, slots, strict=True):
+            claimed[n] = replace(claimed[n], slot=slot)
+        return claimed
 
     def _recover_in_doubt(self, session: Session, now: datetime) -> None:
         """Rows a dead process left behind: untried ones go back to the queue; the one it
@@ -306,11 +403,19 @@ class Sender:
 
     # ---------------------------------------------------------- sending
 
-    def send_claimed(self, claimed: Claimed) -> Outcome | None:
+    def send_claimed(
+        self, claimed: Claimed, halted: Callable[[], bool] = lambda: False
+    ) -> Outcome | None:
+        """Send one claimed row at its page's pace; None when it was not tried (the page
+        stopped while it waited for its turn, or the row is no longer ours)."""
         client = self.clients[claimed.page_id]
         body = claimed.body
         if claimed.kind == "message":
-            body = self.with_media_fallback(client, body)
+            body = self.with_media_fallback(client, body)  # before the turn: a HEAD takes time
+        if claimed.kind != "notify":  # an outside URL is not Facebook's to pace
+            self.pacer.wait_for(claimed.page_id, claimed.slot)
+            if halted() or self.stopping.is_set():
+                return None
         if not self.start_attempt(claimed):
             return None  # its lease ran out and another process took it over
         token = client.token  # the token this call uses, even if a reload replaces it meanwhile

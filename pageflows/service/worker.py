@@ -4,8 +4,10 @@ Each event is processed in one transaction: the contact's new state, the
 outbox rows (queued or skipped with the reason) and the follow-ups are
 written together, so a crash never leaves half a decision. Sending happens
 after, from the outbox, so a slow or failing Graph API never loses an event.
-One worker thread takes events in arrival order, so a contact's events run
-in order and never at the same time.
+Any number of worker processes share the work: a contact's events, follow-ups
+and broadcast deliveries are decided under the contact's lock (locks.py),
+its events always the earliest pending first, so they run in order and never
+at the same time, on one machine or many.
 
 No event can stop the others: one that raises is rolled back, retried a few
 times with backoff (the contact's later events wait behind it, keeping their
@@ -17,12 +19,16 @@ contact of a broadcast.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
@@ -49,6 +55,7 @@ from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
 from pageflows.service import pages
 from pageflows.service.graph.client import GraphClient
+from pageflows.service.locks import try_lock_contact
 from pageflows.service.sender import release_held
 from pageflows.service.storage.models import (
     BroadcastRun,
@@ -58,6 +65,7 @@ from pageflows.service.storage.models import (
     InboxEvent,
     OutboxMessage,
 )
+from pageflows.service.wake import OUTBOX, notify
 
 log = logging.getLogger("pageflows.worker")
 EVENTS: TypeAdapter[WebhookEvent] = TypeAdapter(WebhookEvent)
@@ -77,70 +85,109 @@ class PageRuntime:
 
 
 class Worker:
-    def __init__(self, engine: Engine, pages: dict[str, PageRuntime], clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        pages: dict[str, PageRuntime],
+        clock: Clock,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
         self.engine = engine
         self.pages = pages
         self.clock = clock
+        self.on_queued = on_queued  # after a commit that may have queued messages: wake a sender
+        self.stopping = threading.Event()  # set on SIGTERM: finish the current event, take no more
         self.unknown_pages: set[str] = set()  # told once per process, not once per event
 
     # ---------------------------------------------------------- inbox
 
     def process_inbox(self, limit: int = 200) -> int:
-        """Pending events in arrival order; a contact whose earlier event waits for a retry
-        keeps its later events behind it, everyone else goes on."""
+        """Pending events, oldest contact first; each contact's events in their order.
+
+        The candidates only say which contacts have work. For each, the event taken
+        is the contact's earliest pending one, chosen under the contact's lock
+        (locks.py), so no other process can run that contact's events meanwhile
+        and no later event can overtake an earlier one. A contact whose earliest
+        event waits for a retry keeps its later events behind it; a contact another
+        process is busy with is left to that process.
+        """
         now = self.clock.now()
         with Session(self.engine) as session:
             rows = session.execute(
-                select(
-                    InboxEvent.id,
-                    InboxEvent.page_id,
-                    InboxEvent.contact_id,
-                    InboxEvent.next_attempt_at,
-                )
+                select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id)
                 .where(InboxEvent.status == "pending")
                 .order_by(InboxEvent.id)
                 .limit(CANDIDATES)
             ).all()
-        waiting: set[tuple[str, str | None]] = set()
+        seen: set[tuple[str, str]] = set()
         done = 0
-        for row_id, page_id, contact_id, next_attempt_at in rows:
-            who = (page_id, contact_id)
-            if contact_id is not None and who in waiting:
-                continue
-            if next_attempt_at is not None and next_attempt_at > now:
-                waiting.add(who)
-                continue
-            if not self.process_one(row_id):
-                waiting.add(who)  # its later events wait for the retry, keeping their order
-            done += 1
-            if done >= limit:
+        for row_id, page_id, contact_id in rows:
+            if self.stopping.is_set() or done >= limit:
                 break
+            if contact_id is None:  # page-level events (a policy block) have no order to keep
+                done += self.process_one(row_id, page_id, None, now)
+                continue
+            if (page_id, contact_id) in seen:
+                continue
+            seen.add((page_id, contact_id))
+            done += self.process_contact(page_id, contact_id, now, limit - done)
         return done
 
-    def process_one(self, row_id: int) -> bool:
-        """Process one event; False when it failed and waits for a retry."""
-        now = self.clock.now()
+    def process_contact(self, page_id: str, contact_id: str, now: datetime, limit: int) -> int:
+        """The contact's pending events in order, each in its own transaction, until none
+        is due, one fails (it waits for its retry) or another process holds the contact."""
+        done = 0
+        while done < limit and not self.stopping.is_set():
+            handled = self.process_one(None, page_id, contact_id, now)
+            if not handled:
+                break
+            done += handled
+        return done
+
+    def process_one(
+        self, row_id: int | None, page_id: str, contact_id: str | None, now: datetime
+    ) -> int:
+        """Process the event `row_id` (or the contact's earliest pending one); 1 when one was
+        processed or its failure recorded (it waits for a retry, or is parked), else 0."""
+        taken: int | None = None
         try:
             with Session(self.engine) as session, session.begin():
+                if not try_lock_contact(session, page_id, contact_id):
+                    return 0  # another process is deciding for this contact right now
+                query = select(InboxEvent).where(InboxEvent.status == "pending")
+                if row_id is not None:
+                    query = query.where(InboxEvent.id == row_id)
+                else:
+                    query = query.where(
+                        InboxEvent.page_id == page_id, InboxEvent.contact_id == contact_id
+                    )
                 # Locked: on PostgreSQL another process handling it skips it, never doubles it.
-                row = session.get(InboxEvent, row_id, with_for_update={"skip_locked": True})
-                if row is None or row.status != "pending":
-                    return True
+                row = session.scalars(
+                    query.order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True)
+                ).first()
+                if row is None or (row.next_attempt_at is not None and row.next_attempt_at > now):
+                    return 0
+                taken = row.id
                 try:
                     row.status = self._process(session, row, now)
                 except ValidationError as exc:
                     row.status, row.error = "parked", f"stored event unreadable: {exc.errors()[:1]}"
                 row.processed_at = now
-            return True
+            self.on_queued()
+            return 1
         except Exception as exc:  # one event's failure must never stop the others
-            return self._failed(row_id, exc, now)
+            if taken is None:
+                log.exception("could not take the next event of %s", contact_id)
+                return 0
+            self._failed(taken, exc, now)
+            return 1
 
-    def _failed(self, row_id: int, exc: Exception, now: datetime) -> bool:
+    def _failed(self, row_id: int, exc: Exception, now: datetime) -> None:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with Session(self.engine) as session, session.begin():
-            row = session.get(InboxEvent, row_id)
+            row = session.get(InboxEvent, row_id, with_for_update=True)
             if row is None or row.status != "pending":
-                return True
+                return
             row.attempts += 1
             row.error = error
             if row.attempts >= MAX_EVENT_ATTEMPTS:
@@ -155,7 +202,7 @@ class Worker:
                     error,
                     row.id,
                 )
-                return True
+                return
             row.next_attempt_at = now + EVENT_RETRY[min(row.attempts, len(EVENT_RETRY)) - 1]
             log.warning(
                 "inbox event %s failed (try %d of %d), retrying: %s",
@@ -164,7 +211,6 @@ class Worker:
                 MAX_EVENT_ATTEMPTS,
                 error,
             )
-            return False
 
     def _process(self, session: Session, row: InboxEvent, now: datetime) -> str:
         runtime = self.pages.get(row.page_id)
@@ -377,6 +423,7 @@ class Worker:
             if isinstance(effect, Send):
                 row.body = effect.request_body()
                 row.status = "queued"
+                notify(session, OUTBOX)
                 row.expires_at = deadline
                 row.messaging_type = effect.delivery.messaging_type
                 row.tag = effect.delivery.tag
@@ -415,6 +462,7 @@ class Worker:
                     attempts=0,
                 )
             )
+            notify(session, OUTBOX)
         elif isinstance(effect, Cancelled):
             log.info(
                 "follow-up for %s cancelled (%s): %s", contact_id, effect.reason, effect.detail
@@ -453,62 +501,80 @@ class Worker:
     # ---------------------------------------------------------- time
 
     def process_due(self) -> int:
+        """Due follow-ups and broadcast deliveries, each under its contact's lock."""
         now = self.clock.now()
+        started = self.start_broadcasts(now)
         with Session(self.engine) as session:
-            ids = session.scalars(
-                select(FollowUp.id)
+            due = session.execute(
+                select(FollowUp.id, FollowUp.page_id, FollowUp.contact_id)
                 .where(FollowUp.status == "pending", FollowUp.due_at <= now)
                 .order_by(FollowUp.due_at, FollowUp.id)
-                .limit(500)
+                .limit(CANDIDATES)
             ).all()
-        for follow_up_id in ids:
+        done = 0
+        for follow_up_id, page_id, contact_id in due:
+            if self.stopping.is_set():
+                break
             try:
-                self.fire(follow_up_id)
+                done += self.fire(follow_up_id, page_id, contact_id)
             except Exception as exc:  # a follow-up that cannot run must not stop the others
                 self._park_follow_up(follow_up_id, exc, now)
-        return len(ids) + self.process_broadcasts(now)
+                done += 1
+        return done + started
 
     def _park_follow_up(self, follow_up_id: int, exc: Exception, now: datetime) -> None:
         with Session(self.engine) as session, session.begin():
-            row = session.get(FollowUp, follow_up_id)
+            row = session.get(FollowUp, follow_up_id, with_for_update=True)
             if row is not None and row.status == "pending":
                 row.status, row.fired_at = "parked", now
         log.error(
             "follow-up %s failed and is parked: %s: %s", follow_up_id, type(exc).__name__, exc
         )
 
-    def fire(self, follow_up_id: int) -> None:
+    def fire(self, follow_up_id: int, page_id: str, contact_id: str) -> int:
+        """Decide one due follow-up (or broadcast delivery); 1 if this process did it."""
         now = self.clock.now()
         with Session(self.engine) as session, session.begin():
+            if not try_lock_contact(session, page_id, contact_id):
+                return 0  # the contact is busy elsewhere; the next pass takes it
             row = session.get(FollowUp, follow_up_id, with_for_update={"skip_locked": True})
             if row is None or row.status != "pending":
-                return
+                return 0
             row.status, row.fired_at = "done", now
             runtime = self.pages.get(row.page_id)
             if runtime is None:
                 row.status = "orphaned"
-                return
-            spec = row.spec
-            base = {"contact_id": row.contact_id, "timestamp": row.due_at}
-            event: InboundEvent
-            if row.purpose == "window_closing":
-                event = WindowClosingDue(
-                    root=spec["root"], for_message_at=spec["created_at"], **base
-                )
-            else:
-                event = FollowUpDue(
-                    root=spec["root"],
-                    path=tuple(spec["path"]),
-                    created_at=spec["created_at"],
-                    unless_replied=spec["unless_replied"],
-                    tag=spec["tag"],
-                    topic=spec["topic"],
-                    **base,
-                )
-            self.decide(session, runtime, event, now)
+                return 1
+            self.decide(session, runtime, self._due_event(row), now)
+        self.on_queued()
+        return 1
 
-    def process_broadcasts(self, now: datetime) -> int:
-        done = 0
+    @staticmethod
+    def _due_event(row: FollowUp) -> InboundEvent:
+        spec = row.spec
+        base = {"contact_id": row.contact_id, "timestamp": row.due_at}
+        if row.purpose == "broadcast":
+            return BroadcastDue(name=spec["name"], **base)
+        if row.purpose == "window_closing":
+            return WindowClosingDue(root=spec["root"], for_message_at=spec["created_at"], **base)
+        return FollowUpDue(
+            root=spec["root"],
+            path=tuple(spec["path"]),
+            created_at=spec["created_at"],
+            unless_replied=spec["unless_replied"],
+            tag=spec["tag"],
+            topic=spec["topic"],
+            **base,
+        )
+
+    def start_broadcasts(self, now: datetime) -> int:
+        """A due broadcast becomes one delivery per contact (a follow-up row each), so every
+        worker process takes a share, each under the contact's lock, and none twice.
+
+        The run row is the claim: the process whose insert lands enumerates the
+        contacts in the same transaction; any other finds it there and moves on.
+        """
+        started = 0
         for runtime in self.pages.values():
             for name, (_, broadcast) in runtime.program.broadcasts.items():
                 if broadcast.send_at > now:
@@ -516,8 +582,9 @@ class Worker:
                 with Session(self.engine) as session, session.begin():
                     if session.get(BroadcastRun, (runtime.page_id, name)) is not None:
                         continue
-                    run = BroadcastRun(page_id=runtime.page_id, name=name, started_at=now)
-                    session.add(run)
+                    if not self._claim_run(session, runtime.page_id, name, now):
+                        continue
+                    started += 1
                     if now - broadcast.send_at > LATE_BROADCAST:
                         log.warning(
                             "broadcast %s was due %s; too late, not sent", name, broadcast.send_at
@@ -526,22 +593,49 @@ class Worker:
                     psids = session.scalars(
                         select(Contact.psid).where(Contact.page_id == runtime.page_id)
                     ).all()
-                    for psid in psids:
-                        event = BroadcastDue(name=name, contact_id=psid, timestamp=now)
-                        try:
-                            with session.begin_nested():
-                                self.decide(session, runtime, event, now)
-                        except Exception as exc:  # one contact must not stop the broadcast
-                            log.error(
-                                "broadcast %s to %s failed: %s: %s",
-                                name,
-                                psid,
-                                type(exc).__name__,
-                                exc,
-                            )
-                    run.contacts = len(psids)
-                    done += 1
-        return done
+                    insert = (
+                        pg_insert
+                        if session.get_bind().dialect.name == "postgresql"
+                        else (sqlite_insert)
+                    )
+                    rows = [
+                        {
+                            "key": f"broadcast:{runtime.page_id}:{name}:{psid}",
+                            "page_id": runtime.page_id,
+                            "contact_id": psid,
+                            "purpose": "broadcast",
+                            "due_at": now,
+                            "spec": {"name": name},
+                            "status": "pending",
+                            "created_at": now,
+                        }
+                        for psid in psids
+                    ]
+                    for start in range(0, len(rows), 1000):
+                        session.execute(
+                            insert(FollowUp)
+                            .values(rows[start : start + 1000])
+                            .on_conflict_do_nothing(index_elements=["key"])
+                        )
+                    session.execute(
+                        update(BroadcastRun)
+                        .where(BroadcastRun.page_id == runtime.page_id, BroadcastRun.name == name)
+                        .values(contacts=len(psids))
+                    )
+                    log.info("broadcast %s: %d contact(s) to decide for", name, len(psids))
+        return started
+
+    @staticmethod
+    def _claim_run(session: Session, page_id: str, name: str, now: datetime) -> bool:
+        """Insert the run row unless another process already did: True if ours."""
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        inserted = session.execute(
+            insert(BroadcastRun)
+            .values(page_id=page_id, name=name, started_at=now, contacts=0)
+            .on_conflict_do_nothing(index_elements=["page_id", "name"])
+            .returning(BroadcastRun.name)
+        ).first()
+        return inserted is not None
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -107,7 +107,7 @@ def test_an_expired_token_pauses_the_page_until_the_token_is_replaced(
 ) -> None:
     monkeypatch.setenv("PAGEFLOWS_DATABASE_URL", world.database_url)
     world.start()
-    world.register(world.service.url if world.service else "", "the-new-token")  # old one dies
+    world.register(world.url, "the-new-token")  # old one dies
     psids = say_all(world, 5)
     world.settle()
     health = world.health()
@@ -160,7 +160,7 @@ def test_a_thread_owned_by_another_app_holds_replies_until_it_is_passed_back(
 def test_a_token_replaced_by_a_reload_resumes_the_page_without_a_restart(world: World) -> None:
     """`kill -HUP` on serve re-reads the settings and calls `replace_tokens`."""
     service = world.start()
-    world.register(service.url, "the-new-token")
+    world.register(world.url, "the-new-token")
     psids = say_all(world, 3)
     world.settle()
     assert world.health()["paused_pages"][0]["reason"] == "token_invalid"

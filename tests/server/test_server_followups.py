@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from embedded_web import Served, serve_in_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support import wait_for
@@ -54,20 +55,23 @@ class World:
     settings: Settings
     flows: str
     service: Service | None = None
+    served: Served | None = None
 
     def start_service(self) -> Service:
-        service = build_service(self.settings, self.flows, self.clock, port=0)
+        service = build_service(self.settings, self.flows, self.clock)
+        self.served = serve_in_thread(service)
         self.sim.control.register_page(
             page_id=PAGE, token=TOKEN, app_secret=SECRET,
-            webhook_url=f"{service.url}/webhook", name="Shop",
+            webhook_url=f"{self.served.url}/webhook", name="Shop",
         )  # fmt: skip
         service.start()
         self.service = service
         return service
 
     def stop_service(self) -> None:
-        if self.service is not None:
-            self.service.stop()
+        if self.served is not None:
+            self.served.stop()
+            self.served = None
             self.service = None
 
     def advance(self, delta: timedelta) -> None:
@@ -147,7 +151,7 @@ def test_a_follow_up_scheduled_before_a_restart_is_sent_after_it(world: World) -
     assert wait_for(lambda: texts(world.sim, psid), 1) == ["ok"]
     assert [f.status for f in wait_for(world.follow_ups, 1)] == ["pending"]
     world.stop_service()
-    assert not first.worker_alive()
+    assert not first.alive()
 
     world.advance(timedelta(hours=20, minutes=1))  # time passes while nothing runs
     time.sleep(0.3)

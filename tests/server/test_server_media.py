@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from embedded_web import serve_in_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support import wait_for
@@ -136,19 +137,20 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
             graph_url=sim.url,
             pages=(PageConfig(id=PAGE, token=TOKEN, name="Shop"),),
         )
-        service = build_service(settings, str(flows), clock, port=0)
+        service = build_service(settings, str(flows), clock)
         client = service.sender.clients[PAGE]
         counting = CountingTransport(client.transport)
         client.transport = counting
+        served = serve_in_thread(service)
         sim.control.register_page(
             page_id=PAGE, token=TOKEN, app_secret=SECRET,
-            webhook_url=f"{service.url}/webhook", name="Shop",
+            webhook_url=f"{served.url}/webhook", name="Shop",
         )  # fmt: skip
         service.start()
         try:
             yield World(service, sim, clock, counting)
         finally:
-            service.stop()
+            served.stop()
 
 
 def message_of(entry: dict[str, Any]) -> dict[str, Any]:

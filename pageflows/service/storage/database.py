@@ -8,7 +8,10 @@ writes; WAL lets readers and one writer proceed together, and
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import fcntl
+import os
+from pathlib import Path
+from typing import IO, Any
 from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event
@@ -87,3 +90,36 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+class SingleWorkerError(RuntimeError):
+    """A second worker process on one SQLite database; the message says what to do."""
+
+
+def hold_sqlite_worker_lock(url: str) -> IO[str] | None:
+    """On SQLite, make sure this is the only worker process: an exclusive lock on a file
+    beside the database, held until the process ends (the kernel drops it even on
+    SIGKILL). SQLite takes one writer at a time and its worker assumes it is alone (it
+    ends every lease it finds at start); PostgreSQL takes any number, so returns None.
+    """
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).resolve()
+    handle = path.with_name(path.name + ".worker-lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise SingleWorkerError(
+            f"another pageflows worker ({holder}) is already working on {path.name}: SQLite"
+            " takes one worker process. Stop it, or use PostgreSQL"
+            " (PAGEFLOWS_DATABASE_URL=postgresql://...) to run several."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle

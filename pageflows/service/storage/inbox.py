@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from pageflows.service.storage.models import InboxEvent
+from pageflows.service.wake import INBOX, notify
 
 CHUNK_ROWS = 500
 
@@ -74,6 +75,8 @@ def _insert(engine: Engine, rows: Sequence[dict[str, Any]], received_at: datetim
             )
             # RETURNING, not rowcount: drivers disagree on rowcount for multi-row inserts.
             new += len(connection.execute(statement).all())
+        if new:
+            notify(connection, INBOX)  # wakes every worker process when this commits
     return new
 
 

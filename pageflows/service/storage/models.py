@@ -17,7 +17,10 @@
   only the alarm. `key` is unique, so scheduling is idempotent.
 - `comment_replies`: the one private reply per comment.
 - `media_checks`: HEAD results per URL (size, type), cached.
-- `broadcast_runs`: a broadcast goes out once per page.
+- `broadcast_runs`: a broadcast goes out once per page; its contacts become
+  `follow_ups` rows (purpose `broadcast`), so any worker process takes a share.
+- `workers`: one row per running worker process and its last heartbeat, so
+  `/healthz` in any web process knows whether anything is deciding and sending.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Index,
     Integer,
     String,
     Text,
@@ -65,7 +69,11 @@ class Base(DeclarativeBase):
 
 class InboxEvent(Base):
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("page_id", "dedup_key", name="uq_inbox_dedup"),)
+    __table_args__ = (
+        UniqueConstraint("page_id", "dedup_key", name="uq_inbox_dedup"),
+        # A contact's earliest pending event: what the process holding its lock takes next.
+        Index("ix_inbox_contact_pending", "page_id", "contact_id", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     page_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -95,6 +103,9 @@ class Contact(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
+    # Whether a contact has a message in flight (claimed or sending) anywhere: if so, its
+    # next one waits, so a contact's messages leave in order across processes.
+    __table_args__ = (Index("ix_outbox_contact_status", "page_id", "contact_id", "status"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     page_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -136,6 +147,8 @@ class PageState(Base):
     token_fingerprint: Mapped[str | None] = mapped_column(String(64))
     slow_until: Mapped[datetime | None]
     rate_limit_strikes: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The page's pace, shared by every process: the earliest moment the next send may start.
+    next_send_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
 
@@ -178,3 +191,14 @@ class BroadcastRun(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     started_at: Mapped[datetime]
     contacts: Mapped[int] = mapped_column(default=0)
+
+
+class WorkerProcess(Base):
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid:random
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime] = mapped_column(index=True)
+    stopping: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -1,0 +1,34 @@
+"""One process at a time per contact: the lock every decision for a contact takes first.
+
+A contact's events must run in order and never at the same time as each other,
+across any number of worker processes. On PostgreSQL each decision's
+transaction first takes a transaction-scoped advisory lock on the contact
+(`pg_try_advisory_xact_lock`, released at commit or rollback, so a killed
+process never leaves one behind); a process that finds it taken moves on to
+another contact and comes back on its next pass. Inbox events, follow-ups and
+broadcast deliveries all take the same lock, always before any row lock, so
+no two transactions wait on each other in opposite orders.
+
+SQLite has one worker process (the CLI refuses a second one), whose deciding
+runs on one thread: there is nothing to lock against.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# The seed that keeps our keys apart from any other application's advisory locks.
+CONTACT_LOCK_SEED = 7_261_842_002
+_TRY = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, :seed))")
+
+
+def try_lock_contact(session: Session, page_id: str, contact_id: str | None) -> bool:
+    """True when this transaction now holds the contact's lock (or no lock is needed).
+
+    A hash collision between two contacts only makes them wait for each other.
+    """
+    if contact_id is None or session.get_bind().dialect.name != "postgresql":
+        return True
+    key = f"{page_id}:{contact_id}"
+    return bool(session.scalar(_TRY, {"key": key, "seed": CONTACT_LOCK_SEED}))
