@@ -23,6 +23,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'pageflows.db'}"
         return
+    yield from fresh_postgres()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """PostgreSQL only: for what SQLite does not offer (several worker processes)."""
+    yield from fresh_postgres()
+
+
+def fresh_postgres() -> Iterator[str]:
     if not POSTGRES:
         if os.environ.get("CI"):
             pytest.fail("PAGEFLOWS_TEST_POSTGRES_URL is not set: .ci/postgres.sh did not run")
