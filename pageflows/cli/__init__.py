@@ -11,7 +11,7 @@ import click
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
 from pageflows.cli.operate import inbox, pages_group
-from pageflows.cli.server import db, profile, serve
+from pageflows.cli.server import db, profile, serve, worker
 from pageflows.cli.simulator import simulator
 from pageflows.cli.test import test
 
@@ -26,6 +26,7 @@ main.add_command(check)
 main.add_command(chat)
 main.add_command(test)
 main.add_command(serve)
+main.add_command(worker)
 main.add_command(db)
 main.add_command(profile)
 main.add_command(simulator)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from service_world import PAGE, START, SECRET, TOKEN
+from service_world import PAGE, SECRET, START, TOKEN
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -31,9 +31,10 @@ from pageflows.webhook.fit import inbox_row
 from pageflows.webhook.parse import parse_body
 
 STEPS = 4
-FLOW = "\n".join(
-    f'on keyword "ping{n}" exact:\n    send "pong{n}"\n' for n in range(STEPS)
-) + '\nbroadcast spring to everyone at "2026-11-24 09:00" in "UTC":\n    send "spring sale"\n'
+FLOW = (
+    "\n".join(f'on keyword "ping{n}" exact:\n    send "pong{n}"\n' for n in range(STEPS))
+    + '\nbroadcast spring to everyone at "2026-11-24 09:00" in "UTC":\n    send "spring sale"\n'
+)
 
 
 @pytest.fixture
@@ -134,9 +135,7 @@ def test_a_broadcast_is_started_once_and_each_contact_gets_it_once(
         run_together(group)  # the contacts exist and their windows are open; the broadcast
         with Session(group[0].engine) as session:
             runs = session.scalars(select(BroadcastRun)).all()
-            deliveries = session.scalar(
-                select(func.count()).where(FollowUp.purpose == "broadcast")
-            )
+            deliveries = session.scalar(select(func.count()).where(FollowUp.purpose == "broadcast"))
         assert [(r.name, r.contacts) for r in runs] == [("spring", 30)]
         assert deliveries == 30
         got = Counter(
