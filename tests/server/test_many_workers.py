@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from service_world import PAGE, SECRET, START, TOKEN
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from support import wait_for
 
 from pageflows.clock import FakeClock, SystemClock
 from pageflows.serve import Service, build_service
@@ -205,3 +208,84 @@ def test_three_senders_together_never_exceed_the_page_rate(
     assert max_in_one_second(calls) <= 10
     # Paced, not merely throttled by chance: 40 calls at 8/s take about 5 s.
     assert max(calls) - min(calls) >= timedelta(seconds=4)
+
+
+def test_a_slow_graph_api_never_delays_the_inbox_and_contacts_are_sent_to_at_once(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """Every Graph call takes 1 s: the events are all decided at once anyway, and four
+    contacts are sent to at a time (the bound), so 12 replies take ~3 s, not 12."""
+    (service,) = services(1, database_url, sim, tmp_path)
+    client = service.sender.clients[PAGE]
+    watched = InFlight(client.transport)
+    client.transport = watched
+    sim.control.slow(1.0)
+    psids = [f"79{n:014d}" for n in range(12)]
+    for psid in psids:
+        sim.control.add_contact(psid)
+        sim.control.call("POST", f"contacts/{psid}/seen", {})
+    service.start()
+    try:
+        started = time.monotonic()
+        for psid in psids:
+            at = int(START.timestamp() * 1000)
+            item = {"sender": {"id": psid}, "recipient": {"id": PAGE}, "timestamp": at,
+                    "message": {"mid": f"slow-{psid}", "text": "ping0"}}  # fmt: skip
+            raw = json.dumps({"object": "page", "entry": [{"id": PAGE, "messaging": [item]}]})
+            parsed = parse_body(raw.encode(), 1_000_000, received_at=START)
+            store_batch(service.engine, [inbox_row(e) for e in parsed.events], START)
+        service.wake()
+        decided = wait_until(lambda: pending_events(service) == 0, 10)
+        decided_after = time.monotonic() - started
+        sent = wait_for(lambda: replies(sim, "pong0"), 12, 30)
+        sent_after = time.monotonic() - started
+    finally:
+        service.stop()
+    assert decided and decided_after < 1.0  # while the first sends were still waiting
+    assert len(sent) == 12
+    assert watched.most == 4  # concurrent, and never more than the bound
+    assert sent_after < 6.0  # 12 one-second calls, four at a time
+
+
+def replies(sim: RunningSimulator, text: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in sim.control.sent_messages()
+        if m["ok"] and m["request"]["message"].get("text") == text
+    ]
+
+
+class InFlight:
+    """A transport that counts the Graph calls in flight at once."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def send(self, request: Any) -> Any:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return self.inner.send(request)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def pending_events(service: Service) -> int:
+    with Session(service.engine) as session:
+        return int(session.scalar(select(func.count()).where(InboxEvent.status == "pending")) or 0)
+
+
+def wait_until(probe: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return True
+        time.sleep(0.02)
+    return bool(probe())
