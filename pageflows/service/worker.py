@@ -154,6 +154,10 @@ class Worker:
             with Session(self.engine) as session, session.begin():
                 if not try_lock_contact(session, page_id, contact_id):
                     return 0  # another process is deciding for this contact right now
+                # Read under the lock, not at the start of the pass: a contact's decisions
+                # then carry times that only move forward, whichever process makes them
+                # (a follow-up's due time comes from it, and follow-ups fire by due time).
+                now = self.clock.now()
                 query = select(InboxEvent).where(InboxEvent.status == "pending")
                 if row_id is not None:
                     query = query.where(InboxEvent.id == row_id)
@@ -501,7 +505,9 @@ class Worker:
     # ---------------------------------------------------------- time
 
     def process_due(self) -> int:
-        """Due follow-ups and broadcast deliveries, each under its contact's lock."""
+        """Due follow-ups and broadcast deliveries, each under its contact's lock, a contact's
+        in the order they fell due: one that finds the contact busy keeps the later ones of
+        that contact for the next pass, so none overtakes it."""
         now = self.clock.now()
         started = self.start_broadcasts(now)
         with Session(self.engine) as session:
@@ -512,14 +518,20 @@ class Worker:
                 .limit(CANDIDATES)
             ).all()
         done = 0
+        busy: set[tuple[str, str]] = set()
         for follow_up_id, page_id, contact_id in due:
             if self.stopping.is_set():
                 break
+            if (page_id, contact_id) in busy:
+                continue  # an earlier one of this contact's is not done: no overtaking it
             try:
-                done += self.fire(follow_up_id, page_id, contact_id)
+                fired = self.fire(follow_up_id, page_id, contact_id)
             except Exception as exc:  # a follow-up that cannot run must not stop the others
                 self._park_follow_up(follow_up_id, exc, now)
-                done += 1
+                fired = 1
+            if not fired:
+                busy.add((page_id, contact_id))
+            done += fired
         return done + started
 
     def _park_follow_up(self, follow_up_id: int, exc: Exception, now: datetime) -> None:
@@ -533,10 +545,10 @@ class Worker:
 
     def fire(self, follow_up_id: int, page_id: str, contact_id: str) -> int:
         """Decide one due follow-up (or broadcast delivery); 1 if this process did it."""
-        now = self.clock.now()
         with Session(self.engine) as session, session.begin():
             if not try_lock_contact(session, page_id, contact_id):
                 return 0  # the contact is busy elsewhere; the next pass takes it
+            now = self.clock.now()  # under the lock, as for inbox events
             row = session.get(FollowUp, follow_up_id, with_for_update={"skip_locked": True})
             if row is None or row.status != "pending":
                 return 0
