@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test lint fuzz bench crash clean
+.PHONY: install run chat test lint fuzz bench crash crash-many clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,6 +48,21 @@ CRASH_ARGS ?= --duration 300 --kills 40 --rate 20
 crash: install
 	eval "$$(bash .ci/postgres.sh)" && $(PY) -m tests.crash --database sqlite \
 		--database postgresql $(CRASH_ARGS) --workdir .crash --json .crash/results.json
+
+# The same with many processes on one PostgreSQL database: `serve --web-only --workers 2`
+# in front of four `pageflows worker` processes. First random workers are SIGKILLed (the
+# webhook stays), then every process is SIGTERMed in turn (a rolling restart, each must
+# exit 0 and leave nothing in doubt). Contacts write in order and the order of their
+# replies is judged; no process may log an error. `make test` runs the short forms
+# (tests/crash/test_many_processes.py). Override e.g. `make crash-many CRASH_MANY_ARGS=...`.
+CRASH_MANY_ARGS ?= --duration 300 --rate 12 --page-rate 40
+crash-many: install
+	eval "$$(bash .ci/postgres.sh)" && \
+	$(PY) -m tests.crash --database postgresql --topology web2+workers4 --kills 40 \
+		$(CRASH_MANY_ARGS) --workdir .crash/many-kills --json .crash/many-kills.json && \
+	$(PY) -m tests.crash --database postgresql --topology web2+workers4 --kills 0 \
+		--restarts 30 $(CRASH_MANY_ARGS) --workdir .crash/many-rolling \
+		--json .crash/many-rolling.json
 
 bench: install
 	$(PY) -m pip install -q -e ".[bench]"

@@ -3,6 +3,12 @@
     .venv/bin/python -m tests.crash --database sqlite --database postgresql \\
         --duration 300 --kills 40 --rate 20 --seed 7 --json .crash/results.json
     .venv/bin/python -m tests.crash --scenario kill-during-send --database sqlite
+    .venv/bin/python -m tests.crash --database postgresql --topology web2+workers4 \\
+        --duration 300 --kills 40
+
+`--topology` picks the processes: `serve` (one process, webhook and worker),
+or `webM+workersW` (`serve --web-only --workers M` and W `pageflows worker`
+processes on one PostgreSQL database; the kills then hit random workers).
 
 PostgreSQL needs PAGEFLOWS_TEST_POSTGRES_URL (`eval "$(bash .ci/postgres.sh)"`).
 """
@@ -19,6 +25,7 @@ from pathlib import Path
 from .database import create_database
 from .harness import Options, run
 from .scenario import kill_during_send
+from .stack import Topology
 from .verdict import Counts, table
 
 
@@ -31,6 +38,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, Options]:
     parser.add_argument("--database-url", help="use this empty database instead of a new one")
     parser.add_argument("--duration", type=float, default=40.0, help="seconds of traffic")
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs over the run")
+    parser.add_argument("--restarts", type=int, default=0,
+                        help="SIGTERM restarts, round the workers then serve")  # fmt: skip
     parser.add_argument("--rate", type=float, default=20.0, help="events per second")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--drain-timeout", type=float, default=120.0)
@@ -42,6 +51,13 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, Options]:
                         help="share of kills that may land while serve starts")  # fmt: skip
     parser.add_argument("--scenario", choices=("kill-during-send",),
                         help="the scripted crash of scenario.py, not a random run")  # fmt: skip
+    parser.add_argument("--topology", type=Topology.parse, default=Topology(),
+                        help="serve (default), or web2+workers4 (PostgreSQL)")  # fmt: skip
+    parser.add_argument("--senders", type=int, help="--senders of each worker process")
+    parser.add_argument("--page-rate", type=float, help="PAGEFLOWS_PAGE_RATE (default 20)")
+    parser.add_argument("--in-order", action=argparse.BooleanOptionalAction, default=None,
+                        help="contacts wait for a 200 before writing again, and the order of"
+                        " their replies is judged (default: on with workers)")  # fmt: skip
     parser.add_argument("--workdir", type=Path, help="logs, databases and result.json go here")
     parser.add_argument("--json", type=Path, help="write every run's counts here")
     parser.add_argument("--keep", action="store_true", help="keep PostgreSQL databases")
@@ -49,9 +65,11 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, Options]:
     args = parser.parse_args(argv)
     options = Options(
         database_url=args.database_url, duration=args.duration, kills=args.kills,
-        rate=args.rate, seed=args.seed, drain_timeout=args.drain_timeout,
+        restarts=args.restarts, rate=args.rate, seed=args.seed, drain_timeout=args.drain_timeout,
         redeliver=args.redeliver, aim=args.aim,
         startup_kills=args.startup_kills, keep=args.keep, verbose=not args.quiet,
+        topology=replace(args.topology, senders=args.senders, page_rate=args.page_rate),
+        in_order=args.in_order,
     )  # fmt: skip
     return args, options
 

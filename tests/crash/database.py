@@ -131,6 +131,14 @@ class Tables:
             )
             return [dict(r._mapping) for r in rows]
 
+    def broadcast_runs(self) -> dict[str, int]:
+        """Each started broadcast and how many contacts it was decided for."""
+        if not self.has_table("broadcast_runs"):
+            return {}
+        with self.engine.connect() as c:
+            rows = c.execute(text("SELECT name, contacts FROM broadcast_runs"))
+            return {str(name): int(n) for name, n in rows}
+
     def outbox(self) -> list[OutboxRow]:
         flagged = "possible_duplicate" in self.columns("outbox")
         duplicate = "possible_duplicate" if flagged else "NULL"

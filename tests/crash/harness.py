@@ -1,13 +1,16 @@
-"""One crash run: start everything, stream events, kill serve at random moments, drain, judge.
+"""One crash run: start everything, stream events, kill at random moments, drain, judge.
 
-Kills are SIGKILL at moments drawn from the seed over the whole run. A kill
-whose moment finds serve still starting fires anyway for a share of them
-(`startup_kills`) and otherwise waits until serve answers /healthz, so most
+What is killed depends on the topology (stack.py): the one `serve`, or, when
+`pageflows worker` processes do the work, a random one of them (the webhook
+stays up). Kills are SIGKILL at moments drawn from the seed over the whole
+run. A kill whose moment finds its victim still starting fires anyway for a
+share of them (`startup_kills`) and otherwise waits until it is up, so most
 land in the middle of a webhook batch, a worker transaction or a send. A
-share is aimed: fired the moment the simulator logs a send, when serve may
-not yet have recorded it. After each
-kill serve is started again after a short random downtime; events posted
-meanwhile get no 200 and Facebook (`webhooks.Facebook`) delivers them again.
+share is aimed: fired the moment the simulator logs a send, when the sender
+may not yet have recorded it (with several workers, at the worker that made
+that call, found in the simulator's access log). After each kill the victim is
+started again after a short random downtime; events posted while serve is
+down get no 200 and Facebook (`webhooks.Facebook`) delivers them again.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .database import Database, create_database, kind_of
-from .stack import Stack
+from .stack import Stack, Topology
 from .traffic import Traffic
 from .verdict import Counts, RunFacts, judge
 
+STOP_WAIT = 60.0  # seconds a SIGTERMed process gets to finish what it has in flight
 AIM_WAIT = 2.0  # seconds an aimed kill waits for a send before it fires anyway
 STARTUP_WAIT = 30.0  # seconds a kill waits for serve to be up before it fires anyway
 
@@ -35,6 +41,9 @@ class Options:
     database_url: str | None = None  # or an existing, empty database
     duration: float = 40.0  # seconds of traffic and kills
     kills: int = 5
+    # SIGTERM restarts, evenly spread over the run, going round the workers and then the
+    # webhook's serve (a rolling restart): each must exit 0 and lose or double nothing.
+    restarts: int = 0
     rate: float = 20.0  # events per second
     seed: int = 1
     workdir: Path | None = None
@@ -45,11 +54,25 @@ class Options:
     startup_kills: float = 0.2  # share of kills that may land while serve is still starting
     keep: bool = False  # keep the PostgreSQL database even when the run passes
     verbose: bool = True
+    # One serve, or serve --web-only and worker processes.
+    topology: Topology = field(default_factory=Topology)
+    # Each contact writes its next message only after a 200 for the last one, so the order
+    # of its replies is judged too (traffic.py). On by default when workers share the work.
+    in_order: bool | None = None
+
+    @property
+    def ordered(self) -> bool:
+        return self.topology.many if self.in_order is None else self.in_order
 
 
 def say(options: Options, message: str) -> None:
     if options.verbose:
-        print(f"[crash {options.database}] {message}", file=sys.stderr, flush=True)
+        where = (
+            options.database
+            if not options.topology.many
+            else f"{options.database} {options.topology}"
+        )
+        print(f"[crash {where}] {message}", file=sys.stderr, flush=True)
 
 
 class Run:
@@ -59,47 +82,77 @@ class Run:
         self.workdir = workdir
         self.facts = RunFacts(
             database=options.database, seed=options.seed, duration=options.duration,
-            rate=options.rate, workdir=str(workdir),
+            rate=options.rate, workdir=str(workdir), topology=str(options.topology),
+            in_order=options.ordered,
         )  # fmt: skip
         self.seen = 0  # the newest simulator log seq the harness has looked at
 
     def kill(self, stack: Stack, number: int) -> None:
         """SIGKILL now, or, for an aimed kill, the moment Facebook has accepted a send."""
-        server, sim = stack.server, stack.sim
-        starting = not server.healthy(timeout=1.0)
+        victims, sim = stack.victims, stack.sim
+        victim = victims[0] if len(victims) == 1 else self.rng.choice(victims)
+        starting = not victim.alive() or not victim.healthy(timeout=1.0)
         if starting and self.rng.random() >= self.options.startup_kills:
-            # Most kills should find serve at work: a restart takes seconds, and kills that
-            # all landed in start-ups would test little but the start-up.
-            starting = not server.wait_healthy(timeout=STARTUP_WAIT)
+            # Most kills should find the victim at work: a restart takes seconds, and kills
+            # that all landed in start-ups would test little but the start-up.
+            starting = not victim.wait_healthy(timeout=STARTUP_WAIT)
         aimed = not starting and self.rng.random() < self.options.aim
         if aimed:
             self.seen = sim.wait_for_send(sim.wait_for_send(self.seen, 0.0), AIM_WAIT)
-        server.kill()
+            # With workers, the one that made that call (by the simulator's access log).
+            victim = stack.last_sender() or victim
+        victim.kill()
         self.facts.kills += 1
         self.facts.kills_while_starting += int(starting)
         self.facts.kills_after_send += int(aimed)
         phase = "while starting" if starting else "right after a send" if aimed else "while serving"
-        say(self.options, f"kill {number}/{self.options.kills} {phase}")
+        say(self.options, f"kill {number}/{self.options.kills} of {victim.name} {phase}")
         time.sleep(self.rng.uniform(0.0, self.options.max_downtime))
-        server.start()
+        victim.start()
+
+    def restart(self, stack: Stack, number: int) -> None:
+        """SIGTERM the next process of the round, wait for its exit code, start it again."""
+        rota = [*stack.workers, stack.server]
+        process = rota[(number - 1) % len(rota)]
+        code = process.stop(timeout=STOP_WAIT)
+        self.facts.restarts += 1
+        self.facts.stop_codes.append(code)
+        say(
+            self.options, f"restart {number}/{self.options.restarts} of {process.name}: exit {code}"
+        )
+        time.sleep(self.rng.uniform(0.0, self.options.max_downtime))
+        process.start()
+
+    def plan(self, stack: Stack) -> list[tuple[float, Callable[[], None]]]:
+        """When to do what: kills at random moments, restarts evenly spaced, by time."""
+        o = self.options
+        span = max(1.0, o.duration - 1.0)
+        kill_at = sorted(self.rng.uniform(1.0, span) for _ in range(o.kills))
+        actions = [(t, partial(self.kill, stack, n)) for n, t in enumerate(kill_at, 1)]
+        step = o.duration / (o.restarts + 1)
+        actions += [(n * step, partial(self.restart, stack, n)) for n in range(1, o.restarts + 1)]
+        return sorted(actions, key=lambda action: action[0])
 
     def execute(self, database_url: str) -> Counts:
         o = self.options
-        with Stack(self.workdir, database_url) as stack:
+        with Stack(self.workdir, database_url, o.topology) as stack:
             facebook = stack.facebook(self.rng, o.redeliver)
-            traffic = Traffic(stack.sim, facebook, random.Random(o.seed + 1), o.rate, o.seed % 1000)
+            traffic = Traffic(
+                stack.sim, facebook, random.Random(o.seed + 1), o.rate, o.seed % 1000, o.ordered
+            )
             try:
-                span = max(1.0, o.duration - 1.0)
-                kill_at = sorted(self.rng.uniform(1.0, span) for _ in range(o.kills))
+                actions = self.plan(stack)
+                restarts = f", {o.restarts} restarts" if o.restarts else ""
                 say(
                     o,
-                    f"{o.duration:.0f}s at {o.rate:g} events/s, {o.kills} kills in {self.workdir}",
+                    f"{o.duration:.0f}s at {o.rate:g} events/s, {o.kills} kills{restarts}"
+                    f" in {self.workdir}",
                 )
                 began = time.monotonic()
                 traffic.start()
-                for number, moment in enumerate(kill_at, 1):
+                for moment, act in actions:
                     stack.sleep_until(began + moment)
-                    self.kill(stack, number)
+                    act()
                 stack.sleep_until(began + o.duration)
                 traffic.stop()
                 if traffic.error is not None:
@@ -110,8 +163,7 @@ class Run:
             finally:
                 traffic.stop()
                 facebook.close()
-            self.facts.serve_starts = stack.server.generation
-            self.facts.serve_exits = list(stack.server.exits)
+        self.facts.serve_starts, self.facts.serve_exits = stack.starts, stack.exits
         self.facts.drained, self.facts.drain_seconds = drained.done, drained.seconds
         self.facts.backlog = drained.backlog
         counts = judge(self.facts, traffic.events, facebook.accepted, facebook.stats, seen)
@@ -126,6 +178,8 @@ def run(options: Options) -> Counts:
     """
     if options.database_url is not None:
         options.database = kind_of(options.database_url)
+    if options.topology.many and options.database != "postgresql":
+        raise ValueError(f"{options.topology}: several workers need PostgreSQL, not SQLite")
     prefix = f"pageflows-crash-{options.database}-"
     workdir = (options.workdir or Path(tempfile.mkdtemp(prefix=prefix))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)

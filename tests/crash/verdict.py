@@ -5,6 +5,13 @@ simulator's log is the ground truth for what reached Facebook; the outbox is
 what the service decided and recorded. A reply is lost only if it was never
 sent *and* not recorded as skipped or failed with a reason: an honest,
 visible refusal is not a loss.
+
+When the traffic kept each contact's messages in order (traffic.py), the
+replies (`pongN`) each contact got must be in the order of its messages: the
+first copy of each, in the simulator's log order. The follow-ups (`laterN`)
+are counted the same way, reported but not judged: their order across
+processes is not a guarantee the service makes. And no process may log an
+error, a stack trace or a unique-key collision.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .database import Backlog, OutboxRow
-from .flow import expected_texts
+from .flow import expected_texts, later_text, reply_text
 from .stack import Observed
 from .webhooks import DeliveryStats, Event
 
@@ -40,6 +47,10 @@ class RunFacts:
     drain_seconds: float = 0.0
     backlog: Backlog | None = None
     workdir: str = ""
+    topology: str = "serve"
+    in_order: bool = False  # each contact's messages reached the page in the order written
+    restarts: int = 0  # SIGTERM, wait for the exit, start again
+    stop_codes: list[int | None] = field(default_factory=list)  # None: had to be SIGKILLed
 
 
 @dataclass
@@ -76,6 +87,14 @@ class Counts:
     failures: list[str]
     examples: dict[str, list[dict[str, Any]]]
     workdir: str
+    topology: str = "serve"
+    in_order: bool = False
+    restarts: int = 0
+    stop_codes: list[int | None] = field(default_factory=list)
+    replies_out_of_order: int = 0  # contacts whose pongs came in another order than their pings
+    follow_ups_out_of_order: int = 0  # contacts whose laters did (reported, not judged)
+    log_problems: int = 0
+    sends_by_process: dict[str, int] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -105,6 +124,28 @@ def _owed(events: Iterable[Event]) -> tuple[Counter[Key], dict[Key, Event]]:
             owed[(event.psid, text)] += 1
             by_key[(event.psid, text)] = event
     return owed, by_key
+
+
+def out_of_order(
+    events: Iterable[Event], log: Iterable[Mapping[str, Any]], text_of: Any
+) -> list[dict[str, Any]]:
+    """Contacts whose first copies of `text_of(keyword)` came in another order than their
+    events (only the texts that came at all: a missing one is judged as lost)."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for event in events:
+        wanted[event.psid].append(text_of(event.keyword))
+    got: dict[str, list[str]] = defaultdict(list)
+    for entry in log:
+        psid = str(entry.get("recipient_id"))
+        text = str(((entry.get("request") or {}).get("message") or {}).get("text"))
+        if entry.get("ok") and psid in wanted and text in wanted[psid] and text not in got[psid]:
+            got[psid].append(text)
+    found = []
+    for psid, texts in wanted.items():
+        expected = [t for t in texts if t in got[psid]]
+        if got[psid] != expected:
+            found.append({"psid": psid, "written": texts, "received": got[psid]})
+    return found
 
 
 def judge(
@@ -137,6 +178,9 @@ def judge(
     unexpected = sum(len(v) for k, v in sent.items() if k not in owed_all)
     unexpected += sum(len(v) for k, v in rows.items() if k not in owed_all)
     in_doubt = sum(1 for r in outbox if r.possible_duplicate)
+    delivered = [e for e in events if e.number in accepted]
+    replies_disordered = out_of_order(delivered, log, reply_text)
+    follow_ups_disordered = out_of_order(delivered, log, later_text)
 
     def example(key: Key) -> dict[str, Any]:
         event = event_of.get(key)
@@ -174,8 +218,15 @@ def judge(
             "decisions_doubled": [example(k) for k in list(doubled_rows)[:EXAMPLES]],
             "messages_doubled": [example(k) for k in list(doubled_sends)[:EXAMPLES]],
             "inbox_not_done": seen.inbox_problems,
+            "replies_out_of_order": replies_disordered[:EXAMPLES],
+            "follow_ups_out_of_order": follow_ups_disordered[:EXAMPLES],
+            "log_problems": [{"line": line} for line in seen.log_problems[: 3 * EXAMPLES]],
         },
-        workdir=facts.workdir,
+        workdir=facts.workdir, topology=facts.topology, in_order=facts.in_order,
+        restarts=facts.restarts, stop_codes=facts.stop_codes,
+        replies_out_of_order=len(replies_disordered),
+        follow_ups_out_of_order=len(follow_ups_disordered),
+        log_problems=len(seen.log_problems), sends_by_process=seen.sends_by_process,
     )  # fmt: skip
     counts.failures = failures(counts)
     return counts
@@ -203,9 +254,23 @@ def failures(c: Counts) -> list[str]:
     if c.events_accepted < c.events_sent:
         found.append(f"{c.events_sent - c.events_accepted} event(s) never got a 200")
     if not c.drained:
-        found.append(f"the last serve did not drain: {c.backlog}")
+        found.append(f"the processes did not drain: {c.backlog}")
     if c.serve_exits:
-        found.append(f"serve ended on its own {len(c.serve_exits)} time(s): {c.serve_exits}")
+        found.append(f"a process ended on its own {len(c.serve_exits)} time(s): {c.serve_exits}")
+    if c.kills == 0 and c.in_doubt:
+        found.append(
+            f"{c.in_doubt} message(s) marked possible_duplicate without a single kill: a"
+            " SIGTERM or a timeout left a send in doubt"
+        )
+    if any(code != 0 for code in c.stop_codes):
+        found.append(f"a SIGTERMed process did not exit 0: exit codes {c.stop_codes}")
+    if c.in_order and c.replies_out_of_order:
+        found.append(
+            f"{c.replies_out_of_order} contact(s) got their replies in another order than"
+            " they wrote"
+        )
+    if c.log_problems:
+        found.append(f"{c.log_problems} log line(s) with an error, a trace or a collision")
     return found
 
 
@@ -218,7 +283,8 @@ ROWS = (
     ("kills (SIGKILL)", "kills"),
     ("  of which while starting", "kills_while_starting"),
     ("  of which aimed at a send", "kills_after_send"),
-    ("serve starts", "serve_starts"),
+    ("restarts (SIGTERM)", "restarts"),
+    ("process starts", "serve_starts"),
     ("messages owed", "expected_messages"),
     ("messages sent (simulator)", "messages_sent"),
     ("refused by the simulator", "refused_by_simulator"),
@@ -229,15 +295,20 @@ ROWS = (
     ("in doubt (possible_duplicate)", "in_doubt"),
     ("duplicates not covered by a flag", "unflagged_duplicates"),
     ("unexpected sends", "unexpected"),
+    ("contacts with replies out of order", "replies_out_of_order"),
+    ("  with follow-ups out of order", "follow_ups_out_of_order"),
+    ("error lines in the logs", "log_problems"),
     ("drain (s)", "drain_seconds"),
 )
 
 
 def table(runs: Sequence[Counts]) -> str:
     """A plain-text table, one column per run, as printed at the end and pasted in the docs."""
-    header = ["", *(f"{c.database} (seed {c.seed})" for c in runs)]
+    header = ["", *(f"{_name(c)} (seed {c.seed})" for c in runs)]
     body = [[label, *(str(getattr(c, name)) for c in runs)] for label, name in ROWS]
     body.append(["inbox statuses", *(_statuses(c.inbox) for c in runs)])
+    if any(c.sends_by_process for c in runs):
+        body.append(["sends per worker", *(_statuses(c.sends_by_process) for c in runs)])
     body.append(["verdict", *("PASS" if c.passed else "FAIL" for c in runs)])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
 
@@ -249,8 +320,12 @@ def table(runs: Sequence[Counts]) -> str:
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     lines = [line(header), rule, *(line(row) for row in body)]
     for c in runs:
-        lines.extend(f"{c.database}: FAIL: {reason}" for reason in c.failures)
+        lines.extend(f"{_name(c)}: FAIL: {reason}" for reason in c.failures)
     return "\n".join(lines)
+
+
+def _name(c: Counts) -> str:
+    return c.database if c.topology == "serve" else f"{c.database} {c.topology}"
 
 
 def _statuses(inbox: Mapping[str, int]) -> str:

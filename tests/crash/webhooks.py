@@ -107,6 +107,10 @@ class Facebook:
     def submit(self, body: bytes, events: Sequence[int]) -> None:
         self._push(_Delivery(time.monotonic(), 0, body, tuple(events)))
 
+    def was_accepted(self, event: int) -> bool:
+        with self._cond:
+            return event in self.accepted
+
     def pending(self) -> int:
         """Bodies not yet answered with a 200, or due to be redelivered."""
         with self._cond:
