@@ -114,11 +114,16 @@ class Run:
         """SIGTERM the next process of the round, wait for its exit code, start it again."""
         rota = [*stack.workers, stack.server]
         process = rota[(number - 1) % len(rota)]
+        begun = time.monotonic()
         code = process.stop(timeout=STOP_WAIT)
+        took = round(time.monotonic() - begun, 2)
         self.facts.restarts += 1
         self.facts.stop_codes.append(code)
+        self.facts.stop_seconds.append(took)
         say(
-            self.options, f"restart {number}/{self.options.restarts} of {process.name}: exit {code}"
+            self.options,
+            f"restart {number}/{self.options.restarts} of {process.name}: exit {code}"
+            f" after {took}s",
         )
         time.sleep(self.rng.uniform(0.0, self.options.max_downtime))
         process.start()

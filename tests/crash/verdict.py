@@ -51,6 +51,7 @@ class RunFacts:
     in_order: bool = False  # each contact's messages reached the page in the order written
     restarts: int = 0  # SIGTERM, wait for the exit, start again
     stop_codes: list[int | None] = field(default_factory=list)  # None: had to be SIGKILLed
+    stop_seconds: list[float] = field(default_factory=list)  # SIGTERM to exit
 
 
 @dataclass
@@ -91,6 +92,7 @@ class Counts:
     in_order: bool = False
     restarts: int = 0
     stop_codes: list[int | None] = field(default_factory=list)
+    stop_seconds: list[float] = field(default_factory=list)
     replies_out_of_order: int = 0  # contacts whose pongs came in another order than their pings
     follow_ups_out_of_order: int = 0  # contacts whose laters did (reported, not judged)
     log_problems: int = 0
@@ -223,7 +225,7 @@ def judge(
             "log_problems": [{"line": line} for line in seen.log_problems[: 3 * EXAMPLES]],
         },
         workdir=facts.workdir, topology=facts.topology, in_order=facts.in_order,
-        restarts=facts.restarts, stop_codes=facts.stop_codes,
+        restarts=facts.restarts, stop_codes=facts.stop_codes, stop_seconds=facts.stop_seconds,
         replies_out_of_order=len(replies_disordered),
         follow_ups_out_of_order=len(follow_ups_disordered),
         log_problems=len(seen.log_problems), sends_by_process=seen.sends_by_process,
@@ -308,7 +310,7 @@ def table(runs: Sequence[Counts]) -> str:
     body = [[label, *(str(getattr(c, name)) for c in runs)] for label, name in ROWS]
     body.append(["inbox statuses", *(_statuses(c.inbox) for c in runs)])
     if any(c.sends_by_process for c in runs):
-        body.append(["sends per worker", *(_statuses(c.sends_by_process) for c in runs)])
+        body.append(["workers that sent (least-most)", *(_shares(c) for c in runs)])
     body.append(["verdict", *("PASS" if c.passed else "FAIL" for c in runs)])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
 
@@ -322,6 +324,12 @@ def table(runs: Sequence[Counts]) -> str:
     for c in runs:
         lines.extend(f"{_name(c)}: FAIL: {reason}" for reason in c.failures)
     return "\n".join(lines)
+
+
+def _shares(c: Counts) -> str:
+    """How many worker starts sent anything, and the fewest and most one of them sent."""
+    sent = [n for n in c.sends_by_process.values() if n]
+    return f"{len(sent)} ({min(sent)}-{max(sent)})" if sent else "-"
 
 
 def _name(c: Counts) -> str:
