@@ -198,6 +198,16 @@ def ensure_free(host: str, port: int, option: str = "--port") -> None:
         raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
+def free_port(host: str) -> int:
+    """A port nothing listens on now (for `--port 0`)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+            return int(probe.getsockname()[1])
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}: {exc.strerror or exc}; check --host") from None
+
+
 def load_flows(paths: list[str], clock: Clock) -> LoadResult:
     result = load_paths(paths, clock.now().date(), check_tag)
     if result.program is None:

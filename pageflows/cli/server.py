@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import signal
-import subprocess
 import threading
 from pathlib import Path
 from types import FrameType
@@ -28,6 +27,7 @@ from pageflows.serve import (
     Service,
     build_service,
     ensure_free,
+    free_port,
     prepare_database,
     start_sandbox_simulator,
 )
@@ -50,6 +50,7 @@ from pageflows.service.storage.database import (
     shown_url,
 )
 from pageflows.service.storage.migrate import upgrade
+from pageflows.simulator.harness import DEFAULT_VERSION as GRAPH_VERSION
 
 log = logging.getLogger("pageflows")
 config_option = click.option(
@@ -213,6 +214,7 @@ def serve(
     settings = settings_or_exit(config_path, sandbox)
     quiet_logging()
     try:
+        port = port or free_port(host)  # 0: any free port, chosen here so the log can name it
         ensure_free(host, port)
         if settings.sandbox:
             ensure_free("127.0.0.1", simulator_port, "--simulator-port")
@@ -245,7 +247,7 @@ def run_serving(
     config_path: str,
 ) -> None:
     """gunicorn as a child process, the worker's loops here, until SIGTERM; then drain."""
-    from pageflows.web import WebOptions, spawn, wait_listening  # only serve needs gunicorn
+    from pageflows.web import WebOptions, spawn, stop, wait_listening  # only serve needs it
 
     options = WebOptions(
         host=host,
@@ -273,11 +275,11 @@ def run_serving(
         service.start()
     url = f"http://{host}:{port}"
     log.info(
-        "listening on %s/webhook (health: %s/healthz) with %d web process(es)%s",
+        "health: %s/healthz; %s",
         url,
-        url,
-        web_workers,
-        "; no worker here (--web-only)" if service is None else " and a worker",
+        "no worker in this process (--web-only): run `pageflows worker`"
+        if service is None
+        else "this process also decides and sends (the worker)",
     )
     if simulator is not None:
         sim_flag = "" if simulator_port == 8765 else f" --sim {simulator.root}"
@@ -291,12 +293,9 @@ def run_serving(
         if web.poll() is not None:  # gunicorn's arbiter died: bring the webhook back
             log.error("the webhook's gunicorn exited (%s); starting it again", web.returncode)
             web = spawn(options)
-    web.terminate()  # SIGTERM: gunicorn finishes the requests in flight
+    web.terminate()  # SIGTERM now: gunicorn finishes its requests while the worker drains
     finish(service)
-    try:
-        web.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        web.kill()
+    stop(web)
 
 
 @click.command()
@@ -305,22 +304,35 @@ def run_serving(
 @click.option(
     "--sandbox",
     is_flag=True,
-    help="Use the sandbox page and credentials (the simulator `serve --sandbox` started).",
+    help="Use the sandbox page and the simulator a `serve --sandbox` started (or set"
+    " PAGEFLOWS_SANDBOX=1).",
+)
+@click.option(
+    "--simulator-port",
+    default=8765,
+    show_default=True,
+    type=int,
+    help="Sandbox mode only: where that simulator listens.",
 )
 @config_option
-def worker(flows_dir: str, senders: int, sandbox: bool, config_path: str) -> None:
+def worker(
+    flows_dir: str, senders: int, sandbox: bool, simulator_port: int, config_path: str
+) -> None:
     """Decide and send for the flows in FLOWS_DIR, without the webhook; run any number on
     PostgreSQL (one on SQLite). SIGTERM finishes what is in flight and exits."""
+    check_port("--simulator-port", simulator_port)
     settings = settings_or_exit(config_path, sandbox)
     quiet_logging()
-    service = build_or_exit(settings, flows_dir, senders)
-    stopped = wait_for_signals(service, config_path, sandbox)
+    graph_url = f"http://127.0.0.1:{simulator_port}/{GRAPH_VERSION}" if settings.sandbox else None
+    service = build_or_exit(settings, flows_dir, senders, graph_url)
+    stopped = wait_for_signals(service, config_path, settings.sandbox)
     service.start()
     log.info(
-        "worker started for %d page(s) on %s (%d sender thread(s))",
+        "worker started for %d page(s) on %s (%d sender thread(s))%s",
         len(settings.pages),
         shown_url(settings.database_url),
         senders,
+        f"; sandbox mode, Graph API at {graph_url}" if graph_url else "",
     )
     stopped.wait()
     finish(service)
