@@ -329,22 +329,6 @@ class WebServer(Server):
     def arguments(self) -> list[str]:
         return [*super().arguments(), "--web-only", "--workers", str(self.processes)]
 
-    def start(self) -> None:  # TEMPORARY: until mp has pageflows/web.py
-        import importlib.util
-
-        if importlib.util.find_spec("pageflows.web") is not None:
-            super().start()
-            return
-        self.generation += 1
-        path = self.workdir / f"{self.name}-{self.generation:03d}.log"
-        self.logs.append(path)
-        env = {**self.environment(), "PYTHONPATH": str(Path(__file__).parents[2])}
-        with path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.crash.standin_web", HOST, str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir,
-            )  # fmt: skip
-
 
 class Worker(Process):
     """`pageflows worker FLOWS`: deciding and sending, no webhook; one of a numbered slot.
