@@ -23,7 +23,7 @@ import pytest
 from .flow import write_flows
 from .harness import Options, run
 from .pace import broadcast_pace
-from .processes import Page, Worker
+from .processes import Page, Server, WebServer, Worker
 from .stack import Topology
 from .verdict import Counts, table
 
@@ -79,7 +79,7 @@ def test_a_rolling_restart_with_sigterm_loses_and_doubles_nothing(
     """Each worker in turn, then the webhook's serve, SIGTERMed and started again under load:
     every one exits 0, and no message is even in doubt (SIGTERM finishes what is in flight
     and gives back what it had not tried)."""
-    counts = many(postgres_url, tmp_path / "rolling", duration=24, restarts=5)
+    counts = many(postgres_url, tmp_path / "rolling", duration=20, restarts=5)
     check(counts)
     assert counts.stop_codes == [0] * 5
     assert counts.messages_doubled == counts.in_doubt == 0
@@ -98,7 +98,7 @@ def test_four_workers_broadcasting_never_exceed_the_page_rate(
     assert 6.0 <= result.achieved_rate <= 10.0, report
 
 
-def test_a_second_worker_process_on_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_a_second_worker_or_serve_on_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
     flows = write_flows(tmp_path / "flows")
     url = f"sqlite:///{tmp_path / 'pageflows.db'}"
     first, second = (Worker(tmp_path, flows, Page(), url, slot) for slot in (1, 2))
@@ -114,6 +114,21 @@ def test_a_second_worker_process_on_sqlite_is_refused_in_one_line(tmp_path: Path
         assert code == 1
         assert len(said) == 1, said
         assert "SQLite" in said[0] and "PostgreSQL" in said[0], said
-        assert first.alive()  # the refusal did not disturb the worker already there
+        # serve without --web-only runs a worker too: refused the same way.
+        serve = Server(tmp_path, flows, Page(), url)
+        serve.graph_url = first.graph_url
+        serve.start()
+        assert serve.process is not None
+        assert serve.process.wait(timeout=60) == 1
+        said = [line for line in serve.log.read_text().splitlines() if line.strip()]
+        assert len(said) == 1 and "SQLite" in said[0] and "PostgreSQL" in said[0], said
+        # The webhook alone takes no worker's place: it runs beside the one worker.
+        web = WebServer(tmp_path, flows, Page(), url, 1)
+        web.start()
+        try:
+            assert web.wait_healthy(60), web.log.read_text()
+        finally:
+            assert web.stop() == 0
+        assert first.alive()  # none of them disturbed the worker already there
     finally:
         assert first.stop() == 0
