@@ -44,6 +44,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
@@ -184,6 +185,14 @@ class Sender:
             else:
                 try:
                     outcome = self.send_claimed(row, partial(halted.page, row.page_id))
+                except OperationalError as exc:  # the database, not the message: try it later
+                    log.warning(
+                        "message %s: the database failed (%s); it and the contact's next"
+                        " return to the queue when their leases end",
+                        row.id,
+                        type(exc.orig or exc).__name__,
+                    )
+                    return
                 except Exception as exc:  # one row's bug must not stall the page: fail it, go on
                     log.exception("message %s could not be sent", row.id)
                     self.fail_claimed(row, exc)

@@ -29,6 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
@@ -526,6 +527,13 @@ class Worker:
                 continue  # an earlier one of this contact's is not done: no overtaking it
             try:
                 fired = self.fire(follow_up_id, page_id, contact_id)
+            except OperationalError as exc:  # the database, not the follow-up: the next pass
+                log.warning(
+                    "follow-up %s: the database failed (%s); trying it again",
+                    follow_up_id,
+                    type(exc.orig or exc).__name__,
+                )
+                fired = 0
             except Exception as exc:  # a follow-up that cannot run must not stop the others
                 self._park_follow_up(follow_up_id, exc, now)
                 fired = 1
