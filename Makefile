@@ -52,9 +52,11 @@ crash: install
 # The same with many processes on one PostgreSQL database: `serve --web-only --workers 2`
 # in front of four `pageflows worker` processes. First random workers are SIGKILLed (the
 # webhook stays), then every process is SIGTERMed in turn (a rolling restart, each must
-# exit 0 and leave nothing in doubt). Contacts write in order and the order of their
-# replies is judged; no process may log an error. `make test` runs the short forms
-# (tests/crash/test_many_processes.py). Override e.g. `make crash-many CRASH_MANY_ARGS=...`.
+# exit 0 and leave nothing in doubt), then every database session is cut now and then
+# (a failover: nothing may be lost or failed for it). Contacts write in order and the
+# order of their replies is judged; no process may log an error (while the database is
+# cut, no collision). `make test` runs the short forms (tests/crash/test_many_processes.py).
+# Override e.g. `make crash-many CRASH_MANY_ARGS="--duration 60 --seed 3"`.
 CRASH_MANY_ARGS ?= --duration 300 --rate 12 --page-rate 40
 crash-many: install
 	eval "$$(bash .ci/postgres.sh)" && \
@@ -62,7 +64,9 @@ crash-many: install
 		$(CRASH_MANY_ARGS) --workdir .crash/many-kills --json .crash/many-kills.json && \
 	$(PY) -m tests.crash --database postgresql --topology web2+workers4 --kills 0 \
 		--restarts 30 $(CRASH_MANY_ARGS) --workdir .crash/many-rolling \
-		--json .crash/many-rolling.json
+		--json .crash/many-rolling.json && \
+	$(PY) -m tests.crash --database postgresql --topology web2+workers4 --kills 0 \
+		--blips 40 $(CRASH_MANY_ARGS) --workdir .crash/many-blips --json .crash/many-blips.json
 
 bench: install
 	$(PY) -m pip install -q -e ".[bench]"

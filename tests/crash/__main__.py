@@ -40,6 +40,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, Options]:
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs over the run")
     parser.add_argument("--restarts", type=int, default=0,
                         help="SIGTERM restarts, round the workers then serve")  # fmt: skip
+    parser.add_argument("--blips", type=int, default=0,
+                        help="times every database session is ended (PostgreSQL)")  # fmt: skip
     parser.add_argument("--rate", type=float, default=20.0, help="events per second")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--drain-timeout", type=float, default=120.0)
@@ -65,7 +67,8 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, Options]:
     args = parser.parse_args(argv)
     options = Options(
         database_url=args.database_url, duration=args.duration, kills=args.kills,
-        restarts=args.restarts, rate=args.rate, seed=args.seed, drain_timeout=args.drain_timeout,
+        restarts=args.restarts, blips=args.blips, rate=args.rate, seed=args.seed,
+        drain_timeout=args.drain_timeout,
         redeliver=args.redeliver, aim=args.aim,
         startup_kills=args.startup_kills, keep=args.keep, verbose=not args.quiet,
         topology=replace(args.topology, senders=args.senders, page_rate=args.page_rate),

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 POSTGRES_ENV = "PAGEFLOWS_TEST_POSTGRES_URL"
 BUSY_OUTBOX = ("queued", "claimed", "sending")
+HARNESS = "pageflows-crash-harness"  # the application_name of the harness's own sessions
 
 
 @dataclass
@@ -91,7 +92,8 @@ class Tables:
         parsed = make_url(url)
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        args = {"timeout": 30} if parsed.drivername.startswith("sqlite") else {}
+        sqlite = parsed.drivername.startswith("sqlite")
+        args = {"timeout": 30} if sqlite else {"application_name": HARNESS}
         self.engine: Engine = create_engine(parsed, connect_args=args)
 
     def close(self) -> None:
@@ -130,6 +132,20 @@ class Tables:
                 {"n": limit},
             )
             return [dict(r._mapping) for r in rows]
+
+    def cut_connections(self) -> int:
+        """PostgreSQL only: end every session of the database but the harness's own, as a
+        failover, a restarted pooler or a network cut does; how many were ended."""
+        with self.engine.connect() as c:
+            ended = c.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND application_name <> :harness"
+                ),
+                {"harness": HARNESS},
+            )
+            return int(ended.scalar_one())
 
     def broadcast_runs(self) -> dict[str, int]:
         """Each started broadcast and how many contacts it was decided for."""

@@ -44,6 +44,10 @@ class Options:
     # SIGTERM restarts, evenly spread over the run, going round the workers and then the
     # webhook's serve (a rolling restart): each must exit 0 and lose or double nothing.
     restarts: int = 0
+    # PostgreSQL: at random moments every session of the database is ended (a failover, a
+    # pooler restart): a database error must cost a retry, never a message. Error lines are
+    # then expected; the log verdict looks only for collisions.
+    blips: int = 0
     rate: float = 20.0  # events per second
     seed: int = 1
     workdir: Path | None = None
@@ -128,6 +132,11 @@ class Run:
         time.sleep(self.rng.uniform(0.0, self.options.max_downtime))
         process.start()
 
+    def blip(self, stack: Stack, number: int) -> None:
+        ended = stack.tables.cut_connections()
+        self.facts.blips += 1
+        say(self.options, f"blip {number}/{self.options.blips}: {ended} session(s) ended")
+
     def plan(self, stack: Stack) -> list[tuple[float, Callable[[], None]]]:
         """When to do what: kills at random moments, restarts evenly spaced, by time."""
         o = self.options
@@ -136,6 +145,8 @@ class Run:
         actions = [(t, partial(self.kill, stack, n)) for n, t in enumerate(kill_at, 1)]
         step = o.duration / (o.restarts + 1)
         actions += [(n * step, partial(self.restart, stack, n)) for n in range(1, o.restarts + 1)]
+        blip_at = sorted(self.rng.uniform(1.0, span) for _ in range(o.blips))
+        actions += [(t, partial(self.blip, stack, n)) for n, t in enumerate(blip_at, 1)]
         return sorted(actions, key=lambda action: action[0])
 
     def execute(self, database_url: str) -> Counts:
@@ -148,6 +159,7 @@ class Run:
             try:
                 actions = self.plan(stack)
                 restarts = f", {o.restarts} restarts" if o.restarts else ""
+                restarts += f", {o.blips} blips" if o.blips else ""
                 say(
                     o,
                     f"{o.duration:.0f}s at {o.rate:g} events/s, {o.kills} kills{restarts}"
@@ -185,6 +197,8 @@ def run(options: Options) -> Counts:
         options.database = kind_of(options.database_url)
     if options.topology.many and options.database != "postgresql":
         raise ValueError(f"{options.topology}: several workers need PostgreSQL, not SQLite")
+    if options.blips and options.database != "postgresql":
+        raise ValueError("blips end PostgreSQL sessions: PostgreSQL only")
     prefix = f"pageflows-crash-{options.database}-"
     workdir = (options.workdir or Path(tempfile.mkdtemp(prefix=prefix))).resolve()
     workdir.mkdir(parents=True, exist_ok=True)

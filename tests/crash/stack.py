@@ -36,6 +36,9 @@ from .webhooks import Facebook
 # A line no process may log in a healthy run, killed or not: an error, a stack trace, or
 # two processes colliding on one row.
 PROBLEM = re.compile(r"\bERROR\b|Traceback|UniqueViolation|IntegrityError")
+COLLISION = re.compile(
+    r"UniqueViolation|IntegrityError"
+)  # all that counts while the database blips
 TOPOLOGY = re.compile(r"(?:serve|web(\d+))(?:\+workers?(\d+))?")
 
 
