@@ -51,6 +51,7 @@ from pageflows.service.storage.database import (
 )
 from pageflows.service.storage.migrate import upgrade
 from pageflows.simulator.harness import DEFAULT_VERSION as GRAPH_VERSION
+from pageflows.web import WebOptions, spawn, stop, wait_listening
 
 log = logging.getLogger("pageflows")
 config_option = click.option(
@@ -178,6 +179,27 @@ senders_option = click.option(
     help="gunicorn processes answering the webhook.",
 )
 @click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Threads per web process, each serving one whole request at a time.",
+)
+@click.option(
+    "--connections",
+    default=2000,
+    show_default=True,
+    type=click.IntRange(2, 100_000),
+    help="Client connections one web process holds at once (idle or slow ones cost no thread).",
+)
+@click.option(
+    "--request-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 300),
+    help="Seconds a client has to send a whole request before it is dropped.",
+)
+@click.option(
     "--web-only",
     is_flag=True,
     help="Only the webhook: deciding and sending are left to `pageflows worker` processes.",
@@ -202,6 +224,9 @@ def serve(
     host: str,
     port: int,
     web_workers: int,
+    threads: int,
+    connections: int,
+    request_timeout: float,
     web_only: bool,
     senders: int,
     simulator_port: int,
@@ -231,31 +256,30 @@ def serve(
         service = None if web_only else build_or_exit(settings, flows_dir, senders, graph_url)
         if service is None:
             migrate_or_exit(settings)
-        run_serving(
-            settings, service, simulator, host, port, web_workers, simulator_port, config_path
+        options = WebOptions(
+            host=host,
+            port=port,
+            workers=web_workers,
+            threads=threads,
+            connections=max(connections, threads + 1),
+            timeout=request_timeout,
+            config_path=config_path if Path(config_path).exists() else None,
+            sandbox=settings.sandbox,
         )
+        run_serving(settings, service, simulator, options, simulator_port, config_path)
 
 
 def run_serving(
     settings: Settings,
     service: Service | None,
     simulator: Any,
-    host: str,
-    port: int,
-    web_workers: int,
+    options: WebOptions,
     simulator_port: int,
     config_path: str,
 ) -> None:
     """gunicorn as a child process, the worker's loops here, until SIGTERM; then drain."""
-    from pageflows.web import WebOptions, spawn, stop, wait_listening  # only serve needs it
-
-    options = WebOptions(
-        host=host,
-        port=port,
-        workers=web_workers,
-        config_path=config_path if Path(config_path).exists() else None,
-        sandbox=settings.sandbox,
-    )
+    host, port = options.host, options.port
+    stopped = wait_for_signals(service, config_path, settings.sandbox)
     web = spawn(options)
     if not wait_listening(host, port, web, timeout=30):
         if service is not None:
@@ -270,7 +294,6 @@ def run_serving(
         )
     else:
         log.info("serving %d page(s) through %s", len(settings.pages), settings.graph_url)
-    stopped = wait_for_signals(service, config_path, settings.sandbox)
     if service is not None:
         service.start()
     url = f"http://{host}:{port}"
