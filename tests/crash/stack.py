@@ -22,6 +22,7 @@ from typing import Any
 from .database import Backlog, OutboxRow, Tables
 from .flow import FOLLOW_UP_SECONDS, write_flows
 from .processes import (
+    GRAPH_VERSION,
     Page,
     Process,
     Server,
@@ -235,13 +236,15 @@ class Stack:
         return None
 
     def sends_by_process(self) -> dict[str, int]:
-        """Send API calls the simulator accepted from each worker start (`worker2-003`)."""
+        """Send API calls the simulator accepted from each worker start (`worker2-003`), and
+        from serve when it runs a worker itself (`serve`)."""
         names = {
             version: f"{w.name}-{g:03d}"
             for w in self.workers
             for g in range(1, w.generation + 1)
             for version in [graph_version(w.slot, g)]
         }
+        names[GRAPH_VERSION] = self.server.name  # serve's own worker, when it has one
         counts: Counter[str] = Counter()
         for version, n in self.sim.calls_by_version().items():
             counts[names.get(version, version)] += n

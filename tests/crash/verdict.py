@@ -323,7 +323,7 @@ def table(runs: Sequence[Counts]) -> str:
     body = [[label, *(str(getattr(c, name)) for c in runs)] for label, name in ROWS]
     body.append(["inbox statuses", *(_statuses(c.inbox) for c in runs)])
     if any(c.sends_by_process for c in runs):
-        body.append(["workers that sent (least-most)", *(_shares(c) for c in runs)])
+        body.append(["processes that sent (least-most)", *(_shares(c) for c in runs)])
     body.append(["verdict", *("PASS" if c.passed else "FAIL" for c in runs)])
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
 
