@@ -17,6 +17,7 @@ into any one second as Facebook sees them.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
@@ -33,6 +34,9 @@ class Pacer:
     def __init__(self, engine: Engine, clock: Clock, rates: dict[str, float]) -> None:
         self.engine = engine
         self.clock = clock
+        # Reservations of this process one at a time: on SQLite `FOR UPDATE` is no lock and
+        # a read-then-write would hand one slot out twice (SQLite has one worker process).
+        self.lock = threading.Lock()
         self.intervals = {
             page: timedelta(seconds=HEADROOM / rate) for page, rate in rates.items() if rate > 0
         }
@@ -43,7 +47,7 @@ class Pacer:
     def reserve(self, page_id: str, count: int = 1) -> list[datetime]:
         """`count` consecutive moments at which this caller may start a call for the page;
         no one else gets them. In their own transaction, holding the page's row."""
-        with self.engine.begin() as connection:
+        with self.lock, self.engine.begin() as connection:
             taken = connection.execute(
                 select(PageState.next_send_at).where(PageState.page_id == page_id).with_for_update()
             ).one_or_none()

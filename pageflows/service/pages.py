@@ -107,7 +107,7 @@ def slow_down(
     first = row.rate_limit_strikes == 0
     row.rate_limit_strikes += 1
     until = now + max(wait or timedelta(0), backoff)
-    row.slow_until = max(row.slow_until or until, until)
+    row.slow_until = until  # replaces the hold a probe put on the page (sender._claim_page)
     row.updated_at = now
     return row.slow_until, first
 
@@ -124,6 +124,14 @@ def recovered(session: Session, page_id: str, now: datetime) -> None:
         if row.rate_limit_strikes:
             log.info("page %s: Facebook accepts messages again; sending at full pace", page_id)
         row.rate_limit_strikes, row.slow_until, row.updated_at = 0, None, now
+
+
+def probe_answered(session: Session, page_id: str, now: datetime) -> None:
+    """A throttled page's probe got an answer about the message alone (refused, or to retry
+    on its own): the next probe may go now instead of when the probe's hold ends."""
+    row = session.get(PageState, page_id)
+    if row is not None and row.rate_limit_strikes and row.slow_until and row.slow_until > now:
+        row.slow_until, row.updated_at = now, now
 
 
 def statuses(session: Session) -> list[PageStatus]:

@@ -29,6 +29,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
@@ -55,7 +56,7 @@ from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
 from pageflows.service import pages
 from pageflows.service.graph.client import GraphClient
-from pageflows.service.locks import try_lock_contact
+from pageflows.service.locks import lock_contact, try_lock_contact
 from pageflows.service.sender import release_held
 from pageflows.service.storage.models import (
     BroadcastRun,
@@ -154,6 +155,10 @@ class Worker:
             with Session(self.engine) as session, session.begin():
                 if not try_lock_contact(session, page_id, contact_id):
                     return 0  # another process is deciding for this contact right now
+                # Read under the lock, not at the start of the pass: a contact's decisions
+                # then carry times that only move forward, whichever process makes them
+                # (a follow-up's due time comes from it, and follow-ups fire by due time).
+                now = self.clock.now()
                 query = select(InboxEvent).where(InboxEvent.status == "pending")
                 if row_id is not None:
                     query = query.where(InboxEvent.id == row_id)
@@ -161,9 +166,12 @@ class Worker:
                     query = query.where(
                         InboxEvent.page_id == page_id, InboxEvent.contact_id == contact_id
                     )
-                # Locked: on PostgreSQL another process handling it skips it, never doubles it.
+                # Locked: another process handling a contact-less event skips it; a contact's
+                # earliest event is waited for, never skipped (that would let a later one by).
                 row = session.scalars(
-                    query.order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True)
+                    query.order_by(InboxEvent.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=contact_id is None)
                 ).first()
                 if row is None or (row.next_attempt_at is not None and row.next_attempt_at > now):
                     return 0
@@ -179,12 +187,17 @@ class Worker:
             if taken is None:
                 log.exception("could not take the next event of %s", contact_id)
                 return 0
-            self._failed(taken, exc, now)
+            self._failed(taken, page_id, contact_id, exc, now)
             return 1
 
-    def _failed(self, row_id: int, exc: Exception, now: datetime) -> None:
+    def _failed(
+        self, row_id: int, page_id: str, contact_id: str | None, exc: Exception, now: datetime
+    ) -> None:
+        """Count the failure under the contact's lock, so no other process decides the
+        contact's next event while this one is being marked to wait."""
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with Session(self.engine) as session, session.begin():
+            lock_contact(session, page_id, contact_id)
             row = session.get(InboxEvent, row_id, with_for_update=True)
             if row is None or row.status != "pending":
                 return
@@ -501,7 +514,9 @@ class Worker:
     # ---------------------------------------------------------- time
 
     def process_due(self) -> int:
-        """Due follow-ups and broadcast deliveries, each under its contact's lock."""
+        """Due follow-ups and broadcast deliveries, each under its contact's lock, a contact's
+        in the order they fell due: one that finds the contact busy keeps the later ones of
+        that contact for the next pass, so none overtakes it."""
         now = self.clock.now()
         started = self.start_broadcasts(now)
         with Session(self.engine) as session:
@@ -512,31 +527,44 @@ class Worker:
                 .limit(CANDIDATES)
             ).all()
         done = 0
+        busy: set[tuple[str, str]] = set()
         for follow_up_id, page_id, contact_id in due:
             if self.stopping.is_set():
                 break
+            if (page_id, contact_id) in busy:
+                continue  # an earlier one of this contact's is not done: no overtaking it
             try:
-                done += self.fire(follow_up_id, page_id, contact_id)
+                fired = self.fire(follow_up_id, page_id, contact_id)
+            except OperationalError as exc:  # the database, not the follow-up: next pass
+                log.warning("follow-up %s waits for the database: %s", follow_up_id, exc)
+                return done + started
             except Exception as exc:  # a follow-up that cannot run must not stop the others
-                self._park_follow_up(follow_up_id, exc, now)
-                done += 1
+                self._park_follow_up(follow_up_id, page_id, contact_id, exc, now)
+                fired = 1
+            if not fired:
+                busy.add((page_id, contact_id))
+            done += fired
         return done + started
 
-    def _park_follow_up(self, follow_up_id: int, exc: Exception, now: datetime) -> None:
+    def _park_follow_up(
+        self, follow_up_id: int, page_id: str, contact_id: str, exc: Exception, now: datetime
+    ) -> None:
         with Session(self.engine) as session, session.begin():
+            lock_contact(session, page_id, contact_id)
             row = session.get(FollowUp, follow_up_id, with_for_update=True)
-            if row is not None and row.status == "pending":
-                row.status, row.fired_at = "parked", now
+            if row is None or row.status != "pending":
+                return
+            row.status, row.fired_at = "parked", now
         log.error(
             "follow-up %s failed and is parked: %s: %s", follow_up_id, type(exc).__name__, exc
         )
 
     def fire(self, follow_up_id: int, page_id: str, contact_id: str) -> int:
         """Decide one due follow-up (or broadcast delivery); 1 if this process did it."""
-        now = self.clock.now()
         with Session(self.engine) as session, session.begin():
             if not try_lock_contact(session, page_id, contact_id):
                 return 0  # the contact is busy elsewhere; the next pass takes it
+            now = self.clock.now()  # under the lock, as for inbox events
             row = session.get(FollowUp, follow_up_id, with_for_update={"skip_locked": True})
             if row is None or row.status != "pending":
                 return 0
