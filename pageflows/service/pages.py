@@ -143,12 +143,33 @@ def statuses(session: Session) -> list[PageStatus]:
     ]
 
 
-def ensure(engine: Engine, page_ids: list[str], now: datetime) -> None:
-    """One row per configured page, made at start, so no two senders race to create it."""
+def ensure(
+    engine: Engine, page_ids: list[str], now: datetime, rates: dict[str, float] | None = None
+) -> None:
+    """One row per configured page, made at start, so no two senders race to create it.
+
+    With `rates` (a process starting with its settings), the page's pace becomes this
+    process's: every process paces by the row's rate, so two that disagree cannot add
+    up to more than one page may send; a change is logged.
+    """
     for page_id in page_ids:
         try:
             with Session(engine) as session, session.begin():
-                if session.get(PageState, page_id) is None:
-                    session.add(PageState(page_id=page_id, rate_limit_strikes=0, updated_at=now))
+                row = session.get(PageState, page_id, with_for_update=True)
+                if row is None:
+                    row = PageState(page_id=page_id, rate_limit_strikes=0, updated_at=now)
+                    session.add(row)
+                rate = (rates or {}).get(page_id)
+                if rate is not None and row.rate != rate:
+                    if row.rate is not None:
+                        log.warning(
+                            "page %s: pace changed from %g to %g messages/s by this process's"
+                            " settings; every process now paces at %g",
+                            page_id,
+                            row.rate,
+                            rate,
+                            rate,
+                        )
+                    row.rate = rate
         except IntegrityError:  # another process made it first: that is all we wanted
             continue

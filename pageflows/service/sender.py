@@ -385,8 +385,8 @@ class Sender:
         paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
         if not paced:
             return claimed
-        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced))
-        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id)
+        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced), state.rate)
+        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id, state.rate)
         for n, slot in zip(paced, slots, strict=True):
             claimed[n] = replace(claimed[n], slot=slot)
         return claimed
@@ -592,7 +592,8 @@ class Sender:
         )
         if newly:
             fix = (
-                "replace the page token, then restart serve or reload it (kill -HUP);"
+                "replace the page token in pageflows.toml and reload every serve and worker"
+                " (kill -HUP), or restart them with the new token;"
                 f" or `pageflows pages resume {row.page_id}` once the token works again"
                 if outcome.reason in pages.TOKEN_REASONS
                 else f"resolve it with Facebook, then `pageflows pages resume {row.page_id}`"
