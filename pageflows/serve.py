@@ -22,12 +22,14 @@ import errno
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pageflows.clock import Clock
 from pageflows.engine.policy import check_tag
@@ -170,12 +172,46 @@ class Service:
         self.engine.dispose()
 
 
+class _Outage:
+    """One warning when the database goes away and one line when it is back, per process:
+    every pass of every loop failing the same way would bury the log in tracebacks."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.lock = threading.Lock()
+
+    def failed(self, exc: DBAPIError) -> None:
+        with self.lock:
+            first, self.down = not self.down, True
+        if first:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            log.warning("the database is unavailable (%s); retrying until it is back", reason)
+
+    def worked(self) -> None:
+        with self.lock:
+            was, self.down = self.down, False
+        if was:
+            log.info("the database is back; working again")
+
+
+OUTAGE = _Outage()
+
+
 def _guarded(stage: Callable[[], int]) -> int:
     try:
-        return stage()
+        done = stage()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
+            log.exception("worker stage %s failed; retrying", getattr(stage, "__name__", stage))
+            return 0
+        OUTAGE.failed(exc)
+        time.sleep(1.0)  # no busy loop against a database that is away
+        return 0
     except Exception:  # a bug must not kill the loop: log, and keep going
         log.exception("worker stage %s failed; retrying", getattr(stage, "__name__", stage))
         return 0
+    OUTAGE.worked()
+    return done
 
 
 class ListenError(Exception):
@@ -219,7 +255,9 @@ def prepare_database(settings: Settings, clock: Clock) -> Engine:
     """The engine, migrated, with a state row for each configured page."""
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    ensure_page_rows(engine, [p.id for p in settings.pages], clock.now())
+    ensure_page_rows(
+        engine, [p.id for p in settings.pages], clock.now(), {p.id: p.rate for p in settings.pages}
+    )
     resume_if_token_replaced(engine, {p.id: p.token for p in settings.pages}, clock.now())
     return engine
 

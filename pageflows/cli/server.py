@@ -139,8 +139,23 @@ def wait_for_signals(service: Service | None, config_path: str, sandbox: bool) -
         except ConfigError as exc:
             log.error("reload refused, keeping the running settings: %s", exc)
             return
-        resumed = service.replace_tokens({page.id: page.token for page in fresh.pages})
-        log.info("reloaded page tokens; resumed: %s", ", ".join(resumed) or "none")
+        tokens = {page.id: page.token for page in fresh.pages}
+        changed = [
+            page_id
+            for page_id, token in tokens.items()
+            if page_id in service.sender.clients and service.sender.clients[page_id].token != token
+        ]
+        resumed = service.replace_tokens(tokens)
+        if not changed:
+            log.warning(
+                "reload: no page token changed. A token in pageflows.toml is read again on"
+                " SIGHUP; one set by PAGEFLOWS_PAGE_TOKEN changes only with a restart"
+            )
+        log.info(
+            "reloaded page tokens (changed: %s); resumed: %s",
+            ", ".join(changed) or "none",
+            ", ".join(resumed) or "none",
+        )
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -155,6 +170,7 @@ def finish(service: Service | None) -> None:
     if not service.drain():
         log.warning("a loop did not finish in time; its claims return when their leases end")
     service.engine.dispose()
+    log.info("stopped")
 
 
 senders_option = click.option(
@@ -351,10 +367,11 @@ def worker(
     stopped = wait_for_signals(service, config_path, settings.sandbox)
     service.start()
     log.info(
-        "worker started for %d page(s) on %s (%d sender thread(s))%s",
+        "worker started for %d page(s) on %s (%d sender thread(s); pace: %s)%s",
         len(settings.pages),
         shown_url(settings.database_url),
         senders,
+        ", ".join(f"page {p.id} {p.rate:g}/s" for p in settings.pages),
         f"; sandbox mode, Graph API at {graph_url}" if graph_url else "",
     )
     stopped.wait()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pageflows.service.graph.transport import DEFAULT_GRAPH_URL
-from pageflows.service.pace import DEFAULT_RATE, MAX_RATE
+from pageflows.service.pace import DEFAULT_RATE, MAX_RATE, MIN_RATE
 from pageflows.service.storage.database import DEFAULT_URL
 
 SANDBOX_PAGE_ID = "100000000000001"
@@ -115,10 +115,10 @@ def _rate(value: Any, where: str) -> float:
         rate = float(value)
     except (TypeError, ValueError):
         rate = float("nan")
-    if isinstance(value, bool) or not 0 < rate <= MAX_RATE:
+    if isinstance(value, bool) or not MIN_RATE <= rate <= MAX_RATE:
         raise ConfigError(
-            f"{where} is {value!r}; give messages per second, more than 0 and at most"
-            f" {MAX_RATE:g} (above that Facebook's Page Inbox stops working for the Page)"
+            f"{where} is {value!r}; give messages per second, at least {MIN_RATE:g} and at"
+            f" most {MAX_RATE:g} (above that Facebook's Page Inbox stops working for the Page)"
         )
     return rate
 

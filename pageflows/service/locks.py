@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 # The seed that keeps our keys apart from any other application's advisory locks.
 CONTACT_LOCK_SEED = 7_261_842_002
 _TRY = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, :seed))")
+_WAIT = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, :seed))")
 
 
 def try_lock_contact(session: Session, page_id: str, contact_id: str | None) -> bool:
@@ -32,3 +33,12 @@ def try_lock_contact(session: Session, page_id: str, contact_id: str | None) -> 
         return True
     key = f"{page_id}:{contact_id}"
     return bool(session.scalar(_TRY, {"key": key, "seed": CONTACT_LOCK_SEED}))
+
+
+def lock_contact(session: Session, page_id: str, contact_id: str | None) -> None:
+    """Wait for the contact's lock: for short bookkeeping (recording a failure) that must
+    not race a decision for the same contact in another process."""
+    if contact_id is None or session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"{page_id}:{contact_id}"
+    session.execute(_WAIT, {"key": key, "seed": CONTACT_LOCK_SEED})

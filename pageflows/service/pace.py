@@ -17,6 +17,7 @@ into any one second as Facebook sees them.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
@@ -25,6 +26,7 @@ from pageflows.clock import Clock
 from pageflows.service.storage.models import PageState
 
 DEFAULT_RATE = 20.0  # messages per second: half the Page Inbox threshold
+MIN_RATE = 0.1  # one message every 10 s: anything slower is a mistake
 MAX_RATE = 40.0  # the Page Inbox threshold itself (policy.md §5)
 HEADROOM = 1.25  # slots 25% wider than 1/rate
 
@@ -33,34 +35,50 @@ class Pacer:
     def __init__(self, engine: Engine, clock: Clock, rates: dict[str, float]) -> None:
         self.engine = engine
         self.clock = clock
+        # Reservations of this process one at a time: on SQLite `FOR UPDATE` is no lock and
+        # a read-then-write would hand one slot out twice (SQLite has one worker process).
+        self.lock = threading.Lock()
         self.intervals = {
             page: timedelta(seconds=HEADROOM / rate) for page, rate in rates.items() if rate > 0
         }
 
-    def interval(self, page_id: str) -> timedelta:
+    def interval(self, page_id: str, shared_rate: float | None = None) -> timedelta:
+        """The page's slot width: by the rate in its `page_state` row when given (the one
+        every process paces by), else by this process's setting."""
+        if shared_rate:
+            return timedelta(seconds=HEADROOM / shared_rate)
         return self.intervals.get(page_id, timedelta(seconds=HEADROOM / DEFAULT_RATE))
 
     def reserve(self, page_id: str, count: int = 1) -> list[datetime]:
         """`count` consecutive moments at which this caller may start a call for the page;
         no one else gets them. In their own transaction, holding the page's row."""
-        with self.engine.begin() as connection:
+        with self.lock, self.engine.begin() as connection:
             taken = connection.execute(
-                select(PageState.next_send_at).where(PageState.page_id == page_id).with_for_update()
+                select(PageState.next_send_at, PageState.rate)
+                .where(PageState.page_id == page_id)
+                .with_for_update()
             ).one_or_none()
-            slots = self.take(page_id, taken[0] if taken else None, count)
+            rate = taken[1] if taken else None
+            slots = self.take(page_id, taken[0] if taken else None, count, rate)
             connection.execute(
                 update(PageState)
                 .where(PageState.page_id == page_id)
-                .values(next_send_at=slots[-1] + self.interval(page_id))
+                .values(next_send_at=slots[-1] + self.interval(page_id, rate))
             )
         return slots
 
-    def take(self, page_id: str, next_send_at: datetime | None, count: int) -> list[datetime]:
+    def take(
+        self,
+        page_id: str,
+        next_send_at: datetime | None,
+        count: int,
+        shared_rate: float | None = None,
+    ) -> list[datetime]:
         """The slots from `next_send_at` (or now, if that has passed); the caller holds the
         page's row and stores the last slot plus one interval as the new `next_send_at`."""
         now = self.clock.now()
         first = max(now, next_send_at or now)
-        interval = self.interval(page_id)
+        interval = self.interval(page_id, shared_rate)
         return [first + n * interval for n in range(count)]
 
     def wait_for(self, page_id: str, slot: datetime | None) -> None:

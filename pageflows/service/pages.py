@@ -107,7 +107,7 @@ def slow_down(
     first = row.rate_limit_strikes == 0
     row.rate_limit_strikes += 1
     until = now + max(wait or timedelta(0), backoff)
-    row.slow_until = max(row.slow_until or until, until)
+    row.slow_until = until  # replaces the hold a probe put on the page (sender._claim_page)
     row.updated_at = now
     return row.slow_until, first
 
@@ -126,6 +126,14 @@ def recovered(session: Session, page_id: str, now: datetime) -> None:
         row.rate_limit_strikes, row.slow_until, row.updated_at = 0, None, now
 
 
+def probe_answered(session: Session, page_id: str, now: datetime) -> None:
+    """A throttled page's probe got an answer about the message alone (refused, or to retry
+    on its own): the next probe may go now instead of when the probe's hold ends."""
+    row = session.get(PageState, page_id)
+    if row is not None and row.rate_limit_strikes and row.slow_until and row.slow_until > now:
+        row.slow_until, row.updated_at = now, now
+
+
 def statuses(session: Session) -> list[PageStatus]:
     return [
         PageStatus(
@@ -135,12 +143,33 @@ def statuses(session: Session) -> list[PageStatus]:
     ]
 
 
-def ensure(engine: Engine, page_ids: list[str], now: datetime) -> None:
-    """One row per configured page, made at start, so no two senders race to create it."""
+def ensure(
+    engine: Engine, page_ids: list[str], now: datetime, rates: dict[str, float] | None = None
+) -> None:
+    """One row per configured page, made at start, so no two senders race to create it.
+
+    With `rates` (a process starting with its settings), the page's pace becomes this
+    process's: every process paces by the row's rate, so two that disagree cannot add
+    up to more than one page may send; a change is logged.
+    """
     for page_id in page_ids:
         try:
             with Session(engine) as session, session.begin():
-                if session.get(PageState, page_id) is None:
-                    session.add(PageState(page_id=page_id, rate_limit_strikes=0, updated_at=now))
+                row = session.get(PageState, page_id, with_for_update=True)
+                if row is None:
+                    row = PageState(page_id=page_id, rate_limit_strikes=0, updated_at=now)
+                    session.add(row)
+                rate = (rates or {}).get(page_id)
+                if rate is not None and row.rate != rate:
+                    if row.rate is not None:
+                        log.warning(
+                            "page %s: pace changed from %g to %g messages/s by this process's"
+                            " settings; every process now paces at %g",
+                            page_id,
+                            row.rate,
+                            rate,
+                            rate,
+                        )
+                    row.rate = rate
         except IntegrityError:  # another process made it first: that is all we wanted
             continue

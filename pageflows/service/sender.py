@@ -43,9 +43,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, exists, or_, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, aliased
 
 from pageflows.clock import Clock
 from pageflows.engine.policy import Skip, still_allowed
@@ -78,6 +78,7 @@ MAX_ROW_BACKOFF = timedelta(minutes=10)  # one message's own, for errors about i
 # this long of transient failures, so nothing retries forever.
 MAX_RETRY_AGE = timedelta(days=2)
 CANDIDATES = 500
+RECORD_TRIES = 3
 CONCURRENCY = 8  # contacts sent to at once by one process
 # A page's share of one claim: what its pace sends in this long. Claimed rows wait for
 # their turns, so this bounds how long a claim is held before its rows are tried.
@@ -185,26 +186,45 @@ class Sender:
             else:
                 try:
                     outcome = self.send_claimed(row, partial(halted.page, row.page_id))
-                except OperationalError as exc:  # the database, not the message: try it later
+                except SQLAlchemyError as exc:
+                    # The database, not the message: leave it claimed (or in flight) for its
+                    # lease to end and the recovery to decide; the contact's later ones wait.
                     log.warning(
-                        "message %s: the database failed (%s); it and the contact's next"
-                        " return to the queue when their leases end",
+                        "message %s to %s: the database failed (%s); it is retried when its"
+                        " lease ends",
                         row.id,
-                        type(exc.orig or exc).__name__,
+                        row.contact_id,
+                        type(exc).__name__,
                     )
+                    self._give_back(rows[n + 1 :])
                     return
-                except Exception as exc:  # one row's bug must not stall the page: fail it, go on
+                except Exception as exc:  # one row's bug must not stall the page: fail it
                     log.exception("message %s could not be sent", row.id)
-                    self.fail_claimed(row, exc)
-                    continue
+                    if self._fail_untried(row, exc):
+                        continue  # failed before its call: the contact's next one may go
+                    self._give_back(rows[n + 1 :])  # it may be in flight: nothing overtakes it
+                    return
             if isinstance(outcome, NeedsOperator) or (
                 isinstance(outcome, RetryLater) and outcome.whole_page
             ):
                 halted.stop(row.page_id)
             if not isinstance(outcome, Sent | Refused):
-                for rest in rows[n + 1 if outcome is not None else n :]:
-                    self.unclaim(rest)
+                self._give_back(rows[n + 1 if outcome is not None else n :])
                 return
+
+    def _give_back(self, rows: list[Claimed]) -> None:
+        """Unclaim untried rows; if the database is away, their leases bring them back."""
+        try:
+            for row in rows:
+                self.unclaim(row)
+        except SQLAlchemyError as exc:
+            log.warning("could not give back claimed messages now (%s)", type(exc).__name__)
+
+    def _fail_untried(self, claimed: Claimed, exc: Exception) -> bool:
+        try:
+            return self.fail_claimed(claimed, exc)
+        except SQLAlchemyError:
+            return False
 
     def close(self) -> None:
         if self._pool is not None:
@@ -217,12 +237,15 @@ class Sender:
             return None  # another process took it over after our lease ran out
         return row
 
-    def fail_claimed(self, claimed: Claimed, exc: Exception) -> None:
+    def fail_claimed(self, claimed: Claimed, exc: Exception) -> bool:
+        """Fail a row that broke before its call; False if it was not still untried."""
         with Session(self.engine) as session, session.begin():
             row = self._mine(session, claimed, "claimed")
-            if row is not None:
-                row.status, row.reason, row.lease_until = "failed", "cannot_send", None
-                row.detail = f"pageflows could not send it: {type(exc).__name__}: {exc}"[:2000]
+            if row is None:
+                return False
+            row.status, row.reason, row.lease_until = "failed", "cannot_send", None
+            row.detail = f"pageflows could not send it: {type(exc).__name__}: {exc}"[:2000]
+            return True
 
     def unclaim(self, claimed: Claimed) -> None:
         """Give back a claimed row untried: its page was just slowed or paused."""
@@ -283,7 +306,7 @@ class Sender:
         """Claim for one page while holding its `page_state` row, so that claims for a page
         never interleave across processes: a contact with a message claimed or in flight
         anywhere gets nothing more until it is done, and its messages leave in order."""
-        with Session(self.engine) as session, session.begin():
+        with self.pacer.lock, Session(self.engine) as session, session.begin():
             state = session.scalars(
                 select(PageState)
                 .where(PageState.page_id == page_id)
@@ -291,6 +314,8 @@ class Sender:
             ).first()
             if state is None or _blocked(state, now):
                 return []  # another process is claiming for this page, or it is paused/slowed
+            if state.next_send_at is not None and state.next_send_at - now > CLAIM_AHEAD:
+                return []  # the page's pace is booked ahead by other processes' claims
             probing = state.rate_limit_strikes > 0  # one probe until Facebook accepts again
             busy = set(
                 session.scalars(
@@ -302,9 +327,26 @@ class Sender:
                     .distinct()
                 )
             )
+            earlier = aliased(OutboxMessage)
+            waits_behind = exists().where(  # an earlier message of the contact not yet due
+                earlier.page_id == page_id,
+                earlier.contact_id == OutboxMessage.contact_id,
+                earlier.status == "queued",
+                earlier.next_attempt_at > now,
+                earlier.id < OutboxMessage.id,
+            )
             query = (
                 select(OutboxMessage)
-                .where(OutboxMessage.status == "queued", OutboxMessage.page_id == page_id)
+                .where(
+                    OutboxMessage.status == "queued",
+                    OutboxMessage.page_id == page_id,
+                    # Due rows only, in SQL: retries waiting their turn never fill the window.
+                    or_(
+                        OutboxMessage.next_attempt_at.is_(None),
+                        OutboxMessage.next_attempt_at <= now,
+                    ),
+                    ~waits_behind,
+                )
                 .order_by(OutboxMessage.id)
                 .limit(CANDIDATES)
                 .with_for_update(skip_locked=True)
@@ -313,9 +355,6 @@ class Sender:
             for row in session.scalars(query):
                 if row.contact_id in busy:
                     continue  # a contact's messages go out in the order they were decided
-                if row.next_attempt_at is not None and row.next_attempt_at > now:
-                    busy.add(row.contact_id)
-                    continue
                 if self._gone_stale(session, row, now):
                     continue
                 row.status, row.lease_until = "claimed", now + self.lease
@@ -331,7 +370,12 @@ class Sender:
                         row.claim_token,
                     )
                 )
-                if len(claimed) >= limit or probing:
+                if probing:
+                    # The one probe of a throttled page: other processes wait for its answer
+                    # (record() clears or extends this), or for its lease if we die.
+                    state.slow_until = now + self.lease
+                    break
+                if len(claimed) >= limit:
                     break
             return self._with_slots(state, claimed)
 
@@ -341,8 +385,8 @@ class Sender:
         paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
         if not paced:
             return claimed
-        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced))
-        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id)
+        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced), state.rate)
+        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id, state.rate)
         for n, slot in zip(paced, slots, strict=True):
             claimed[n] = replace(claimed[n], slot=slot)
         return claimed
@@ -429,7 +473,14 @@ class Sender:
             return None  # its lease ran out and another process took it over
         token = client.token  # the token this call uses, even if a reload replaces it meanwhile
         outcome = self.deliver(client, claimed.kind, body)
-        self.record(claimed, body, outcome, token)
+        for attempt in range(RECORD_TRIES):  # Facebook's answer is known: worth keeping
+            try:
+                self.record(claimed, body, outcome, token)
+                break
+            except OperationalError:
+                if attempt == RECORD_TRIES - 1:
+                    raise
+                self.clock.sleep(0.5 * (attempt + 1))
         return outcome
 
     def deliver(self, client: GraphClient, kind: str, body: dict[str, Any]) -> Outcome:
@@ -466,6 +517,10 @@ class Sender:
                 return
             row.error_code, row.error_subcode = outcome.code, outcome.subcode
             row.error_message = outcome.message
+            if not isinstance(outcome, NeedsOperator) and not (
+                isinstance(outcome, RetryLater) and outcome.whole_page
+            ):
+                pages.probe_answered(session, row.page_id, now)
             if isinstance(outcome, RetryLater):
                 self._retry_later(session, row, outcome, now)
             elif isinstance(outcome, NeedsOperator):
@@ -537,7 +592,8 @@ class Sender:
         )
         if newly:
             fix = (
-                "replace the page token, then restart serve or reload it (kill -HUP);"
+                "replace the page token in pageflows.toml and reload every serve and worker"
+                " (kill -HUP), or restart them with the new token;"
                 f" or `pageflows pages resume {row.page_id}` once the token works again"
                 if outcome.reason in pages.TOKEN_REASONS
                 else f"resolve it with Facebook, then `pageflows pages resume {row.page_id}`"

@@ -56,7 +56,7 @@ from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
 from pageflows.service import pages
 from pageflows.service.graph.client import GraphClient
-from pageflows.service.locks import try_lock_contact
+from pageflows.service.locks import lock_contact, try_lock_contact
 from pageflows.service.sender import release_held
 from pageflows.service.storage.models import (
     BroadcastRun,
@@ -166,9 +166,12 @@ class Worker:
                     query = query.where(
                         InboxEvent.page_id == page_id, InboxEvent.contact_id == contact_id
                     )
-                # Locked: on PostgreSQL another process handling it skips it, never doubles it.
+                # Locked: another process handling a contact-less event skips it; a contact's
+                # earliest event is waited for, never skipped (that would let a later one by).
                 row = session.scalars(
-                    query.order_by(InboxEvent.id).limit(1).with_for_update(skip_locked=True)
+                    query.order_by(InboxEvent.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=contact_id is None)
                 ).first()
                 if row is None or (row.next_attempt_at is not None and row.next_attempt_at > now):
                     return 0
@@ -184,12 +187,17 @@ class Worker:
             if taken is None:
                 log.exception("could not take the next event of %s", contact_id)
                 return 0
-            self._failed(taken, exc, now)
+            self._failed(taken, page_id, contact_id, exc, now)
             return 1
 
-    def _failed(self, row_id: int, exc: Exception, now: datetime) -> None:
+    def _failed(
+        self, row_id: int, page_id: str, contact_id: str | None, exc: Exception, now: datetime
+    ) -> None:
+        """Count the failure under the contact's lock, so no other process decides the
+        contact's next event while this one is being marked to wait."""
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with Session(self.engine) as session, session.begin():
+            lock_contact(session, page_id, contact_id)
             row = session.get(InboxEvent, row_id, with_for_update=True)
             if row is None or row.status != "pending":
                 return
@@ -527,26 +535,26 @@ class Worker:
                 continue  # an earlier one of this contact's is not done: no overtaking it
             try:
                 fired = self.fire(follow_up_id, page_id, contact_id)
-            except OperationalError as exc:  # the database, not the follow-up: the next pass
-                log.warning(
-                    "follow-up %s: the database failed (%s); trying it again",
-                    follow_up_id,
-                    type(exc.orig or exc).__name__,
-                )
-                fired = 0
+            except OperationalError as exc:  # the database, not the follow-up: next pass
+                log.warning("follow-up %s waits for the database: %s", follow_up_id, exc)
+                return done + started
             except Exception as exc:  # a follow-up that cannot run must not stop the others
-                self._park_follow_up(follow_up_id, exc, now)
+                self._park_follow_up(follow_up_id, page_id, contact_id, exc, now)
                 fired = 1
             if not fired:
                 busy.add((page_id, contact_id))
             done += fired
         return done + started
 
-    def _park_follow_up(self, follow_up_id: int, exc: Exception, now: datetime) -> None:
+    def _park_follow_up(
+        self, follow_up_id: int, page_id: str, contact_id: str, exc: Exception, now: datetime
+    ) -> None:
         with Session(self.engine) as session, session.begin():
+            lock_contact(session, page_id, contact_id)
             row = session.get(FollowUp, follow_up_id, with_for_update=True)
-            if row is not None and row.status == "pending":
-                row.status, row.fired_at = "parked", now
+            if row is None or row.status != "pending":
+                return
+            row.status, row.fired_at = "parked", now
         log.error(
             "follow-up %s failed and is parked: %s: %s", follow_up_id, type(exc).__name__, exc
         )

@@ -59,7 +59,9 @@ def die_with_parent(parent: int) -> None:
 
 
 def command(options: WebOptions) -> list[str]:
-    return [sys.executable, "-m", "pageflows.web", *options.arguments()]
+    # -P: never put the working directory on sys.path, so a `pageflows/` folder there (an
+    # old checkout) cannot stand in for the installed package the parent runs.
+    return [sys.executable, "-P", "-m", "pageflows.web", *options.arguments()]
 
 
 def spawn(

@@ -3,6 +3,7 @@ SQLite, notifications that wake them, heartbeats /healthz reads, the page's rate
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +14,9 @@ from service_world import PAGE, START
 
 from pageflows.cli import main
 from pageflows.clock import FakeClock
-from pageflows.service import health, heartbeat
+from pageflows.service import health, heartbeat, pages
 from pageflows.service.config import ConfigError, read_settings
+from pageflows.service.pace import Pacer
 from pageflows.service.storage.database import (
     SingleWorkerError,
     hold_sqlite_worker_lock,
@@ -118,3 +120,21 @@ def test_a_page_rate_comes_from_the_file_or_the_environment(tmp_path: Path) -> N
     assert read_settings({}, config).pages[0].rate == 12.5
     assert read_settings({"PAGEFLOWS_PAGE_RATE": "5"}, config).pages[0].rate == 5
     assert read_settings({"PAGEFLOWS_PAGE_ID": PAGE}, None).pages[0].rate == 20
+
+
+def test_every_process_paces_a_page_by_the_rate_the_last_one_started_with(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker started with rate 40 beside one at 10 must not double the page's pace: the
+    page's row holds one rate, the latest, and every pacer spaces its slots by it."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    clock = FakeClock(START)
+    pages.ensure(engine, [PAGE], clock.now(), {PAGE: 40})
+    with caplog.at_level("WARNING"):
+        pages.ensure(engine, [PAGE], clock.now(), {PAGE: 10})
+    assert "pace changed from 40 to 10" in caplog.text
+    eager = Pacer(engine, clock, {PAGE: 40})  # this process's own setting says 40
+    slots = eager.reserve(PAGE, 3)
+    assert [b - a for a, b in itertools.pairwise(slots)] == [timedelta(seconds=0.125)] * 2
+    engine.dispose()

@@ -106,7 +106,13 @@ def hold_sqlite_worker_lock(url: str) -> IO[str] | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     path = Path(parsed.database).resolve()
-    handle = path.with_name(path.name + ".worker-lock").open("a+")
+    try:
+        handle = path.with_name(path.name + ".worker-lock").open("a+")
+    except OSError as exc:
+        raise DatabaseUrlError(
+            f"cannot use the database {shown_url(url)}: {exc.strerror} ({path.parent});"
+            " create the folder or point PAGEFLOWS_DATABASE_URL elsewhere"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -149,6 +149,8 @@ class PageState(Base):
     rate_limit_strikes: Mapped[int] = mapped_column(default=0, server_default="0")
     # The page's pace, shared by every process: the earliest moment the next send may start.
     next_send_at: Mapped[datetime | None]
+    # Sends per second, set by the last process to start: every process paces by it.
+    rate: Mapped[float | None]
     updated_at: Mapped[datetime]
 
 

@@ -30,6 +30,7 @@ def upgrade() -> None:
     op.create_index("ix_workers_beat_at", "workers", ["beat_at"], unique=False)
     with op.batch_alter_table("page_state", schema=None) as batch_op:
         batch_op.add_column(sa.Column("next_send_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("rate", sa.Float(), nullable=True))
     op.create_index("ix_inbox_contact_pending", "inbox", ["page_id", "contact_id", "status", "id"])
     op.create_index("ix_outbox_contact_status", "outbox", ["page_id", "contact_id", "status"])
 
@@ -38,6 +39,7 @@ def downgrade() -> None:
     op.drop_index("ix_outbox_contact_status", table_name="outbox")
     op.drop_index("ix_inbox_contact_pending", table_name="inbox")
     with op.batch_alter_table("page_state", schema=None) as batch_op:
+        batch_op.drop_column("rate")
         batch_op.drop_column("next_send_at")
     op.drop_index("ix_workers_beat_at", table_name="workers")
     op.drop_table("workers")

@@ -1,0 +1,166 @@
+"""Races a review found between processes (and threads), each pinned by the behaviour that
+must hold: order per contact, one probe per page, the pace shared, no starved page."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
+from test_server_sender import PAGE, PSID, START, Outbox, ScriptedFacebook, engine  # noqa: F401
+
+from pageflows.clock import FakeClock, SystemClock
+from pageflows.service.pace import Pacer
+from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.migrate import upgrade
+from pageflows.service.storage.models import InboxEvent, OutboxMessage, PageState
+from pageflows.service.worker import Worker
+
+
+def test_a_database_error_while_recording_a_send_never_lets_the_next_message_overtake(
+    engine: Any,  # noqa: F811  (the fixture of test_server_sender)
+) -> None:
+    """A DB error while recording a delivered message: the group goes on to the next row."""
+    box = Outbox(engine, ScriptedFacebook())
+    box.queue("first"), box.queue("second")
+    real, failed = box.sender.record, []
+
+    def flaky(claimed, body, outcome, token):
+        if not failed:
+            failed.append(claimed.id)
+            raise OperationalError("UPDATE outbox", {}, Exception("server closed the connection"))
+        return real(claimed, body, outcome, token)
+
+    box.sender.record = flaky
+    box.sender.drain()
+    box.clock.advance(timedelta(seconds=31))
+    box.sender.record = real
+    box.run_until_quiet()
+    texts = [r.json["message"]["text"] for r in box.transport.requests]
+    assert texts == ["first", "second"], texts
+
+
+def test_a_contacts_later_event_never_runs_while_its_earlier_one_is_being_marked_failed(
+    postgres_url,
+) -> None:
+    """Process B holds E1's row lock (as `_failed` of process A does, without the contact
+    lock); process A's next pass takes E2 of the same contact."""
+    db = make_engine(postgres_url)
+    upgrade(db)
+    with Session(db) as s, s.begin():
+        for n in (1, 2):
+            s.add(
+                InboxEvent(
+                    page_id=PAGE,
+                    contact_id=PSID,
+                    kind="message",
+                    dedup_key=f"k{n}",
+                    received_at=START,
+                    payload={},
+                    status="pending",
+                )
+            )
+    e1, e2 = sorted(db.connect().execute(text("select id from inbox")).scalars())
+    other = db.connect()
+    tx = other.begin()
+    other.execute(text("select * from inbox where id=:i for update"), {"i": e1})  # `_failed`
+    worker = Worker(db, {}, FakeClock(START))
+    worker.process_one(None, PAGE, PSID, START)
+    tx.rollback()
+    with Session(db) as s:
+        st = {r.id: r.status for r in s.scalars(select(InboxEvent))}
+    assert st[e2] == "pending", "E2 was handled while E1 is still pending"
+
+
+def test_a_throttled_page_gets_one_probe_across_processes(postgres_url) -> None:
+    db = make_engine(postgres_url)
+    upgrade(db)
+    a = Outbox(db, ScriptedFacebook())
+    b = Outbox(db, ScriptedFacebook(), clock=a.clock)
+    for n in range(5):
+        a.queue(f"m{n}", psid=f"90000000000000{n:02d}")
+    a.sender.claim(0)  # page rows made
+    with Session(db) as s, s.begin():
+        s.execute(
+            update(PageState).values(rate_limit_strikes=3, slow_until=START - timedelta(seconds=1))
+        )
+    probes = a.sender.claim(10) + b.sender.claim(10)
+    assert len(probes) == 1
+
+
+def test_many_processes_never_book_slots_beyond_their_claims_lease(postgres_url) -> None:
+    db = make_engine(postgres_url)
+    upgrade(db)
+    clock = FakeClock(START)
+    boxes = [Outbox(db, ScriptedFacebook(), clock=clock) for _ in range(17)]
+    for n in range(17 * 40):
+        boxes[0].queue(f"m{n}", psid=f"9{n:015d}")
+    claims = [box.sender.claim(200) for box in boxes]
+    lease = boxes[0].sender.lease
+    late = [c for c in claims if c and c[-1].slot - START > lease]
+    print(
+        "furthest slot:",
+        claims[-1][-1].slot - START,
+        "lease:",
+        lease,
+        "claims past lease:",
+        len(late),
+    )
+    # process 16 waits for its first slot; by then its lease ran out and process 0 took over
+    mine = claims[-1][-1]
+    clock.set(mine.slot)
+    boxes[0].sender.claim(200)  # recovers the expired claim
+    assert boxes[-1].sender.start_attempt(mine), "the slot came but the claim was gone"
+
+
+@pytest.mark.parametrize("rounds", [200])
+def test_sqlite_never_hands_out_one_slot_twice(tmp_path, rounds) -> None:
+    db = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(db)
+    with Session(db) as s, s.begin():
+        s.add(PageState(page_id=PAGE, rate_limit_strikes=0, updated_at=START))
+    pacer = Pacer(db, SystemClock(), {PAGE: 20})
+    dupes = 0
+    for _ in range(rounds):
+        got: list = []
+        barrier = threading.Barrier(4)
+
+        def go(barrier: threading.Barrier = barrier, got: list[Any] = got) -> None:
+            barrier.wait()
+            got.extend(pacer.reserve(PAGE))
+
+        threads = [threading.Thread(target=go) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        dupes += len(got) - len(set(got))
+    assert dupes == 0
+
+
+def test_rows_waiting_to_retry_never_starve_the_page(engine) -> None:  # noqa: F811
+    box = Outbox(engine, ScriptedFacebook())
+    with Session(engine) as s, s.begin():
+        for n in range(500):
+            s.add(
+                OutboxMessage(
+                    page_id=PAGE,
+                    contact_id=f"8{n:015d}",
+                    kind="notify",
+                    body={"url": "http://crm.invalid/hook", "payload": {}},
+                    preview="notify",
+                    status="queued",
+                    created_at=START,
+                    attempts=3,
+                    next_attempt_at=START + timedelta(minutes=10),
+                )
+            )
+    reply = box.queue("a reply to someone else")
+    n = box.sender.drain()
+    assert box.row(reply).status == "sent"
