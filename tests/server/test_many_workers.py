@@ -36,7 +36,7 @@ from pageflows.webhook.parse import parse_body
 STEPS = 4
 FLOW = (
     "\n".join(f'on keyword "ping{n}" exact:\n    send "pong{n}"\n' for n in range(STEPS))
-    + '\nbroadcast spring to everyone at "2026-11-24 09:00" in "UTC":\n    send "spring sale"\n'
+    + '\nbroadcast spring to everyone at "2026-11-24 09:05" in "UTC":\n    send "spring sale"\n'
 )
 
 
@@ -135,7 +135,9 @@ def test_a_broadcast_is_started_once_and_each_contact_gets_it_once(
     group = services(3, postgres_url, sim, tmp_path)
     try:
         psids = store_messages(group[0], sim, contacts=30)
-        run_together(group)  # the contacts exist and their windows are open; the broadcast
+        run_together(group)  # the contacts exist and their windows are open
+        group[0].clock.advance(timedelta(minutes=5))  # one clock, shared: the broadcast is due
+        run_together(group)
         with Session(group[0].engine) as session:
             runs = session.scalars(select(BroadcastRun)).all()
             deliveries = session.scalar(select(func.count()).where(FollowUp.purpose == "broadcast"))
