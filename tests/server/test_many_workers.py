@@ -13,17 +13,18 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from crash.pace import max_in_one_second
 from service_world import PAGE, SECRET, START, TOKEN
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from support import wait_for
 
-from pageflows.clock import FakeClock, SystemClock
+from pageflows.clock import Clock, FakeClock, SystemClock
 from pageflows.serve import Service, build_service
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.storage.inbox import store_batch
@@ -50,7 +51,15 @@ def sim() -> Iterator[RunningSimulator]:
         yield running
 
 
-def services(count: int, url: str, sim: RunningSimulator, tmp: Path) -> list[Service]:
+def services(
+    count: int,
+    url: str,
+    sim: RunningSimulator,
+    tmp: Path,
+    rate: float = 40,
+    clock: Clock | None = None,
+) -> list[Service]:
+    """`count` services on one database (as `count` worker processes), one clock shared."""
     flows = tmp / "flows"
     flows.mkdir(exist_ok=True)
     (flows / "main.flow").write_text(FLOW, "utf-8")
@@ -59,9 +68,9 @@ def services(count: int, url: str, sim: RunningSimulator, tmp: Path) -> list[Ser
         app_secret=SECRET,
         verify_token="v",
         graph_url=sim.url,
-        pages=(PageConfig(id=PAGE, token=TOKEN, name="Shop", rate=40),),
+        pages=(PageConfig(id=PAGE, token=TOKEN, name="Shop", rate=rate),),
     )
-    clock = FakeClock(START)
+    clock = clock or FakeClock(START)
     return [build_service(settings, str(flows), clock, concurrency=4) for _ in range(count)]
 
 
@@ -154,17 +163,6 @@ def test_a_broadcast_is_started_once_and_each_contact_gets_it_once(
             service.stop()
 
 
-def max_in_one_second(moments: list[datetime]) -> int:
-    """The most calls any sliding one-second window holds."""
-    ordered = sorted(moments)
-    most, start = 0, 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= timedelta(seconds=1):
-            start += 1
-        most = max(most, end - start + 1)
-    return most
-
-
 def test_three_senders_together_never_exceed_the_page_rate(
     postgres_url: str, tmp_path: Path
 ) -> None:
@@ -173,19 +171,7 @@ def test_three_senders_together_never_exceed_the_page_rate(
         sim.control.register_page(
             page_id=PAGE, token=TOKEN, app_secret=SECRET, webhook_url="http://127.0.0.1:9/x"
         )
-        flows = tmp_path / "flows"
-        flows.mkdir()
-        (flows / "main.flow").write_text(FLOW, "utf-8")
-        settings = Settings(
-            database_url=postgres_url,
-            app_secret=SECRET,
-            verify_token="v",
-            graph_url=sim.url,
-            pages=(PageConfig(id=PAGE, token=TOKEN, name="Shop", rate=10),),
-        )
-        group = [
-            build_service(settings, str(flows), SystemClock(), concurrency=4) for _ in range(3)
-        ]
+        group = services(3, postgres_url, sim, tmp_path, rate=10, clock=SystemClock())
         try:
             now = SystemClock().now()
             psids = [f"78{n:014d}" for n in range(40)]
