@@ -183,6 +183,8 @@ class Worker:
                 row.processed_at = now
             self.on_queued()
             return 1
+        except OperationalError:
+            raise  # the database, not the event: no try is counted; the loop waits for it
         except Exception as exc:  # one event's failure must never stop the others
             if taken is None:
                 log.exception("could not take the next event of %s", contact_id)
