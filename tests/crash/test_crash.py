@@ -1,4 +1,4 @@
-"""The short crash run CI does on SQLite and PostgreSQL: six SIGKILLs in 30 s of traffic each.
+"""The short crash run CI does on SQLite and PostgreSQL: four SIGKILLs in 20 s of traffic each.
 
 The pass criteria are the product's guarantees, not tuned to today's code:
 no owed message lost, no decision doubled, and every message Facebook got
@@ -20,8 +20,8 @@ import pytest
 from .harness import Options, run
 from .verdict import table
 
-DURATION = 30.0
-KILLS = 6
+DURATION = 20.0
+KILLS = 4
 RATE = 20.0
 
 

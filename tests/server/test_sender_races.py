@@ -51,8 +51,8 @@ def test_a_database_error_while_recording_a_send_never_lets_the_next_message_ove
 def test_a_contacts_later_event_never_runs_while_its_earlier_one_is_being_marked_failed(
     postgres_url,
 ) -> None:
-    """Process B holds E1's row lock (as `_failed` of process A does, without the contact
-    lock); process A's next pass takes E2 of the same contact."""
+    """Another process holds E1's row (recording its failure): the next pass for the
+    contact waits for E1 instead of skipping to E2, and takes E1 once it is free."""
     db = make_engine(postgres_url)
     upgrade(db)
     with Session(db) as s, s.begin():
@@ -73,11 +73,23 @@ def test_a_contacts_later_event_never_runs_while_its_earlier_one_is_being_marked
     tx = other.begin()
     other.execute(text("select * from inbox where id=:i for update"), {"i": e1})  # `_failed`
     worker = Worker(db, {}, FakeClock(START))
-    worker.process_one(None, PAGE, PSID, START)
-    tx.rollback()
-    with Session(db) as s:
-        st = {r.id: r.status for r in s.scalars(select(InboxEvent))}
-    assert st[e2] == "pending", "E2 was handled while E1 is still pending"
+    passing = threading.Thread(target=worker.process_one, args=(None, PAGE, PSID, START))
+    passing.start()
+    passing.join(timeout=1.0)
+    assert passing.is_alive()  # waiting for E1, not deciding E2
+
+    def statuses() -> dict[int, str]:
+        with Session(db) as s:
+            return {r.id: r.status for r in s.scalars(select(InboxEvent))}
+
+    assert statuses()[e2] == "pending"
+    tx.rollback()  # the other process is done with E1
+    passing.join(timeout=10)
+    assert not passing.is_alive()
+    after = statuses()
+    assert after[e1] != "pending" and after[e2] == "pending"  # E1 first, E2 still waits
+    other.close()
+    db.dispose()
 
 
 def test_a_throttled_page_gets_one_probe_across_processes(postgres_url) -> None:
@@ -105,20 +117,11 @@ def test_many_processes_never_book_slots_beyond_their_claims_lease(postgres_url)
         boxes[0].queue(f"m{n}", psid=f"9{n:015d}")
     claims = [box.sender.claim(200) for box in boxes]
     lease = boxes[0].sender.lease
-    late = [c for c in claims if c and c[-1].slot - START > lease]
-    print(
-        "furthest slot:",
-        claims[-1][-1].slot - START,
-        "lease:",
-        lease,
-        "claims past lease:",
-        len(late),
-    )
-    # process 16 waits for its first slot; by then its lease ran out and process 0 took over
-    mine = claims[-1][-1]
-    clock.set(mine.slot)
-    boxes[0].sender.claim(200)  # recovers the expired claim
-    assert boxes[-1].sender.start_attempt(mine), "the slot came but the claim was gone"
+    slots = [row.slot for claim in claims for row in claim if row.slot is not None]
+    # Processes claim until the pace is booked a little ahead, then leave the rest queued:
+    # no claimed row waits for a slot beyond its lease (it would be taken over unsent).
+    assert slots and max(slots) - START < lease
+    assert any(not claim for claim in claims)  # the later ones found the page booked
 
 
 @pytest.mark.parametrize("rounds", [200])
