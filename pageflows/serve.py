@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -71,7 +71,6 @@ class Service:
     stop_event: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     worker_id: str | None = None
-    heartbeat_at: datetime | None = None
     lock: Any = None  # SQLite's one-worker lock file, held while the process lives
 
     @property
@@ -118,7 +117,6 @@ class Service:
         while not self.stop_event.wait(heartbeat.BEAT_EVERY.total_seconds()):
             try:
                 heartbeat.beat(self.engine, self.worker_id, self.clock.now())
-                self.heartbeat_at = self.clock.now()
             except Exception as exc:  # the database away for a moment: beat again later
                 log.warning("heartbeat failed: %s", type(exc).__name__)
 
@@ -135,7 +133,6 @@ class Service:
     def start(self) -> None:
         """Register the heartbeat and start the loops (and the listener on PostgreSQL)."""
         self.worker_id = heartbeat.register(self.engine, self.clock.now())
-        self.heartbeat_at = self.clock.now()
         self.worker.on_queued = self.alarms.outbox.set
         self.threads = [
             threading.Thread(target=self._decide_loop, name="pageflows-decide", daemon=True),
