@@ -29,6 +29,7 @@ from pageflows.engine.policy import RULES, TokenState
 from pageflows.engine.run import Run
 from pageflows.rules import model as m
 from pageflows.rules.compile import CompiledTrigger, Program
+from pageflows.rules.page_facts import PageFacts
 
 GET_STARTED = "GET_STARTED"
 
@@ -46,10 +47,15 @@ def handle(
     event: InboundEvent,
     now: datetime,
     get_started_payload: str = GET_STARTED,
+    page: PageFacts | None = None,
 ) -> Decision:
-    """Decide what pageflows does about one event for one contact."""
+    """Decide what pageflows does about one event for one contact.
+
+    ``page`` holds the Page's region, templates and settings that Facebook's rules
+    depend on; without it the strictest reading applies (no region, no templates).
+    """
     contact = _observe(contact, event)
-    run = Run(program=program, contact=contact, event=event, now=now)
+    run = Run(program=program, contact=contact, event=event, now=now, page=page or PageFacts())
     trigger: CompiledTrigger | None = None
     if isinstance(event, FollowUpDue):
         run.follow_up(event)

@@ -41,6 +41,7 @@ from pageflows.engine.events import (
 from pageflows.engine.policy import Delivery, Skip, decide, decide_private_reply
 from pageflows.rules import model as m
 from pageflows.rules.compile import CompiledTrigger, Program
+from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.source import Span
 
 MAX_JUMPS = 50
@@ -72,6 +73,7 @@ class Run:
     contact: ContactState
     event: InboundEvent
     now: datetime
+    page: PageFacts = field(default_factory=PageFacts)
     effects: list[Effect] = field(default_factory=list)
     channel: Channel = field(default_factory=Channel)
     jumps: int = 0

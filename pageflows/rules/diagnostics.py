@@ -59,6 +59,11 @@ class Code(StrEnum):
     UNKNOWN_TAG = "PF311 unknown-tag"
     RETIRED_TAG = "PF312 retired-tag"
     TAG_NOT_FOR_FLOWS = "PF313 tag-not-for-flows"
+    UNKNOWN_TEMPLATE = "PF314 unknown-template"
+    TEMPLATE_PARAMETERS = "PF315 template-parameters"
+    TEMPLATE_QUICK_REPLIES = "PF316 quick-replies-on-template"
+    TEMPLATE_NOT_APPROVED = "PF317 template-not-approved"
+    GRAPH_VERSION_ENDED = "PF318 graph-version-ended"
     # warnings (PF4xx)
     SHADOWED_TRIGGER = "PF401 shadowed-trigger"
     UNREACHABLE_STEP = "PF402 unreachable-step"
@@ -66,6 +71,9 @@ class Code(StrEnum):
     NO_REF_FALLBACK = "PF404 no-ref-fallback"
     BROADCAST_WITHOUT_TAG = "PF405 broadcast-window-only"
     CODE_AFTER_JUMP = "PF406 unreachable-action"
+    NOTIFICATIONS_DISCONTINUED = "PF407 notifications-discontinued"
+    PROMOTIONAL_CONTENT = "PF408 promotional-content"
+    GRAPH_VERSION_ENDING = "PF409 graph-version-ending"
 
     @property
     def number(self) -> str:
