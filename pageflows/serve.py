@@ -32,8 +32,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pageflows.clock import Clock
-from pageflows.engine.policy import check_tag
+from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.load import LoadResult, load_paths
+from pageflows.rules.page_facts import PageFacts
 from pageflows.service import heartbeat
 from pageflows.service.config import Settings
 from pageflows.service.graph.client import GraphClient
@@ -241,8 +242,9 @@ def free_port(host: str) -> int:
         raise ListenError(f"cannot listen on {host}: {exc.strerror or exc}; check --host") from None
 
 
-def load_flows(paths: list[str], clock: Clock) -> LoadResult:
-    result = load_paths(paths, clock.now().date(), check_tag)
+def load_flows(paths: list[str], clock: Clock, pages: tuple[PageFacts, ...] = ()) -> LoadResult:
+    """The flows checked as of today for the Pages they run on (regions, templates)."""
+    result = load_paths(paths, clock.now().date(), check_tag, pages, RULES.token_regions)
     if result.program is None:
         raise FlowsError(result)
     return result

@@ -10,14 +10,17 @@ from typing import TypeVar
 from pageflows.engine.policy import check_tag
 from pageflows.rules.compile import Program
 from pageflows.rules.load import load_texts
+from pageflows.rules.page_facts import PageFacts
 
 T = TypeVar("T")
 DEFAULT_AS_OF = date(2026, 1, 10)
 
 
-def program(text: str, name: str = "f", as_of: date = DEFAULT_AS_OF) -> Program:
+def program(
+    text: str, name: str = "f", as_of: date = DEFAULT_AS_OF, pages: tuple[PageFacts, ...] = ()
+) -> Program:
     """One flow file's checked program; a test flow with errors fails the test."""
-    result = load_texts({f"flows/{name}.flow": text.encode()}, as_of, check_tag)
+    result = load_texts({f"flows/{name}.flow": text.encode()}, as_of, check_tag, pages)
     assert result.errors == (), result.errors
     assert result.program is not None
     return result.program

@@ -31,6 +31,7 @@ from pageflows.engine.events import (
 )
 from pageflows.engine.render import TOPIC_PREFIX
 from pageflows.rules.compile import Program
+from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.values import parse_duration
 
 ACTION_TIME = timedelta(seconds=1)
@@ -45,6 +46,7 @@ type a message to send it as the contact, or a command:
   /tap TITLE                  tap a quick reply or button of the last message
   /arrive [ref=REF] [from=ads|link|qr]   open the chat from an m.me link, QR code or ad
                               (no ref: see the EU fallback)
+  /ad [ref=REF] TEXT          write TEXT after clicking a click-to-Messenger ad
   /getstarted [ref=REF]       tap Get Started (new conversation)
   /comment [post=ID] TEXT     comment on a Page post
   /optin TOPIC                opt in to marketing messages on TOPIC
@@ -77,11 +79,20 @@ class Conversation:
     replied_comments: set[str] = field(default_factory=set)
     last_messages: list[Outbound] = field(default_factory=list)
     comments: int = 0
+    page: PageFacts = field(default_factory=PageFacts)
 
     @classmethod
-    def start(cls, program: Program, at: datetime, first_name: str = "Alice") -> Conversation:
+    def start(
+        cls,
+        program: Program,
+        at: datetime,
+        first_name: str = "Alice",
+        page: PageFacts | None = None,
+    ) -> Conversation:
         contact = ContactState(id="contact-1", first_name=first_name)
-        conversation = cls(program=program, clock=FakeClock(at), contact=contact)
+        conversation = cls(
+            program=program, clock=FakeClock(at), contact=contact, page=page or PageFacts()
+        )
         conversation.broadcasts_done = {
             name for name, (_, b) in program.broadcasts.items() if b.send_at <= at
         }
@@ -107,6 +118,9 @@ class Conversation:
             return self.tap(" ".join(args))
         if name == "arrive":
             return self.arrive(options.get("ref"), options.get("from", "link"))
+        if name == "ad":
+            referral = Referral(ref=options.get("ref"), source="ADS")
+            return self.event(MessageIn(text=rest, referral=referral, **self._base()))
         if name in ("getstarted", "get-started"):
             return self.get_started(options.get("ref"), options.get("from", "link"))
         if name == "comment":
@@ -263,7 +277,7 @@ class Conversation:
                 update={"already_replied": event.comment_id in self.replied_comments}
             )
         now = self.clock.now()
-        decision = handle(self.program, self.contact, event, now)
+        decision = handle(self.program, self.contact, event, now, page=self.page)
         self.contact = decision.contact
         sent: list[Outbound] = []
         for effect in decision.effects:

@@ -6,15 +6,18 @@ from datetime import date
 
 import click
 
-from pageflows.engine.policy import check_tag
+from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.compile import Program
 from pageflows.rules.load import LoadResult, load_paths
+from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.report import render_text
 
 
-def load_or_explain(paths: list[str], as_of: date) -> tuple[Program, LoadResult]:
+def load_or_explain(
+    paths: list[str], as_of: date, pages: tuple[PageFacts, ...] = ()
+) -> tuple[Program, LoadResult]:
     """The program, or a click error that shows the findings (never a traceback)."""
-    result = load_paths(paths, as_of, check_tag)
+    result = load_paths(paths, as_of, check_tag, pages, RULES.token_regions)
     if result.program is None:
         click.echo(render_text(result.errors, result.sources), err=True)
         raise click.ClickException(

@@ -6,20 +6,22 @@ does (a message, or a chat command such as `/tap Show me deals` or
 how it goes out (`< [UPDATE] text`; `< text` accepts any sent message), `?`
 lines check the contact (`? tagged vip`, `? field email = a@b.co`), `~` lines
 set the scene before the first action (`~ start 2026-11-24 09:00`,
-`~ name Alice`). `·` lines, comments and blank lines are ignored, so a chat
-session pasted into a file is already a test.
+`~ name Alice`, `~ region EU` or `~ region none`, `~ ad-window on`, `~ template
+order_update PAUSED`: the Page as Facebook knows it). `·` lines, comments and
+blank lines are ignored, so a chat session pasted into a file is already a test.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pageflows.chat.conversation import Conversation, ConversationError, describe_delivery
 from pageflows.engine.effects import Send, Skipped
 from pageflows.rules.compile import Program
+from pageflows.rules.page_facts import REGIONS, TEMPLATE_STATUSES, PageFacts
 
 
 @dataclass
@@ -35,6 +37,10 @@ class Script:
     path: str
     start: datetime | None = None
     name: str = "Alice"
+    region: str | None = None
+    region_set: bool = False
+    ad_window: bool | None = None
+    template_status: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -80,8 +86,39 @@ def _setting(script: Script, number: int, body: str) -> None:
             script.problems.append(f'{script.path}:{number}: write `~ start "2026-11-24 09:00"`')
     elif key == "name":
         script.name = value
+    elif key == "region" and (value.upper() in REGIONS or value == "none"):
+        script.region = None if value == "none" else value.upper()
+        script.region_set = True
+    elif key == "ad-window" and value in ("on", "off"):
+        script.ad_window = value == "on"
+    elif key == "template" and len(value.split()) == 2 and value.split()[1] in TEMPLATE_STATUSES:
+        name, status = value.split()
+        script.template_status[name] = status
+    elif key in ("region", "ad-window", "template"):
+        script.problems.append(f"{script.path}:{number}: {_SETTING_FORMS[key]}")
     else:
-        script.problems.append(f"{script.path}:{number}: unknown setting {key!r} (start, name)")
+        known = ", ".join(("start", "name", *_SETTING_FORMS))
+        script.problems.append(f"{script.path}:{number}: unknown setting {key!r} ({known})")
+
+
+_SETTING_FORMS = {
+    "region": f"write `~ region EU` (one of {', '.join(REGIONS)}) or `~ region none`",
+    "ad-window": "write `~ ad-window on` or `~ ad-window off`",
+    "template": "write `~ template NAME STATUS`, such as `~ template order_update PAUSED`",
+}
+
+
+def page_for(script: Script, page: PageFacts) -> PageFacts:
+    """The Page of the flows' folder, with what this transcript says about it."""
+    templates = tuple(
+        replace(t, status=script.template_status.get(t.name, t.status)) for t in page.templates
+    )
+    return replace(
+        page,
+        region=script.region if script.region_set else page.region,
+        ad_window=page.ad_window if script.ad_window is None else script.ad_window,
+        templates=templates,
+    )
 
 
 def actual_lines(happened: list[object]) -> list[str]:
@@ -100,11 +137,18 @@ def _matches(expected: str, actual: str) -> bool:
     return not how.startswith("[skipped") and text == expected
 
 
-def run_script(program: Program, script: Script, now: datetime) -> list[Failure]:
+def run_script(
+    program: Program, script: Script, now: datetime, page: PageFacts | None = None
+) -> list[Failure]:
     failures = [Failure(script.path, 0, p) for p in script.problems]
     if failures:
         return failures
-    conversation = Conversation.start(program, script.start or now, first_name=script.name)
+    conversation = Conversation.start(
+        program,
+        script.start or now,
+        first_name=script.name,
+        page=page_for(script, page or PageFacts()),
+    )
     for step in script.steps:
         try:
             happened = conversation.run(step.action)

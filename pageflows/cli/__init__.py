@@ -11,6 +11,7 @@ import click
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
 from pageflows.cli.operate import inbox, pages_group
+from pageflows.cli.policy import policy
 from pageflows.cli.server import db, profile, serve, worker
 from pageflows.cli.simulator import simulator
 from pageflows.cli.test import test
@@ -32,3 +33,4 @@ main.add_command(profile)
 main.add_command(simulator)
 main.add_command(inbox)
 main.add_command(pages_group, name="pages")
+main.add_command(policy)

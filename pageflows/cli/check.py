@@ -16,7 +16,7 @@ from datetime import date
 import click
 
 from pageflows.clock import Clock, SystemClock
-from pageflows.engine.policy import check_tag
+from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.load import load_paths
 from pageflows.rules.report import render_json, render_text, summary
 
@@ -66,7 +66,7 @@ def check(
     """Check flow files (folders are searched for *.flow) and print every finding."""
     clock: Clock = ctx.obj if isinstance(ctx.obj, Clock) else SystemClock()
     day = parse_day(as_of) if as_of is not None else clock.now().date()
-    result = load_paths(list(paths), day, check_tag)
+    result = load_paths(list(paths), day, check_tag, tokens=RULES.token_regions)
     if output_format == "json":
         click.echo(render_json(result.diagnostics))
     else:

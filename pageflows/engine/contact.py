@@ -33,6 +33,10 @@ class ContactState(BaseModel):
     waiting: PendingAsk | None = None
     handed_off: bool = False
     tokens: dict[str, TokenState] = {}
+    # The contact's message that came from a click-to-Messenger ad (policy.md §1a).
+    ad_message_at: AwareDatetime | None = None
+    # Opt-in request title -> when it last went out: one per title per week (policy.md §3).
+    optin_requests: dict[str, AwareDatetime] = {}
 
     @property
     def is_new(self) -> bool:

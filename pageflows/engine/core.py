@@ -87,6 +87,8 @@ def _observe(contact: ContactState, event: InboundEvent) -> ContactState:
             update["last_user_message_at"] = event.timestamp
     if isinstance(event, MessageIn):
         update["message_count"] = contact.message_count + 1
+        if event.referral is not None and event.referral.source == "ADS":
+            update["ad_message_at"] = event.timestamp
     referral = getattr(event, "referral", None)
     if referral is not None and referral.ref:
         update["ref"] = referral.ref

@@ -22,12 +22,15 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel
 
+from pageflows.rules.page_facts import REGIONS, TemplateInfo
+
 # fmt: off
 SkipReason = Literal[
     "outside_window", "tag_retired", "tag_unknown", "tag_window_expired",
     "human_agent_not_for_automation", "no_token", "token_stopped", "token_capped",
     "contact_replied", "already_replied", "private_reply_expired", "own_comment",
-    "window_closed_while_waiting",
+    "window_closed_while_waiting", "notifications_discontinued", "optin_request_too_soon",
+    "template_unknown", "template_not_approved", "template_parameters",
 ]
 # fmt: on
 TagStatus = Literal["accepted", "retired", "unknown", "human_only"]
@@ -56,17 +59,34 @@ class TokenCapRule:
 
 
 @dataclass(frozen=True)
+class TokenRegionRule:
+    """From ``discontinued_on`` on, notification tokens work only for Pages in ``kept_in``."""
+
+    deprecated_on: date
+    discontinued_on: date
+    kept_in: tuple[str, ...]
+    source: str = "[MM] policy.md §3"
+
+    def allows(self, on: date, region: str | None) -> bool:
+        return on < self.discontinued_on or region in self.kept_in
+
+
+@dataclass(frozen=True)
 class PolicyTable:
     standard_window: timedelta
     human_agent_window: timedelta
     private_reply_window: timedelta
     tags: tuple[TagRule, ...]
     token_caps: tuple[TokenCapRule, ...]
+    token_regions: TokenRegionRule
+    optin_request_gap: timedelta  # one opt-in request per title per person per this long
+    ad_window: timedelta  # after a click-to-Messenger ad, where the Page turned it on
+    legacy_frequency_until: date  # tokens before this day carry a daily/weekly/monthly frequency
 
 
 _NO_PROMO = (
-    "send the follow-up inside the 24 h window after the contact's last message, "
-    'or use `via notification "topic"` for contacts who opted in'
+    'send the update as an approved utility template (`send template "name"`), '
+    "or inside the 24 h window after the contact's last message"
 )
 _HUMAN_ONLY = "only a person typing in the inbox may use it, never an automated message"
 _FEEDBACK = "send the feedback request within 7 days of the contact's last message"
@@ -97,10 +117,15 @@ RULES = PolicyTable(
           for name in _TAGS_RETIRED_2020),
     ),
     token_caps=(
-        # Tokens without a frequency exist from 2023-02-02; earlier dates fall back to this row.
-        TokenCapRule(date(2023, 2, 2), timedelta(hours=24), "[MM]"),
+        # Tokens without a frequency exist from 2023-01-31; earlier dates fall back to this row.
+        TokenCapRule(date(2023, 1, 31), timedelta(hours=24), "[MM]"),
         TokenCapRule(date(2025, 9, 1), timedelta(hours=48), "[MM]"),
     ),
+    # Deprecated 2026-01-12, discontinued 2026-02-10 outside AU, EU, JP, KR, UK [MM] §3.
+    token_regions=TokenRegionRule(date(2026, 1, 12), date(2026, 2, 10), REGIONS),
+    optin_request_gap=_7D,                  # policy.md §3 [MM]: 1 request / week per title
+    ad_window=_7D,                          # policy.md §1a [POL] (a per-Page opt-in)
+    legacy_frequency_until=date(2023, 1, 31),  # policy.md §3 [MM]
 )
 # fmt: on
 
@@ -127,16 +152,19 @@ class TokenState(BaseModel, frozen=True):
 class Delivery(BaseModel, frozen=True):
     """How a message may go out; with ``notification_token`` it goes to that token, not the PSID."""
 
-    messaging_type: Literal["RESPONSE", "UPDATE", "MESSAGE_TAG"]
+    messaging_type: Literal["RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"]
     tag: str | None = None
     notification_token: str | None = None
     topic: str | None = None  # the token's topic, for describe() only
+    template: str | None = None  # the utility template's name, for describe() only
 
     def describe(self) -> str:
         if self.notification_token is not None:
             return f"notification token ({self.topic or 'no topic'})"
         if self.tag is not None:
             return f"{self.messaging_type} {self.tag}"
+        if self.template is not None:
+            return f"UTILITY template {self.template}"
         return self.messaging_type
 
 
@@ -185,13 +213,50 @@ def token_cap(on: date, rules: PolicyTable = RULES) -> timedelta:
 
 
 def window_is_open(
-    now: datetime, last_user_message_at: datetime | None, rules: PolicyTable = RULES
+    now: datetime,
+    last_user_message_at: datetime | None,
+    rules: PolicyTable = RULES,
+    ad_message_at: datetime | None = None,
 ) -> bool:
-    """True for 24 h after the contact's own message timestamp; at exactly 24 h it is closed."""
+    """True for 24 h after the contact's own message timestamp; at exactly 24 h it is closed.
+
+    ``ad_message_at`` is the contact's message that followed a click-to-Messenger ad, given
+    only for Pages that turned the ad window on: the window then lasts 7 days from it.
+    """
+    return window_closes_at(now, last_user_message_at, rules, ad_message_at) is not None
+
+
+def window_closes_at(
+    now: datetime,
+    last_user_message_at: datetime | None,
+    rules: PolicyTable = RULES,
+    ad_message_at: datetime | None = None,
+) -> datetime | None:
+    """When the open window closes, or None when it is closed at ``now``."""
     now = _utc(now, "now")
-    if last_user_message_at is None:
-        return False
-    return now - _utc(last_user_message_at, "last_user_message_at") < rules.standard_window
+    ends = []
+    if last_user_message_at is not None:
+        ends.append(_utc(last_user_message_at, "last_user_message_at") + rules.standard_window)
+    if ad_message_at is not None:
+        ends.append(_utc(ad_message_at, "ad_message_at") + rules.ad_window)
+    open_until = max(ends, default=None)
+    return open_until if open_until is not None and now < open_until else None
+
+
+def tokens_allowed(on: date, region: str | None, rules: PolicyTable = RULES) -> bool:
+    """Whether Facebook still takes notification tokens on ``on`` from a Page in ``region``."""
+    return rules.token_regions.allows(on, region)
+
+
+def _discontinued(region: str | None, rules: PolicyTable) -> Skip:
+    rule = rules.token_regions
+    where = f"in {region}" if region else "with no region set"
+    return Skip(
+        reason="notifications_discontinued",
+        detail=f"Facebook discontinued notification messages on {rule.discontinued_on} except "
+        f"for Pages in {', '.join(rule.kept_in)}; this Page is {where}. Send updates as an "
+        "approved utility template, or reach the contact inside the 24 h window.",
+    )
 
 
 def _decide_tag(
@@ -224,7 +289,11 @@ def _decide_tag(
     return Delivery(messaging_type="MESSAGE_TAG", tag=tag)
 
 
-def _decide_token(token: TokenState, now: datetime, rules: PolicyTable) -> Delivery | Skip:
+def _decide_token(
+    token: TokenState, now: datetime, region: str | None, rules: PolicyTable
+) -> Delivery | Skip:
+    if not tokens_allowed(now.date(), region, rules):
+        return _discontinued(region, rules)
     if token.stopped:
         return Skip(
             reason="token_stopped",
@@ -248,25 +317,31 @@ def decide(
     scheduled: bool,
     tag: str | None = None,
     token: TokenState | None = None,
+    region: str | None = None,
+    ad_message_at: datetime | None = None,
     rules: PolicyTable = RULES,
 ) -> Delivery | Skip:
     """How an automated message may go out at ``now``, or why it must not.
 
-    Inside the 24 h window no tag is needed. Outside, a tag is tried first, then the
-    notification token; when both fail, the token's Skip is returned with the tag's
-    reason prepended to its detail, so the marketer sees both problems.
+    The order, as docs/policy.md documents it: inside the window (24 h, or 7 days after
+    an ad where the Page turned that on) RESPONSE for a reply and UPDATE for a scheduled
+    message; a utility template goes as UTILITY at any time (``decide_template``);
+    outside the window a tag still in force, then the notification token (only where
+    Facebook still takes tokens: ``region``), else a Skip. When both tag and token fail,
+    the token's Skip is returned with the tag's reason prepended, so the marketer sees
+    both problems.
     """
     now = _utc(now, "now")
     last = (
         None if last_user_message_at is None else _utc(last_user_message_at, "last_user_message_at")
     )
-    if window_is_open(now, last, rules):
+    if window_is_open(now, last, rules, ad_message_at):
         return Delivery(messaging_type="UPDATE" if scheduled else "RESPONSE")
     tag_outcome = None if tag is None else _decide_tag(tag, now, last, rules)
     if isinstance(tag_outcome, Delivery):
         return tag_outcome
     if token is not None:
-        token_outcome = _decide_token(token, now, rules)
+        token_outcome = _decide_token(token, now, region, rules)
         if isinstance(token_outcome, Skip) and tag_outcome is not None:
             detail = f"{tag_outcome.detail} {token_outcome.detail}"
             return Skip(reason=token_outcome.reason, detail=detail)
@@ -281,6 +356,73 @@ def decide(
         detail=f"The {window} window after the contact's last message closed at "
         f"{_fmt(last + rules.standard_window)}, and no usable tag or notification token was given.",
     )
+
+
+def decide_template(
+    *,
+    name: str,
+    language: str,
+    template: TemplateInfo | None,
+    parameters: int,
+    page: str = "the page",
+) -> Delivery | Skip:
+    """A utility template goes as UTILITY at any time if the Page has it approved (§2a).
+
+    No window and no opt-in apply, but Facebook refuses an unknown or unapproved template
+    and one sent with fewer parameters than its placeholders (100/1893029).
+    """
+    if template is None:
+        return Skip(
+            reason="template_unknown",
+            detail=f'{page} has no template "{name}" in {language}; create it on Facebook and '
+            "run `pageflows templates sync`, or declare it in pageflows.toml.",
+        )
+    if not template.approved:
+        return Skip(
+            reason="template_not_approved",
+            detail=f'The template "{name}" ({language}) is {template.status}, not APPROVED; '
+            "Facebook sends only approved templates.",
+        )
+    if parameters < template.parameters:
+        return Skip(
+            reason="template_parameters",
+            detail=f'The template "{name}" needs {template.parameters} parameters and got '
+            f"{parameters}; Facebook refuses it (error 100/1893029).",
+        )
+    return Delivery(messaging_type="UTILITY", template=name)
+
+
+def decide_optin_request(
+    *,
+    now: datetime,
+    last_user_message_at: datetime | None,
+    scheduled: bool,
+    title: str,
+    last_requested_at: datetime | None,
+    region: str | None = None,
+    ad_message_at: datetime | None = None,
+    rules: PolicyTable = RULES,
+) -> Delivery | Skip:
+    """An opt-in request: only inside the window, one per title per week, where tokens live."""
+    now = _utc(now, "now")
+    if not tokens_allowed(now.date(), region, rules):
+        return _discontinued(region, rules)
+    if last_requested_at is not None:
+        since = _utc(last_requested_at, "last_requested_at")
+        if now - since < rules.optin_request_gap:
+            return Skip(
+                reason="optin_request_too_soon",
+                detail=f'Facebook allows one opt-in request titled "{title}" per person per '
+                f"{_age(rules.optin_request_gap)}; the last went out {_fmt(since)}, the next "
+                f"is allowed from {_fmt(since + rules.optin_request_gap)}.",
+            )
+    if not window_is_open(now, last_user_message_at, rules, ad_message_at):
+        return Skip(
+            reason="outside_window",
+            detail="Facebook takes opt-in requests only inside the 24 h window after the "
+            "contact's last message.",
+        )
+    return Delivery(messaging_type="UPDATE" if scheduled else "RESPONSE")
 
 
 def decide_human_reply(
@@ -334,6 +476,7 @@ def send_deadline(
     last_user_message_at: datetime | None,
     *,
     comment_created_at: datetime | None = None,
+    ad_message_at: datetime | None = None,
     rules: PolicyTable = RULES,
 ) -> datetime | None:
     """The last moment a decided message may still go out; None when no window binds it.
@@ -346,7 +489,7 @@ def send_deadline(
     """
     if comment_created_at is not None:
         return _utc(comment_created_at, "comment_created_at") + rules.private_reply_window
-    if delivery.notification_token is not None:
+    if delivery.notification_token is not None or delivery.messaging_type == "UTILITY":
         return None
     if last_user_message_at is None:
         return None
@@ -355,7 +498,10 @@ def send_deadline(
         verdict = check_tag(delivery.tag, last.date(), rules)
         window = verdict.rule.window if verdict.rule else None
         return None if window is None else last + window
-    return last + rules.standard_window
+    ends = [last + rules.standard_window]
+    if ad_message_at is not None:
+        ends.append(_utc(ad_message_at, "ad_message_at") + rules.ad_window)
+    return max(ends)
 
 
 def expired_while_waiting(
@@ -378,6 +524,7 @@ def still_allowed(
     last_user_message_at: datetime | None,
     waited_since: datetime,
     why: str,
+    ad_message_at: datetime | None = None,
     rules: PolicyTable = RULES,
 ) -> Skip | None:
     """Decide again, at ``now``, about a message that waited (a retry, a held thread).
@@ -397,6 +544,6 @@ def still_allowed(
             )
     if deadline is None or now < _utc(deadline, "deadline"):
         return None
-    if window_based and window_is_open(now, last_user_message_at, rules):
+    if window_based and window_is_open(now, last_user_message_at, rules, ad_message_at):
         return None
     return expired_while_waiting(now, deadline, waited_since, why)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pageflows.engine.contact import ContactState
 from pageflows.rules import model as m
+from pageflows.rules.page_facts import TemplateInfo
 
 PAYLOAD_PREFIX = "pf1|"
 TOPIC_PREFIX = "pf-topic:"
@@ -126,22 +127,47 @@ def media_message(action: m.SendMedia) -> dict[str, Any]:
     return {"attachment": {"type": action.media, "payload": {"url": action.url}}}
 
 
-def optin_message(action: m.RequestNotifications) -> dict[str, Any]:
-    return {
-        "attachment": {
-            "type": "template",
-            "payload": {
-                "template_type": "notification_messages",
-                "title": action.title,
-                "payload": TOPIC_PREFIX + action.topic,
-                "notification_messages_frequency": action.frequency.upper(),
-            },
-        }
+def optin_message(action: m.RequestNotifications, with_frequency: bool = True) -> dict[str, Any]:
+    """The opt-in request; the frequency is sent only while Facebook still used it (legacy)."""
+    payload: dict[str, Any] = {
+        "template_type": "notification_messages",
+        "title": action.title,
+        "payload": TOPIC_PREFIX + action.topic,
     }
+    if with_frequency:
+        payload["notification_messages_frequency"] = action.frequency.upper()
+    return {"attachment": {"type": "template", "payload": payload}}
+
+
+def template_message(name: str, language: str, parameters: tuple[str, ...]) -> dict[str, Any]:
+    """A utility template in the Send API's shape (policy.md §2a), parameters in order."""
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if parameters:
+        body = [{"type": "text", "text": value} for value in parameters]
+        template["components"] = [{"type": "body", "parameters": body}]
+    else:
+        template["components"] = []
+    return {"template": template}
+
+
+def template_preview(message: dict[str, Any], info: TemplateInfo | None) -> str:
+    """What the contact reads: the template's body filled in, when the Page's copy is known."""
+    template = message["template"]
+    values = tuple(
+        str(p.get("text", ""))
+        for component in template.get("components", [])
+        for p in component.get("parameters", [])
+    )
+    if info is not None and info.body:
+        return f"<template {template['name']}> {info.fill(values)}"
+    shown = ", ".join(values)
+    return f"<template {template['name']}{': ' + shown if shown else ''}>"
 
 
 def preview(message: dict[str, Any]) -> str:
     """One human line for a message, as the chat simulator shows it."""
+    if "template" in message:
+        return template_preview(message, None)
     if "text" in message:
         line = message["text"]
         quick = message.get("quick_replies")

@@ -38,7 +38,15 @@ from pageflows.engine.events import (
     MessageIn,
     WindowClosingDue,
 )
-from pageflows.engine.policy import Delivery, Skip, decide, decide_private_reply
+from pageflows.engine.policy import (
+    RULES,
+    Delivery,
+    Skip,
+    decide,
+    decide_optin_request,
+    decide_private_reply,
+    decide_template,
+)
 from pageflows.rules import model as m
 from pageflows.rules.compile import CompiledTrigger, Program
 from pageflows.rules.page_facts import PageFacts
@@ -226,10 +234,12 @@ class Run:
             self.send(render.cards_message(action, self.values, root, path), action.span)
         elif isinstance(action, m.SendMedia):
             self.send(render.media_message(action), action.span)
+        elif isinstance(action, m.SendTemplate):
+            self.send_template(action)
         elif isinstance(action, m.PrivateReply):
             self.private_reply(action, root, path)
         elif isinstance(action, m.RequestNotifications):
-            self.send(render.optin_message(action), action.span)
+            self.request_notifications(action)
         elif isinstance(action, m.AddTag | m.RemoveTag | m.SetField | m.Goto):
             self.react(action, root)
         elif isinstance(action, m.Ask):
@@ -339,6 +349,52 @@ class Run:
             }
             self._set(tokens=tokens)
 
+    def send_template(self, action: m.SendTemplate) -> None:
+        parameters = tuple(render.fill(p, self.values) for p in action.parameters)
+        message = render.template_message(action.name, action.language, parameters)
+        info = self.page.template(action.name, action.language)
+        outbound = Outbound(
+            recipient=Recipient(id=self.contact.id),
+            message=message,
+            preview=render.template_preview(message, info),
+            origin=action.span,
+        )
+        decision = decide_template(
+            name=action.name,
+            language=action.language,
+            template=info,
+            parameters=len(parameters),
+            page=self.page.label,
+        )
+        self.deliver(outbound, decision)
+
+    def request_notifications(self, action: m.RequestNotifications) -> None:
+        legacy = self.now.date() < RULES.legacy_frequency_until
+        message = render.optin_message(action, with_frequency=legacy)
+        outbound = Outbound(
+            recipient=Recipient(id=self.contact.id),
+            message=message,
+            preview=render.preview(message),
+            origin=action.span,
+        )
+        decision = decide_optin_request(
+            now=self.now,
+            last_user_message_at=self.contact.last_user_message_at,
+            scheduled=self.channel.scheduled,
+            title=action.title,
+            last_requested_at=self.contact.optin_requests.get(action.title),
+            region=self.page.region,
+            ad_message_at=self.ad_message_at,
+        )
+        if isinstance(decision, Delivery):
+            self._set(optin_requests={**self.contact.optin_requests, action.title: self.now})
+        self.deliver(outbound, decision)
+
+    @property
+    def ad_message_at(self) -> datetime | None:
+        """The ad's 7-day window counts only where the Page turned it on."""
+        return self.contact.ad_message_at if self.page.ad_window else None
+
     def decide(self) -> Delivery | Skip:
         channel = self.channel
         token = self.contact.tokens.get(channel.topic) if channel.topic else None
@@ -352,6 +408,8 @@ class Run:
             scheduled=channel.scheduled,
             tag=channel.tag,
             token=token,
+            region=self.page.region,
+            ad_message_at=self.ad_message_at,
         )
         if isinstance(decision, Skip) and decision.reason == "outside_window" and channel.topic:
             return Skip(

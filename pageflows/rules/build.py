@@ -341,6 +341,18 @@ class Builder:
         media = cast(m.MediaKind, str(kind_tree.children[0]))
         return m.SendMedia(span=span, media=media, url=self.url(url))
 
+    def a_send_template(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        fields: dict[str, Any] = {"name": self.string(kids[0])}
+        for kid in kids[1:]:
+            if kid.data == "template_language":
+                fields["language"] = self.string(kid.children[0])
+            elif kid.data == "template_params":
+                fields["parameters"] = tuple(self.text(t) for t in kid.children)
+            else:
+                fields["quick_replies"] = tuple(self.quick(q) for q in kid.children)
+        return m.SendTemplate(span=span, **fields)
+
     def a_private_reply(self, tree: Tree[Token], span: Span) -> m.Action:
         return m.PrivateReply(span=span, text=self.text(cast(Token, tree.children[0])))
 

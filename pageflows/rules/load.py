@@ -7,10 +7,11 @@ from datetime import date
 from pathlib import Path
 
 from pageflows.rules.build import build_flow
-from pageflows.rules.checks import TagPolicy, run_checks
+from pageflows.rules.checks import TagPolicy, TokenRule, run_checks
 from pageflows.rules.compile import Program, compile_program
 from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key
 from pageflows.rules.model import Flow
+from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.parse import parse_bytes
 from pageflows.rules.source import SourceFile, Span
 
@@ -53,8 +54,18 @@ def find_flow_files(paths: list[str]) -> tuple[list[Path], list[Diagnostic]]:
     return files, problems
 
 
-def load_texts(texts: dict[str, bytes], as_of: date, tag_policy: TagPolicy) -> LoadResult:
-    """Check and compile flows given as {path: content}; the flow name is the file's stem."""
+def load_texts(
+    texts: dict[str, bytes],
+    as_of: date,
+    tag_policy: TagPolicy,
+    pages: tuple[PageFacts, ...] = (),
+    tokens: TokenRule | None = None,
+) -> LoadResult:
+    """Check and compile flows given as {path: content}; the flow name is the file's stem.
+
+    ``pages`` are the Pages the flows run on (their region and templates); none given
+    means one Page with the strict defaults: no region, no templates.
+    """
     diagnostics: list[Diagnostic] = []
     flows: list[Flow] = []
     sources: dict[str, SourceFile] = {}
@@ -64,14 +75,20 @@ def load_texts(texts: dict[str, bytes], as_of: date, tag_policy: TagPolicy) -> L
         flow, found = build_flow(parsed, Path(path).stem)
         flows.append(flow)
         diagnostics += found
-    diagnostics += run_checks(flows, as_of, tag_policy)
+    diagnostics += run_checks(flows, as_of, tag_policy, pages, tokens)
     diagnostics.sort(key=sort_key)
     has_errors = any(d.is_error for d in diagnostics)
     program = None if has_errors else compile_program(flows)
     return LoadResult(program, tuple(diagnostics), sources, tuple(flows))
 
 
-def load_paths(paths: list[str], as_of: date, tag_policy: TagPolicy) -> LoadResult:
+def load_paths(
+    paths: list[str],
+    as_of: date,
+    tag_policy: TagPolicy,
+    pages: tuple[PageFacts, ...] = (),
+    tokens: TokenRule | None = None,
+) -> LoadResult:
     files, problems = find_flow_files(paths)
     texts: dict[str, bytes] = {}
     for file in files:
@@ -81,7 +98,7 @@ def load_paths(paths: list[str], as_of: date, tag_policy: TagPolicy) -> LoadResu
             problems.append(
                 error(Code.NOT_TEXT, Span.point(str(file), 1, 1), f"cannot read: {exc.strerror}")
             )
-    result = load_texts(texts, as_of, tag_policy)
+    result = load_texts(texts, as_of, tag_policy, pages, tokens)
     if not problems:
         return result
     diagnostics = tuple(sorted((*result.diagnostics, *problems), key=sort_key))

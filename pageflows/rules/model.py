@@ -166,6 +166,20 @@ class SendMedia(Node):
     url: str
 
 
+class SendTemplate(Node):
+    """`send template "name" language "en_US" with "{contact.order_id}"`: a utility template.
+
+    Facebook fills the template's `{{1}}`, `{{2}}`... with ``parameters`` in order; the
+    template itself (its text and buttons) lives with the Page on Facebook's side.
+    """
+
+    kind: Literal["send_template"] = "send_template"
+    name: str
+    language: str = "en_US"
+    parameters: tuple[Text, ...] = ()
+    quick_replies: tuple[QuickReply, ...] = ()  # refused by Facebook; kept for the checker
+
+
 class PrivateReply(Node):
     kind: Literal["private_reply"] = "private_reply"
     text: Text
@@ -255,6 +269,7 @@ Action = Annotated[
     | SendButtons
     | SendCards
     | SendMedia
+    | SendTemplate
     | PrivateReply
     | AddTag
     | RemoveTag

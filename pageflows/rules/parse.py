@@ -328,8 +328,8 @@ def describe_expected(expected: set[str]) -> str:
     phrases = sorted(
         {words.get(name, name.lower()) for name in expected}, key=lambda p: (p[:1] == '"', p)
     )
-    if len(phrases) > 8:
-        phrases = [*phrases[:8], "..."]
+    if len(phrases) > 9:
+        phrases = [*phrases[:9], "..."]
     if len(phrases) == 1:
         return phrases[0]
     return ", ".join(phrases[:-1]) + " or " + phrases[-1]

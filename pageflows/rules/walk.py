@@ -71,7 +71,7 @@ def walk_flow(flow: m.Flow) -> Iterator[tuple[m.Action, Where]]:
 
 def reactions(action: m.Action) -> Iterator[m.Reaction]:
     """Quick replies' and buttons' reactions inside one action."""
-    if isinstance(action, m.SendText | m.PrivateReply):
+    if isinstance(action, m.SendText | m.PrivateReply | m.SendTemplate):
         for quick in action.quick_replies:
             yield quick.reaction
     buttons: tuple[m.Button, ...] = ()

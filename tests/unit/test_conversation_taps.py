@@ -10,6 +10,10 @@ from pageflows.chat.conversation import Conversation, ConversationError
 from pageflows.engine.effects import Send
 from pageflows.engine.policy import check_tag
 from pageflows.rules.load import load_texts
+from pageflows.rules.page_facts import PageFacts
+
+# Recurring notifications live on only for Pages in AU, EU, JP, KR and UK (policy.md §3).
+EU_PAGE = PageFacts(region="EU")
 
 FLOW = b"""\
 on keyword "deals":
@@ -23,7 +27,9 @@ on optin "deals":
 def conversation() -> Conversation:
     result = load_texts({"f/optin.flow": FLOW}, date(2026, 11, 24), check_tag)
     assert result.program is not None
-    return Conversation.start(result.program, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    return Conversation.start(
+        result.program, datetime(2026, 11, 24, 9, 0, tzinfo=UTC), page=EU_PAGE
+    )
 
 
 def test_tapping_get_messages_on_an_opt_in_request_opts_the_contact_in() -> None:
@@ -46,7 +52,9 @@ def test_an_attachment_fires_the_attachment_trigger_of_its_kind() -> None:
     flows = b'on attachment image:\n    send "Nice picture!"\non message:\n    send "Hm?"\n'
     result = load_texts({"f/media.flow": flows}, date(2026, 11, 24), check_tag)
     assert result.program is not None
-    chat = Conversation.start(result.program, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    chat = Conversation.start(
+        result.program, datetime(2026, 11, 24, 9, 0, tzinfo=UTC), page=EU_PAGE
+    )
     image = [h.effect for h in chat.run("/attach image https://example.com/a.jpg")]
     audio = [h.effect for h in chat.run("/attach audio")]
     assert [e.outbound.preview for e in image if isinstance(e, Send)] == ["Nice picture!"]

@@ -12,6 +12,10 @@ from pageflows.chat.conversation import Conversation, Happened, describe_deliver
 from pageflows.engine.effects import HandOff, Send, Skipped
 from pageflows.engine.policy import check_tag
 from pageflows.rules.load import load_texts
+from pageflows.rules.page_facts import PageFacts
+
+# Recurring notifications live on only for Pages in AU, EU, JP, KR and UK (policy.md §3).
+EU_PAGE = PageFacts(region="EU")
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -24,7 +28,7 @@ def chat() -> Conversation:
     }
     result = load_texts(texts, date(2026, 11, 24), check_tag)
     assert result.program is not None
-    return Conversation.start(result.program, START)
+    return Conversation.start(result.program, START, page=EU_PAGE)
 
 
 def said(happened: list[Happened]) -> list[str]:

@@ -31,9 +31,19 @@ from pageflows.engine.policy import check_tag
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code
 from pageflows.rules.load import LoadResult, load_texts
+from pageflows.rules.page_facts import PageFacts, TemplateInfo
 from pageflows.rules.walk import reactions, walk_flow
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
+# The Page the doc's examples run on: it has the template the doc sends.
+DOC_PAGE = PageFacts(
+    id="doc",
+    templates=(
+        TemplateInfo(
+            name="order_update", language="en_US", body="Order {{1}} is {{2}}.", parameters=2
+        ),
+    ),
+)
 AS_OF = date(2026, 11, 24)
 FENCE = re.compile(r"^```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 TOP_LEVEL = re.compile(r"(on|step|broadcast)\b")
@@ -73,7 +83,9 @@ def examples() -> tuple[Example, ...]:
 
 
 def load(texts: dict[str, str]) -> LoadResult:
-    return load_texts({path: t.encode() for path, t in texts.items()}, AS_OF, check_tag)
+    return load_texts(
+        {path: t.encode() for path, t in texts.items()}, AS_OF, check_tag, (DOC_PAGE,)
+    )
 
 
 def findings(result: LoadResult) -> str:

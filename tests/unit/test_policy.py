@@ -125,7 +125,7 @@ def test_deprecated_tag_is_skipped_from_2026_04_27_with_date_and_replacement(tag
     assert isinstance(outcome, Skip)
     assert outcome.reason == "tag_retired"
     assert "2026-04-27" in outcome.detail
-    assert 'via notification "topic"' in outcome.detail
+    assert "utility template" in outcome.detail
 
 
 def test_retired_tag_date_is_taken_in_utc() -> None:
@@ -214,6 +214,7 @@ def test_notification_token_sends_once_per_cap(
         last_user_message_at=now - 10 * D,
         scheduled=True,
         token=token(last_sent_at=now - since_last_send),
+        region="EU",
     )
     assert skip_reason(outcome) == reason
     if reason is None:
@@ -225,18 +226,22 @@ def test_notification_token_sends_once_per_cap(
 
 def test_capped_token_says_when_the_next_message_is_allowed() -> None:
     now = at(date(2025, 9, 20))
-    outcome = decide(now=now, last_user_message_at=None, scheduled=True, token=token(now - 47 * H))
+    outcome = decide(
+        now=now, last_user_message_at=None, scheduled=True, token=token(now - 47 * H), region="EU"
+    )
     assert isinstance(outcome, Skip)
     assert "2025-09-20 13:00 UTC" in outcome.detail
 
 
 def test_never_used_token_is_sent() -> None:
-    outcome = decide(now=NOW, last_user_message_at=None, scheduled=True, token=token())
+    outcome = decide(now=NOW, last_user_message_at=None, scheduled=True, token=token(), region="EU")
     assert outcome == Delivery(messaging_type="UPDATE", notification_token="tok-1", topic="deals")
 
 
 def test_stopped_token_is_skipped_even_when_uncapped() -> None:
-    outcome = decide(now=NOW, last_user_message_at=None, scheduled=True, token=token(stopped=True))
+    outcome = decide(
+        now=NOW, last_user_message_at=None, scheduled=True, token=token(stopped=True), region="EU"
+    )
     assert skip_reason(outcome) == "token_stopped"
 
 
@@ -247,6 +252,7 @@ def test_failed_tag_falls_back_to_notification_token() -> None:
         scheduled=True,
         tag="POST_PURCHASE_UPDATE",
         token=token(),
+        region="EU",
     )
     assert outcome == Delivery(messaging_type="UPDATE", notification_token="tok-1", topic="deals")
 
@@ -258,6 +264,7 @@ def test_when_tag_and_token_both_fail_both_reasons_are_shown() -> None:
         scheduled=True,
         tag="POST_PURCHASE_UPDATE",
         token=token(stopped=True),
+        region="EU",
     )
     assert isinstance(outcome, Skip)
     assert outcome.reason == "token_stopped"
@@ -265,7 +272,9 @@ def test_when_tag_and_token_both_fail_both_reasons_are_shown() -> None:
 
 
 def test_inside_the_window_the_token_is_not_spent() -> None:
-    outcome = decide(now=NOW, last_user_message_at=NOW - H, scheduled=True, token=token())
+    outcome = decide(
+        now=NOW, last_user_message_at=NOW - H, scheduled=True, token=token(), region="EU"
+    )
     assert outcome == Delivery(messaging_type="UPDATE")
 
 

@@ -11,8 +11,9 @@ from datetime import date
 from typing import Protocol
 
 from pageflows.rules import model as m
-from pageflows.rules.checks import limits, policy, structure, triggers
+from pageflows.rules.checks import limits, notifications, policy, structure, templates, triggers
 from pageflows.rules.diagnostics import Diagnostic
+from pageflows.rules.page_facts import PageFacts
 
 
 class TagVerdictLike(Protocol):
@@ -27,10 +28,32 @@ class TagVerdictLike(Protocol):
 TagPolicy = Callable[[str, date], TagVerdictLike]
 
 
-def run_checks(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
+class TokenRule(Protocol):
+    """When Facebook stopped notification tokens, and where it kept them (engine/policy.py)."""
+
+    @property
+    def deprecated_on(self) -> date: ...
+    @property
+    def discontinued_on(self) -> date: ...
+    @property
+    def kept_in(self) -> tuple[str, ...]: ...
+
+
+def run_checks(
+    flows: list[m.Flow],
+    as_of: date,
+    tag_policy: TagPolicy,
+    pages: tuple[PageFacts, ...] = (),
+    tokens: TokenRule | None = None,
+) -> list[Diagnostic]:
+    """Every check; ``pages`` are the Pages the flows run on (none known: the strict default)."""
+    known = pages or (PageFacts(),)
     found: list[Diagnostic] = []
     found += structure.check(flows)
     found += limits.check(flows)
     found += policy.check(flows, as_of, tag_policy)
+    found += templates.check(flows, known)
+    if tokens is not None:
+        found += notifications.check(flows, as_of, known, tokens)
     found += triggers.check(flows)
     return found

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
 from pageflows.rules.source import Span
-from pageflows.rules.walk import walk_flow
+from pageflows.rules.walk import children, walk_flow
 
 if TYPE_CHECKING:
     from pageflows.rules.checks import TagPolicy
@@ -29,6 +29,16 @@ KNOWN_TAGS = (
     "ACCOUNT_UPDATE",
 )
 NOT_FOR_FLOWS = ("HUMAN_AGENT", "CUSTOMER_FEEDBACK")  # reported by their own checks below
+# Actions that put a message in front of the contact.
+MESSAGES = (
+    m.SendText,
+    m.SendButtons,
+    m.SendCards,
+    m.SendMedia,
+    m.SendTemplate,
+    m.Ask,
+    m.RequestNotifications,
+)
 
 
 def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
@@ -40,15 +50,15 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
                     found += _tag(action.tag, action.tag_span, as_of, tag_policy)
                 total = where.delay + action.delay
                 has_channel = action.tag or action.topic or where.channel_tag or where.channel_topic
-                if total > WINDOW and not has_channel:
+                if total > WINDOW and not has_channel and not _only_templates(action.body):
                     found.append(
                         warning(
                             Code.FOLLOW_UP_OUTSIDE_WINDOW,
                             action.span,
                             f"this follow-up comes {_say(total)} after the contact's message,"
                             " after the 24 h window: it is skipped unless they write again",
-                            "add `with tag TAG` (non-promotional updates only) or"
-                            ' `via notification "topic"`, or send it within 24h',
+                            'send it within 24h, or as a utility template (`send template "name"`)'
+                            " for transactional updates",
                         )
                     )
         for broadcast in flow.broadcasts:
@@ -61,10 +71,24 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
                         broadcast.span,
                         f'broadcast "{broadcast.name}" has no tag: it reaches only contacts'
                         " who wrote in the 24 h before it goes out",
-                        'send it to `subscribers of "topic"` to reach everyone who opted in',
+                        "promotions may only go inside the window; for transactional updates"
+                        ' use a utility template (`send template "name"`)',
                     )
                 )
     return found
+
+
+def _only_templates(body: tuple[m.Action, ...]) -> bool:
+    """A follow-up whose messages are all utility templates needs no window (policy.md §2a)."""
+    sends: list[m.Action] = []
+    pending = list(body)
+    while pending:
+        action = pending.pop()
+        if isinstance(action, MESSAGES):
+            sends.append(action)
+        for branch in children(action):
+            pending += branch
+    return bool(sends) and all(isinstance(a, m.SendTemplate) for a in sends)
 
 
 def _say(delay: timedelta) -> str:

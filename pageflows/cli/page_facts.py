@@ -1,0 +1,71 @@
+"""Which Pages a set of flows runs on, as Facebook knows them, for the commands that check.
+
+`check`, `test`, `chat` and `policy` need the Page's region and templates without
+starting a server. They read the settings file the operator names (--config), else
+`pageflows.toml` in the current folder, else the one beside the flows; environment
+variables win over the file, as for `serve`. Templates synced from Facebook into the
+database (`pageflows templates sync`) overlay the declared ones when that database
+already exists; a check never creates or migrates one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from pageflows.rules.page_facts import PageFacts
+from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
+
+CONFIG_NAME = "pageflows.toml"
+
+config_lookup_option = click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Settings file with the Pages' region and templates (default: ./pageflows.toml, "
+    "else the one beside the flows).",
+)
+
+
+def find_config(explicit: str | None, flow_paths: Sequence[str]) -> Path | None:
+    """--config, else ./pageflows.toml, else pageflows.toml in (or beside) the first flows path."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise click.BadParameter(f"{explicit}: no such file", param_hint="'--config'")
+        return path
+    here = Path(CONFIG_NAME)
+    if here.is_file():
+        return here
+    for raw in flow_paths:
+        folder = Path(raw) if Path(raw).is_dir() else Path(raw).parent
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_settings_or_exit(config: Path | None) -> Settings:
+    try:
+        return read_settings(os.environ, config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def pages_of(settings: Settings, page_id: str | None = None) -> tuple[PageFacts, ...]:
+    """The facts of the configured Pages (declared, then synced), or of the one asked for."""
+    pages: Sequence[PageConfig] = settings.pages
+    if page_id is not None:
+        pages = [p for p in settings.pages if p.id == page_id]
+        if not pages:
+            known = ", ".join(p.id for p in settings.pages) or "none configured"
+            raise click.BadParameter(f"no page {page_id} (pages: {known})", param_hint="'--page'")
+    return tuple(_with_synced(settings, page) for page in pages)
+
+
+def _with_synced(settings: Settings, page: PageConfig) -> PageFacts:
+    return page.facts()
