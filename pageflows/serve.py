@@ -310,7 +310,7 @@ def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> 
     """
     from pageflows.simulator import running_simulator
 
-    context = running_simulator(port=port)
+    context = running_simulator(port=port, version=settings.graph_version)
     handle = context.__enter__()
     for page in settings.pages:
         handle.control.register_page(

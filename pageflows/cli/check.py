@@ -5,13 +5,17 @@ Exit 1 when any finding is an error (the flows would not load in `serve`),
 a malformed --as-of) are click usage errors, exit 2. The day the policy is
 checked against is today (UTC) read through the clock, unless --as-of says
 otherwise: Facebook retires tags on fixed dates, so "is this flow fine on
-2026-04-27?" is a question a marketer asks before the day.
+2026-04-27?" is a question a marketer asks before the day. A pageflows.toml in
+the current folder has its Graph API version judged on that day too (a line on
+stderr when it ends within 90 days or has ended).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -19,6 +23,12 @@ from pageflows.clock import Clock, SystemClock
 from pageflows.engine.policy import check_tag
 from pageflows.rules.load import load_paths
 from pageflows.rules.report import render_json, render_text, summary
+from pageflows.service.config import (
+    ConfigError,
+    graph_version_verdict,
+    read_settings,
+    version_line,
+)
 
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -34,6 +44,17 @@ def parse_day(text: str) -> date:
         f"{text!r} is not a date; write it as YYYY-MM-DD, such as 2026-04-27",
         param_hint="'--as-of'",
     )
+
+
+def graph_version_warning(day: date, config: Path = Path("pageflows.toml")) -> str | None:
+    """The settings' Graph API version judged on `day`, when a pageflows.toml is here."""
+    if not config.exists():
+        return None
+    try:
+        verdict = graph_version_verdict(read_settings(os.environ, config), day)
+    except ConfigError as exc:
+        return f"warning: {exc}"
+    return None if verdict.ok else f"{config}: warning: {version_line(verdict)}"
 
 
 @click.command()
@@ -67,6 +88,9 @@ def check(
     clock: Clock = ctx.obj if isinstance(ctx.obj, Clock) else SystemClock()
     day = parse_day(as_of) if as_of is not None else clock.now().date()
     result = load_paths(list(paths), day, check_tag)
+    version_warning = graph_version_warning(day)
+    if version_warning:
+        click.echo(version_warning, err=True)
     if output_format == "json":
         click.echo(render_json(result.diagnostics))
     else:
