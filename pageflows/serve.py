@@ -273,7 +273,10 @@ def build_service(
 
     Raises FlowsError, DatabaseUrlError or SQLAlchemyError.
     """
-    programs = {page.id: load_flows([page.flows or flows_dir], clock) for page in settings.pages}
+    programs = {
+        page.id: load_flows([page.flows or flows_dir], clock, (page.facts(),))
+        for page in settings.pages
+    }
     engine = prepare_database(settings, clock)
     runtimes: dict[str, PageRuntime] = {}
     clients: dict[str, GraphClient] = {}
@@ -312,7 +315,7 @@ def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> 
     """
     from pageflows.simulator import running_simulator
 
-    context = running_simulator(port=port)
+    context = running_simulator(port=port, version=settings.graph_version)
     handle = context.__enter__()
     for page in settings.pages:
         handle.control.register_page(

@@ -9,18 +9,25 @@ import click
 from pageflows.chat.conversation import HELP, Conversation, ConversationError
 from pageflows.chat.loading import load_or_explain
 from pageflows.chat.show import effect_lines
+from pageflows.cli.page_facts import (
+    config_lookup_option,
+    find_config,
+    pages_of,
+    read_settings_or_exit,
+)
 from pageflows.clock import SystemClock
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--name", default="Alice", show_default=True, help="The contact's first name.")
+@config_lookup_option
 @click.option(
     "--start",
     default=None,
     help='Start the clock at this UTC time, "YYYY-MM-DD HH:MM" (default: now).',
 )
-def chat(paths: tuple[str, ...], name: str, start: str | None) -> None:
+def chat(paths: tuple[str, ...], name: str, start: str | None, config_path: str | None) -> None:
     """Chat with the flows in PATHS as a contact; /help lists the commands."""
     now = SystemClock().now()
     if start:
@@ -28,8 +35,10 @@ def chat(paths: tuple[str, ...], name: str, start: str | None) -> None:
             now = datetime.strptime(start, "%Y-%m-%d %H:%M").replace(tzinfo=now.tzinfo)
         except ValueError:
             raise click.BadParameter('use "YYYY-MM-DD HH:MM"', param_hint="--start") from None
-    program, result = load_or_explain(list(paths), now.date())
-    conversation = Conversation.start(program, now, first_name=name)
+    pages = pages_of(read_settings_or_exit(find_config(config_path, list(paths))))
+    program, result = load_or_explain(list(paths), now.date(), pages)
+    page = pages[0] if pages else None
+    conversation = Conversation.start(program, now, first_name=name, page=page)
     click.echo(
         f"pageflows chat: {len(program.flows)} flow(s), {len(program.triggers)} trigger(s);"
         f" you are {name}; the clock is {now:%Y-%m-%d %H:%M} UTC. /help for commands."

@@ -19,7 +19,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from pageflows.clock import SystemClock
+from pageflows.clock import Clock, SystemClock
 from pageflows.rules.report import render_text
 from pageflows.serve import (
     FlowsError,
@@ -34,9 +34,11 @@ from pageflows.serve import (
 from pageflows.service.config import (
     ConfigError,
     Settings,
+    graph_version_verdict,
     load_settings,
     read_settings,
     require_pages,
+    version_line,
 )
 from pageflows.service.graph.client import GraphClient, Sent
 from pageflows.service.graph.transport import RequestsTransport
@@ -50,7 +52,6 @@ from pageflows.service.storage.database import (
     shown_url,
 )
 from pageflows.service.storage.migrate import upgrade
-from pageflows.simulator.harness import DEFAULT_VERSION as GRAPH_VERSION
 from pageflows.web import WebOptions, spawn, stop, wait_listening
 
 log = logging.getLogger("pageflows")
@@ -70,6 +71,28 @@ def settings_or_exit(config_path: str, sandbox: bool = False) -> Settings:
         return load_settings(os.environ, Path(config_path), sandbox)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def sandbox_graph_url(settings: Settings, simulator_port: int) -> str | None:
+    """Sandbox mode: the simulator a `serve --sandbox` started, under the configured version."""
+    if not settings.sandbox:
+        return None
+    return f"http://127.0.0.1:{simulator_port}/{settings.graph_version}"
+
+
+def clock_of(ctx: click.Context) -> Clock:
+    """The clock a test hands in through `ctx.obj` (as `check` takes one), else the system's."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Clock) else SystemClock()
+
+
+def refuse_ended_version(settings: Settings, clock: Clock) -> str | None:
+    """Exit with one line when the Graph API version has ended on the clock's day; else the
+    warning to log once logging is set up (ending within 90 days, or not in the table)."""
+    verdict = graph_version_verdict(settings, clock.now().date())
+    if verdict.state == "ended":
+        raise click.ClickException(f"cannot start: {version_line(verdict)}")
+    return None if verdict.ok else version_line(verdict)
 
 
 def database_failure(doing: str, exc: SQLAlchemyError, url: str) -> click.ClickException:
@@ -235,7 +258,9 @@ senders_option = click.option(
     " credentials (or set PAGEFLOWS_SANDBOX=1).",
 )
 @config_option
+@click.pass_context
 def serve(
+    ctx: click.Context,
     flows_dir: str,
     host: str,
     port: int,
@@ -253,7 +278,10 @@ def serve(
     check_port("--port", port)
     check_port("--simulator-port", simulator_port)
     settings = settings_or_exit(config_path, sandbox)
+    version_warning = refuse_ended_version(settings, clock_of(ctx))
     quiet_logging()
+    if version_warning:
+        log.warning("%s", version_warning)
     try:
         port = port or free_port(host)  # 0: any free port, chosen here so the log can name it
         ensure_free(host, port)
@@ -354,15 +382,24 @@ def run_serving(
     help="Sandbox mode only: where that simulator listens.",
 )
 @config_option
+@click.pass_context
 def worker(
-    flows_dir: str, senders: int, sandbox: bool, simulator_port: int, config_path: str
+    ctx: click.Context,
+    flows_dir: str,
+    senders: int,
+    sandbox: bool,
+    simulator_port: int,
+    config_path: str,
 ) -> None:
     """Decide and send for the flows in FLOWS_DIR, without the webhook; run any number on
     PostgreSQL (one on SQLite). SIGTERM finishes what is in flight and exits."""
     check_port("--simulator-port", simulator_port)
     settings = settings_or_exit(config_path, sandbox)
+    version_warning = refuse_ended_version(settings, clock_of(ctx))
     quiet_logging()
-    graph_url = f"http://127.0.0.1:{simulator_port}/{GRAPH_VERSION}" if settings.sandbox else None
+    if version_warning:
+        log.warning("%s", version_warning)
+    graph_url = sandbox_graph_url(settings, simulator_port)
     service = build_or_exit(settings, flows_dir, senders, graph_url)
     stopped = wait_for_signals(service, config_path, settings.sandbox)
     service.start()

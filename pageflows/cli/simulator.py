@@ -15,6 +15,7 @@ import requests
 from werkzeug.serving import make_server
 
 from pageflows.simulator.app import create_app
+from pageflows.simulator.harness import DEFAULT_VERSION
 from pageflows.simulator.state import SimState
 
 DEFAULT_SIM = "http://127.0.0.1:8765"
@@ -47,7 +48,7 @@ def serve(
               "webhook_url": webhook_url, "verify_token": verify_token},
     )  # fmt: skip
     server = make_server(host, port, app, threaded=True)
-    click.echo(f"Graph API simulator on http://{host}:{server.server_port}/v21.0")
+    click.echo(f"Graph API simulator on http://{host}:{server.server_port}/{DEFAULT_VERSION}")
     click.echo(f"page {page_id}, token {token!r}, app secret {app_secret!r} -> {webhook_url}")
     try:
         server.serve_forever()

@@ -9,16 +9,24 @@ import click
 
 from pageflows.chat.loading import load_or_explain
 from pageflows.chat.transcript import find_scripts, parse_script, run_script
+from pageflows.cli.page_facts import (
+    config_lookup_option,
+    find_config,
+    pages_of,
+    read_settings_or_exit,
+)
 from pageflows.clock import SystemClock
 
 
 @click.command()
 @click.argument("path", required=False, default=".", type=click.Path(exists=True))
-def test(path: str) -> None:
+@config_lookup_option
+def test(path: str, config_path: str | None) -> None:
     """Run the transcripts (*.chat) in PATH against the flows beside them.
 
-    Each transcript runs against the .flow files of its own folder. Exits 1
-    if any step fails.
+    Each transcript runs against the .flow files of its own folder, on the
+    first Page of the pageflows.toml found for it (its region and templates).
+    Exits 1 if any step fails.
     """
     now = SystemClock().now()
     scripts = find_scripts(Path(path))
@@ -29,10 +37,12 @@ def test(path: str) -> None:
         by_folder[script.parent].append(script)
     failed = passed = 0
     for folder, files in sorted(by_folder.items()):
-        program, _ = load_or_explain([str(folder)], now.date())
+        pages = pages_of(read_settings_or_exit(find_config(config_path, [str(folder)])))
+        program, _ = load_or_explain([str(folder)], now.date(), pages)
+        page = pages[0] if pages else None
         for file in files:
             text = file.read_text("utf-8", errors="replace")
-            failures = run_script(program, parse_script(str(file), text), now)
+            failures = run_script(program, parse_script(str(file), text), now, page)
             if failures:
                 failed += 1
                 for failure in failures:

@@ -2,7 +2,22 @@
 
 The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
 PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
-PAGEFLOWS_GRAPH_URL, PAGEFLOWS_SANDBOX.
+PAGEFLOWS_PAGE_RATE, PAGEFLOWS_PAGE_REGION, PAGEFLOWS_AD_WINDOW,
+PAGEFLOWS_GRAPH_URL, PAGEFLOWS_GRAPH_VERSION, PAGEFLOWS_SANDBOX; in the file
+`database_url`, `app_secret`, `verify_token`, `graph_url`, `graph_version` and
+`[[pages]]` tables (`id`, `token`, `name`, `greeting`, `get_started_payload`,
+`ice_breakers`, `flows`, `rate`, `region`, `ad_window`, `[[pages.templates]]`).
+
+The Graph API version is the first of PAGEFLOWS_GRAPH_VERSION, `graph_version`,
+a version at the end of the Graph URL (PAGEFLOWS_GRAPH_URL or `graph_url`,
+such as `https://graph.facebook.com/v21.0`, the form older setups use), and
+`graph_versions.DEFAULT_VERSION`. `Settings.graph_url` is always the base URL
+with that version at its end: the version is one setting, judged against
+Facebook's dated table at start (`graph_versions.py`), whichever way it came.
+
+A page's region, ad window and templates are facts about the Page on
+Facebook's side (`rules/page_facts.py`): declared here, overlaid by what
+`pageflows templates sync` and the status webhook store (`storage/templates.py`).
 
 Sandbox mode (the built-in Graph API simulator instead of Facebook, with
 credentials of its own) runs only when asked for: `serve --sandbox` or
@@ -14,12 +29,28 @@ with one line to print, never a traceback.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pageflows.engine.graph_versions import (
+    DEFAULT_VERSION,
+    VersionVerdict,
+    is_version,
+    version_status,
+)
+from pageflows.rules.page_facts import (
+    REGIONS,
+    TEMPLATE_BUTTONS,
+    TEMPLATE_STATUSES,
+    PageFacts,
+    TemplateInfo,
+    count_placeholders,
+)
 from pageflows.service.graph.transport import DEFAULT_GRAPH_URL
 from pageflows.service.pace import DEFAULT_RATE, MAX_RATE, MIN_RATE
 from pageflows.service.storage.database import DEFAULT_URL
@@ -28,6 +59,12 @@ SANDBOX_PAGE_ID = "100000000000001"
 SANDBOX_TOKEN = "sandbox-page-token"
 SANDBOX_SECRET = "sandbox-app-secret"
 SANDBOX_VERIFY = "sandbox-verify-token"
+# Button types a declared template may list: Facebook's, and QUICK_REPLY, which Facebook
+# refuses in a utility template (subcode 2018416) but is kept so `check` can say so.
+DECLARABLE_BUTTONS = (*TEMPLATE_BUTTONS, "QUICK_REPLY")
+TEMPLATE_KEYS = ("name", "language", "status", "category", "body", "buttons")
+DEFAULT_LANGUAGE = "en_US"
+_URL_VERSION = re.compile(r"(?P<base>.*?)/(?P<version>v\d+\.\d+)/*")
 
 
 class ConfigError(ValueError):
@@ -50,6 +87,15 @@ class PageConfig:
     ice_breakers: tuple[IceBreaker, ...] = ()
     flows: str | None = None
     rate: float = DEFAULT_RATE  # sends per second at most, across every process (pace.py)
+    region: str | None = None  # one of page_facts.REGIONS, upper case, or None
+    ad_window: bool = False  # the Page uses the 7-day window after click-to-Messenger ads
+    templates: tuple[TemplateInfo, ...] = ()  # declared in pageflows.toml
+
+    def facts(self) -> PageFacts:
+        """The Page as declared here; `storage.templates.load_page_facts` adds what is stored."""
+        return PageFacts(
+            id=self.id, region=self.region, ad_window=self.ad_window, templates=self.templates
+        )
 
     def messenger_profile(self) -> dict[str, Any]:
         """The Messenger Profile API body for this page (greeting, Get Started, ice breakers)."""
@@ -67,9 +113,10 @@ class Settings:
     database_url: str = DEFAULT_URL
     app_secret: str = ""  # empty: no signature is ever valid (webhook.verify)
     verify_token: str = ""
-    graph_url: str = DEFAULT_GRAPH_URL
+    graph_url: str = DEFAULT_GRAPH_URL  # the base URL, ending in graph_version
     pages: tuple[PageConfig, ...] = field(default_factory=tuple)
     sandbox: bool = False
+    graph_version: str = DEFAULT_VERSION
 
 
 def _str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -106,7 +153,96 @@ def _page(table: Any, n: int, path: str) -> PageConfig:
         ice_breakers=tuple(breakers),
         flows=_str(table, "flows", where),
         rate=_rate(table.get("rate", DEFAULT_RATE), f"{where}: rate"),
+        region=_region(table.get("region"), f"{where}: region"),
+        ad_window=_toml_flag(table.get("ad_window", False), f"{where}: ad_window"),
+        templates=_templates(table.get("templates", []), where),
     )
+
+
+def _region(value: Any, where: str) -> str | None:
+    """One of REGIONS, whatever its case; None when not given (none of those regions)."""
+    if value is None:
+        return None
+    region = value.strip().upper() if isinstance(value, str) else None
+    if region not in REGIONS:
+        raise ConfigError(
+            f"{where} is {value!r}; use one of {', '.join(REGIONS)} (where Facebook kept"
+            " notification tokens after 2026-02-10), or leave it out for any other region"
+        )
+    return region
+
+
+def _toml_flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} is {value!r}; write true or false")
+    return value
+
+
+def _env_flag(value: str, name: str) -> bool:
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} is {value[:20]!r}; use 1 (or true) or 0 (or false)")
+
+
+def _templates(value: Any, where: str) -> tuple[TemplateInfo, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: templates must be a list of [[pages.templates]] tables")
+    templates = [_template(table, n, where) for n, table in enumerate(value)]
+    seen: set[tuple[str, str]] = set()
+    for template in templates:
+        key = (template.name, template.language)
+        if key in seen:
+            raise ConfigError(
+                f"{where}: template {template.name!r} is declared twice for {template.language}"
+            )
+        seen.add(key)
+    return tuple(templates)
+
+
+def _template(table: Any, n: int, page: str) -> TemplateInfo:
+    """One `[[pages.templates]]`: a typo in a key is refused, not ignored (it would be lost)."""
+    where = f"{page}: [[pages.templates]] #{n + 1}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(TEMPLATE_KEYS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; use {', '.join(TEMPLATE_KEYS)}")
+    name = _str(table, "name", where)
+    if not name:
+        raise ConfigError(f"{where} has no name (the template's name on Facebook)")
+    where = f"{page}: template {name!r}"
+    status = (_str(table, "status", where) or "APPROVED").strip().upper()
+    if status not in TEMPLATE_STATUSES:
+        raise ConfigError(
+            f"{where}: status {table['status']!r} is not one of {', '.join(TEMPLATE_STATUSES)}"
+        )
+    body = table.get("body", "")
+    if not isinstance(body, str):
+        raise ConfigError(f"{where}: body must be a text (with {{{{1}}}} for each parameter)")
+    return TemplateInfo(
+        name=name,
+        language=(_str(table, "language", where) or DEFAULT_LANGUAGE).strip(),
+        status=status,
+        category=(_str(table, "category", where) or "UTILITY").strip().upper(),
+        body=body,
+        parameters=count_placeholders(body),
+        buttons=_buttons(table.get("buttons", []), where),
+    )
+
+
+def _buttons(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(b, str) for b in value):
+        raise ConfigError(f'{where}: buttons must be a list of button types, such as ["URL"]')
+    buttons = tuple(b.strip().upper() for b in value)
+    for button in buttons:
+        if button not in DECLARABLE_BUTTONS:
+            raise ConfigError(
+                f"{where}: button {button!r} is not one of {', '.join(DECLARABLE_BUTTONS)}"
+            )
+    return buttons
 
 
 def _rate(value: Any, where: str) -> float:
@@ -121,6 +257,51 @@ def _rate(value: Any, where: str) -> float:
             f" most {MAX_RATE:g} (above that Facebook's Page Inbox stops working for the Page)"
         )
     return rate
+
+
+# The environment's facts about its one page, and the [[pages]] key each stands for.
+PAGE_FACT_ENV = (("PAGEFLOWS_PAGE_REGION", "region"), ("PAGEFLOWS_AD_WINDOW", "ad_window"))
+
+
+def with_env_facts(page: PageConfig, env: Mapping[str, str]) -> PageConfig:
+    """`page` with PAGEFLOWS_PAGE_REGION and PAGEFLOWS_AD_WINDOW applied, when set."""
+    region, window = env.get("PAGEFLOWS_PAGE_REGION"), env.get("PAGEFLOWS_AD_WINDOW")
+    if region:
+        page = replace(page, region=_region(region, "PAGEFLOWS_PAGE_REGION"))
+    if window:
+        page = replace(page, ad_window=_env_flag(window, "PAGEFLOWS_AD_WINDOW"))
+    return page
+
+
+def _the_one_page(pages: list[PageConfig], env_name: str, key: str) -> PageConfig:
+    if len(pages) != 1:
+        raise ConfigError(
+            f"{env_name} sets the {key} of the one page; with "
+            + ("several pages" if pages else "no page configured")
+            + f", set `{key}` in each [[pages]] table of pageflows.toml"
+        )
+    return pages[0]
+
+
+def graph_url_and_version(url: str, version: str | None) -> tuple[str, str]:
+    """The Graph base URL ending in the version to use, and that version.
+
+    `version` (PAGEFLOWS_GRAPH_VERSION or `graph_version`) wins over a version at the
+    end of `url`; with neither, the default. "V25.0" and "25.0" are read as v25.0.
+    """
+    match = _URL_VERSION.fullmatch(url.strip())
+    base = match.group("base") if match else url.strip().rstrip("/")
+    chosen = version.strip() if version else match.group("version") if match else DEFAULT_VERSION
+    if chosen.startswith("V"):
+        chosen = "v" + chosen[1:]
+    elif chosen[:1].isdigit():
+        chosen = "v" + chosen
+    if not is_version(chosen):
+        raise ConfigError(
+            f"the Graph API version {version!r} (PAGEFLOWS_GRAPH_VERSION or graph_version) is"
+            f" not a version; write it as {DEFAULT_VERSION}"
+        )
+    return f"{base}/{chosen}", chosen
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -160,13 +341,11 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
         merged = replace(base, token=env_token or base.token)
         pages = [merged, *(p for p in pages if p.id != merged.id)]
     if env.get("PAGEFLOWS_PAGE_RATE"):
-        if len(pages) != 1:
-            raise ConfigError(
-                "PAGEFLOWS_PAGE_RATE sets the rate of the one page; with "
-                + ("several pages" if pages else "no page configured")
-                + ", set `rate` in each [[pages]] table of pageflows.toml"
-            )
-        pages = [replace(pages[0], rate=_rate(env["PAGEFLOWS_PAGE_RATE"], "PAGEFLOWS_PAGE_RATE"))]
+        page = _the_one_page(pages, "PAGEFLOWS_PAGE_RATE", "rate")
+        pages = [replace(page, rate=_rate(env["PAGEFLOWS_PAGE_RATE"], "PAGEFLOWS_PAGE_RATE"))]
+    named = [(name, key) for name, key in PAGE_FACT_ENV if env.get(name)]
+    if named:
+        pages = [with_env_facts(_the_one_page(pages, *named[0]), env)]
 
     def pick(key: str, env_name: str, default: str) -> str:
         value = env.get(env_name) or data.get(key)
@@ -176,11 +355,16 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
             raise ConfigError(f"{env_name} (or {key} in {name}) must be a non-empty text")
         return value
 
+    graph_url, graph_version = graph_url_and_version(
+        pick("graph_url", "PAGEFLOWS_GRAPH_URL", DEFAULT_GRAPH_URL),
+        pick("graph_version", "PAGEFLOWS_GRAPH_VERSION", "") or None,
+    )
     return Settings(
         database_url=pick("database_url", "PAGEFLOWS_DATABASE_URL", DEFAULT_URL),
         app_secret=pick("app_secret", "PAGEFLOWS_APP_SECRET", ""),
         verify_token=pick("verify_token", "PAGEFLOWS_VERIFY_TOKEN", ""),
-        graph_url=pick("graph_url", "PAGEFLOWS_GRAPH_URL", DEFAULT_GRAPH_URL),
+        graph_url=graph_url,
+        graph_version=graph_version,
         pages=tuple(pages),
     )
 
@@ -199,9 +383,11 @@ def load_settings(
     env: Mapping[str, str], config_path: Path | None, sandbox: bool = False
 ) -> Settings:
     """The settings `serve` runs with: sandbox mode when asked, else complete for Facebook."""
-    settings = read_settings(env, config_path)
     if sandbox or sandbox_asked(env):
-        return sandbox_settings(settings)
+        # The environment's page facts are the sandbox page's, not a configured page's.
+        others = {k: v for k, v in env.items() if k not in dict(PAGE_FACT_ENV)}
+        return sandbox_settings(read_settings(others, config_path), env)
+    settings = read_settings(env, config_path)
     missing = _missing_pages(settings)
     if not settings.app_secret:
         missing.append("PAGEFLOWS_APP_SECRET (webhook signatures cannot be checked without it)")
@@ -233,22 +419,39 @@ def _missing_pages(settings: Settings) -> list[str]:
     ]
 
 
-def sandbox_settings(settings: Settings) -> Settings:
+def sandbox_settings(settings: Settings, env: Mapping[str, str] | None = None) -> Settings:
     """The simulator's page and credentials; the database and any given secret are kept.
 
     The configured pages are dropped: their tokens must never reach the simulator.
+    The sandbox page is in no region and has no ad window unless PAGEFLOWS_PAGE_REGION
+    or PAGEFLOWS_AD_WINDOW say so; its templates are what `templates sync --sandbox`
+    stores from the simulator.
     """
+    page = PageConfig(
+        id=SANDBOX_PAGE_ID,
+        token=SANDBOX_TOKEN,
+        name="Sandbox Page",
+        greeting="Hi {{user_first_name}}! (sandbox)",
+    )
     return replace(
         settings,
         sandbox=True,
         app_secret=settings.app_secret or SANDBOX_SECRET,
         verify_token=settings.verify_token or SANDBOX_VERIFY,
-        pages=(
-            PageConfig(
-                id=SANDBOX_PAGE_ID,
-                token=SANDBOX_TOKEN,
-                name="Sandbox Page",
-                greeting="Hi {{user_first_name}}! (sandbox)",
-            ),
-        ),
+        pages=(with_env_facts(page, env or {}),),
+    )
+
+
+def graph_version_verdict(settings: Settings, on: date) -> VersionVerdict:
+    """The configured Graph API version judged on `on`: `serve`, `worker` and `check` ask."""
+    return version_status(settings.graph_version, on)
+
+
+def version_line(verdict: VersionVerdict) -> str:
+    """The verdict as one line for the operator, saying which setting moves the version."""
+    if verdict.move_to is None:
+        return verdict.message
+    return (
+        f"{verdict.message.removesuffix('.')} (set PAGEFLOWS_GRAPH_VERSION={verdict.move_to}"
+        " or graph_version in pageflows.toml)."
     )

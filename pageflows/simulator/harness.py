@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from pageflows.simulator.app import create_app
 from pageflows.simulator.state import SimState
 
-DEFAULT_VERSION = "v21.0"
+DEFAULT_VERSION = "v25.0"  # pageflows' default (engine/graph_versions.py); any vNN.N is served
 
 
 class SimControl:
@@ -133,7 +133,7 @@ def _who(fields: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class RunningSimulator:
-    url: str  # Graph base URL including the version, e.g. http://127.0.0.1:PORT/v21.0
+    url: str  # Graph base URL including the version, e.g. http://127.0.0.1:PORT/v25.0
     root: str  # http://127.0.0.1:PORT
     port: int
     state: SimState

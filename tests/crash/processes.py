@@ -24,9 +24,9 @@ from typing import IO, Any
 
 import requests
 
-GRAPH_VERSION = "v21.0"
+GRAPH_VERSION = "v25.0"
 HOST = "127.0.0.1"
-# werkzeug's access log line: "POST /v21.1002/me/messages?access_token=... HTTP/1.1" 200
+# werkzeug's access log line: "POST /v25.1002/me/messages?access_token=... HTTP/1.1" 200
 ACCESS_LINE = re.compile(
     r'"(?:\x1b\[[0-9;]*m)*[A-Z]+ /(v\d+\.\d+)(/[^?\s]*)\S* HTTP/[\d.]+(?:\x1b\[[0-9;]*m)*" (\d{3})'
 )
@@ -334,7 +334,8 @@ class Worker(Process):
     """`pageflows worker FLOWS`: deciding and sending, no webhook; one of a numbered slot.
 
     Each start talks to the simulator under a Graph API version of its own
-    (`v21.<slot*1000+generation>`, which the simulator accepts like any other),
+    (`v25.<slot*1000+generation>`, which the simulator accepts like any other, and
+    pageflows starts on with a warning that the version is not in its table),
     so the simulator's access log says which process made each call.
     """
 
@@ -375,4 +376,4 @@ WORKER_STARTED = "worker started for"
 
 def graph_version(slot: int, generation: int) -> str:
     """The Graph API version a worker start uses: its name in the simulator's access log."""
-    return f"v21.{slot * 1000 + generation}"
+    return f"v25.{slot * 1000 + generation}"

@@ -103,7 +103,7 @@ def test_a_second_worker_or_serve_on_sqlite_is_refused_in_one_line(tmp_path: Pat
     url = f"sqlite:///{tmp_path / 'pageflows.db'}"
     first, second = (Worker(tmp_path, flows, Page(), url, slot) for slot in (1, 2))
     for worker in (first, second):
-        worker.graph_url = "http://127.0.0.1:9/v21.0"  # never called: no work comes
+        worker.graph_url = "http://127.0.0.1:9/v25.0"  # never called: no work comes
     first.start()
     try:
         assert first.wait_healthy(60), first.log.read_text()

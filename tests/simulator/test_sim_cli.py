@@ -82,7 +82,7 @@ def test_serve_starts_with_a_demo_page() -> None:
         deadline = time.monotonic() + 10
         while True:
             try:
-                url = f"http://127.0.0.1:{port}/v21.0/me"
+                url = f"http://127.0.0.1:{port}/v25.0/me"
                 response = requests.get(url, params={"access_token": "t0k"}, timeout=1)
                 break
             except requests.ConnectionError:

@@ -38,44 +38,62 @@ def _one(action: m.SendTemplate, pages: tuple[PageFacts, ...]) -> list[Diagnosti
                 " question as its own message inside the 24 h window",
             )
         )
+    per_page: dict[tuple[Code, str], tuple[list[str], Diagnostic]] = {}
     for page in pages or (PageFacts(),):
-        template = page.template(action.name, action.language)
-        if template is None:
-            found.append(_unknown(action, page))
-            continue
-        if not template.approved:
-            found.append(
-                error(
-                    Code.TEMPLATE_NOT_APPROVED,
-                    action.span,
-                    f'template "{action.name}" ({action.language}) is {template.status} on'
-                    f" {page.label}; Facebook sends only APPROVED templates",
-                    "wait for Facebook's review, or fix the template and submit it again;"
-                    " `pageflows templates sync` reads the latest status",
-                )
+        for finding in _on_page(action, page):
+            key = (finding.code, finding.message.replace(page.label, "\0"))
+            labels, _ = per_page.setdefault(key, ([], finding))
+            labels.append(page.label)
+    for (_code, message), (labels, first) in per_page.items():
+        found.append(first.model_copy(update={"message": message.replace("\0", _join(labels))}))
+    return found
+
+
+def _join(labels: list[str]) -> str:
+    if len(labels) == 1:
+        return labels[0]
+    ids = [label.removeprefix("page ") for label in labels]
+    return "pages " + ", ".join(ids[:-1]) + " and " + ids[-1]
+
+
+def _on_page(action: m.SendTemplate, page: PageFacts) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    template = page.template(action.name, action.language)
+    if template is None:
+        return [_unknown(action, page)]
+    if not template.approved:
+        found.append(
+            error(
+                Code.TEMPLATE_NOT_APPROVED,
+                action.span,
+                f'template "{action.name}" ({action.language}) is {template.status} on'
+                f" {page.label}; Facebook sends only APPROVED templates",
+                "wait for Facebook's review, or fix the template and submit it again;"
+                " `pageflows templates sync` reads the latest status",
             )
-        given = len(action.parameters)
-        if given != template.parameters:
-            found.append(
-                error(
-                    Code.TEMPLATE_PARAMETERS,
-                    action.span,
-                    f'template "{action.name}" on {page.label} has {template.parameters}'
-                    f" placeholder{'s' if template.parameters != 1 else ''}"
-                    f" and this send gives {given}",
-                    _parameters_hint(template.parameters, template.body),
-                )
+        )
+    given = len(action.parameters)
+    if given != template.parameters:
+        found.append(
+            error(
+                Code.TEMPLATE_PARAMETERS,
+                action.span,
+                f'template "{action.name}" on {page.label} has {template.parameters}'
+                f" placeholder{'s' if template.parameters != 1 else ''}"
+                f" and this send gives {given}",
+                _parameters_hint(template.parameters, template.body),
             )
-        if "QUICK_REPLY" in template.buttons:
-            found.append(
-                error(
-                    Code.TEMPLATE_QUICK_REPLIES,
-                    action.span,
-                    f'template "{action.name}" on {page.label} has a QUICK_REPLY button,'
-                    " which Facebook refuses in Messenger utility templates (error 2018416)",
-                    "use POSTBACK, URL or PHONE_NUMBER buttons in the template",
-                )
+        )
+    if "QUICK_REPLY" in template.buttons:
+        found.append(
+            error(
+                Code.TEMPLATE_QUICK_REPLIES,
+                action.span,
+                f'template "{action.name}" on {page.label} has a QUICK_REPLY button,'
+                " which Facebook refuses in Messenger utility templates (error 2018416)",
+                "use POSTBACK, URL or PHONE_NUMBER buttons in the template",
             )
+        )
     return found
 
 
@@ -100,7 +118,7 @@ def _unknown(action: m.SendTemplate, page: PageFacts) -> Diagnostic:
     return error(
         Code.UNKNOWN_TEMPLATE,
         action.span,
-        f'{page.label} has no template "{action.name}" in {action.language}',
+        f'there is no template "{action.name}" in {action.language} on {page.label}',
         hint,
     )
 

@@ -14,7 +14,10 @@ from typing import Any, Protocol
 import requests
 from urllib3.exceptions import NewConnectionError
 
-DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+from pageflows.engine.graph_versions import DEFAULT_VERSION
+
+GRAPH_HOST = "https://graph.facebook.com"
+DEFAULT_GRAPH_URL = f"{GRAPH_HOST}/{DEFAULT_VERSION}"  # the base every Graph path follows
 
 
 @dataclass(frozen=True)
