@@ -55,14 +55,27 @@ from pageflows.service.storage.migrate import upgrade
 from pageflows.web import WebOptions, spawn, stop, wait_listening
 
 log = logging.getLogger("pageflows")
+DEFAULT_CONFIG = "pageflows.toml"
 config_option = click.option(
     "--config",
     "config_path",
-    default="pageflows.toml",
+    default=DEFAULT_CONFIG,
     show_default=True,
     type=click.Path(dir_okay=False),
     help="Optional settings file; environment variables win over it.",
 )
+
+
+def beside_flows(config_path: str, flows_dir: str) -> str:
+    """The default settings file is ./pageflows.toml, else the one in the flows folder.
+
+    Why: the flows and the Page they run on (its region, its templates) travel
+    together; `check` and `test` find the same file the same way.
+    """
+    if config_path != DEFAULT_CONFIG or Path(config_path).exists():
+        return config_path
+    beside = Path(flows_dir) / DEFAULT_CONFIG
+    return str(beside) if beside.is_file() else config_path
 
 
 def settings_or_exit(config_path: str, sandbox: bool = False) -> Settings:
@@ -277,6 +290,7 @@ def serve(
     """Run the webhook (gunicorn) and, unless --web-only, a worker for the flows in FLOWS_DIR."""
     check_port("--port", port)
     check_port("--simulator-port", simulator_port)
+    config_path = beside_flows(config_path, flows_dir)
     settings = settings_or_exit(config_path, sandbox)
     version_warning = refuse_ended_version(settings, clock_of(ctx))
     quiet_logging()
@@ -394,6 +408,7 @@ def worker(
     """Decide and send for the flows in FLOWS_DIR, without the webhook; run any number on
     PostgreSQL (one on SQLite). SIGTERM finishes what is in flight and exits."""
     check_port("--simulator-port", simulator_port)
+    config_path = beside_flows(config_path, flows_dir)
     settings = settings_or_exit(config_path, sandbox)
     version_warning = refuse_ended_version(settings, clock_of(ctx))
     quiet_logging()

@@ -423,15 +423,20 @@ def sandbox_settings(settings: Settings, env: Mapping[str, str] | None = None) -
     """The simulator's page and credentials; the database and any given secret are kept.
 
     The configured pages are dropped: their tokens must never reach the simulator.
-    The sandbox page is in no region and has no ad window unless PAGEFLOWS_PAGE_REGION
-    or PAGEFLOWS_AD_WINDOW say so; its templates are what `templates sync --sandbox`
-    stores from the simulator.
+    The sandbox page stands in for the first configured one as Facebook knows it
+    (its region, ad window and declared templates, which the sandbox simulator is
+    given too), so `make run` behaves as that Page would; PAGEFLOWS_PAGE_REGION and
+    PAGEFLOWS_AD_WINDOW still win.
     """
+    first = settings.pages[0] if settings.pages else None
     page = PageConfig(
         id=SANDBOX_PAGE_ID,
         token=SANDBOX_TOKEN,
         name="Sandbox Page",
         greeting="Hi {{user_first_name}}! (sandbox)",
+        region=first.region if first else None,
+        ad_window=first.ad_window if first else False,
+        templates=first.templates if first else (),
     )
     return replace(
         settings,

@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,13 @@ from support import wait_for
 
 from pageflows.clock import FakeClock
 from pageflows.serve import Service, build_service
-from pageflows.service.config import PageConfig, Settings
+from pageflows.service.config import Settings, read_settings
 from pageflows.service.storage.models import OutboxMessage
 from pageflows.simulator import RunningSimulator, running_simulator
 
 EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples" / "flows")
+# The Page the examples run on (region EU, the order_update template), as declared there.
+EXAMPLE_PAGE = read_settings({}, Path(EXAMPLES) / "pageflows.toml").pages[0]
 PAGE = "104123456789012"
 SECRET = "e2e-app-secret"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -85,7 +87,7 @@ def world(database_url: str) -> Iterator[World]:
             app_secret=SECRET,
             verify_token="e2e-verify",
             graph_url=sim.url,
-            pages=(PageConfig(id=PAGE, token="e2e-page-token", name="Shop"),),
+            pages=(replace(EXAMPLE_PAGE, id=PAGE, token="e2e-page-token", name="Shop"),),
         )
         service = build_service(settings, EXAMPLES, clock)
         served = serve_in_thread(service)
