@@ -128,14 +128,21 @@ def test_check_warns_about_the_version_of_the_pageflows_toml_here(
     monkeypatch.chdir(tmp_path)
     ending = check(tmp_path, 'graph_version = "v21.0"\n')
     assert ending.exit_code == 0
-    assert ending.stdout == "1 file checked: no problems\n"
-    assert ending.stderr.startswith("pageflows.toml: warning: Graph API v21.0 ends on 2027-01-21")
+    assert ending.stdout.startswith(
+        "pageflows.toml:1:1: warning[PF409 graph-version-ending]:"
+        " Graph API v21.0 ends on 2027-01-21"
+    )
+    assert ending.stdout.endswith("1 file checked: 0 errors, 1 warning\n")
     ended = check(
         tmp_path, 'graph_url = "https://graph.facebook.com/v21.0"\n', "--as-of", "2027-01-21"
     )
-    assert "warning: Graph API v21.0 ended on 2027-01-21" in ended.stderr
-    assert check(tmp_path, 'graph_version = "v25.0"\n').stderr == ""
-    assert "region is 'XX'" in check(tmp_path, '[[pages]]\nid = "1"\nregion = "XX"\n').stderr
+    assert ended.exit_code == 1
+    assert "error[PF318 graph-version-ended]: Graph API v21.0 ended on 2027-01-21" in ended.stdout
+    fine = check(tmp_path, 'graph_version = "v25.0"\n')
+    assert (fine.stdout, fine.stderr) == ("1 file checked: no problems\n", "")
+    bad_region = check(tmp_path, '[[pages]]\nid = "1"\nregion = "XX"\n')
+    assert bad_region.exit_code == 1
+    assert "region is 'XX'" in bad_region.stderr
 
 
 def test_check_without_a_pageflows_toml_says_nothing_of_versions(

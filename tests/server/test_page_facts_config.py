@@ -13,6 +13,7 @@ import pytest
 from pageflows.rules.page_facts import PageFacts, TemplateInfo
 from pageflows.service.config import (
     SANDBOX_PAGE_ID,
+    SANDBOX_TOKEN,
     ConfigError,
     Settings,
     load_settings,
@@ -126,16 +127,20 @@ def test_an_environment_region_needs_exactly_one_page(tmp_path: Path) -> None:
     assert "with several pages" in refusal(tmp_path, two, {"PAGEFLOWS_AD_WINDOW": "1"})
 
 
-def test_the_sandbox_page_has_no_region_unless_the_environment_gives_one(tmp_path: Path) -> None:
+def test_the_sandbox_page_stands_in_for_the_first_page_and_the_environment_wins(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "pageflows.toml"
     path.write_text(HEAD + 'region = "EU"\nad_window = true\n', "utf-8")
     (plain,) = load_settings({}, path, sandbox=True).pages
-    assert (plain.id, plain.region, plain.ad_window, plain.templates) == (
+    assert (plain.id, plain.token, plain.region, plain.ad_window) == (
         SANDBOX_PAGE_ID,
-        None,
-        False,
-        (),
+        SANDBOX_TOKEN,
+        "EU",
+        True,
     )
+    (nothing,) = load_settings({}, None, sandbox=True).pages
+    assert (nothing.region, nothing.ad_window, nothing.templates) == (None, False, ())
     env = {"PAGEFLOWS_PAGE_REGION": "eu", "PAGEFLOWS_AD_WINDOW": "1"}
     (told,) = load_settings(env, None, sandbox=True).pages
     assert (told.id, told.region, told.ad_window) == (SANDBOX_PAGE_ID, "EU", True)
