@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pageflows.simulator.contact import post_event, referral_info
+from pageflows.simulator.contact import ad_referral, post_event, referral_info
 from pageflows.simulator.state import Comment, Contact, NotificationToken, Page, SimState, psid_for
 
 
@@ -63,8 +63,25 @@ def say(
     quick_reply: str | None = None,
     ref: str | None = None,
     source: str | None = None,
+    *,
+    from_ad: bool = False,
 ) -> Played:
+    """The person types `text`; an m.me `ref`/`source` arrives first as its own referral.
+
+    With `from_ad` the message is the first one after a click-to-Messenger ad: it
+    carries the ad's referral inside `message` (samples/wh_message_with_ads_referral)
+    and starts the ad's 7-day window where the Page turned it on (policy.md §1a).
+    """
     played = Played(contact.psid)
+    if from_ad:
+        with state.lock:
+            now = _opened(state, contact)
+            contact.ad_message_at = now
+        info = ad_referral(page, ref)
+        played.statuses.append(
+            post_event(page, "message", contact.psid, now, text=text, referral=info)
+        )
+        return played
     if ref is not None or source is not None:
         now = _opened(state, contact)
         played.statuses.append(
