@@ -131,7 +131,7 @@ def tap(state: SimState, page: Page, contact: Contact, title: str, payload: str 
         for reply in message.get("quick_replies") or []:
             if isinstance(reply, dict) and reply.get("title", "").lower() == title.lower():
                 return say(state, page, contact, reply["title"], quick_reply=reply.get("payload"))
-        for button in _postback_buttons(message):
+        for button in _postback_buttons(message, sent.get("shown")):
             if button.get("title", "").lower() == title.lower():
                 return postback(state, page, contact, button["title"], button.get("payload", ""))
         if message:
@@ -141,12 +141,19 @@ def tap(state: SimState, page: Page, contact: Contact, title: str, payload: str 
     )
 
 
-def _postback_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+def _postback_buttons(
+    message: dict[str, Any], shown: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Postback buttons on screen: the message's own, or a utility template's (`shown`)."""
     payload = (message.get("attachment") or {}).get("payload") or {}
     buttons = list(payload.get("buttons") or [])
     for element in payload.get("elements") or []:
         buttons.extend(element.get("buttons") or [])
-    return [b for b in buttons if isinstance(b, dict) and b.get("type") == "postback"]
+    found = [b for b in buttons if isinstance(b, dict) and b.get("type") == "postback"]
+    for button in (shown or {}).get("buttons") or []:
+        if button.get("type") == "POSTBACK":  # template buttons say `text`, not `title`
+            found.append({"title": button.get("text", ""), "payload": button.get("payload", "")})
+    return found
 
 
 def comment(

@@ -64,12 +64,12 @@ def send(state: SimState, page: Page, body: dict[str, Any]) -> Accepted:
         raise errors.invalid_param(f"param sender_action must be one of {list(SENDER_ACTIONS)}")
     if body.get("tag") in retired_tags(now):
         raise errors.retired_tag()  # whatever the messaging_type, even inside the window
-    is_utility = utility.check_pairing(body, message)
-    template = (
-        utility.check_shape(body, message) if isinstance(message, dict) and is_utility else None
-    )
-    if message is not None and not is_utility:
-        validate_message(message, body.get("metadata", message.get("metadata")))
+    if message is not None and not (isinstance(message, dict) and "template" in message):
+        metadata = body.get(
+            "metadata", message.get("metadata") if isinstance(message, dict) else None
+        )
+        validate_message(message, metadata)
+    template = utility.check_shape(body, message) if utility.check_pairing(body, message) else None
     optin_title = _optin_title(message)
     if optin_title is not None and not tokens_allowed(now, page.region):
         raise errors.marketing_unavailable()
