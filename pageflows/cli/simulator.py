@@ -7,7 +7,9 @@ bot sent back, so a README can show a whole conversation from a terminal.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +21,7 @@ from pageflows.simulator.harness import DEFAULT_VERSION
 from pageflows.simulator.state import SimState
 
 DEFAULT_SIM = "http://127.0.0.1:8765"
+TEMPLATE_STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "IN_APPEAL")
 REPLY_WAIT = 3.0  # seconds to wait for the bot's answer
 QUIET_AFTER = 0.7  # stop early once the bot has been quiet this long after answering
 
@@ -26,6 +29,9 @@ QUIET_AFTER = 0.7  # stop early once the bot has been quiet this long after answ
 @click.group()
 def simulator() -> None:
     """A local stand-in for Facebook's Graph API and Messenger webhooks."""
+
+
+REGIONS = ("AU", "EU", "JP", "KR", "UK")  # where notification tokens outlive 2026-02-10
 
 
 @simulator.command()
@@ -36,20 +42,56 @@ def simulator() -> None:
 @click.option("--app-secret", default="sim-app-secret", show_default=True)
 @click.option("--webhook-url", default="http://127.0.0.1:8000/webhook", show_default=True)
 @click.option("--verify-token", default="sim-verify-token", show_default=True)
+@click.option(
+    "--region",
+    type=click.Choice(REGIONS, case_sensitive=False),
+    default=None,
+    help="The page's region; none of these (the default): no notification tokens from 2026-02-10.",
+)
+@click.option("--ad-window", is_flag=True, help="7-day window after a click-to-Messenger ad.")
+@click.option(
+    "--template",
+    "template_pairs",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME BODY",
+    help='An approved en_US utility template, e.g. order_update "Your order {{1}} is {{2}}."',
+)
+@click.option(
+    "--templates-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A JSON list of templates: {name, language, status, components | body, buttons}.",
+)
 def serve(
     port: int, host: str, page_id: str, token: str, app_secret: str, webhook_url: str,
-    verify_token: str,
+    verify_token: str, region: str | None, ad_window: bool,
+    template_pairs: tuple[tuple[str, str], ...], templates_file: str | None,
 ) -> None:  # fmt: skip
     """Serve the simulated Graph API (any /vNN.N/ prefix) and the /_sim/ control API."""
+    declared: list[dict[str, Any]] = [{"name": n, "body": b} for n, b in template_pairs]
+    if templates_file is not None:
+        loaded = json.loads(Path(templates_file).read_text("utf-8"))
+        if not isinstance(loaded, list):
+            raise click.ClickException(f"{templates_file}: expected a JSON list of templates")
+        declared.extend(loaded)
     app = create_app(SimState())
-    app.test_client().post(
+    registered = app.test_client().post(
         "/_sim/pages",
         json={"page_id": page_id, "token": token, "app_secret": app_secret,
-              "webhook_url": webhook_url, "verify_token": verify_token},
+              "webhook_url": webhook_url, "verify_token": verify_token,
+              "region": region.upper() if region else None, "ad_window": ad_window,
+              "templates": declared},
     )  # fmt: skip
+    if registered.status_code >= 400:
+        raise click.ClickException(str((registered.get_json() or {}).get("error")))
     server = make_server(host, port, app, threaded=True)
     click.echo(f"Graph API simulator on http://{host}:{server.server_port}/{DEFAULT_VERSION}")
     click.echo(f"page {page_id}, token {token!r}, app secret {app_secret!r} -> {webhook_url}")
+    click.echo(
+        f"region {region.upper() if region else 'none'}, "
+        f"ad window {'on' if ad_window else 'off'}, {len(declared)} template(s)"
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -69,13 +111,19 @@ def _sim_options(fn: Any) -> Any:
 @click.argument("text")
 @click.option("--ref", default=None, help="Arrive through an m.me link / ad with this ref.")
 @click.option("--source", default=None, help="Referral source, e.g. shortlink or ads.")
+@click.option(
+    "--from-ad",
+    is_flag=True,
+    help="TEXT is the first message after a click-to-Messenger ad (it carries the ad's referral).",
+)
 @_sim_options
 def say(
-    text: str, ref: str | None, source: str | None, who: str, page_id: str | None,
-    to: str | None, sim: str,
+    text: str, ref: str | None, source: str | None, from_ad: bool, who: str,
+    page_id: str | None, to: str | None, sim: str,
 ) -> None:  # fmt: skip
     """Send TEXT to the page as a contact and print the bot's answer."""
-    body = {"text": text, "as": who, "page_id": page_id, "ref": ref, "source": source}
+    body = {"text": text, "as": who, "page_id": page_id, "ref": ref, "source": source,
+            "from_ad": from_ad or None}  # fmt: skip
     _play(sim, to, "say", body)
 
 
@@ -119,6 +167,68 @@ def comment(
     """Comment TEXT on a Page post and print the bot's private reply, if any."""
     body = {"text": text, "as": who, "page_id": page_id, "post_id": post_id}
     _play(sim, to, "comment", body)
+
+
+@simulator.command()
+@click.option("--region", type=click.Choice(REGIONS, case_sensitive=False), default=None)
+@click.option("--no-region", is_flag=True, help="None of the five regions (the default).")
+@click.option("--ad-window/--no-ad-window", default=None, help="The 7-day window after an ad.")
+@click.option("--page-id", default=None, help="Needed if several pages are registered.")
+@click.option("--sim", default=DEFAULT_SIM, show_default=True, help="Simulator URL.")
+def page(
+    region: str | None, no_region: bool, ad_window: bool | None, page_id: str | None, sim: str
+) -> None:
+    """Show the page's settings; change its region or ad window when asked."""
+    if region is not None and no_region:
+        raise click.UsageError("give --region or --no-region, not both")
+    changes: dict[str, Any] = {}
+    if region is not None or no_region:
+        changes["region"] = region.upper() if region else None
+    if ad_window is not None:
+        changes["ad_window"] = ad_window
+    if changes:
+        shown = [_call(sim, "PATCH", "pages", {"page_id": page_id, **changes})]
+    else:
+        shown = [p for p in _call(sim, "GET", "pages")["data"] if page_id in (None, p["page_id"])]
+    for settings in shown:
+        click.echo(
+            f"page {settings['page_id']}: region {settings['region'] or 'none'}, "
+            f"ad window {'on' if settings['ad_window'] else 'off'}"
+        )
+
+
+@simulator.command()
+@click.option("--page-id", default=None, help="Needed if several pages are registered.")
+@click.option("--sim", default=DEFAULT_SIM, show_default=True, help="Simulator URL.")
+def templates(page_id: str | None, sim: str) -> None:
+    """List the page's message templates: id, name, language, status, body."""
+    query = "templates" + (f"?page_id={page_id}" if page_id else "")
+    found = _call(sim, "GET", query)["data"]
+    for t in found:
+        body = next((c.get("text", "") for c in t["components"] if c.get("type") == "BODY"), "")
+        click.echo(f"{t['id']}  {t['name']} ({t['language']})  {t['status']}  {body}")
+    if not found:
+        click.echo("(no templates)")
+
+
+@simulator.command("template-status")
+@click.argument("name")
+@click.argument("status", type=click.Choice(TEMPLATE_STATUSES, case_sensitive=False))
+@click.option("--language", default="en_US", show_default=True)
+@click.option("--reason", default="NONE", show_default=True)
+@click.option("--page-id", default=None, help="Needed if several pages are registered.")
+@click.option("--sim", default=DEFAULT_SIM, show_default=True, help="Simulator URL.")
+def template_status(
+    name: str, status: str, language: str, reason: str, page_id: str | None, sim: str
+) -> None:
+    """Facebook's review moves template NAME to STATUS; the page's webhook is told."""
+    body = {"name": name, "language": language, "status": status.upper(), "reason": reason,
+            "page_id": page_id}  # fmt: skip
+    changed = _call(sim, "POST", "templates/status", body)
+    click.echo(
+        f"{changed['name']} ({changed['language']}) is {changed['status']}; "
+        f"webhook answered HTTP {changed['webhook_status']}"
+    )
 
 
 def _call(sim: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -175,6 +285,14 @@ def describe(entry: dict[str, Any]) -> list[str]:
     request = entry["request"]
     if "sender_action" in request:
         return [f"({request['sender_action']})"]
+    if entry.get("template"):  # a utility template: what the person reads, and its buttons
+        shown = entry.get("shown") or {}
+        buttons = [
+            {"title": b.get("text"), "type": "web_url" if b.get("type") == "URL" else ""}
+            for b in shown.get("buttons") or []
+        ]
+        name = entry["template"]["name"]
+        return [f"{shown.get('text', '')} [UTILITY {name}]", *_buttons(buttons)]
     message = request.get("message") or {}
     lines = [message["text"]] if "text" in message else []
     attachment = message.get("attachment") or {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pageflows.simulator.contact import post_event, referral_info
+from pageflows.simulator.contact import ad_referral, post_event, referral_info
 from pageflows.simulator.state import Comment, Contact, NotificationToken, Page, SimState, psid_for
 
 
@@ -63,8 +63,25 @@ def say(
     quick_reply: str | None = None,
     ref: str | None = None,
     source: str | None = None,
+    *,
+    from_ad: bool = False,
 ) -> Played:
+    """The person types `text`; an m.me `ref`/`source` arrives first as its own referral.
+
+    With `from_ad` the message is the first one after a click-to-Messenger ad: it
+    carries the ad's referral inside `message` (samples/wh_message_with_ads_referral)
+    and starts the ad's 7-day window where the Page turned it on (policy.md §1a).
+    """
     played = Played(contact.psid)
+    if from_ad:
+        with state.lock:
+            now = _opened(state, contact)
+            contact.ad_message_at = now
+        info = ad_referral(page, ref)
+        played.statuses.append(
+            post_event(page, "message", contact.psid, now, text=text, referral=info)
+        )
+        return played
     if ref is not None or source is not None:
         now = _opened(state, contact)
         played.statuses.append(
@@ -114,7 +131,7 @@ def tap(state: SimState, page: Page, contact: Contact, title: str, payload: str 
         for reply in message.get("quick_replies") or []:
             if isinstance(reply, dict) and reply.get("title", "").lower() == title.lower():
                 return say(state, page, contact, reply["title"], quick_reply=reply.get("payload"))
-        for button in _postback_buttons(message):
+        for button in _postback_buttons(message, sent.get("shown")):
             if button.get("title", "").lower() == title.lower():
                 return postback(state, page, contact, button["title"], button.get("payload", ""))
         if message:
@@ -124,12 +141,19 @@ def tap(state: SimState, page: Page, contact: Contact, title: str, payload: str 
     )
 
 
-def _postback_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+def _postback_buttons(
+    message: dict[str, Any], shown: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Postback buttons on screen: the message's own, or a utility template's (`shown`)."""
     payload = (message.get("attachment") or {}).get("payload") or {}
     buttons = list(payload.get("buttons") or [])
     for element in payload.get("elements") or []:
         buttons.extend(element.get("buttons") or [])
-    return [b for b in buttons if isinstance(b, dict) and b.get("type") == "postback"]
+    found = [b for b in buttons if isinstance(b, dict) and b.get("type") == "postback"]
+    for button in (shown or {}).get("buttons") or []:
+        if button.get("type") == "POSTBACK":  # template buttons say `text`, not `title`
+            found.append({"title": button.get("text", ""), "payload": button.get("payload", "")})
+    return found
 
 
 def comment(

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from pageflows.simulator.clock import to_ms
-from pageflows.simulator.state import Page, new_mid
+from pageflows.simulator.state import Page, Template, new_mid
 
 WEBHOOK_TIMEOUT = 10.0
 
@@ -125,6 +125,44 @@ def feed_comment_body(
     return {"object": "page", "entry": [entry]}
 
 
+def ad_referral(page: Page, ref: str | None) -> dict[str, Any]:
+    """The `referral` a message carries when it follows a click-to-Messenger ad.
+
+    Shaped like samples/wh_message_with_ads_referral.json: a first message after
+    the ad carries the referral inside `message`, not as a separate event.
+    """
+    info: dict[str, Any] = {} if ref is None else {"ref": ref}
+    info.update(
+        ad_id="120212345678901234",
+        source="ADS",
+        type="OPEN_THREAD",
+        ads_context_data={
+            "ad_title": "Simulated ad",
+            "photo_url": "https://scontent.xx.fbcdn.net/v/ad_photo.jpg",
+            "post_id": f"{page.page_id}_778899001122334",
+        },
+    )
+    return info
+
+
+def template_status_body(
+    page: Page, now: datetime, template: Template, event: str, reason: str
+) -> dict[str, Any]:
+    """The `message_template_status_update` change (policy.md §2a); the id is a number."""
+    value = {
+        "event": event,
+        "message_template_id": int(template.template_id),
+        "message_template_name": template.name,
+        "message_template_language": template.language,
+        "reason": reason,
+    }
+    change = {"field": "message_template_status_update", "value": value}
+    return {
+        "object": "page",
+        "entry": [{"id": page.page_id, "time": to_ms(now), "changes": [change]}],
+    }
+
+
 def build_event(page: Page, kind: str, psid: str, now: datetime, **f: Any) -> dict[str, Any]:
     """A whole webhook body for one contact action; `kind` names the webhook event."""
     if kind == "comment":
@@ -140,7 +178,9 @@ def build_event(page: Page, kind: str, psid: str, now: datetime, **f: Any) -> di
         )
     event: dict[str, Any]
     if kind == "message":
-        event = message_event(f.get("text"), f.get("quick_reply"), f.get("attachments"))
+        event = message_event(
+            f.get("text"), f.get("quick_reply"), f.get("attachments"), f.get("referral")
+        )
     elif kind == "postback":
         event = postback_event(f["title"], f["payload"], f.get("referral"))
     elif kind == "referral":

@@ -8,15 +8,16 @@ Facebook; the Graph routes never depend on it except through shared state.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from pageflows.simulator import actions
+from pageflows.simulator import actions, templates
 from pageflows.simulator.actions import ActionError
 from pageflows.simulator.clock import parse_moment
-from pageflows.simulator.state import DEFAULT_APP_ID, Contact, MediaFile, Page, SimState
+from pageflows.simulator.errors import GraphError
+from pageflows.simulator.state import DEFAULT_APP_ID, Contact, MediaFile, Page, SimState, Template
 
 Reply = tuple[dict[str, Any], int]
 M = TypeVar("M", bound=BaseModel)
@@ -24,6 +25,34 @@ M = TypeVar("M", bound=BaseModel)
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+Region = Literal["AU", "EU", "JP", "KR", "UK"]  # where tokens survive 2026-02-10 (policy.md §3)
+
+
+class TemplateIn(_Body):
+    """A template as the Page has it: `components` like Facebook's, or `body` (+ `buttons`)."""
+
+    id: str | None = None
+    name: str
+    language: str = "en_US"
+    status: str = "APPROVED"
+    category: str = "UTILITY"
+    components: list[dict[str, Any]] | None = None
+    body: str | None = None  # shorthand: [{"type": "BODY", "text": body}]
+    buttons: list[dict[str, Any]] | None = None  # shorthand: a BUTTONS component
+
+    def facebook_components(self) -> list[dict[str, Any]]:
+        if self.components is not None:
+            if self.body is not None or self.buttons is not None:
+                raise ActionError("give components, or body (and buttons), not both")
+            return self.components
+        if self.body is None:
+            raise ActionError("a template needs components or body")
+        found: list[dict[str, Any]] = [{"type": "BODY", "text": self.body}]
+        if self.buttons:
+            found.append({"type": "BUTTONS", "buttons": self.buttons})
+        return found
 
 
 class PageIn(_Body):
@@ -34,11 +63,31 @@ class PageIn(_Body):
     verify_token: str | None = None
     app_id: str = DEFAULT_APP_ID
     name: str = "Simulated Page"
+    region: Region | None = None
+    ad_window: bool = False
+    templates: list[TemplateIn] = []
 
 
-class RepointIn(_Body):
+class PageSettingsIn(_Body):
+    """`PATCH /_sim/pages`: only the fields given change (`region: null` clears the region)."""
+
     page_id: str | None = None
-    webhook_url: str
+    webhook_url: str | None = None
+    region: Region | None = None
+    ad_window: bool | None = None
+
+
+class PageTemplateIn(TemplateIn):
+    page_id: str | None = None
+
+
+class TemplateStatusIn(_Body):
+    page_id: str | None = None
+    template_id: str | None = None
+    name: str | None = None  # with `language`, instead of template_id
+    language: str = "en_US"
+    status: str
+    reason: str = "NONE"
 
 
 class Who(_Body):
@@ -52,6 +101,7 @@ class SayIn(Who):
     quick_reply: str | None = None
     ref: str | None = None
     source: str | None = None
+    from_ad: bool = False  # the message follows a click-to-Messenger ad (message.referral)
 
 
 class TapIn(Who):
@@ -128,6 +178,18 @@ def _body(model: type[M]) -> M:
     return model.model_validate(request.get_json(silent=True) or {})
 
 
+def _declare(state: SimState, page: Page, given: TemplateIn) -> Template:
+    """Add a template through the control API; a refusal is a plain 400, not a Graph error."""
+    try:
+        return templates.declare(
+            state, page, name=given.name, language=given.language,
+            components=given.facebook_components(), status=given.status,
+            category=given.category, template_id=given.id,
+        )  # fmt: skip
+    except GraphError as error:
+        raise ActionError(error.message) from error
+
+
 def control_blueprint(state: SimState) -> Blueprint:
     bp = Blueprint("sim_control", __name__)
 
@@ -137,19 +199,60 @@ def control_blueprint(state: SimState) -> Blueprint:
 
     @bp.post("/pages")
     def register_page() -> Reply:
-        page = Page(**_body(PageIn).model_dump())
+        body = _body(PageIn)
+        page = Page(**body.model_dump(exclude={"templates"}))
+        for given in body.templates:  # before the page is visible: all or nothing
+            _declare(state, page, given)
         with state.lock:
             state.pages[page.page_id] = page
-        return {"page_id": page.page_id, "app_id": page.app_id}, 201
+        return {"page_id": page.page_id, "app_id": page.app_id, **page.settings()}, 201
 
-    @bp.patch("/pages")
-    def repoint_page() -> Reply:
-        """Point a page's webhooks elsewhere (the CLI's `--to`)."""
-        body = _body(RepointIn)
+    @bp.route("/pages", methods=["GET", "PATCH"])
+    def page_settings() -> Reply:
+        """Read the pages' settings, or change one page's (the CLI's `--to` and `page`)."""
+        if request.method == "GET":
+            with state.lock:
+                return {"data": [p.settings() for p in state.pages.values()]}, 200
+        body = _body(PageSettingsIn)
         page = state.only_page(body.page_id)
         with state.lock:
-            page.webhook_url = body.webhook_url
-        return {"page_id": page.page_id, "webhook_url": page.webhook_url}, 200
+            if body.webhook_url is not None:
+                page.webhook_url = body.webhook_url
+            if "region" in body.model_fields_set:
+                page.region = body.region
+            if body.ad_window is not None:
+                page.ad_window = body.ad_window
+            return page.settings(), 200
+
+    @bp.route("/templates", methods=["GET", "POST"])
+    def page_templates() -> Reply:
+        """List a page's templates, or declare one as Facebook already has it (no webhook)."""
+        if request.method == "GET":
+            page = state.only_page(request.args.get("page_id"))
+            with state.lock:
+                return {"data": [t.as_json() for t in page.templates.values()]}, 200
+        body = _body(PageTemplateIn)
+        page = state.only_page(body.page_id)
+        return _declare(state, page, body).as_json(), 201
+
+    @bp.post("/templates/status")
+    def template_status() -> Reply:
+        """Facebook's review changes a template: set its status and post the webhook."""
+        body = _body(TemplateStatusIn)
+        if body.template_id is None and body.name is None:
+            raise ActionError("give template_id, or name (and language)")
+        page = state.only_page(body.page_id)
+        found = templates.find(state, page, body.template_id, body.name, body.language)
+        try:
+            event = templates.set_status(state, page, found, body.status, body.reason)
+        except GraphError as error:
+            raise ActionError(error.message) from error
+        return {**found.as_json(), "webhook_status": event["webhook_status"]}, 200
+
+    @bp.get("/template_events")
+    def template_events() -> Reply:
+        with state.lock:
+            return {"data": [dict(e) for e in state.template_events]}, 200
 
     @bp.route("/clock", methods=["GET", "POST"])
     def clock() -> Reply:
@@ -223,6 +326,8 @@ def control_blueprint(state: SimState) -> Blueprint:
             at = raw.get("at")
             with state.lock:
                 contact.last_message_at = parse_moment(at) if at else state.clock.now()
+                if raw.get("from_ad"):  # that message followed a click-to-Messenger ad
+                    contact.ad_message_at = contact.last_message_at
             return {"psid": psid, "last_message_at": contact.last_message_at.isoformat()}, 200
         if action == "deliver":
             return actions.deliver(state, page, contact).as_json(), 200
@@ -244,7 +349,7 @@ def control_blueprint(state: SimState) -> Blueprint:
         b = _body(SayIn)
         page, contact = who(b)
         return actions.say(
-            state, page, contact, b.text, b.quick_reply, b.ref, b.source
+            state, page, contact, b.text, b.quick_reply, b.ref, b.source, from_ad=b.from_ad
         ).as_json(), 200
 
     @bp.post("/tap")

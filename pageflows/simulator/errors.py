@@ -40,6 +40,8 @@ class GraphError(Exception):
         status: int | None = None,
         kind: str = "OAuthException",
         is_transient: bool = False,
+        user_title: str | None = None,
+        user_msg: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -48,11 +50,17 @@ class GraphError(Exception):
         self.status = default_status(code) if status is None else status
         self.kind = kind
         self.is_transient = is_transient
+        self.user_title = user_title
+        self.user_msg = user_msg
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "type": self.kind, "code": self.code}
         if self.subcode is not None:
             error["error_subcode"] = self.subcode
+        if self.user_title is not None:
+            error["error_user_title"] = self.user_title
+        if self.user_msg is not None:
+            error["error_user_msg"] = self.user_msg
         if self.is_transient:
             error["is_transient"] = True
         error["fbtrace_id"] = fbtrace_id()
@@ -106,6 +114,39 @@ def token_too_soon() -> GraphError:
         "(#4) This notification_messages_token cannot be used before its next eligible time.",
         2018354,
     )
+
+
+def retired_tag() -> GraphError:
+    """100/1893061 as seen in production from 2026-04-27 (policy.md §2, chatwoot#14669).
+
+    The same refusal is used for the 16 tags retired in 2020, whose exact error
+    Facebook never documented (policy.md §2: "expect an error, exact code unconfirmed").
+    """
+    return GraphError(
+        100,
+        "(#100) Invalid parameter",
+        1893061,
+        user_title="Deprecated Message Tag Not Allowed",
+        user_msg="To send a utility message, use an approved utility template.",
+    )
+
+
+def marketing_unavailable() -> GraphError:
+    """A notification token or opt-in request from a Page outside AU/EU/JP/KR/UK.
+
+    UNCONFIRMED: policy.md §3 only says "the Messenger API will start returning
+    errors" from 2026-02-10; code 10 (feature not allowed) and the wording are ours.
+    """
+    return GraphError(10, "(#10) Marketing messages are not available for this Page's region.")
+
+
+def optin_request_too_soon() -> GraphError:
+    """A second opt-in request with one title to one person within 7 days (errors.md)."""
+    return GraphError(
+        613,
+        "(#613) You have already sent an opt-in request on this topic to this person recently.",
+        1893016,
+    )  # wording invented; 613/1893016 is errors.md's "duplicate opt-in request on same topic"
 
 
 def unknown_object(object_id: str, verb: str = "get") -> GraphError:

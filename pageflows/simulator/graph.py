@@ -7,14 +7,16 @@ Facebook's error bodies, so the engine's HTTP client is tested as it will run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, jsonify, request
 
-from pageflows.simulator import errors, send
+from pageflows.simulator import errors, send, templates
+from pageflows.simulator.contact import WebhookDeliveryError
 from pageflows.simulator.errors import GraphError
 from pageflows.simulator.profile import delete_profile, get_profile, set_profile
 from pageflows.simulator.state import Page, SimState
@@ -67,13 +69,15 @@ def graph_blueprint(state: SimState) -> Blueprint:
             body = request_body()
             page = page_for(version, node, "messages")
             page_id = page.page_id
-            result = send.send(state, page, body)
+            accepted = send.send(state, page, body)
         except GraphError as error:
             recipient = body.get("recipient")
             rid = recipient.get("id") if isinstance(recipient, dict) else None
             state.record(_entry(state, page_id, body, False, error.status, rid, error.body()))
             raise
-        state.record(_entry(state, page_id, body, True, 200, result["recipient_id"], result))
+        result = accepted.response
+        entry = _entry(state, page_id, body, True, 200, result["recipient_id"], result)
+        state.record({**entry, **accepted.notes})
         return result, 200
 
     @bp.get("/<version>/<node>")
@@ -139,6 +143,30 @@ def graph_blueprint(state: SimState) -> Blueprint:
             )
         return {"success": True}, 200
 
+    @bp.post("/<version>/<node>/message_templates")
+    def create_template(version: str, node: str) -> Response:
+        page = page_for(version, node, "templates")
+        template = templates.create(state, page, request_body())
+        response = jsonify(
+            {"id": template.template_id, "status": template.status, "category": template.category}
+        )
+
+        def approved() -> None:
+            """The APPROVED webhook follows the answer, as Facebook's "within seconds" does."""
+            # An unreachable webhook stays in state.template_events with webhook_status None.
+            with contextlib.suppress(WebhookDeliveryError):
+                templates.notify(state, page, template)
+
+        response.call_on_close(approved)
+        return response
+
+    @bp.get("/<version>/<node>/message_templates")
+    def list_templates(version: str, node: str) -> tuple[dict[str, Any], int]:
+        page = page_for(version, node, "read")
+        return templates.listing(
+            state, page, dict(request.args), request.base_url, access_token() or ""
+        ), 200
+
     @bp.get("/<version>/<node>/thread_owner")
     def thread_owner(version: str, node: str) -> tuple[dict[str, Any], int]:
         page = page_for(version, node, "handover")
@@ -187,6 +215,7 @@ def _entry(
         "ok": ok,
         "status": status,
         "recipient_id": None if recipient_id is None else str(recipient_id),
+        "messaging_type": body.get("messaging_type"),
         "request": body,
     }
     if ok:

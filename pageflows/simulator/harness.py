@@ -40,11 +40,81 @@ class SimControl:
         return data
 
     def register_page(
-        self, page_id: str, token: str, app_secret: str, webhook_url: str, **extra: Any
+        self,
+        page_id: str,
+        token: str,
+        app_secret: str,
+        webhook_url: str,
+        *,
+        region: str | None = None,
+        ad_window: bool = False,
+        templates: list[dict[str, Any]] | None = None,
+        **extra: Any,
     ) -> Any:
+        """Register a page; `region` is AU/EU/JP/KR/UK or None (none of them, the default),
+        `templates` are `add_template`'s keyword arguments as dicts (`name`, `body`, ...)."""
         body = {"page_id": page_id, "token": token, "app_secret": app_secret,
-                "webhook_url": webhook_url, **extra}  # fmt: skip
+                "webhook_url": webhook_url, "region": region, "ad_window": ad_window,
+                "templates": templates or [], **extra}  # fmt: skip
         return self.call("POST", "pages", body)
+
+    def configure_page(self, page_id: str | None = None, **settings: Any) -> Any:
+        """Change `region` (None clears it), `ad_window` or `webhook_url`; the rest stays."""
+        return self.call("PATCH", "pages", {"page_id": page_id, **settings})
+
+    def pages(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = self.call("GET", "pages")["data"]
+        return data
+
+    def add_template(
+        self,
+        name: str,
+        body: str | None = None,
+        *,
+        language: str = "en_US",
+        status: str = "APPROVED",
+        buttons: list[dict[str, Any]] | None = None,
+        components: list[dict[str, Any]] | None = None,
+        category: str = "UTILITY",
+        template_id: str | None = None,
+        page_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Give the page a template as Facebook already has it (no review, no webhook)."""
+        given = {"name": name, "body": body, "language": language, "status": status,
+                 "buttons": buttons, "components": components, "category": category,
+                 "id": template_id, "page_id": page_id}  # fmt: skip
+        created: dict[str, Any] = self.call(
+            "POST", "templates", {k: v for k, v in given.items() if v is not None}
+        )
+        return created
+
+    def templates(self, page_id: str | None = None) -> list[dict[str, Any]]:
+        query = "templates" + (f"?page_id={page_id}" if page_id else "")
+        data: list[dict[str, Any]] = self.call("GET", query)["data"]
+        return data
+
+    def set_template_status(
+        self,
+        status: str,
+        *,
+        name: str | None = None,
+        language: str = "en_US",
+        template_id: str | None = None,
+        reason: str = "NONE",
+        page_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Facebook's review moves a template to `status`; its webhook is posted first."""
+        given = {"status": status, "name": name, "language": language,
+                 "template_id": template_id, "reason": reason, "page_id": page_id}  # fmt: skip
+        changed: dict[str, Any] = self.call(
+            "POST", "templates/status", {k: v for k, v in given.items() if v is not None}
+        )
+        return changed
+
+    def template_events(self) -> list[dict[str, Any]]:
+        """The template status webhooks posted so far (`webhook_status` None: unreachable)."""
+        data: list[dict[str, Any]] = self.call("GET", "template_events")["data"]
+        return data
 
     def add_contact(self, psid: str, first_name: str = "Alice", last_name: str = "Example",
                     **extra: Any) -> Any:  # fmt: skip
@@ -81,9 +151,13 @@ class SimControl:
     def clear_messages(self) -> Any:
         return self.call("DELETE", "messages")
 
-    def seen(self, psid: str, at: datetime | str | None = None) -> Any:
+    def seen(self, psid: str, at: datetime | str | None = None, from_ad: bool = False) -> Any:
+        """The contact wrote at `at` (default now), without a webhook; `from_ad`: after an ad."""
         moment = at.isoformat() if isinstance(at, datetime) else at
-        return self.call("POST", f"contacts/{psid}/seen", {} if moment is None else {"at": moment})
+        body: dict[str, Any] = {} if moment is None else {"at": moment}
+        if from_ad:
+            body["from_ad"] = True
+        return self.call("POST", f"contacts/{psid}/seen", body)
 
     def deliver(self, psid: str) -> Any:
         return self.call("POST", f"contacts/{psid}/deliver", {})

@@ -103,6 +103,8 @@ def _validate_attachment(attachment: Any) -> None:
         return
     kind = payload.get("template_type")
     where = "message[attachment][payload]"
+    if kind == "utility":  # the WhatsApp-style wrapper; Messenger wants message.template (§2a)
+        raise invalid_param("Invalid template type")
     if kind == "button":
         text = payload.get("text")
         if not isinstance(text, str) or not text:

@@ -7,30 +7,29 @@ simulator refuses the send and the disagreement shows up in the e2e tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from pageflows.simulator import errors
+from pageflows.simulator import errors, utility
+from pageflows.simulator.dated import (
+    AD_WINDOW,
+    OPTIN_REQUEST_GAP,
+    PRIVATE_REPLY_WINDOW,
+    SEVEN_DAY_TAGS,
+    STANDARD_WINDOW,
+    TAG_WINDOW,
+    live_tags,
+    retired_tags,
+    token_cap,
+    tokens_allowed,
+)
 from pageflows.simulator.limits import validate_message
 from pageflows.simulator.state import Contact, Page, SimState, new_mid
 
-WINDOW = timedelta(hours=24)  # open while now - last message < 24 h (strict)
-TAG_WINDOW = timedelta(days=7)  # HUMAN_AGENT and CUSTOMER_FEEDBACK
-PRIVATE_REPLY_WINDOW = timedelta(days=7)
-TAGS_2026_LAST_DAY = date(2026, 4, 26)  # refused with error 100 from 2026-04-27 (UTC)
-TOKEN_CAP_48H_FROM = datetime(2025, 9, 1, tzinfo=UTC)
-SEVEN_DAY_TAGS = ("HUMAN_AGENT", "CUSTOMER_FEEDBACK")
-RETIRING_TAGS = ("CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE")
-RETIRED_2020_TAGS = (
-    "BUSINESS_PRODUCTIVITY", "COMMUNITY_ALERT", "CONFIRMED_EVENT_REMINDER",
-    "NON_PROMOTIONAL_SUBSCRIPTION", "PAIRING_UPDATE", "APPLICATION_UPDATE", "PAYMENT_UPDATE",
-    "PERSONAL_FINANCE_UPDATE", "SHIPPING_UPDATE", "RESERVATION_UPDATE", "ISSUE_RESOLUTION",
-    "APPOINTMENT_UPDATE", "GAME_EVENT", "TRANSPORTATION_UPDATE", "FEATURE_FUNCTIONALITY_UPDATE",
-    "TICKET_UPDATE",
-)  # fmt: skip
 MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY")
 SENDER_ACTIONS = ("typing_on", "typing_off", "mark_seen", "react", "unreact")
+DEFAULT_OPTIN_TITLE = "Updates and promotions"  # send-api.md §3
 
 
 @dataclass
@@ -42,7 +41,15 @@ class Target:
     key: str
 
 
-def send(state: SimState, page: Page, body: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class Accepted:
+    """The Graph response, and what the simulator's log adds about the send."""
+
+    response: dict[str, Any]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def send(state: SimState, page: Page, body: dict[str, Any]) -> Accepted:
     """Accept (returning the Graph response) or raise the GraphError Facebook would."""
     now = state.clock.now()
     recipient, message = body.get("recipient"), body.get("message")
@@ -55,19 +62,66 @@ def send(state: SimState, page: Page, body: dict[str, Any]) -> dict[str, Any]:
         raise errors.invalid_param("Must send either message or state")
     if action is not None and action not in SENDER_ACTIONS:
         raise errors.invalid_param(f"param sender_action must be one of {list(SENDER_ACTIONS)}")
-    if message is not None:
-        validate_message(message, body.get("metadata", message.get("metadata")))
+    if body.get("tag") in retired_tags(now):
+        raise errors.retired_tag()  # whatever the messaging_type, even inside the window
+    if message is not None and not (isinstance(message, dict) and "template" in message):
+        metadata = body.get(
+            "metadata", message.get("metadata") if isinstance(message, dict) else None
+        )
+        validate_message(message, metadata)
+    template = utility.check_shape(body, message) if utility.check_pairing(body, message) else None
+    optin_title = _optin_title(message)
+    if optin_title is not None and not tokens_allowed(now, page.region):
+        raise errors.marketing_unavailable()
     with state.lock:
         target = _resolve(state, page, recipient, now)
         owner = target.contact.owner_app_id
         if owner is not None and owner != page.app_id:
             raise errors.thread_owned_elsewhere()
-        if target.via == "id":
-            _check_window(body, target.contact, now)
-        _consume(state, target, now)
+        filled = None if template is None else utility.resolve(page, *template)
+        if target.via == "id" and filled is None:
+            _check_window(body, page, target.contact, now)
+        if optin_title is not None:
+            _check_optin_gap(state, page, target.contact, optin_title, now)
+        _consume(state, target, now, optin_title)
+    notes: dict[str, Any] = {"mode": _mode(body, target, action)}
+    if filled is not None:
+        notes["template"] = {"id": filled.template.template_id, "name": filled.template.name,
+                             "language": filled.template.language}  # fmt: skip
+        notes["shown"] = filled.shown()
     if action is not None:
-        return {"recipient_id": target.contact.psid}
-    return {"recipient_id": target.contact.psid, "message_id": new_mid()}
+        return Accepted({"recipient_id": target.contact.psid}, notes)
+    return Accepted({"recipient_id": target.contact.psid, "message_id": new_mid()}, notes)
+
+
+def _mode(body: dict[str, Any], target: Target, action: Any) -> str:
+    """How the send got through: the log's one word for it."""
+    if action is not None:
+        return "sender_action"
+    if target.via == "comment_id":
+        return "private_reply"
+    if target.via == "notification_messages_token":
+        return "notification_token"
+    kind = body.get("messaging_type", "RESPONSE")
+    return {"UTILITY": "utility", "MESSAGE_TAG": "tag"}.get(kind, "window")
+
+
+def _optin_title(message: Any) -> str | None:
+    """The title of a marketing-messages opt-in request, or None for any other message."""
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    payload = attachment.get("payload") if isinstance(attachment, dict) else None
+    if not isinstance(payload, dict) or payload.get("template_type") != "notification_messages":
+        return None
+    return str(payload.get("title") or DEFAULT_OPTIN_TITLE)
+
+
+def _check_optin_gap(
+    state: SimState, page: Page, contact: Contact, title: str, now: datetime
+) -> None:
+    """At most one opt-in request per title per person per 7 days (policy.md §3)."""
+    last = state.optin_requests.get((page.page_id, contact.psid, title))
+    if last is not None and now - last < OPTIN_REQUEST_GAP.length:
+        raise errors.optin_request_too_soon()
 
 
 def _resolve(state: SimState, page: Page, recipient: dict[str, Any], now: datetime) -> Target:
@@ -92,13 +146,15 @@ def _private_reply_target(state: SimState, page: Page, comment_id: str, now: dat
         raise errors.invalid_param("This comment is not valid for a private reply", 2534025)
     if comment.replied:
         raise errors.already_replied()
-    if now - comment.created_time > PRIVATE_REPLY_WINDOW:
+    if now - comment.created_time > PRIVATE_REPLY_WINDOW.length:
         raise errors.outside_window()  # 10/2018278 chosen for "older than 7 days"
     contact = state.ensure_contact(page.page_id, comment.from_id, *_split(comment.from_name))
     return Target(contact, "comment_id", comment_id)
 
 
 def _token_target(state: SimState, page: Page, token: str, now: datetime) -> Target:
+    if not tokens_allowed(now, page.region):  # policy.md §3: gone for the whole Page
+        raise errors.marketing_unavailable()
     found = state.tokens.get(token)
     if found is None or found.page_id != page.page_id:
         raise errors.invalid_param("Invalid notification_messages_token")
@@ -111,45 +167,49 @@ def _token_target(state: SimState, page: Page, token: str, now: datetime) -> Tar
     return Target(contact, "notification_messages_token", token)
 
 
-def token_cap(now: datetime) -> timedelta:
-    """One marketing message per token per 24 h, 48 h from 2025-09-01 (policy.md §3)."""
-    return timedelta(hours=48) if now >= TOKEN_CAP_48H_FROM else timedelta(hours=24)
+def window_open(page: Page, contact: Contact, now: datetime) -> bool:
+    """24 h after the person's last message, or 7 days after one that followed an ad.
+
+    The ad's 7 days count only where the Page turned `ad_window` on (policy.md §1a);
+    whichever window ends later wins, so an ordinary message never shortens it.
+    """
+    ends = []
+    if contact.last_message_at is not None:
+        ends.append(contact.last_message_at + STANDARD_WINDOW.length)
+    if page.ad_window and contact.ad_message_at is not None:
+        ends.append(contact.ad_message_at + AD_WINDOW.length)
+    return any(now < end for end in ends)
 
 
-def _check_window(body: dict[str, Any], contact: Contact, now: datetime) -> None:
+def _check_window(body: dict[str, Any], page: Page, contact: Contact, now: datetime) -> None:
     # A missing messaging_type is treated as RESPONSE (Facebook's enforcement is unconfirmed).
     kind = body.get("messaging_type", "RESPONSE")
     if kind not in MESSAGING_TYPES:
         raise errors.invalid_param(f"param messaging_type must be one of {list(MESSAGING_TYPES)}")
-    age = None if contact.last_message_at is None else now - contact.last_message_at
     if kind in ("RESPONSE", "UPDATE"):
         if "tag" in body:
             raise errors.invalid_param("param tag is only allowed with messaging_type MESSAGE_TAG")
-        if age is None or age >= WINDOW:
+        if not window_open(page, contact, now):
             raise errors.outside_window()
         return
-    if kind == "UTILITY":
-        raise errors.invalid_param("messaging_type UTILITY needs an approved utility template")
+    age = None if contact.last_message_at is None else now - contact.last_message_at
     _check_tag(body.get("tag"), age, now)
 
 
 def _check_tag(tag: Any, age: timedelta | None, now: datetime) -> None:
-    allowed = [*SEVEN_DAY_TAGS, *(RETIRING_TAGS if now.date() <= TAGS_2026_LAST_DAY else ())]
-    if tag in RETIRING_TAGS and now.date() > TAGS_2026_LAST_DAY:
-        raise errors.invalid_param(
-            f"The tag {tag} is deprecated and can no longer be used since 2026-04-27. "
-            f"Param tag must be one of {{{', '.join(allowed)}}}"
-        )
-    if tag not in allowed:  # missing, unknown, or one of the 16 retired in 2020
+    allowed = live_tags(now)  # the retired ones were refused with 1893061 before this
+    if tag not in allowed:  # missing or unknown
         raise errors.invalid_param(f"Param tag must be one of {{{', '.join(allowed)}}}")
     if age is None:  # a tag never reaches someone who has not written first
         raise errors.outside_window()
-    if tag in SEVEN_DAY_TAGS and age >= TAG_WINDOW:
+    if tag in SEVEN_DAY_TAGS and age >= TAG_WINDOW.length:
         raise errors.outside_window()
 
 
-def _consume(state: SimState, target: Target, now: datetime) -> None:
-    """Use up the one-shot allowances (private reply slot, token's next eligible time)."""
+def _consume(state: SimState, target: Target, now: datetime, optin_title: str | None) -> None:
+    """Use up the one-shot allowances (private reply slot, token's next eligible time...)."""
+    if optin_title is not None:
+        state.optin_requests[(target.contact.page_id, target.contact.psid, optin_title)] = now
     if target.via == "comment_id":
         state.comments[target.key].replied = True
     elif target.via == "notification_messages_token":

@@ -8,6 +8,7 @@ still open, so the lock is never held across network I/O.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -18,6 +19,55 @@ from pageflows.simulator.clock import SimClock
 
 DEFAULT_APP_ID = "987654321098765"  # the app the engine runs as (as in webhooks.md)
 PAGE_INBOX_APP_ID = "263902037430900"
+FIRST_TEMPLATE_ID = 771000000000001  # template ids are numbers, counted up per simulator
+PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
+
+
+@dataclass
+class Template:
+    """A Page-owned message template, in the shape Facebook lists it (policy.md §2a)."""
+
+    template_id: str
+    name: str
+    language: str  # e.g. "en_US"
+    status: str  # APPROVED, PENDING, REJECTED, PAUSED, DISABLED
+    category: str  # "UTILITY"
+    components: list[dict[str, Any]]  # [{"type": "BODY", "text": ...}, {"type": "BUTTONS", ...}]
+
+    def body(self) -> str:
+        return next(
+            (str(c.get("text", "")) for c in self.components if c.get("type") == "BODY"), ""
+        )
+
+    def placeholders(self) -> int:
+        """How many body parameters a send needs: the highest `{{n}}` in the body."""
+        return max((int(n) for n in PLACEHOLDER.findall(self.body())), default=0)
+
+    def buttons(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for component in self.components:
+            if component.get("type") == "BUTTONS":
+                found.extend(b for b in component.get("buttons") or [] if isinstance(b, dict))
+        return found
+
+    def render(self, values: list[str]) -> str:
+        """The body as the person reads it; a placeholder without a value stays as written."""
+
+        def one(match: re.Match[str]) -> str:
+            index = int(match.group(1)) - 1
+            return values[index] if 0 <= index < len(values) else match.group(0)
+
+        return PLACEHOLDER.sub(one, self.body())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.template_id,
+            "name": self.name,
+            "language": self.language,
+            "status": self.status,
+            "category": self.category,
+            "components": self.components,
+        }
 
 
 @dataclass
@@ -30,6 +80,17 @@ class Page:
     app_id: str = DEFAULT_APP_ID
     name: str = "Simulated Page"
     profile: dict[str, Any] = field(default_factory=dict)  # messenger_profile properties
+    region: str | None = None  # "AU", "EU", "JP", "KR", "UK" or None: none of them (policy.md §3)
+    ad_window: bool = False  # 7 days after a click-to-Messenger ad message (policy.md §1a)
+    templates: dict[str, Template] = field(default_factory=dict)  # by id, in creation order
+
+    def template(self, name: str, language: str) -> Template | None:
+        found = (t for t in self.templates.values() if (t.name, t.language) == (name, language))
+        return next(found, None)
+
+    def settings(self) -> dict[str, Any]:
+        return {"page_id": self.page_id, "webhook_url": self.webhook_url,
+                "region": self.region, "ad_window": self.ad_window}  # fmt: skip
 
 
 @dataclass
@@ -39,6 +100,7 @@ class Contact:
     first_name: str
     last_name: str
     last_message_at: datetime | None = None  # drives the 24 h / 7 day windows
+    ad_message_at: datetime | None = None  # last message that followed a click-to-Messenger ad
     owner_app_id: str | None = None  # thread owner; None = idle / our app
     delivered_mids: list[str] = field(default_factory=list)
 
@@ -120,6 +182,15 @@ class SimState:
         self.handovers: list[dict[str, Any]] = []
         self.faults = Faults()
         self.media: dict[str, MediaFile] = {}
+        # (page_id, psid, title) -> when the last opt-in request with that title was accepted
+        self.optin_requests: dict[tuple[str, str, str], datetime] = {}
+        self.template_events: list[dict[str, Any]] = []  # status webhooks posted, in order
+        self._next_template_id = FIRST_TEMPLATE_ID
+
+    def new_template_id(self) -> str:
+        with self.lock:
+            self._next_template_id += 1
+            return str(self._next_template_id - 1)
 
     def page_for_token(self, token: str | None) -> Page | None:
         with self.lock:

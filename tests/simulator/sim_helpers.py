@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,3 +34,20 @@ def error_of(response: requests.Response) -> tuple[int, int, int | None]:
     """(HTTP status, code, subcode) of a Graph error response."""
     error = response.json()["error"]
     return response.status_code, error["code"], error.get("error_subcode")
+
+
+def signed_json(receiver: Receiver, index: int = -1) -> dict[str, Any]:
+    """A received webhook's body, after checking its X-Hub-Signature-256 over the raw bytes."""
+    raw, headers = receiver.posts[index]
+    expected = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Hub-Signature-256"], expected)
+    body: dict[str, Any] = json.loads(raw)
+    return body
+
+
+def wait_for_posts(receiver: Receiver, count: int, seconds: float = 5.0) -> None:
+    """Webhooks that follow an answer (a template's approval) arrive a moment later."""
+    deadline = time.monotonic() + seconds
+    while len(receiver.posts) < count:
+        assert time.monotonic() < deadline, f"{len(receiver.posts)} webhooks, wanted {count}"
+        time.sleep(0.02)

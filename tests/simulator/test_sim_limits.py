@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from sim_helpers import PSID, Send, error_of
 
+from pageflows.simulator import RunningSimulator
+
 SAMPLES = Path(__file__).parent / "samples"
 
 
@@ -86,7 +88,10 @@ def test_metadata_limit(send: Send) -> None:
         if "notification_token" not in p.name and "private_reply" not in p.name
     ),
 )
-def test_fact_pack_send_samples_are_accepted(send: Send, name: str) -> None:
+def test_fact_pack_send_samples_are_accepted(sim: RunningSimulator, send: Send, name: str) -> None:
+    # The opt-in sample is a Paris Page: from 2026-02-10 opt-in requests need one of the
+    # five regions (policy.md §3), and the fixture's clock is 2026-03-01.
+    sim.control.configure_page(region="EU")
     request = json.loads((SAMPLES / name).read_text())["request"]["json"]
     request["recipient"] = {"id": PSID}
     response = send(**request)

@@ -45,6 +45,7 @@ def test_comment_does_not_open_the_window(sim: RunningSimulator, send: Send) -> 
 
 
 def test_token_one_send_per_48h(sim: RunningSimulator, send: Send) -> None:
+    sim.control.configure_page(region="EU")  # tokens outlive 2026-02-10 there only
     token = sim.control.optin("Weekly deals", psid=PSID)["token"]
     sim.control.advance(30 * 24 * 3600)  # far outside the 24 h window: tokens don't need it
     assert send(recipient={"notification_messages_token": token}).json()["recipient_id"] == PSID
@@ -65,6 +66,7 @@ def test_token_cap_was_24h_before_2025_09_01(sim: RunningSimulator, send: Send) 
 
 
 def test_stopped_and_unknown_tokens(sim: RunningSimulator, send: Send) -> None:
+    sim.control.configure_page(region="JP")  # tokens outlive 2026-02-10 there only
     token = sim.control.optin("Weekly deals", psid=PSID)["token"]
     sim.control.optin("Weekly deals", psid=PSID, token=token, status="STOP")
     assert error_of(send(recipient={"notification_messages_token": token})) == (400, 10, 1893015)

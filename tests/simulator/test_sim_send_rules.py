@@ -105,22 +105,8 @@ def test_human_agent_and_customer_feedback_last_7_days(sim: RunningSimulator, se
         assert error_of(send(messaging_type="MESSAGE_TAG", tag=tag)) == WINDOW_ERROR
 
 
-def test_three_tags_flip_on_2026_04_27(sim: RunningSimulator, send: Send) -> None:
-    tags = ("CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE")
-    sim.control.set_clock("2026-04-26T23:59:59+00:00")
-    sim.control.seen(PSID, "2026-04-25T08:00:00Z")  # HUMAN_AGENT still valid on the 27th
-    for tag in tags:
-        assert send(messaging_type="MESSAGE_TAG", tag=tag).status_code == 200, tag
-    sim.control.advance(1)
-    for tag in tags:
-        response = send(messaging_type="MESSAGE_TAG", tag=tag)
-        assert error_of(response) == (400, 100, None), tag
-        assert tag in response.json()["error"]["message"]
-    assert send(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT").status_code == 200
-
-
-def test_tags_retired_in_2020_and_missing_tag(send: Send) -> None:
-    for tag in ("SHIPPING_UPDATE", "ISSUE_RESOLUTION", "NOPE", None):
+def test_missing_and_unknown_tags(send: Send) -> None:
+    for tag in ("NOPE", None):
         response = send(messaging_type="MESSAGE_TAG", tag=tag)
         assert error_of(response) == (400, 100, None), tag
         assert "Param tag must be one of" in response.json()["error"]["message"]
