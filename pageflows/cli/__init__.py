@@ -13,6 +13,7 @@ from pageflows.cli.check import check
 from pageflows.cli.operate import inbox, pages_group
 from pageflows.cli.server import db, profile, serve, worker
 from pageflows.cli.simulator import simulator
+from pageflows.cli.templates import templates
 from pageflows.cli.test import test
 
 
@@ -32,3 +33,4 @@ main.add_command(profile)
 main.add_command(simulator)
 main.add_command(inbox)
 main.add_command(pages_group, name="pages")
+main.add_command(templates)
