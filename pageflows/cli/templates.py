@@ -105,7 +105,10 @@ def templates_sync(
         )
         if not isinstance(listed, TemplateList):
             failed += 1
-            click.echo(f"page {page.id}: cannot read its templates: {_failure(listed)}", err=True)
+            where = f" (sandbox: from the simulator at {graph_url})" if settings.sandbox else ""
+            click.echo(
+                f"page {page.id}: cannot read its templates{where}: {_failure(listed)}", err=True
+            )
             continue
         try:
             with Session(engine) as session, session.begin():

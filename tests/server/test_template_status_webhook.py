@@ -183,3 +183,17 @@ def test_another_processs_status_reaches_a_cached_page_within_the_ttl(database_u
         (template,) = cache.get(session, page).templates
     assert template.status == "PAUSED"
     engine.dispose()
+
+
+def test_a_reload_brings_the_declared_facts_to_the_next_decision(
+    world: Running, pages_seen: list[PageFacts | None]
+) -> None:
+    """SIGHUP reads pageflows.toml again; `replace_page_facts` is what it hands the pages to."""
+    say(world, "7100000000000002", "price", 1)
+    assert pages_seen[-1] is not None and pages_seen[-1].region == "EU"
+    same = PageConfig(id=PAGE, token="new", region="EU", templates=(SHIPPED,))
+    assert world.service.replace_page_facts([same]) == []
+    moved = PageConfig(id=PAGE, token="t", region="JP", ad_window=True)
+    assert world.service.replace_page_facts([moved, PageConfig(id="42", token="")]) == [PAGE]
+    say(world, "7100000000000002", "price", 2)
+    assert pages_seen[-1] == PageFacts(id=PAGE, region="JP", ad_window=True)
