@@ -23,7 +23,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.load import LoadResult, load_paths
 from pageflows.rules.page_facts import PageFacts
 from pageflows.service import heartbeat
-from pageflows.service.config import Settings
+from pageflows.service.config import PageConfig, Settings
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import RequestsTransport
 from pageflows.service.pace import Pacer
@@ -130,6 +130,18 @@ class Service:
         resumed = resume_if_token_replaced(self.engine, tokens, self.clock.now())
         self.wake()
         return resumed
+
+    def replace_page_facts(self, pages: Sequence[PageConfig]) -> list[str]:
+        """A reload: the pages' declared region, ad window and templates take effect at the
+        next decision (with what is stored over them); returns the pages that changed."""
+        changed = []
+        for page in pages:
+            runtime = self.worker.pages.get(page.id)
+            if runtime is not None and runtime.declared.facts() != page.facts():
+                runtime.config = page
+                changed.append(page.id)
+        self.worker.facts.forget()
+        return changed
 
     def start(self) -> None:
         """Register the heartbeat and start the loops (and the listener on PostgreSQL)."""
@@ -285,7 +297,9 @@ def build_service(
         assert result.program is not None
         transport = RequestsTransport(graph_url or settings.graph_url, timeout=graph_timeout)
         clients[page.id] = client = GraphClient(transport, page.token)
-        runtimes[page.id] = PageRuntime(page.id, result.program, client, page.get_started_payload)
+        runtimes[page.id] = PageRuntime(
+            page.id, result.program, client, page.get_started_payload, config=page
+        )
     pacer = Pacer(engine, clock, {page.id: page.rate for page in settings.pages})
     service = Service(
         settings=settings,

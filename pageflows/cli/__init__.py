@@ -14,6 +14,7 @@ from pageflows.cli.operate import inbox, pages_group
 from pageflows.cli.policy import policy
 from pageflows.cli.server import db, profile, serve, worker
 from pageflows.cli.simulator import simulator
+from pageflows.cli.templates import templates
 from pageflows.cli.test import test
 
 
@@ -34,3 +35,4 @@ main.add_command(simulator)
 main.add_command(inbox)
 main.add_command(pages_group, name="pages")
 main.add_command(policy)
+main.add_command(templates)

@@ -28,12 +28,19 @@ from pageflows.service.storage.migrate import upgrade
 
 def _engine(config_path: str) -> Engine:
     """Only the database matters here: no page token is needed to look at the backlog."""
-    url = DEFAULT_URL
     try:
         url = read_settings(os.environ, Path(config_path)).database_url
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return engine_or_exit(url)
+
+
+def engine_or_exit(url: str = DEFAULT_URL) -> Engine:
+    """The database, migrated, or one line (no password) saying why not."""
+    try:
         engine = make_engine(url)
         upgrade(engine)
-    except (ConfigError, DatabaseUrlError) as exc:
+    except DatabaseUrlError as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise database_failure("cannot use the database", exc, url) from None

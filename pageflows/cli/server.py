@@ -182,6 +182,9 @@ def wait_for_signals(service: Service | None, config_path: str, sandbox: bool) -
             if page_id in service.sender.clients and service.sender.clients[page_id].token != token
         ]
         resumed = service.replace_tokens(tokens)
+        facts = service.replace_page_facts(fresh.pages)
+        if facts:
+            log.info("reloaded the region, ad window and templates of page(s) %s", ", ".join(facts))
         if not changed:
             log.warning(
                 "reload: no page token changed. A token in pageflows.toml is read again on"

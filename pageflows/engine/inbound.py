@@ -68,6 +68,7 @@ __all__ = [
     "ReferralInfo",
     "StandbyEvent",
     "StandbyInner",
+    "TemplateStatusEvent",
     "UnknownEvent",
     "WebhookAttachment",
     "from_ms",
@@ -186,6 +187,35 @@ class CommentEvent(FrozenModel):
         return key
 
 
+class TemplateStatusEvent(FrozenModel):
+    """A `message_template_status_update` change: one of the Page's templates was approved,
+    rejected, paused, disabled... Facebook's word on it, newer than any sync.
+
+    Not a contact's event and never a trigger: the worker stores the status
+    (`storage/templates.py`) and the engine reads it at its next decision. `event` is
+    Facebook's, upper case (APPROVED, REJECTED, PAUSED, DISABLED, REINSTATED...).
+    """
+
+    kind: Literal["template_status"] = "template_status"
+    page_id: str
+    timestamp: AwareDatetime | None = None  # the entry's time
+    event: str
+    name: str
+    language: str
+    template_id: str | None = None
+    reason: str | None = None
+
+    @property
+    def contact_id(self) -> None:
+        return None
+
+    @property
+    def dedup_key(self) -> str:
+        which = self.template_id or digest(f"{self.name}\x00{self.language}")
+        when = to_ms(self.timestamp) if self.timestamp is not None else "-"
+        return f"template_status:{self.page_id}:{which}:{self.event}:{when}"
+
+
 InboxEvent = Annotated[
     MessageEvent
     | EchoEvent
@@ -198,6 +228,7 @@ InboxEvent = Annotated[
     | HandoverEvent
     | StandbyEvent
     | CommentEvent
+    | TemplateStatusEvent
     | UnknownEvent,
     Field(discriminator="kind"),
 ]

@@ -48,13 +48,17 @@ from pageflows.engine.inbound import (
     MessageEvent,
     PostbackEvent,
     StandbyEvent,
+    TemplateStatusEvent,
     UnknownEvent,
     to_core,
 )
 from pageflows.engine.inbound import InboxEvent as WebhookEvent
 from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
+from pageflows.rules.page_facts import PageFacts
 from pageflows.service import pages
+from pageflows.service.config import PageConfig
+from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.locks import lock_contact, try_lock_contact
 from pageflows.service.sender import release_held
@@ -66,6 +70,7 @@ from pageflows.service.storage.models import (
     InboxEvent,
     OutboxMessage,
 )
+from pageflows.service.storage.templates import apply_status
 from pageflows.service.wake import OUTBOX, notify
 
 log = logging.getLogger("pageflows.worker")
@@ -83,6 +88,11 @@ class PageRuntime:
     program: Program
     client: GraphClient
     get_started_payload: str = "GET_STARTED"
+    config: PageConfig | None = None  # its declared facts (region, ad window, templates)
+
+    @property
+    def declared(self) -> PageConfig:
+        return self.config or PageConfig(id=self.page_id, token="")
 
 
 class Worker:
@@ -99,6 +109,7 @@ class Worker:
         self.on_queued = on_queued  # after a commit that may have queued messages: wake a sender
         self.stopping = threading.Event()  # set on SIGTERM: finish the current event, take no more
         self.unknown_pages: set[str] = set()  # told once per process, not once per event
+        self.facts = FactsCache()  # each page's region, ad window and templates (facts.py)
 
     # ---------------------------------------------------------- inbox
 
@@ -240,6 +251,8 @@ class Worker:
                 )
             return "ignored"
         event = EVENTS.validate_python(row.payload)
+        if isinstance(event, TemplateStatusEvent):
+            return self._template_status(session, event, row.received_at)
         if event.kind in ("delivery", "read"):
             self._watermark(session, row.page_id, event)
             return "done"
@@ -305,10 +318,43 @@ class Worker:
             self.save_contact(session, runtime.page_id, contact, now)
         return "done"
 
+    def _template_status(
+        self, session: Session, event: TemplateStatusEvent, received_at: datetime
+    ) -> str:
+        """Store the template's new status; this process reads the page's facts again at its
+        next decision, the others within `facts.FACTS_TTL` seconds."""
+        applied = apply_status(
+            session,
+            event.page_id,
+            event.event,
+            event.timestamp or received_at,
+            name=event.name,
+            language=event.language,
+            template_id=event.template_id,
+        )
+        self.facts.forget(event.page_id)
+        log.info(
+            "page %s: template %s (%s) is %s%s%s",
+            event.page_id,
+            event.name,
+            event.language,
+            event.event,
+            f" ({event.reason})" if event.reason and event.reason != "NONE" else "",
+            "; an older status than the one stored, kept as it was" if applied == "stale" else "",
+        )
+        return "ignored" if applied == "stale" else "done"
+
     def _unknown(
         self, session: Session, runtime: PageRuntime, event: UnknownEvent, now: datetime
     ) -> str:
         """Kept raw; a `policy_enforcement` block pauses the page, an unblock resumes it."""
+        if event.field.endswith("template_status_update"):
+            log.warning(
+                "page %s: a template status update Facebook sent lacks the event, name or"
+                " language, or holds one pageflows cannot store; kept in the inbox, ignored",
+                runtime.page_id,
+            )
+            return "ignored"
         enforcement = event.raw.get("policy_enforcement")
         if not isinstance(enforcement, dict):
             return "ignored"
@@ -366,7 +412,14 @@ class Worker:
         self, session: Session, runtime: PageRuntime, event: InboundEvent, now: datetime
     ) -> None:
         contact = self.load_contact(session, runtime, event.contact_id, now)
-        decision = handle(runtime.program, contact, event, now, runtime.get_started_payload)
+        decision = handle(
+            runtime.program,
+            contact,
+            event,
+            now,
+            runtime.get_started_payload,
+            page=self.page_facts(session, runtime),
+        )
         self.save_contact(session, runtime.page_id, decision.contact, now)
         comment_at = event.timestamp if isinstance(event, CommentIn) else None
         for effect in decision.effects:
@@ -380,6 +433,10 @@ class Worker:
                 else None
             )
             self.apply(session, runtime.page_id, decision.contact.id, effect, now, deadline)
+
+    def page_facts(self, session: Session, runtime: PageRuntime) -> PageFacts:
+        """The page as the engine decides for it: declared, overlaid by stored templates."""
+        return self.facts.get(session, runtime.declared)
 
     def load_contact(
         self, session: Session, runtime: PageRuntime, psid: str, now: datetime

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from pageflows.engine.inbound import InboxEvent
-from pageflows.service.storage.models import CommentReply
+from pageflows.service.storage.models import CommentReply, MessageTemplate
 from pageflows.service.storage.models import InboxEvent as InboxRow
 
 
@@ -28,6 +28,11 @@ PAGE_ID_MAX = _length(InboxRow.__table__.c.page_id)
 CONTACT_ID_MAX = _length(InboxRow.__table__.c.contact_id)
 COMMENT_ID_MAX = _length(CommentReply.__table__.c.comment_id)
 DEDUP_KEY_MAX = _length(InboxRow.__table__.c.dedup_key)
+# A template status webhook becomes a message_templates row (service/storage/templates.py).
+TEMPLATE_NAME_MAX = _length(MessageTemplate.__table__.c.name)
+TEMPLATE_LANGUAGE_MAX = _length(MessageTemplate.__table__.c.language)
+TEMPLATE_STATUS_MAX = _length(MessageTemplate.__table__.c.status)
+TEMPLATE_ID_MAX = _length(MessageTemplate.__table__.c.template_id)
 _HASHED = "sha256:"
 
 

@@ -35,6 +35,7 @@ from pageflows.webhook.parse_kinds import (
     req_str,
     time_of,
 )
+from pageflows.webhook.parse_templates import TEMPLATE_FIELDS, template_status
 from pageflows.webhook.times import OutOfRange, epoch_ms, in_range
 
 MAX_BODY_BYTES = 1_000_000
@@ -188,8 +189,14 @@ def _documented_keys(item: Obj) -> Obj:
 
 
 def _change(change: Obj, page_id: str, entry_time: object, where: str) -> InboxEvent:
-    """Feed changes: only comments are modelled; posts, likes, labels... stay unknown."""
+    """Feed changes: only comments are modelled; posts, likes, labels... stay unknown.
+    Template status changes are modelled; one that cannot be read is kept unknown too."""
     field = opt_str(change, "field", where) or ""
+    if field in TEMPLATE_FIELDS:
+        timed = is_int(entry_time) or isinstance(entry_time, datetime)
+        stamp = _feed_time(None, entry_time, f"{where}.time") if timed else None
+        event = template_status(change.get("value"), page_id, stamp)
+        return event or _unknown(change, page_id, f"changes:{field}", where, stamp=stamp)
     value = opt_obj(change, "value", where)
     w = f"{where}.value"
     sender = opt_obj(value, "from", w) if value and value.get("item") == "comment" else None

@@ -36,7 +36,7 @@ from pageflows.webhook.times import OutOfRange, epoch_ms
 Obj = dict[str, Any]
 # Facebook's ids are digits (comment ids join two with "_"). An id that names a
 # contact or a Page becomes a column and a Graph API path: anything else is refused.
-_ID = re.compile(r"[0-9A-Za-z_-]+")
+ID_FORM = re.compile(r"[0-9A-Za-z_-]+")
 HANDOVER_KEYS: tuple[HandoverAction, ...] = (
     "pass_thread_control",
     "take_thread_control",
@@ -132,7 +132,7 @@ def column_id(parent: Obj, key: str, where: str, longest: int = CONTACT_ID_MAX) 
     value = id_of(parent, key, where)
     if len(value) > longest:
         raise Bad(f"{where}.{key} is {len(value)} characters long; an id has at most {longest}")
-    if not _ID.fullmatch(value):
+    if not ID_FORM.fullmatch(value):
         raise Bad(f"{where}.{key} is not an id (digits, letters, '_' or '-')")
     return value
 

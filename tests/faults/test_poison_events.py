@@ -32,10 +32,10 @@ POISON_TEXT = "this one breaks the worker"
 
 @pytest.fixture
 def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    def handle(program: Any, contact: Any, event: Any, *args: Any) -> Any:
+    def handle(program: Any, contact: Any, event: Any, *args: Any, **kwargs: Any) -> Any:
         if getattr(event, "text", None) == POISON_TEXT:
             raise RuntimeError("a bug the event runs into")
-        return core.handle(program, contact, event, *args)
+        return core.handle(program, contact, event, *args, **kwargs)
 
     monkeypatch.setattr(worker_module, "handle", handle)
     monkeypatch.setenv("PAGEFLOWS_DATABASE_URL", database_url)

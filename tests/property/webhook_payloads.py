@@ -35,7 +35,8 @@ Form = Literal["json", "raw_utf8", "cut"]
 
 
 def _documented_without_sender_or_time() -> list[dict[str, Any]]:
-    """Facebook's items that have no sender (or no time), and an unsent message."""
+    """Facebook's items that have no sender (or no time), an unsent message, and a template's
+    status change (no sender either: the worker stores it, nothing is answered)."""
     items = [
         {"recipient": {"id": PAGE}, "timestamp": T0_MS,
          "app_roles": {"987654321098765": ["primary_receiver"]}},
@@ -53,6 +54,18 @@ def _documented_without_sender_or_time() -> list[dict[str, Any]]:
     bodies = [{"object": "page", "entry": [{"id": PAGE, "messaging": [item]}]} for item in items]
     feed = {"field": "feed", "value": {"item": "post", "verb": "add", "post_id": f"{PAGE}_1"}}
     bodies.append({"object": "page", "entry": [{"id": PAGE, "changes": [feed]}]})
+    # policy.md §2a; webhooks.md lists the field
+    status = {
+        "field": "message_template_status_update",
+        "value": {
+            "event": "PAUSED",
+            "message_template_id": 880012345,
+            "message_template_name": "order_shipped",
+            "message_template_language": "en_US",
+            "reason": "NONE",
+        },
+    }
+    bodies.append({"object": "page", "entry": [{"id": PAGE, "time": T0_MS, "changes": [status]}]})
     return bodies
 
 
@@ -134,7 +147,7 @@ def _freshen(body: Any, nonce: int) -> None:
         for key in ("mid", "comment_id"):
             if isinstance(d.get(key), str):
                 d[key] = f"{d[key]}_{nonce}"
-        for key in ("timestamp", "watermark"):
+        for key in ("timestamp", "watermark", "time"):  # an entry's time keys a template status
             if isinstance(d.get(key), int) and not isinstance(d.get(key), bool):
                 d[key] += nonce
 
@@ -150,7 +163,8 @@ def _to_seconds(body: Any) -> None:
 # Where stored columns and the worker's reading come from: mutated more often.
 TARGETS = frozenset(
     ["id", "time", "timestamp", "watermark", "created_time", "mid", "text", "payload",
-     "comment_id", "post_id", "ref", "verb", "item", "field", "is_echo", "is_deleted"]
+     "comment_id", "post_id", "ref", "verb", "item", "field", "is_echo", "is_deleted",
+     "event", "message_template_id", "message_template_name", "message_template_language"]
 )  # fmt: skip
 
 

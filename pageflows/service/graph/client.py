@@ -16,6 +16,15 @@ from typing import Any
 from urllib.parse import quote
 
 from pageflows.engine.inbound_messaging import PAGE_INBOX_APP_ID
+from pageflows.service.graph.templates import (
+    FIELDS,
+    MAX_PAGES,
+    PAGE_SIZE,
+    ListedTemplate,
+    TemplateList,
+    next_cursor,
+    read_template,
+)
 from pageflows.service.graph.transport import Request, Response, Transport, TransportError
 
 # Facebook's codes by what to do (shared/messenger/errors.md, "Codes a sender must handle").
@@ -104,6 +113,7 @@ class ThreadElsewhere:
 
 
 Outcome = Sent | Refused | RetryLater | NeedsOperator | ThreadElsewhere
+Failure = Refused | RetryLater | NeedsOperator | ThreadElsewhere
 
 
 def _int(value: object) -> int | None:
@@ -230,6 +240,46 @@ class GraphClient:
         return Profile(
             first if isinstance(first, str) else None, last if isinstance(last, str) else None
         )
+
+    def list_message_templates(self, page_id: str) -> TemplateList | Failure:
+        """Every template of the page, page after page of Facebook's list, or why not.
+
+        A Graph error is the outcome `classify` gives it (a token or permission
+        problem is `NeedsOperator`); an answer that is no template list is `Refused`.
+        """
+        path = f"{quote(page_id, safe='')}/message_templates"
+        templates: list[ListedTemplate] = []
+        unreadable, after, seen = 0, None, set()
+        for _ in range(MAX_PAGES):
+            params = {"fields": FIELDS, "limit": str(PAGE_SIZE)}
+            if after is not None:
+                params["after"] = after
+            answer = self._call("GET", path, None, **params)
+            if not isinstance(answer, Response):
+                assert not isinstance(answer, Sent)
+                return answer
+            body = answer.body
+            if answer.status >= 300 or not isinstance(body, dict) or "error" in body:
+                outcome = classify(answer.status, body, answer.headers)
+                if isinstance(outcome, Sent):
+                    return Refused(None, None, f"HTTP {answer.status}: not a template list")
+                return outcome
+            data = body.get("data")
+            if not isinstance(data, list):
+                return Refused(None, None, "Facebook's answer has no `data` list of templates")
+            for item in data:
+                listed = read_template(item)
+                if listed is None:
+                    unreadable += 1
+                else:
+                    templates.append(listed)
+            after = next_cursor(body)
+            if after is None:
+                return TemplateList(tuple(templates), unreadable)
+            if after in seen:
+                return Refused(None, None, f"Facebook's paging repeats the cursor {after[:40]!r}")
+            seen.add(after)
+        return Refused(None, None, f"more than {MAX_PAGES * PAGE_SIZE} templates listed")
 
     def head(self, url: str) -> MediaInfo | None:
         try:

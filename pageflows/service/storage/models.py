@@ -21,6 +21,9 @@
   `follow_ups` rows (purpose `broadcast`), so any worker process takes a share.
 - `workers`: one row per running worker process and its last heartbeat, so
   `/healthz` in any web process knows whether anything is deciding and sending.
+- `message_templates`: each page's templates as Facebook last said
+  (`pageflows templates sync`, the `message_template_status_update` webhook);
+  they overlay the ones declared in pageflows.toml (storage/templates.py).
 """
 
 from __future__ import annotations
@@ -193,6 +196,28 @@ class BroadcastRun(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     started_at: Mapped[datetime]
     contacts: Mapped[int] = mapped_column(default=0)
+
+
+class MessageTemplate(Base):
+    """A page's template. `components` is NULL while only a status webhook has named it
+    (its body, parameters and buttons are then unknown: the declared ones stand)."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (Index("ix_message_templates_template_id", "page_id", "template_id"),)
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+    language: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(Text)
+    parameters: Mapped[int | None]
+    buttons: Mapped[list[str] | None] = mapped_column(JSON)
+    components: Mapped[str | None] = mapped_column(Text)  # Facebook's, as JSON text
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    # When the stored status was true: a sync's time, or the status webhook's entry time.
+    # An older status arriving late never overwrites a newer one.
+    updated_at: Mapped[datetime]
 
 
 class WorkerProcess(Base):
