@@ -40,6 +40,8 @@ test: lint
 fuzz: install
 	eval "$$(bash .ci/postgres.sh)" && PAGEFLOWS_FUZZ_EXAMPLES=$${PAGEFLOWS_FUZZ_EXAMPLES:-10000} \
 		$(BIN)/pytest -q -s tests/property/test_webhook_over_http.py
+	PAGEFLOWS_AGREE_EXAMPLES=$${PAGEFLOWS_AGREE_EXAMPLES:-2000} \
+		$(BIN)/pytest -q -s tests/property/test_engine_agrees_with_simulator.py
 
 # The long crash test: real `pageflows serve` processes SIGKILLed dozens of times while
 # webhooks stream in, on SQLite and PostgreSQL (docs/reliability.md). `make test` runs

@@ -45,6 +45,7 @@ from pageflows.service.pages import resume_if_token_replaced
 from pageflows.service.sender import CONCURRENCY, Sender
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
+from pageflows.service.storage.templates import load_page_facts
 from pageflows.service.wake import Alarms, Listener
 from pageflows.service.worker import PageRuntime, Worker
 
@@ -285,11 +286,13 @@ def build_service(
 
     Raises FlowsError, DatabaseUrlError or SQLAlchemyError.
     """
+    engine = prepare_database(settings, clock)
+    # Checked against each Page as Facebook knows it: declared, overlaid by what
+    # `templates sync` and the status webhook stored.
     programs = {
-        page.id: load_flows([page.flows or flows_dir], clock, (page.facts(),))
+        page.id: load_flows([page.flows or flows_dir], clock, (load_page_facts(engine, page),))
         for page in settings.pages
     }
-    engine = prepare_database(settings, clock)
     runtimes: dict[str, PageRuntime] = {}
     clients: dict[str, GraphClient] = {}
     for page in settings.pages:
@@ -332,10 +335,34 @@ def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> 
     context = running_simulator(port=port, version=settings.graph_version)
     handle = context.__enter__()
     for page in settings.pages:
+        # The simulator plays Facebook for this Page: the same region, ad window and
+        # approved templates as pageflows.toml declares (its own copy of the rules).
         handle.control.register_page(
             page_id=page.id,
             token=page.token,
             app_secret=settings.app_secret,
             webhook_url=webhook_url,
+            region=page.region,
+            ad_window=page.ad_window,
+            templates=[
+                {
+                    "name": t.name,
+                    "language": t.language,
+                    "status": t.status,
+                    "body": t.body,
+                    "buttons": [_sandbox_button(b) for b in t.buttons if b != "QUICK_REPLY"],
+                }
+                for t in page.templates
+            ],
         )
     return context, handle
+
+
+def _sandbox_button(kind: str) -> dict[str, str]:
+    """A declared button type as the simulator's template needs it (pageflows.toml has no URL)."""
+    button = {"type": kind, "text": kind.replace("_", " ").title()}
+    if kind == "URL":
+        button["url"] = "https://example.com/"
+    elif kind == "PHONE_NUMBER":
+        button["phone_number"] = "+15550100"
+    return button

@@ -15,9 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from pageflows.rules.page_facts import PageFacts
 from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
+from pageflows.service.storage.database import DatabaseUrlError, make_engine
+from pageflows.service.storage.templates import load_page_facts
 
 CONFIG_NAME = "pageflows.toml"
 
@@ -68,4 +71,23 @@ def pages_of(settings: Settings, page_id: str | None = None) -> tuple[PageFacts,
 
 
 def _with_synced(settings: Settings, page: PageConfig) -> PageFacts:
-    return page.facts()
+    """Declared facts, overlaid by the stored ones when the database already exists."""
+    if not _database_exists(settings.database_url):
+        return page.facts()
+    try:
+        engine = make_engine(settings.database_url)
+        try:
+            return load_page_facts(engine, page)
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, DatabaseUrlError):
+        # No migrated database to read (or none reachable): what the file declares.
+        return page.facts()
+
+
+def _database_exists(url: str) -> bool:
+    """SQLite: the file is there (a check must not create one); other databases: try them."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        return bool(path) and path != ":memory:" and Path(path).is_file()
+    return True

@@ -151,12 +151,20 @@ class SimControl:
     def clear_messages(self) -> Any:
         return self.call("DELETE", "messages")
 
-    def seen(self, psid: str, at: datetime | str | None = None, from_ad: bool = False) -> Any:
+    def seen(
+        self,
+        psid: str,
+        at: datetime | str | None = None,
+        from_ad: bool = False,
+        page_id: str | None = None,
+    ) -> Any:
         """The contact wrote at `at` (default now), without a webhook; `from_ad`: after an ad."""
         moment = at.isoformat() if isinstance(at, datetime) else at
         body: dict[str, Any] = {} if moment is None else {"at": moment}
         if from_ad:
             body["from_ad"] = True
+        if page_id is not None:
+            body["page_id"] = page_id
         return self.call("POST", f"contacts/{psid}/seen", body)
 
     def deliver(self, psid: str) -> Any:
