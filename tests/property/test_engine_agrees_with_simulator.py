@@ -9,8 +9,8 @@ decides through `Conversation` on a fake clock; every message it decided to send
 then POSTed to the simulator at the moment the engine sent it. A send the simulator
 refuses is a send that Facebook would refuse: the test fails on the first one.
 
-`PAGEFLOWS_AGREE_EXAMPLES` sets how many conversations (CI: 200, `make fuzz`: 2,000); the number of sends
-checked is printed at the end (`-s` shows it).
+`PAGEFLOWS_AGREE_EXAMPLES` sets how many conversations (CI: 200, `make fuzz`: 2,000);
+the number of sends checked is printed at the end (`-s` shows it).
 """
 
 from __future__ import annotations
