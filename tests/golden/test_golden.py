@@ -39,7 +39,6 @@ GENERATED = {"too_large.flow": b'on keyword "big":\n' + b"#" * MAX_FILE_BYTES}
 # Codes no flow text can produce today, with the reason; keep this list short.
 NOT_PRODUCED = {
     Code.ASK_IN_FOLLOW_UP: "reserved: no check reports it yet",
-    Code.PROMOTIONAL_CONTENT: "the promotional-words check lands in the next merge",
 }
 
 

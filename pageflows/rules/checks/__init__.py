@@ -11,7 +11,15 @@ from datetime import date
 from typing import Protocol
 
 from pageflows.rules import model as m
-from pageflows.rules.checks import limits, notifications, policy, structure, templates, triggers
+from pageflows.rules.checks import (
+    limits,
+    notifications,
+    policy,
+    promotional,
+    structure,
+    templates,
+    triggers,
+)
 from pageflows.rules.diagnostics import Diagnostic
 from pageflows.rules.page_facts import PageFacts
 
@@ -53,6 +61,7 @@ def run_checks(
     found += limits.check(flows)
     found += policy.check(flows, as_of, tag_policy)
     found += templates.check(flows, known)
+    found += promotional.check(flows, known)
     if tokens is not None:
         found += notifications.check(flows, as_of, known, tokens)
     found += triggers.check(flows)
