@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ class World:
     graph_timeout: float = 10.0
     service: Service | None = None
     served: Served | None = None
+    page: PageConfig = field(default_factory=lambda: PageConfig(id=PAGE, token=TOKEN, name="Shop"))
 
     @property
     def url(self) -> str:
@@ -62,7 +63,7 @@ class World:
             app_secret=SECRET,
             verify_token="faults-verify",
             graph_url=self.sim.url,
-            pages=(PageConfig(id=PAGE, token=self.token, name="Shop"),),
+            pages=(replace(self.page, token=self.token),),
         )
 
     def start(self, register: bool = True, worker: bool = False) -> Service:
@@ -85,8 +86,19 @@ class World:
         return service
 
     def register(self, url: str, token: str) -> None:
+        page = self.page
         self.sim.control.register_page(
-            page_id=PAGE, token=token, app_secret=SECRET, webhook_url=f"{url}/webhook", name="Shop"
+            page_id=PAGE,
+            token=token,
+            app_secret=SECRET,
+            webhook_url=f"{url}/webhook",
+            name="Shop",
+            region=page.region,
+            ad_window=page.ad_window,
+            templates=[
+                {"name": t.name, "language": t.language, "status": t.status, "body": t.body}
+                for t in page.templates
+            ],
         )
 
     def stop(self) -> None:

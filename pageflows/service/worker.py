@@ -412,22 +412,21 @@ class Worker:
         self, session: Session, runtime: PageRuntime, event: InboundEvent, now: datetime
     ) -> None:
         contact = self.load_contact(session, runtime, event.contact_id, now)
+        page = self.page_facts(session, runtime)
         decision = handle(
-            runtime.program,
-            contact,
-            event,
-            now,
-            runtime.get_started_payload,
-            page=self.page_facts(session, runtime),
+            runtime.program, contact, event, now, runtime.get_started_payload, page=page
         )
         self.save_contact(session, runtime.page_id, decision.contact, now)
         comment_at = event.timestamp if isinstance(event, CommentIn) else None
+        # The 7-day window after an ad binds a message as long as it let it go.
+        ad_at = decision.contact.ad_message_at if page.ad_window else None
         for effect in decision.effects:
             deadline = (
                 send_deadline(
                     effect.delivery,
                     decision.contact.last_user_message_at,
                     comment_created_at=comment_at if effect.outbound.recipient.comment_id else None,
+                    ad_message_at=ad_at,
                 )
                 if isinstance(effect, Send)
                 else None
