@@ -22,8 +22,9 @@ from pageflows.cli.page_facts import (
 from pageflows.clock import Clock, SystemClock
 from pageflows.engine.policy_listing import changes_between, rules_on
 from pageflows.rules.page_facts import PageFacts
+from pageflows.service.config import graph_version_verdict
 
-RULE_WIDTH = 28
+RULE_WIDTH = 30
 TEXT_WIDTH = 64
 
 
@@ -69,7 +70,9 @@ def policy(
         click.echo(f"Facebook's Messenger rules on {day} for {_describe(page)}:")
         click.echo()
         for line in rules_on(day, page):
-            _row(line.rule, f"{line.in_force} [{line.source}]")
+            _row(line.rule, f"{line.in_force} ({line.source})")
+        version = graph_version_verdict(settings, day)
+        _row("Graph API version", f"{version.message} (send-api.md)")
     if since is not None:
         start = parse_day(since)
         if start >= day:
@@ -81,7 +84,7 @@ def policy(
         if not changes:
             click.echo("  nothing")
         for change in changes:
-            _row(str(change.on), f"{change.what} [{change.source}]")
+            _row(str(change.on), f"{change.what} ({change.source})")
 
 
 def _describe(page: PageFacts) -> str:
@@ -91,7 +94,11 @@ def _describe(page: PageFacts) -> str:
 
 
 def _row(left: str, right: str) -> None:
+    """`left` in a column, `right` wrapped beside it; a long `left` gets its own line."""
     lines = textwrap.wrap(right, TEXT_WIDTH) or [""]
+    if len(left) >= RULE_WIDTH - 1:
+        click.echo(f"  {left}")
+        left = ""
     click.echo(f"  {left:<{RULE_WIDTH}}{lines[0]}")
     for more in lines[1:]:
         click.echo(f"  {'':<{RULE_WIDTH}}{more}")

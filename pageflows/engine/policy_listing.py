@@ -34,7 +34,7 @@ class Change:
 
 def _days(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} h"
+    return f"{hours // 24} days" if hours >= 72 and hours % 24 == 0 else f"{hours} h"
 
 
 def rules_on(on: date, page: PageFacts, rules: PolicyTable = RULES) -> list[RuleLine]:
@@ -55,8 +55,21 @@ def rules_on(on: date, page: PageFacts, rules: PolicyTable = RULES) -> list[Rule
         ),
         RuleLine("utility templates", _templates_line(page), "policy.md §2a [UT]"),
     ]
+    retired: dict[date, list[str]] = {}
     for tag in _tag_names(rules):
+        verdict = check_tag(tag, on, rules)
+        if verdict.status == "retired" and verdict.retired_on is not None:
+            retired.setdefault(verdict.retired_on, []).append(tag)
+            continue
         lines.append(RuleLine(f"tag {tag}", _tag_line(tag, on, rules), _tag_source(tag, rules)))
+    for day, tags in sorted(retired.items(), reverse=True):
+        lines.append(
+            RuleLine(
+                f"tags retired {day}",
+                f"refused (error 100/1893061, inside the window too): {', '.join(tags)}",
+                _tag_source(tags[0], rules),
+            )
+        )
     lines.append(RuleLine("notification tokens", _token_line(on, page, rules), "policy.md §3 [MM]"))
     lines.append(
         RuleLine(
@@ -145,7 +158,7 @@ def _tag_names(rules: PolicyTable) -> list[str]:
 
 
 def _tag_source(tag: str, rules: PolicyTable) -> str:
-    return next(r.source for r in rules.tags if r.tag == tag)
+    return "policy.md §2 " + next(r.source for r in rules.tags if r.tag == tag)
 
 
 def _tag_line(tag: str, on: date, rules: PolicyTable) -> str:
