@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pageflows.clock import Clock
 from pageflows.engine.policy import RULES, check_tag
+from pageflows.rules.diagnostics import Code
 from pageflows.rules.load import LoadResult, load_paths
 from pageflows.rules.page_facts import PageFacts
 from pageflows.service import heartbeat
@@ -274,6 +275,39 @@ def prepare_database(settings: Settings, clock: Clock) -> Engine:
     return engine
 
 
+# Findings that templates stored by `templates sync` (or their status webhook) can change.
+TEMPLATE_FINDINGS = frozenset(
+    {Code.UNKNOWN_TEMPLATE, Code.TEMPLATE_PARAMETERS, Code.TEMPLATE_NOT_APPROVED,
+     Code.TEMPLATE_QUICK_REPLIES}
+)  # fmt: skip
+
+
+def load_all_flows(settings: Settings, flows_dir: str, clock: Clock) -> dict[str, LoadResult]:
+    """Each page's flows, checked against the Page as Facebook knows it.
+
+    First against what pageflows.toml declares, so broken flows stop `serve` before a
+    database is created or touched; when only template findings remain, again against
+    the templates `templates sync` and the status webhook stored (which win).
+    """
+    programs: dict[str, LoadResult] = {}
+    engine: Engine | None = None
+    try:
+        for page in settings.pages:
+            paths = [page.flows or flows_dir]
+            try:
+                programs[page.id] = load_flows(paths, clock, (page.facts(),))
+                continue
+            except FlowsError as exc:
+                if any(d.code not in TEMPLATE_FINDINGS for d in exc.result.errors):
+                    raise
+            engine = engine or prepare_database(settings, clock)
+            programs[page.id] = load_flows(paths, clock, (load_page_facts(engine, page),))
+    finally:
+        if engine is not None:
+            engine.dispose()
+    return programs
+
+
 def build_service(
     settings: Settings,
     flows_dir: str,
@@ -286,13 +320,8 @@ def build_service(
 
     Raises FlowsError, DatabaseUrlError or SQLAlchemyError.
     """
+    programs = load_all_flows(settings, flows_dir, clock)
     engine = prepare_database(settings, clock)
-    # Checked against each Page as Facebook knows it: declared, overlaid by what
-    # `templates sync` and the status webhook stored.
-    programs = {
-        page.id: load_flows([page.flows or flows_dir], clock, (load_page_facts(engine, page),))
-        for page in settings.pages
-    }
     runtimes: dict[str, PageRuntime] = {}
     clients: dict[str, GraphClient] = {}
     for page in settings.pages:

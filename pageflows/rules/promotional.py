@@ -59,6 +59,7 @@ UNSPACED: dict[str, tuple[str, ...]] = {
 # fmt: on
 
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_WORD = re.compile(r"\w+")
 _PERCENT_OFF = re.compile(r"\d+\s?%\s?off\b", re.IGNORECASE)
 
 
@@ -66,26 +67,38 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-def _pattern(words: set[str]) -> re.Pattern[str]:
-    spaced = sorted((w for w in words if w != "% off"), key=len, reverse=True)
-    alternatives = [r"\s+".join(map(re.escape, w.split())) for w in spaced]
-    return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])")
-
-
-_SPACED = _pattern({_fold(w) for words in WORDS.values() for w in words})
-_UNSPACED = re.compile("|".join(re.escape(w) for ws in UNSPACED.values() for w in ws))
+# Each entry as a tuple of folded words; matched longest first at each word of a text.
+_PHRASES = sorted(
+    {tuple(_fold(w).split()) for words in WORDS.values() for w in words if w != "% off"},
+    key=len,
+    reverse=True,
+)
+_THAI = tuple(w for words in UNSPACED.values() for w in words)
 
 
 def promotional_words(text: str) -> tuple[str, ...]:
-    """The promotional words in ``text``, as written there, in order, each once."""
+    """The promotional words in ``text``, as written there, in order, each once.
+
+    Whole words only, compared word by word (no pattern is built from the lists: `re`
+    runs only fixed patterns in pageflows, see tests/unit/test_layers.py).
+    """
     plain = _PLACEHOLDER.sub(" ", unicodedata.normalize("NFC", text))
-    folded = plain.casefold()
+    words = [(m.start(), m.end(), m.group().casefold()) for m in _WORD.finditer(plain)]
     hits: list[tuple[int, str]] = []
-    # Where casefold kept the offsets (nearly always), quote the text as written.
-    source = plain if len(folded) == len(plain) else folded
-    for pattern in (_SPACED, _UNSPACED, _PERCENT_OFF):
-        for match in pattern.finditer(folded):
-            hits.append((match.start(), source[match.start() : match.end()]))
+    covered = 0  # words up to here belong to a phrase already found
+    for i, (begin, _, _) in enumerate(words):
+        folded = tuple(w for _, _, w in words[i : i + 4])
+        for phrase in _PHRASES if i >= covered else ():
+            if folded[: len(phrase)] == phrase:
+                covered = i + len(phrase)
+                hits.append((begin, plain[begin : words[covered - 1][1]]))
+                break
+    for match in _PERCENT_OFF.finditer(plain):
+        hits.append((match.start(), match.group()))
+    for word in _THAI:
+        at = plain.find(word)
+        if at >= 0:
+            hits.append((at, word))
     found: list[str] = []
     for _, word in sorted(hits):
         if word.casefold() not in (f.casefold() for f in found):
