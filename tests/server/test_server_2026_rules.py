@@ -12,9 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from service_world import PAGE, World, running_world
+from service_world import PAGE, START, World, running_world
+from sqlalchemy.orm import Session
 
+from pageflows.clock import FakeClock
 from pageflows.rules.page_facts import TemplateInfo
+from pageflows.serve import FlowsError, load_all_flows, prepare_database
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.graph.templates import ListedTemplate
+from pageflows.service.storage.templates import store_synced
 
 PSID = "psid-2026"
 AD_FLOW = """\
@@ -80,3 +86,23 @@ def test_a_template_goes_as_utility_until_facebook_pauses_it(
         skipped = [r for r in world.outbox() if r.status == "skipped"]
         assert [r.reason for r in skipped] == ["template_not_approved"]
         assert len([m for m in sent(world) if "template" in m["request"]["message"]]) == 1
+
+
+def test_serve_takes_templates_that_only_the_database_knows(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A Page that syncs its templates from Facebook declares none in pageflows.toml."""
+    settings = Settings(database_url=database_url, pages=(PageConfig(id=PAGE, token="t"),))
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "orders.flow").write_text(ORDER_FLOW, "utf-8")
+    clock = FakeClock(START)
+    with pytest.raises(FlowsError):
+        load_all_flows(settings, str(flows), clock)  # nothing synced yet: unknown template
+    engine = prepare_database(settings, clock)
+    listed = ListedTemplate(info=ORDER, template_id="77", components="[]")
+    with Session(engine) as session, session.begin():
+        store_synced(session, PAGE, [listed], START)
+    engine.dispose()
+    programs = load_all_flows(settings, str(flows), clock)
+    assert programs[PAGE].program is not None
