@@ -53,18 +53,25 @@ def check(flows: list[m.Flow], pages: tuple[PageFacts, ...]) -> list[Diagnostic]
 
 
 def _texts(action: m.Action) -> list[tuple[str, Span]]:
-    if isinstance(action, m.SendText | m.SendButtons):
-        return [(action.text.raw, action.text.span)]
+    """Every text of ``action`` that the contact reads, with where it is written."""
+    texts: list[tuple[str, Span]] = []
+    if isinstance(action, m.SendText | m.SendButtons | m.PrivateReply):
+        texts.append((action.text.raw, action.text.span))
     if isinstance(action, m.Ask):
-        return [(action.question.raw, action.question.span)]
+        texts.append((action.question.raw, action.question.span))
+        if action.invalid is not None:
+            texts.append((action.invalid.raw, action.invalid.span))
     if isinstance(action, m.SendCards):
-        texts = []
         for card in action.cards:
             texts.append((card.title.raw, card.title.span))
             if card.subtitle is not None:
                 texts.append((card.subtitle.raw, card.subtitle.span))
-        return texts
-    return []
+            texts += [(b.title, b.span) for b in card.buttons]
+    if isinstance(action, m.SendButtons):
+        texts += [(b.title, b.span) for b in action.buttons]
+    if isinstance(action, m.SendText | m.PrivateReply):
+        texts += [(q.title, q.span) for q in action.quick_replies]
+    return texts
 
 
 def _template(action: m.SendTemplate, pages: tuple[PageFacts, ...]) -> list[Diagnostic]:
