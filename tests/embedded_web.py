@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from pageflows.api import ApiContext, create_api
 from pageflows.serve import Service
 from pageflows.webhook.app import create_app
 
@@ -42,6 +43,11 @@ def serve_in_thread(service: Service) -> Served:
         clock=service.clock,
         wake=service.wake,
     )
+    # The operator API, as gunicorn's processes add it (web/application.py), on the same
+    # clock and with the flows the worker runs.
+    programs = {page_id: runtime.program for page_id, runtime in service.worker.pages.items()}
+    context = ApiContext(service.engine, service.clock, service.settings, _programs=programs)
+    app.register_blueprint(create_api(context))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
     thread.start()

@@ -33,6 +33,7 @@ PAGE = "104123456789012"
 TOKEN = "faults-page-token"
 SECRET = "faults-app-secret"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ADMIN_TOKEN = "world-admin-token"
 
 
 def signature(raw: bytes, secret: str = SECRET) -> str:
@@ -64,6 +65,7 @@ class World:
             verify_token="faults-verify",
             graph_url=self.sim.url,
             pages=(replace(self.page, token=self.token),),
+            admin_token=ADMIN_TOKEN,
         )
 
     def start(self, register: bool = True, worker: bool = False) -> Service:
@@ -160,6 +162,15 @@ class World:
             timeout=10,
         )
         return answer.status_code
+
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str = ADMIN_TOKEN
+    ) -> requests.Response:
+        """The operator API over HTTP, as a person's tools (or the console) call it."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return requests.request(
+            method, f"{self.url}/api{path}", json=body, headers=headers, timeout=10
+        )
 
     def texts(self, psid: str | None = None) -> list[str]:
         return [

@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -317,6 +319,7 @@ def serve(
         service = None if web_only else build_or_exit(settings, flows_dir, senders, graph_url)
         if service is None:
             migrate_or_exit(settings)
+        settings = announce_operator_api(settings, host, port)
         options = WebOptions(
             host=host,
             port=port,
@@ -325,9 +328,28 @@ def serve(
             connections=max(connections, threads + 1),
             timeout=request_timeout,
             config_path=config_path if Path(config_path).exists() else None,
+            flows_dir=flows_dir,
             sandbox=settings.sandbox,
         )
         run_serving(settings, service, simulator, options, simulator_port, config_path)
+
+
+def announce_operator_api(settings: Settings, host: str, port: int) -> Settings:
+    """Say where the operator API is. In sandbox mode without PAGEFLOWS_ADMIN_TOKEN, make a
+    token for this run and print a ready link with it (as Jupyter does), on stdout only:
+    the token never goes into a log line. The web processes inherit it."""
+    url = f"http://{host}:{port}/api/"
+    if settings.admin_token:
+        log.info("operator API: %s (Authorization: Bearer $PAGEFLOWS_ADMIN_TOKEN)", url)
+        return settings
+    if not settings.sandbox:
+        log.info("operator API: off; set PAGEFLOWS_ADMIN_TOKEN to turn it on")
+        return settings
+    token = secrets.token_urlsafe(24)
+    os.environ["PAGEFLOWS_ADMIN_TOKEN"] = token
+    click.echo(f"operator API (sandbox, this run's token): {url}?token={token}")
+    click.echo(f'  or: curl -H "Authorization: Bearer {token}" {url}status')
+    return replace(settings, admin_token=token)
 
 
 def run_serving(

@@ -157,6 +157,9 @@ class Delivery(BaseModel, frozen=True):
     notification_token: str | None = None
     topic: str | None = None  # the token's topic, for describe() only
     template: str | None = None  # the utility template's name, for describe() only
+    # Why Facebook's rules allowed it, in words, decided with it and stored with the message:
+    # "RESPONSE: the 24 h window is open, since the contact's message at 10:02 UTC".
+    because: str = ""
 
     def describe(self) -> str:
         if self.notification_token is not None:
@@ -188,6 +191,39 @@ def _fmt(moment: datetime) -> str:
 def _age(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
     return f"{hours // 24} days" if hours > 48 and hours % 24 == 0 else f"{hours} h"
+
+
+def _ago(delta: timedelta) -> str:
+    """A short age for people: 35 min, 31 h, 3 days 4 h."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} days" + (f" {hours % 24} h" if hours % 24 else "")
+
+
+def _window_because(
+    kind: str,
+    now: datetime,
+    last: datetime | None,
+    ad_message_at: datetime | None,
+    rules: PolicyTable,
+) -> str:
+    """Which window let a RESPONSE or UPDATE go, and until when it stays open."""
+    closes = window_closes_at(now, last, rules, ad_message_at)
+    by_ad = ad_message_at is not None and (
+        last is None or _utc(ad_message_at, "ad") + rules.ad_window > last + rules.standard_window
+    )
+    if by_ad and ad_message_at is not None:
+        opened = f"the {_age(rules.ad_window)} window after the contact's message from an ad at"
+        opened += f" {_fmt(ad_message_at)}"
+    else:
+        at = _fmt(last) if last else "?"
+        opened = f"the {_age(rules.standard_window)} window after the contact's message at {at}"
+    until = f", open until {_fmt(closes)}" if closes else ""
+    return f"{kind}: {opened}{until}"
 
 
 def check_tag(tag: str, on: date, rules: PolicyTable = RULES) -> TagVerdict:
@@ -286,7 +322,13 @@ def _decide_tag(
             detail=f"{tag} may only be used for {_age(window)} after the contact's last message, "
             f"and the contact has not written {since}.",
         )
-    return Delivery(messaging_type="MESSAGE_TAG", tag=tag)
+    since = f"the contact's last message at {_fmt(last)}" if last else "no message"
+    return Delivery(
+        messaging_type="MESSAGE_TAG",
+        tag=tag,
+        because=f"{tag}: a message tag in force on {now.date()}"
+        + (f", within its {_age(window)} after {since}" if window is not None else ""),
+    )
 
 
 def _decide_token(
@@ -307,7 +349,14 @@ def _decide_token(
             f"the last went out {_fmt(token.last_sent_at)}, "
             f"the next is allowed from {_fmt(token.last_sent_at + cap)}.",
         )
-    return Delivery(messaging_type="UPDATE", notification_token=token.token, topic=token.topic)
+    last_used = f"last used {_fmt(token.last_sent_at)}" if token.last_sent_at else "never used"
+    return Delivery(
+        messaging_type="UPDATE",
+        notification_token=token.token,
+        topic=token.topic,
+        because=f'notification token "{token.topic}", {last_used}; one message per {_age(cap)}'
+        + (f", kept for Pages in {region}" if region else ""),
+    )
 
 
 def decide(
@@ -336,7 +385,10 @@ def decide(
         None if last_user_message_at is None else _utc(last_user_message_at, "last_user_message_at")
     )
     if window_is_open(now, last, rules, ad_message_at):
-        return Delivery(messaging_type="UPDATE" if scheduled else "RESPONSE")
+        kind = "UPDATE" if scheduled else "RESPONSE"
+        return Delivery(
+            messaging_type=kind, because=_window_because(kind, now, last, ad_message_at, rules)
+        )
     tag_outcome = None if tag is None else _decide_tag(tag, now, last, rules)
     if isinstance(tag_outcome, Delivery):
         return tag_outcome
@@ -389,7 +441,11 @@ def decide_template(
             detail=f'The template "{name}" needs {template.parameters} parameters and got '
             f"{parameters}; Facebook refuses it (error 100/1893029).",
         )
-    return Delivery(messaging_type="UTILITY", template=name)
+    return Delivery(
+        messaging_type="UTILITY",
+        template=name,
+        because=f"UTILITY template {name} ({language}), APPROVED: allowed at any time",
+    )
 
 
 def decide_optin_request(
@@ -422,7 +478,10 @@ def decide_optin_request(
             detail="Facebook takes opt-in requests only inside the 24 h window after the "
             "contact's last message.",
         )
-    return Delivery(messaging_type="UPDATE" if scheduled else "RESPONSE")
+    kind = "UPDATE" if scheduled else "RESPONSE"
+    last = None if last_user_message_at is None else _utc(last_user_message_at, "last")
+    opens = _window_because(kind, now, last, ad_message_at, rules)
+    return Delivery(messaging_type=kind, because=f'{opens}; opt-in request "{title}"')
 
 
 def decide_human_reply(
@@ -434,9 +493,18 @@ def decide_human_reply(
         return Skip(reason="outside_window", detail="The contact has never written to the Page.")
     last = _utc(last_user_message_at, "last_user_message_at")
     if now - last < rules.standard_window:
-        return Delivery(messaging_type="RESPONSE")
+        return Delivery(
+            messaging_type="RESPONSE",
+            because=f"RESPONSE: a person's reply {_ago(now - last)} after the contact's last "
+            f"message ({_fmt(last)}), inside the {_age(rules.standard_window)} window",
+        )
     if now - last < rules.human_agent_window:
-        return Delivery(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
+        return Delivery(
+            messaging_type="MESSAGE_TAG",
+            tag="HUMAN_AGENT",
+            because=f"HUMAN_AGENT: a person's reply {_ago(now - last)} after the contact's last "
+            f"message ({_fmt(last)}), within {_age(rules.human_agent_window)}",
+        )
     return Skip(
         reason="outside_window",
         detail=f"A person may answer for {_age(rules.human_agent_window)} after the contact's "
@@ -468,7 +536,11 @@ def decide_private_reply(
             detail=f"Private replies are allowed for {_age(rules.private_reply_window)} after "
             f"a comment; this one was written {_fmt(created)}.",
         )
-    return Delivery(messaging_type="RESPONSE")
+    return Delivery(
+        messaging_type="RESPONSE",
+        because=f"RESPONSE: the one private reply to a comment written {_fmt(created)}, "
+        f"within {_age(rules.private_reply_window)}",
+    )
 
 
 def send_deadline(

@@ -33,7 +33,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,15 @@ SANDBOX_VERIFY = "sandbox-verify-token"
 # Button types a declared template may list: Facebook's, and QUICK_REPLY, which Facebook
 # refuses in a utility template (subcode 2018416) but is kept so `check` can say so.
 DECLARABLE_BUTTONS = (*TEMPLATE_BUTTONS, "QUICK_REPLY")
+PAGE_KEYS = (
+    "id", "token", "name", "greeting", "get_started_payload", "ice_breakers", "flows", "rate",
+    "region", "ad_window", "templates", "human_agent", "username", "handback_after",
+)  # fmt: skip
 TEMPLATE_KEYS = ("name", "language", "status", "category", "body", "buttons")
 DEFAULT_LANGUAGE = "en_US"
+DEFAULT_HANDBACK_AFTER = timedelta(hours=12)
+_DURATION = re.compile(r"\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>m|h|d)\s*")
+_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _URL_VERSION = re.compile(r"(?P<base>.*?)/(?P<version>v\d+\.\d+)/*")
 
 
@@ -90,6 +97,12 @@ class PageConfig:
     region: str | None = None  # one of page_facts.REGIONS, upper case, or None
     ad_window: bool = False  # the Page uses the 7-day window after click-to-Messenger ads
     templates: tuple[TemplateInfo, ...] = ()  # declared in pageflows.toml
+    # The Page holds Facebook's Human Agent permission: a person may answer 24 h to 7 days
+    # after the contact's last message, tagged HUMAN_AGENT (never automation).
+    human_agent: bool = False
+    username: str | None = None  # the Page's @username, for m.me links
+    # A person's reply pauses automation for the contact this long, unless handed back.
+    handback_after: timedelta = DEFAULT_HANDBACK_AFTER
 
     def facts(self) -> PageFacts:
         """The Page as declared here; `storage.templates.load_page_facts` adds what is stored."""
@@ -117,6 +130,9 @@ class Settings:
     pages: tuple[PageConfig, ...] = field(default_factory=tuple)
     sandbox: bool = False
     graph_version: str = DEFAULT_VERSION
+    # The operator API's bearer token (PAGEFLOWS_ADMIN_TOKEN); empty: the API is off, except
+    # under `serve --sandbox`, which makes one and prints a link with it.
+    admin_token: str = ""
 
 
 def _str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -134,6 +150,9 @@ def _page(table: Any, n: int, path: str) -> PageConfig:
     where = f"{path}: [[pages]] #{n + 1}"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(PAGE_KEYS))
+    if unknown:  # a typo would otherwise be ignored, and the Page run without that setting
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; use {', '.join(PAGE_KEYS)}")
     page_id, token = _str(table, "id", where), _str(table, "token", where)
     if not page_id:
         raise ConfigError(f"{where} has no id (the Page's numeric id)")
@@ -156,7 +175,35 @@ def _page(table: Any, n: int, path: str) -> PageConfig:
         region=_region(table.get("region"), f"{where}: region"),
         ad_window=_toml_flag(table.get("ad_window", False), f"{where}: ad_window"),
         templates=_templates(table.get("templates", []), where),
+        human_agent=_toml_flag(table.get("human_agent", False), f"{where}: human_agent"),
+        username=_username(table.get("username"), f"{where}: username"),
+        handback_after=_duration(table.get("handback_after", "12h"), f"{where}: handback_after"),
     )
+
+
+def _username(value: Any, where: str) -> str | None:
+    """The Page's username as m.me links need it: letters, digits and dots, no @ or URL."""
+    if value is None:
+        return None
+    name = value.strip().removeprefix("@") if isinstance(value, str) else ""
+    name = name.removeprefix("https://m.me/").removeprefix("m.me/").strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9.]{5,50}", name):
+        raise ConfigError(
+            f"{where} is {value!r}; give the Page's username as in its m.me link"
+            ' (letters, digits and dots, at least 5), such as "pizzaroma"'
+        )
+    return name
+
+
+def _duration(value: Any, where: str) -> timedelta:
+    """A duration such as "30m", "12h" or "2d"; at least a minute, at most 7 days."""
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f'{where} is {value!r}; write a duration such as "30m", "12h" or "2d"')
+    amount = float(match.group("n")) * _UNITS[match.group("unit")]
+    if not timedelta(minutes=1) <= amount <= timedelta(days=7):
+        raise ConfigError(f"{where} is {value!r}; give at least 1m and at most 7d")
+    return amount
 
 
 def _region(value: Any, where: str) -> str | None:
@@ -260,16 +307,32 @@ def _rate(value: Any, where: str) -> float:
 
 
 # The environment's facts about its one page, and the [[pages]] key each stands for.
-PAGE_FACT_ENV = (("PAGEFLOWS_PAGE_REGION", "region"), ("PAGEFLOWS_AD_WINDOW", "ad_window"))
+PAGE_FACT_ENV = (
+    ("PAGEFLOWS_PAGE_REGION", "region"),
+    ("PAGEFLOWS_AD_WINDOW", "ad_window"),
+    ("PAGEFLOWS_HUMAN_AGENT", "human_agent"),
+    ("PAGEFLOWS_PAGE_USERNAME", "username"),
+    ("PAGEFLOWS_HANDBACK_AFTER", "handback_after"),
+)
 
 
 def with_env_facts(page: PageConfig, env: Mapping[str, str]) -> PageConfig:
-    """`page` with PAGEFLOWS_PAGE_REGION and PAGEFLOWS_AD_WINDOW applied, when set."""
+    """`page` with the environment's facts about its one page (PAGE_FACT_ENV) applied."""
     region, window = env.get("PAGEFLOWS_PAGE_REGION"), env.get("PAGEFLOWS_AD_WINDOW")
     if region:
         page = replace(page, region=_region(region, "PAGEFLOWS_PAGE_REGION"))
     if window:
         page = replace(page, ad_window=_env_flag(window, "PAGEFLOWS_AD_WINDOW"))
+    if env.get("PAGEFLOWS_HUMAN_AGENT"):
+        agent = _env_flag(env["PAGEFLOWS_HUMAN_AGENT"], "PAGEFLOWS_HUMAN_AGENT")
+        page = replace(page, human_agent=agent)
+    if env.get("PAGEFLOWS_PAGE_USERNAME"):
+        page = replace(
+            page, username=_username(env["PAGEFLOWS_PAGE_USERNAME"], "PAGEFLOWS_PAGE_USERNAME")
+        )
+    if env.get("PAGEFLOWS_HANDBACK_AFTER"):
+        after = _duration(env["PAGEFLOWS_HANDBACK_AFTER"], "PAGEFLOWS_HANDBACK_AFTER")
+        page = replace(page, handback_after=after)
     return page
 
 
@@ -366,6 +429,7 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
         graph_url=graph_url,
         graph_version=graph_version,
         pages=tuple(pages),
+        admin_token=env.get("PAGEFLOWS_ADMIN_TOKEN", "").strip(),
     )
 
 
@@ -437,6 +501,10 @@ def sandbox_settings(settings: Settings, env: Mapping[str, str] | None = None) -
         region=first.region if first else None,
         ad_window=first.ad_window if first else False,
         templates=first.templates if first else (),
+        # The sandbox Page holds the Human Agent permission, so people can try answering.
+        human_agent=first.human_agent if first else True,
+        username=first.username if first else "pageflows.sandbox",
+        handback_after=first.handback_after if first else DEFAULT_HANDBACK_AFTER,
     )
     return replace(
         settings,

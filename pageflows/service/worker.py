@@ -41,6 +41,7 @@ from pageflows.engine.events import (
     CommentIn,
     FollowUpDue,
     InboundEvent,
+    MessageIn,
     WindowClosingDue,
 )
 from pageflows.engine.inbound import (
@@ -62,6 +63,7 @@ from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.locks import lock_contact, try_lock_contact
 from pageflows.service.sender import release_held
+from pageflows.service.storage.contact_search import copy_searchable
 from pageflows.service.storage.models import (
     BroadcastRun,
     CommentReply,
@@ -416,8 +418,10 @@ class Worker:
         decision = handle(
             runtime.program, contact, event, now, runtime.get_started_payload, page=page
         )
-        self.save_contact(session, runtime.page_id, decision.contact, now)
+        text = getattr(event, "text", None) if isinstance(event, MessageIn) else None
+        self.save_contact(session, runtime.page_id, decision.contact, now, last_message=text)
         comment_at = event.timestamp if isinstance(event, CommentIn) else None
+        broadcast = event.name if isinstance(event, BroadcastDue) else None
         # The 7-day window after an ad binds a message as long as it let it go.
         ad_at = decision.contact.ad_message_at if page.ad_window else None
         for effect in decision.effects:
@@ -431,7 +435,9 @@ class Worker:
                 if isinstance(effect, Send)
                 else None
             )
-            self.apply(session, runtime.page_id, decision.contact.id, effect, now, deadline)
+            self.apply(
+                session, runtime.page_id, decision.contact.id, effect, now, deadline, broadcast
+            )
 
     def page_facts(self, session: Session, runtime: PageRuntime) -> PageFacts:
         """The page as the engine decides for it: declared, overlaid by stored templates."""
@@ -451,25 +457,26 @@ class Worker:
         return ContactState(id=psid, first_name=profile.first_name, last_name=profile.last_name)
 
     def save_contact(
-        self, session: Session, page_id: str, contact: ContactState, now: datetime
+        self,
+        session: Session,
+        page_id: str,
+        contact: ContactState,
+        now: datetime,
+        last_message: str | None = None,
     ) -> None:
+        """The state, and the copies of it operators search by (contact_search.py)."""
         row = session.get(Contact, (page_id, contact.id))
         state = contact.model_dump(mode="json")
         if row is None:
-            session.add(
-                Contact(
-                    page_id=page_id,
-                    psid=contact.id,
-                    state=state,
-                    last_user_message_at=contact.last_user_message_at,
-                    profile_checked_at=now,
-                    updated_at=now,
-                )
-            )
+            row = Contact(page_id=page_id, psid=contact.id, profile_checked_at=now)
+            session.add(row)
+            before = None
         else:
-            row.state = state
-            row.last_user_message_at = contact.last_user_message_at
-            row.updated_at = now
+            before = ContactState.model_validate(row.state)
+        row.state = state
+        row.last_user_message_at = contact.last_user_message_at
+        row.updated_at = now
+        copy_searchable(session, row, before, contact, last_message)
 
     def apply(
         self,
@@ -479,6 +486,7 @@ class Worker:
         effect: Effect,
         now: datetime,
         deadline: datetime | None = None,
+        broadcast: str | None = None,
     ) -> None:
         if isinstance(effect, Send | Skipped):
             outbound = effect.outbound
@@ -490,6 +498,8 @@ class Worker:
                 origin=str(outbound.origin) if outbound.origin else None,
                 created_at=now,
                 attempts=0,
+                source="broadcast" if broadcast else "flow",
+                broadcast=broadcast,
             )
             if isinstance(effect, Send):
                 row.body = effect.request_body()
@@ -498,6 +508,7 @@ class Worker:
                 row.expires_at = deadline
                 row.messaging_type = effect.delivery.messaging_type
                 row.tag = effect.delivery.tag
+                row.rationale = effect.delivery.because or None
                 if outbound.recipient.comment_id:
                     session.merge(
                         CommentReply(

@@ -63,6 +63,13 @@ DEFAULTS = WebOptions(host="127.0.0.1", port=8000)
     type=click.Path(dir_okay=False),
     help="Optional settings file; environment variables win over it.",
 )
+@click.option(
+    "--flows",
+    "flows_dir",
+    default=None,
+    type=click.Path(),
+    help="The flows folder the operator API reads (broadcasts, links, stats).",
+)
 @click.option("--sandbox", is_flag=True, help="The built-in simulator's page and secrets.")
 @click.option(
     "--log-level", default=DEFAULTS.log_level, show_default=True, type=click.Choice(LOG_LEVELS)

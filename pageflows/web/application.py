@@ -21,6 +21,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.errors import AppImportError
 from sqlalchemy import Engine
 
+from pageflows.api import ApiContext, create_api
 from pageflows.clock import SystemClock
 from pageflows.service.config import ConfigError, Settings, load_settings
 from pageflows.service.storage.database import DatabaseUrlError, make_engine, normalise_url
@@ -63,12 +64,17 @@ class WebApplication(BaseApplication):  # type: ignore[misc]  # gunicorn has no 
         except (ConfigError, DatabaseUrlError) as exc:
             raise AppImportError(str(exc)) from None  # gunicorn prints it as one line
         self.engine = engine = make_engine(settings.database_url)
-        return create_app(
+        clock = SystemClock()
+        app = create_app(
             engine=engine,
             app_secret=settings.app_secret,
             verify_token=settings.verify_token,
-            clock=SystemClock(),
+            clock=clock,
         )
+        app.register_blueprint(
+            create_api(ApiContext(engine, clock, settings, self.options.flows_dir))
+        )
+        return app
 
 
 def gunicorn_settings(options: WebOptions) -> dict[str, Any]:
@@ -89,6 +95,8 @@ def gunicorn_settings(options: WebOptions) -> dict[str, Any]:
         # gunicorn's own info lines (booting, listening) would repeat ours: warnings up only.
         "loglevel": "debug" if options.log_level == "debug" else "warning",
         "accesslog": "-" if options.access_log else None,
+        # The path without its query string: a browser link may carry the admin token.
+        "access_log_format": '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms',
         "control_socket_disable": True,  # else one shared socket in $HOME for every instance
         "proc_name": "pageflows-web",
         "post_fork": _post_fork,

@@ -22,6 +22,7 @@ class WebOptions:
     keepalive: float = 5.0  # seconds an idle kept-alive connection stays open (0: none)
     graceful_timeout: float = 10.0  # seconds a stop waits for requests being served
     config_path: str | None = None  # pageflows.toml; the environment wins over it
+    flows_dir: str | None = None  # the flows the operator API reads (broadcasts, links, stats)
     sandbox: bool = False
     log_level: str = "info"
     access_log: bool = False  # one line per request on stdout
@@ -59,6 +60,8 @@ class WebOptions:
         ]  # fmt: skip
         if self.config_path is not None:
             args += ["--config", self.config_path]
+        if self.flows_dir is not None:
+            args += ["--flows", self.flows_dir]
         for flag, on in (
             ("--sandbox", self.sandbox),
             ("--access-log", self.access_log),

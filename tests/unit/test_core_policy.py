@@ -27,6 +27,13 @@ T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 CID = "psid-1"
 
 
+def plain(outcome: object) -> object:
+    """The decision without its rationale text (tested on its own)."""
+    if isinstance(outcome, Delivery):
+        return outcome.model_copy(update={"because": ""})
+    return outcome
+
+
 def unwrap(effects: tuple[Effect, ...] | list[Happened]) -> list[Effect]:
     return [e.effect if isinstance(e, Happened) else e for e in effects]
 
@@ -176,7 +183,7 @@ def test_follow_up_inside_the_window_is_an_update_and_outside_without_tag_is_ski
     fired = handle(prog, contact(), due(item), item.due_at)
     if expected == "UPDATE":
         (sent,) = sends(fired.effects)
-        assert sent.delivery == Delivery(messaging_type="UPDATE")
+        assert plain(sent.delivery) == Delivery(messaging_type="UPDATE")
     else:
         (skip,) = skips(fired.effects)
         assert skip.reason == "outside_window"
@@ -187,7 +194,7 @@ def test_follow_up_inside_the_window_is_an_update_and_outside_without_tag_is_ski
 def test_an_immediate_reply_is_a_response() -> None:
     decision = handle(program('on keyword "go":\n    send "hi"\n'), contact(), message("go"), T0)
     (sent,) = sends(decision.effects)
-    assert sent.delivery == Delivery(messaging_type="RESPONSE")
+    assert plain(sent.delivery) == Delivery(messaging_type="RESPONSE")
 
 
 def test_the_window_runs_from_the_message_timestamp_not_from_now() -> None:
@@ -241,7 +248,7 @@ def test_account_update_tag_works_until_2026_04_26_and_is_retired_after(
     fired = handle(prog, contact(wrote), due(item), fired_on)
     if expected == "MESSAGE_TAG":
         (sent,) = sends(fired.effects)
-        assert sent.delivery == Delivery(messaging_type="MESSAGE_TAG", tag="ACCOUNT_UPDATE")
+        assert plain(sent.delivery) == Delivery(messaging_type="MESSAGE_TAG", tag="ACCOUNT_UPDATE")
         assert sent.request_body()["tag"] == "ACCOUNT_UPDATE"
         assert sent.request_body()["messaging_type"] == "MESSAGE_TAG"
     else:
@@ -401,7 +408,7 @@ def test_broadcast_to_tagged_reaches_only_tagged_contacts_in_the_window(
         assert decision.effects == ()
     elif expected == "UPDATE":
         (sent,) = sends(decision.effects)
-        assert sent.delivery == Delivery(messaging_type="UPDATE")
+        assert plain(sent.delivery) == Delivery(messaging_type="UPDATE")
         assert sent.outbound.recipient.id == CID
     else:
         assert [s.reason for s in skips(decision.effects)] == [expected]
@@ -441,7 +448,7 @@ def test_window_closing_reminder_is_sent_as_update_an_hour_before_the_window_clo
     assert closing_sends(conversation.run("/wait 22h59m")) == []
     happened = conversation.run("/wait 1m")
     (sent,) = closing_sends(happened)
-    assert sent.delivery == Delivery(messaging_type="UPDATE")
+    assert plain(sent.delivery) == Delivery(messaging_type="UPDATE")
     assert happened[0].at == T0 + timedelta(seconds=1, hours=23)
 
 

@@ -25,6 +25,13 @@ H, M, D = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1)
 RETIRED_2026 = ["CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE"]
 
 
+def plain(outcome: object) -> object:
+    """The decision without its rationale text (tested on its own)."""
+    if isinstance(outcome, Delivery):
+        return outcome.model_copy(update={"because": ""})
+    return outcome
+
+
 def at(day: date, hour: int = 12) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
@@ -65,7 +72,7 @@ def test_window_counts_from_the_contacts_message_timestamp_not_from_when_it_was_
         detail="The 24 h window after the contact's last message closed at 2026-03-10 11:59 UTC, "
         "and no usable tag or notification token was given.",
     )
-    assert decide(now=NOW, last_user_message_at=NOW - 23 * H, scheduled=False) == Delivery(
+    assert plain(decide(now=NOW, last_user_message_at=NOW - 23 * H, scheduled=False)) == Delivery(
         messaging_type="RESPONSE"
     )
 
@@ -77,7 +84,7 @@ def test_inside_the_window_a_message_goes_out_without_a_tag(
     outcome = decide(
         now=NOW, last_user_message_at=NOW - H, scheduled=scheduled, tag="ACCOUNT_UPDATE"
     )
-    assert outcome == Delivery(messaging_type=messaging_type)
+    assert plain(outcome) == Delivery(messaging_type=messaging_type)
     assert outcome.describe() == messaging_type
 
 
@@ -92,7 +99,28 @@ def test_inside_the_window_a_message_goes_out_without_a_tag(
 def test_a_human_agent_replies_normally_then_with_human_agent_tag(
     age: timedelta, expected: Delivery
 ) -> None:
-    assert decide_human_reply(now=NOW, last_user_message_at=NOW - age) == expected
+    assert plain(decide_human_reply(now=NOW, last_user_message_at=NOW - age)) == expected
+
+
+def test_each_decision_says_why_it_was_allowed() -> None:
+    """The compliance log: the rule that let a message go, in words, stored with it."""
+    inside = decide(now=NOW, last_user_message_at=NOW - 2 * H, scheduled=False)
+    assert isinstance(inside, Delivery)
+    assert inside.because == (
+        "RESPONSE: the 24 h window after the contact's message at 2026-03-10 10:00 UTC,"
+        " open until 2026-03-11 10:00 UTC"
+    )
+    agent = decide_human_reply(now=NOW, last_user_message_at=NOW - 31 * H)
+    assert isinstance(agent, Delivery)
+    assert agent.because == (
+        "HUMAN_AGENT: a person's reply 31 h after the contact's last message"
+        " (2026-03-09 05:00 UTC), within 7 days"
+    )
+    ad = decide(
+        now=NOW, last_user_message_at=NOW - 3 * D, scheduled=True, ad_message_at=NOW - 3 * D
+    )
+    assert isinstance(ad, Delivery)
+    assert ad.because.startswith("UPDATE: the 7 days window after the contact's message from an ad")
 
 
 @pytest.mark.parametrize("age", [7 * D, 7 * D + M])
@@ -110,7 +138,7 @@ def test_deprecated_tag_is_still_sent_on_its_last_accepted_day_2026_04_26(tag: s
         scheduled=True,
         tag=tag,
     )
-    assert outcome == Delivery(messaging_type="MESSAGE_TAG", tag=tag)
+    assert plain(outcome) == Delivery(messaging_type="MESSAGE_TAG", tag=tag)
     assert outcome.describe() == f"MESSAGE_TAG {tag}"
 
 
@@ -133,7 +161,7 @@ def test_retired_tag_date_is_taken_in_utc() -> None:
     outcome = decide(
         now=paris_evening, last_user_message_at=NOW, scheduled=True, tag="POST_PURCHASE_UPDATE"
     )
-    assert outcome == Delivery(messaging_type="MESSAGE_TAG", tag="POST_PURCHASE_UPDATE")
+    assert plain(outcome) == Delivery(messaging_type="MESSAGE_TAG", tag="POST_PURCHASE_UPDATE")
 
 
 def test_shipping_update_tag_has_been_refused_since_2020() -> None:
@@ -218,7 +246,7 @@ def test_notification_token_sends_once_per_cap(
     )
     assert skip_reason(outcome) == reason
     if reason is None:
-        assert outcome == Delivery(
+        assert plain(outcome) == Delivery(
             messaging_type="UPDATE", notification_token="tok-1", topic="deals"
         )
         assert outcome.describe() == "notification token (deals)"
@@ -235,7 +263,9 @@ def test_capped_token_says_when_the_next_message_is_allowed() -> None:
 
 def test_never_used_token_is_sent() -> None:
     outcome = decide(now=NOW, last_user_message_at=None, scheduled=True, token=token(), region="EU")
-    assert outcome == Delivery(messaging_type="UPDATE", notification_token="tok-1", topic="deals")
+    assert plain(outcome) == Delivery(
+        messaging_type="UPDATE", notification_token="tok-1", topic="deals"
+    )
 
 
 def test_stopped_token_is_skipped_even_when_uncapped() -> None:
@@ -254,7 +284,9 @@ def test_failed_tag_falls_back_to_notification_token() -> None:
         token=token(),
         region="EU",
     )
-    assert outcome == Delivery(messaging_type="UPDATE", notification_token="tok-1", topic="deals")
+    assert plain(outcome) == Delivery(
+        messaging_type="UPDATE", notification_token="tok-1", topic="deals"
+    )
 
 
 def test_when_tag_and_token_both_fail_both_reasons_are_shown() -> None:
@@ -275,7 +307,7 @@ def test_inside_the_window_the_token_is_not_spent() -> None:
     outcome = decide(
         now=NOW, last_user_message_at=NOW - H, scheduled=True, token=token(), region="EU"
     )
-    assert outcome == Delivery(messaging_type="UPDATE")
+    assert plain(outcome) == Delivery(messaging_type="UPDATE")
 
 
 @pytest.mark.parametrize(
@@ -297,7 +329,7 @@ def test_private_reply_once_within_7_days_never_to_own_comment(
     )
     assert skip_reason(outcome) == reason
     if reason is None:
-        assert outcome == Delivery(messaging_type="RESPONSE")
+        assert plain(outcome) == Delivery(messaging_type="RESPONSE")
 
 
 @pytest.mark.parametrize(

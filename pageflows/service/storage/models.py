@@ -76,6 +76,7 @@ class InboxEvent(Base):
         UniqueConstraint("page_id", "dedup_key", name="uq_inbox_dedup"),
         # A contact's earliest pending event: what the process holding its lock takes next.
         Index("ix_inbox_contact_pending", "page_id", "contact_id", "status", "id"),
+        Index("ix_inbox_conversation", "page_id", "contact_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -95,6 +96,11 @@ class InboxEvent(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
+    # Newest conversations first, a page at a time (keyset on last message, psid), and by ref.
+    __table_args__ = (
+        Index("ix_contacts_recent", "page_id", "last_user_message_at", "psid"),
+        Index("ix_contacts_ref", "page_id", "ref"),
+    )
 
     page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     psid: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -102,13 +108,45 @@ class Contact(Base):
     last_user_message_at: Mapped[datetime | None]
     profile_checked_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # Copies of the state operators search by (the state stays the truth), kept by save.
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    ref: Mapped[str | None] = mapped_column(String(255))
+    ref_source: Mapped[str | None] = mapped_column(String(32))
+    first_seen_at: Mapped[datetime | None]
+    last_message: Mapped[str | None] = mapped_column(String(500))  # the contact's, shortened
+    # A person answered: automation waits for this contact until then (or a handback).
+    agent_until: Mapped[datetime | None]
+
+
+class ContactTag(Base):
+    __tablename__ = "contact_tags"
+    __table_args__ = (Index("ix_contact_tags_tag", "page_id", "tag", "psid"),)
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    psid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ContactField(Base):
+    __tablename__ = "contact_fields"
+    __table_args__ = (Index("ix_contact_fields_value", "page_id", "name", "value"),)
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    psid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1000))
 
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
     # Whether a contact has a message in flight (claimed or sending) anywhere: if so, its
     # next one waits, so a contact's messages leave in order across processes.
-    __table_args__ = (Index("ix_outbox_contact_status", "page_id", "contact_id", "status"),)
+    __table_args__ = (
+        Index("ix_outbox_contact_status", "page_id", "contact_id", "status"),
+        Index("ix_outbox_conversation", "page_id", "contact_id", "id"),
+        Index("ix_outbox_broadcast", "page_id", "broadcast", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     page_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -136,6 +174,11 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
+    # Why Facebook's rules allowed it, decided with it (policy.Delivery.because).
+    rationale: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(16))  # flow | agent | broadcast
+    broadcast: Mapped[str | None] = mapped_column(String(128))  # the broadcast's name
+    author: Mapped[str | None] = mapped_column(String(128))  # the person who typed it
 
 
 class PageState(Base):
@@ -196,6 +239,33 @@ class BroadcastRun(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     started_at: Mapped[datetime]
     contacts: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running", server_default="running")
+    # schedule (its time in the flow came) | operator (`broadcast send`)
+    requested: Mapped[str] = mapped_column(
+        String(16), default="schedule", server_default="schedule"
+    )
+    after_psid: Mapped[str | None] = mapped_column(String(64))  # enumerated up to here
+    finished_at: Mapped[datetime | None]
+
+
+class Arrival(Base):
+    """A contact arriving: by which ref, from which source (link, QR, ad, comment), or
+    with the ref missing (Facebook drops refs for some EU users)."""
+
+    __tablename__ = "arrivals"
+    __table_args__ = (
+        Index("ix_arrivals_ref", "page_id", "ref", "via"),
+        Index("ix_arrivals_at", "page_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    page_id: Mapped[str] = mapped_column(String(64))
+    psid: Mapped[str] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(32))  # Facebook's referral source
+    via: Mapped[str] = mapped_column(String(16))  # link | qr | ad | comment | direct
+    ref_missing: Mapped[bool] = mapped_column(default=False, server_default=false())
+    at: Mapped[datetime]
 
 
 class MessageTemplate(Base):

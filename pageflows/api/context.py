@@ -1,0 +1,56 @@
+"""What the API's routes share: the database, the clock, the settings and the flows."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from pageflows.clock import Clock
+from pageflows.engine.policy import RULES, check_tag
+from pageflows.rules.compile import Program
+from pageflows.rules.load import load_paths
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.storage.templates import load_page_facts
+
+
+@dataclass
+class ApiContext:
+    engine: Engine
+    clock: Clock
+    settings: Settings
+    flows_dir: str | None = None  # the flows `serve` runs; None: routes that need them say so
+    _programs: dict[str, Program] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def admin_token(self) -> str:
+        return self.settings.admin_token
+
+    def page(self, page_id: str | None) -> PageConfig | None:
+        """The configured page with that id; with none given, the only (or first) page."""
+        if page_id is None:
+            return self.settings.pages[0] if self.settings.pages else None
+        return next((p for p in self.settings.pages if p.id == page_id), None)
+
+    def programs(self) -> dict[str, Program]:
+        """Each page's checked flows, loaded once per process (as the worker runs them)."""
+        with self._lock:
+            if self._programs is None:
+                self._programs = self._load()
+            return self._programs
+
+    def _load(self) -> dict[str, Program]:
+        programs: dict[str, Program] = {}
+        if self.flows_dir is None:
+            return programs
+        today = self.clock.now().date()
+        for page in self.settings.pages:
+            facts = load_page_facts(self.engine, page)
+            result = load_paths(
+                [page.flows or self.flows_dir], today, check_tag, (facts,), RULES.token_regions
+            )
+            if result.program is not None:
+                programs[page.id] = result.program
+        return programs

@@ -1,0 +1,73 @@
+"""The columns and rows operators search contacts by, copied from the contact's state.
+
+The state (JSON) stays the truth the core reads; these copies exist so that a
+list of 100,000 contacts filters by name, tag, field or ref with an index
+instead of reading every state. They are written in the same transaction as
+the state, so they never disagree with it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from pageflows.engine.contact import ContactState
+from pageflows.service.storage.models import Contact, ContactField, ContactTag
+
+NAME_LIMIT = 255
+TAG_LIMIT = 255
+FIELD_VALUE_LIMIT = 1000
+LAST_MESSAGE_LIMIT = 500
+
+
+def copy_searchable(
+    session: Session,
+    row: Contact,
+    before: ContactState | None,
+    after: ContactState,
+    last_message: str | None = None,
+) -> None:
+    """Bring `row`'s searchable columns and the contact's tag and field rows up to `after`."""
+    row.first_name = _cut(after.first_name, NAME_LIMIT)
+    row.last_name = _cut(after.last_name, NAME_LIMIT)
+    row.ref = _cut(after.ref, NAME_LIMIT)
+    row.ref_source = _cut(after.ref_source, 32)
+    row.first_seen_at = after.first_seen_at
+    if last_message is not None:
+        row.last_message = _cut(last_message, LAST_MESSAGE_LIMIT)
+    page_id, psid = row.page_id, row.psid
+    old_tags = set(before.tags) if before else set()
+    new_tags = {_cut(tag, TAG_LIMIT) or "" for tag in after.tags}
+    gone = old_tags - new_tags
+    if gone:
+        session.execute(
+            delete(ContactTag).where(
+                ContactTag.page_id == page_id, ContactTag.psid == psid, ContactTag.tag.in_(gone)
+            )
+        )
+    for tag in sorted(new_tags - old_tags):
+        session.merge(ContactTag(page_id=page_id, psid=psid, tag=tag))
+    old_fields = dict(before.fields) if before else {}
+    removed = set(old_fields) - set(after.fields)
+    if removed:
+        session.execute(
+            delete(ContactField).where(
+                ContactField.page_id == page_id,
+                ContactField.psid == psid,
+                ContactField.name.in_(removed),
+            )
+        )
+    for name, value in sorted(after.fields.items()):
+        if old_fields.get(name) != value:
+            session.merge(
+                ContactField(
+                    page_id=page_id,
+                    psid=psid,
+                    name=_cut(name, NAME_LIMIT) or "",
+                    value=_cut(value, FIELD_VALUE_LIMIT) or "",
+                )
+            )
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    return None if text is None else text[:limit]
