@@ -472,7 +472,7 @@ class Sender:
         if not self.start_attempt(claimed):
             return None  # its lease ran out and another process took it over
         token = client.token  # the token this call uses, even if a reload replaces it meanwhile
-        outcome = self.deliver(client, claimed.kind, body)
+        outcome = refused_as_discontinued(body, self.deliver(client, claimed.kind, body))
         for attempt in range(RECORD_TRIES):  # Facebook's answer is known: worth keeping
             try:
                 self.record(claimed, body, outcome, token)
@@ -706,3 +706,28 @@ def release_held(
         else:
             row.status, row.reason, row.detail = "skipped", skip.reason, skip.detail
     return released
+
+
+def uses_notifications(body: dict[str, Any]) -> bool:
+    """A send to a notification token, or an opt-in request for one (policy.md §3)."""
+    recipient = body.get("recipient")
+    if isinstance(recipient, dict) and "notification_messages_token" in recipient:
+        return True
+    message = body.get("message")
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    payload = attachment.get("payload") if isinstance(attachment, dict) else None
+    return isinstance(payload, dict) and payload.get("template_type") == "notification_messages"
+
+
+def refused_as_discontinued(body: dict[str, Any], outcome: Outcome) -> Outcome:
+    """Facebook's (#10) without a subcode on a notification send means the Page's region lost
+    notification messages (2026-02-10), not a missing permission: that one message fails
+    with our reason and the page keeps sending. Any other (#10) still pauses the page."""
+    if (
+        isinstance(outcome, NeedsOperator)
+        and outcome.code == 10
+        and outcome.subcode is None
+        and uses_notifications(body)
+    ):
+        return Refused(outcome.code, None, outcome.message, "notifications_discontinued")
+    return outcome

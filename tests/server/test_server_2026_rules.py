@@ -106,3 +106,37 @@ def test_serve_takes_templates_that_only_the_database_knows(
     engine.dispose()
     programs = load_all_flows(settings, str(flows), clock)
     assert programs[PAGE].program is not None
+
+
+OPTIN_FLOW = """\
+on keyword "deals":
+    request notifications "deals" title "Deals and offers"
+
+on keyword "hi":
+    send "Hello!"
+"""
+
+
+def test_facebook_refusing_notifications_for_the_region_fails_that_message_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    """pageflows.toml says EU, Facebook knows the Page elsewhere: its (#10) on the opt-in
+    request fails that one message (notifications_discontinued); the page keeps sending."""
+    with running_world(database_url, tmp_path, OPTIN_FLOW) as world:
+        world.page = replace(world.page, region="EU")
+        world.start()
+        world.sim.control.configure_page(PAGE, region=None)
+        world.sim.control.add_contact(PSID)
+        world.sim.control.say("deals", psid=PSID)
+        world.settle()
+        world.sim.control.say("hi", psid=PSID)
+        world.settle()
+        rows = world.outbox()
+        request, hello = rows[0], rows[-1]
+        assert (request.status, request.reason, request.error_code) == (
+            "failed",
+            "notifications_discontinued",
+            10,
+        )
+        assert (hello.preview, hello.status) == ("Hello!", "sent")
+        assert world.health()["paused_pages"] == []
