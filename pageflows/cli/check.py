@@ -15,6 +15,7 @@ the same day (a finding located in the settings file).
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -39,7 +40,7 @@ ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 VERSION_KEYS = re.compile(r"^\s*(graph_version|graph_url)\s*=", re.MULTILINE)
 
 
-def parse_day(text: str) -> date:
+def parse_day(text: str, option: str = "--as-of") -> date:
     """YYYY-MM-DD -> date; anything else is a one-line usage error naming the option."""
     try:
         if ISO_DAY.fullmatch(text):
@@ -48,7 +49,7 @@ def parse_day(text: str) -> date:
         pass
     raise click.BadParameter(
         f"{text!r} is not a date; write it as YYYY-MM-DD, such as 2026-04-27",
-        param_hint="'--as-of'",
+        param_hint=f"'{option}'",
     )
 
 
@@ -57,14 +58,15 @@ def graph_version_finding(settings: Settings, config: Path | None, day: date) ->
     verdict = graph_version_verdict(settings, day)
     if verdict.ok:
         return None
-    path, line = "PAGEFLOWS_GRAPH_VERSION", 1
-    if config is not None:
+    path, line, key = "PAGEFLOWS_GRAPH_VERSION", 1, "PAGEFLOWS_GRAPH_VERSION="
+    from_env = bool(os.environ.get("PAGEFLOWS_GRAPH_VERSION"))
+    if config is not None and not from_env:  # the environment wins over the file
         text = config.read_text("utf-8", errors="replace")
         found = VERSION_KEYS.search(text)
-        path = str(config)
+        path, key = str(config), "graph_version = "
         line = text.count("\n", 0, found.start()) + 1 if found else 1
     span = Span.point(path, line, 1)
-    hint = f'set graph_version = "{verdict.move_to}"' if verdict.move_to else None
+    hint = f'set {key}"{verdict.move_to}"' if verdict.move_to else None
     if verdict.state == "ended":
         return error(Code.GRAPH_VERSION_ENDED, span, verdict.message, hint)
     return warning(Code.GRAPH_VERSION_ENDING, span, verdict.message, hint)

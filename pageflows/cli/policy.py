@@ -62,6 +62,9 @@ def policy(
     """Show Facebook's messaging rules in force on a day, and what changed since another."""
     clock: Clock = ctx.obj if isinstance(ctx.obj, Clock) else SystemClock()
     day = parse_day(as_of) if as_of is not None else clock.now().date()
+    start = parse_day(since, "--since") if since is not None else None  # all checked first
+    if start is not None and start >= day:
+        raise click.BadParameter(f"{start} is not before {day}", param_hint="'--since'")
     settings = read_settings_or_exit(find_config(config_path, ["."]))
     pages = pages_of(settings, page_id) or (PageFacts(),)
     for n, page in enumerate(pages):
@@ -73,10 +76,7 @@ def policy(
             _row(line.rule, f"{line.in_force} ({line.source})")
         version = graph_version_verdict(settings, day)
         _row("Graph API version", f"{version.message} (send-api.md)")
-    if since is not None:
-        start = parse_day(since)
-        if start >= day:
-            raise click.BadParameter(f"{start} is not before {day}", param_hint="'--since'")
+    if start is not None:
         changes = changes_between(start, day)
         click.echo()
         click.echo(f"What changed after {start}, up to {day}:")

@@ -63,6 +63,17 @@ def test_since_must_come_before_the_day_shown(
     result = CliRunner().invoke(main, ["policy", "--as-of", "2026-01-01", "--since", "2026-02-01"])
     assert result.exit_code == 2
     assert "2026-02-01 is not before 2026-01-01" in result.output
+    assert "rules on" not in result.output  # refused before any report is printed
+
+
+def test_a_wrong_since_is_named_as_since_before_any_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["policy", "--since", "foo"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--since': 'foo' is not a date" in result.output
+    assert "rules on" not in result.output and "--as-of" not in result.output
 
 
 def test_an_unknown_page_is_named_with_the_known_ones(

@@ -145,6 +145,18 @@ def test_check_warns_about_the_version_of_the_pageflows_toml_here(
     assert "region is 'XX'" in bad_region.stderr
 
 
+def test_check_names_the_environment_when_it_sets_the_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PAGEFLOWS_GRAPH_VERSION", "v21.0")
+    ending = check(tmp_path, 'graph_version = "v25.0"\n')  # the environment wins
+    assert ending.stdout.startswith(
+        "PAGEFLOWS_GRAPH_VERSION:1:1: warning[PF409 graph-version-ending]:"
+    ), ending.stdout
+    assert 'set PAGEFLOWS_GRAPH_VERSION="v25.0"' in ending.stdout
+
+
 def test_check_without_a_pageflows_toml_says_nothing_of_versions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,3 +88,12 @@ def test_a_follow_up_of_templates_only_needs_no_window() -> None:
     assert codes(flow, date(2026, 11, 28), PageFacts(id="1", templates=(ORDER,))) == []
     plain = 'on keyword "x":\n    after 3d:\n        send "Your order shipped"\n'
     assert codes(plain, date(2026, 11, 28), PageFacts(id="1")) == ["PF403"]
+
+
+def test_a_broadcast_of_templates_only_needs_no_tag() -> None:
+    """A utility template goes at any time (policy.md §2a): no PF405 for it."""
+    head = 'broadcast notice to everyone at "2026-12-01 09:00" in "UTC":\n'
+    templates = head + '    send template "order_update" with "a", "b"\n'
+    assert codes(templates, date(2026, 11, 28), PageFacts(id="1", templates=(ORDER,))) == []
+    text = head + '    send "Our shop moves on Monday"\n'
+    assert codes(text, date(2026, 11, 28), PageFacts(id="1")) == ["PF405"]

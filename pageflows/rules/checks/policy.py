@@ -64,7 +64,11 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
         for broadcast in flow.broadcasts:
             if broadcast.tag and broadcast.tag_span:
                 found += _tag(broadcast.tag, broadcast.tag_span, as_of, tag_policy)
-            if not broadcast.tag and broadcast.audience != "subscribers":
+            if (
+                not broadcast.tag
+                and broadcast.audience != "subscribers"
+                and not _only_templates(broadcast.body)
+            ):
                 found.append(
                     warning(
                         Code.BROADCAST_WITHOUT_TAG,
