@@ -62,6 +62,7 @@ SANDBOX_VERIFY = "sandbox-verify-token"
 # Button types a declared template may list: Facebook's, and QUICK_REPLY, which Facebook
 # refuses in a utility template (subcode 2018416) but is kept so `check` can say so.
 DECLARABLE_BUTTONS = (*TEMPLATE_BUTTONS, "QUICK_REPLY")
+TOP_KEYS = ("database_url", "app_secret", "verify_token", "graph_url", "graph_version", "pages")
 PAGE_KEYS = (
     "id", "token", "name", "greeting", "get_started_payload", "ice_breakers", "flows", "rate",
     "region", "ad_window", "templates", "human_agent", "username", "handback_after",
@@ -152,7 +153,13 @@ def _page(table: Any, n: int, path: str) -> PageConfig:
         raise ConfigError(f"{where} must be a table")
     unknown = sorted(set(table) - set(PAGE_KEYS))
     if unknown:  # a typo would otherwise be ignored, and the Page run without that setting
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; use {', '.join(PAGE_KEYS)}")
+        key = unknown[0]
+        if key in TOP_KEYS:
+            raise ConfigError(
+                f"{where}: {key} is a setting of the whole file: put it above the first"
+                " [[pages]] (TOML puts every key after [[pages]] into that page)"
+            )
+        raise ConfigError(f"{where}: unknown key {key!r}; use {', '.join(PAGE_KEYS)}")
     page_id, token = _str(table, "id", where), _str(table, "token", where)
     if not page_id:
         raise ConfigError(f"{where} has no id (the Page's numeric id)")
@@ -384,6 +391,14 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
     """
     data = read_file(config_path) if config_path and config_path.exists() else {}
     name = str(config_path) if config_path else "pageflows.toml"
+    unknown = sorted(set(data) - set(TOP_KEYS))
+    if unknown:
+        key = unknown[0]
+        raise ConfigError(
+            f"{name}: {key} belongs in a [[pages]] table (a setting of one Page)"
+            if key in PAGE_KEYS
+            else f"{name}: unknown setting {key!r}; use {', '.join(TOP_KEYS)}"
+        )
     pages_raw = data.get("pages", [])
     if not isinstance(pages_raw, list):
         raise ConfigError(f"{name}: pages must be a list of [[pages]] tables")

@@ -6,6 +6,7 @@ pageflows reads from it, or the one line it refuses it with.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,57 @@ def test_a_graph_version_that_is_no_version_is_one_line(
 
 def test_a_graph_version_that_is_not_text_is_one_line(tmp_path: Path) -> None:
     assert refusal(tmp_path, "graph_version = 25\n").endswith("must be a non-empty text")
+
+
+# ------------------------------------------------------------------ operators' page settings
+
+
+def test_human_agent_username_and_handback_in_the_file_and_the_environment(
+    tmp_path: Path,
+) -> None:
+    (page,) = settings(tmp_path, HEAD).pages
+    assert (page.human_agent, page.username, page.handback_after) == (
+        False,
+        None,
+        timedelta(hours=12),
+    )
+    toml = HEAD + 'human_agent = true\nusername = "@pizza.roma"\nhandback_after = "30m"\n'
+    (page,) = settings(tmp_path, toml).pages
+    assert (page.human_agent, page.username, page.handback_after) == (
+        True,
+        "pizza.roma",
+        timedelta(minutes=30),
+    )
+    env = {
+        "PAGEFLOWS_HUMAN_AGENT": "0",
+        "PAGEFLOWS_PAGE_USERNAME": "https://m.me/pizzaroma2",
+        "PAGEFLOWS_HANDBACK_AFTER": "2d",
+    }
+    (page,) = settings(tmp_path, toml, env).pages
+    assert (page.human_agent, page.username, page.handback_after) == (
+        False,
+        "pizzaroma2",
+        timedelta(days=2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("toml", "says"),
+    [
+        (HEAD + 'regoin = "EU"\n', "[[pages]] #1: unknown key 'regoin'; use id, token,"),
+        (
+            HEAD + 'graph_version = "v25.0"\n',
+            "[[pages]] #1: graph_version is a setting of the whole file: put it above",
+        ),
+        ('region = "EU"\n' + HEAD, "region belongs in a [[pages]] table"),
+        ('databse_url = "x"\n', "unknown setting 'databse_url'; use database_url,"),
+        (HEAD + 'handback_after = "2 weeks"\n', 'write a duration such as "30m"'),
+        (HEAD + 'handback_after = "8d"\n', "at most 7d"),
+        (HEAD + 'username = "a b"\n', "give the Page's username as in its m.me link"),
+        (HEAD + 'human_agent = "yes"\n', "human_agent is 'yes'; write true or false"),
+    ],
+)
+def test_a_misplaced_or_misspelt_setting_is_refused_not_ignored(
+    tmp_path: Path, toml: str, says: str
+) -> None:
+    assert says in refusal(tmp_path, toml)
