@@ -127,15 +127,20 @@ def _message_counts(session: Session, page_id: str) -> dict[str, tuple[str, dict
             later.kind == "message",
             later.sent_at > o.sent_at,
         )
+        .correlate_except(later)  # the outer row, through the `exists` it sits in
         .scalar_subquery()
     )
-    wrote = exists().where(
-        InboxEvent.page_id == o.page_id,
-        InboxEvent.contact_id == o.contact_id,
-        InboxEvent.kind == "message",
-        InboxEvent.payload["quick_reply"].as_string().is_(None),
-        InboxEvent.occurred_at > o.sent_at,
-        or_(next_sent.is_(None), InboxEvent.occurred_at < next_sent),
+    wrote = (
+        exists()
+        .where(
+            InboxEvent.page_id == o.page_id,
+            InboxEvent.contact_id == o.contact_id,
+            InboxEvent.kind == "message",
+            InboxEvent.payload["quick_reply"].as_string().is_(None),
+            InboxEvent.occurred_at > o.sent_at,
+            or_(next_sent.is_(None), InboxEvent.occurred_at < next_sent),
+        )
+        .correlate_except(InboxEvent)
     )
     sent = o.sent_at.is_not(None)
 
