@@ -16,13 +16,14 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from pageflows.cli.operate import engine_or_exit
 from pageflows.cli.server import beside_flows, clock_of, config_option
 from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.compile import Program
 from pageflows.rules.load import load_paths
-from pageflows.service import arrivals, links, step_stats
+from pageflows.service import arrivals, links, pages, step_stats
 from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
 
 page_option = click.option(
@@ -49,7 +50,21 @@ def _page(settings: Settings, page_id: str | None) -> PageConfig:
         return found
     if settings.pages:
         return settings.pages[0]
-    return PageConfig(id=os.environ.get("PAGEFLOWS_PAGE_ID", "page"), token="")
+    return PageConfig(id=os.environ.get("PAGEFLOWS_PAGE_ID", ""), token="")
+
+
+def _known_page(page: PageConfig, engine: Engine) -> PageConfig:
+    """Without a configured page, the one page the database knows (as `status` lists it)."""
+    if page.id:
+        return page
+    with Session(engine) as session:
+        known = [s.page_id for s in pages.statuses(session)]
+    if len(known) != 1:
+        raise click.ClickException(
+            "say which page: --page ID, PAGEFLOWS_PAGE_ID or [[pages]] in pageflows.toml"
+            + (f" (the database knows {', '.join(known)})" if known else "")
+        )
+    return PageConfig(id=known[0], token="")
 
 
 def _program(ctx: click.Context, page: PageConfig, flows: str | None) -> Program:
@@ -94,6 +109,8 @@ def links_command(
     page = _page(settings, page_id)
     rows = links.link_rows(page, _program(ctx, page, flows))
     engine = _existing_database(settings.database_url)
+    if engine is not None:
+        page = _known_page(page, engine)
     counted = arrivals.counts(engine, page.id) if engine is not None else None
     for row in rows:
         row["arrivals"] = counted.ref(row["ref"]).by_via if counted else {}
@@ -216,6 +233,7 @@ def stats_command(
     engine = _existing_database(settings.database_url)
     if engine is None:
         raise click.ClickException("nothing was sent yet: the database does not exist")
+    page = _known_page(page, engine)
     report = step_stats.step_stats(engine, page.id, program, flow)
     if as_json:
         _echo_json(report)
