@@ -92,6 +92,7 @@ def test_arrivals_are_counted_per_ref_and_way_and_a_scan_runs_the_refs_flow(
         assert referral_webhook(world, "p-window", ref="window::qr", source="SHORTLINK") == 200
         # The EU case: the ref is kept, Facebook's `source` is not.
         assert referral_webhook(world, "p-eu", ref="spring_sale") == 200
+        control.comment("Nice!", from_id="p-comment")  # a commenter: a contact, no conversation
         world.settle()
         world.advance(timedelta(minutes=5))
         # A known contact comes back through a QR code: a second arrival, not a new contact.
@@ -113,8 +114,8 @@ def test_arrivals_are_counted_per_ref_and_way_and_a_scan_runs_the_refs_flow(
             "link": 2, "qr": 2, "ad": 1, "comment": 0, "direct": 0,
         }  # fmt: skip
         assert (refs["window"]["qr"], refs["window"]["total"]) == (1, 1)
-        assert growth["without_ref"]["direct"] == 1
-        assert growth["ref_missing"] == 1
+        assert growth["without_ref"] == {"link": 0, "qr": 0, "ad": 0, "comment": 1, "direct": 1}
+        assert growth["ref_missing"] == 1  # p-direct; a comment never carries a ref
 
         listed = {r["ref"]: r for r in world.api("GET", "/links").json()["refs"]}
         assert listed["spring_sale"]["arrivals"]["qr"] == 2
