@@ -45,10 +45,9 @@ def via_of(referral: Referral) -> str:
     return "link"
 
 
-def record(
-    session: Session, page_id: str, event: InboundEvent, is_new: bool, now: datetime
-) -> Arrival | None:
-    """Add the arrival this event makes, if any; called while the event is decided."""
+def record(session: Session, page_id: str, event: InboundEvent, is_new: bool) -> Arrival | None:
+    """Add the arrival this event makes, if any, at Facebook's time for the event; called
+    while the event is decided, in its transaction (worker.py `decide`)."""
     if not isinstance(event, CONTACT_EVENTS):
         return None
     referral: Referral | None = getattr(event, "referral", None)

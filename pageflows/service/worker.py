@@ -415,7 +415,7 @@ class Worker:
     ) -> None:
         contact = self.load_contact(session, runtime, event.contact_id, now)
         is_new = session.get(Contact, (runtime.page_id, event.contact_id)) is None
-        arrivals.record(session, runtime.page_id, event, is_new, now)
+        arrivals.record(session, runtime.page_id, event, is_new)
         page = self.page_facts(session, runtime)
         decision = handle(
             runtime.program, contact, event, now, runtime.get_started_payload, page=page
