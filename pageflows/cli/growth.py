@@ -31,6 +31,13 @@ page_option = click.option(
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 flows_argument = click.argument("flows", required=False, type=click.Path(exists=True))
+flows_option = click.option(
+    "--flows",
+    "flows",
+    type=click.Path(exists=True),
+    default=None,
+    help="The flows folder (default: the page's `flows` setting).",
+)
 
 
 def _settings(config_path: str, flows: str | None) -> Settings:
@@ -70,7 +77,10 @@ def _known_page(page: PageConfig, engine: Engine) -> PageConfig:
 def _program(ctx: click.Context, page: PageConfig, flows: str | None) -> Program:
     where = flows or page.flows
     if where is None:
-        raise click.ClickException("say which flows: `pageflows links FLOWS_DIR`")
+        raise click.ClickException(
+            "say which flows: `pageflows links FLOWS_DIR`, `--flows FLOWS_DIR` for qr and"
+            ' stats, or `flows = "..."` under the page\'s [[pages]] in pageflows.toml'
+        )
     today = clock_of(ctx).now().date()
     result = load_paths([where], today, check_tag, (page.facts(),), RULES.token_regions)
     if result.program is None:
@@ -152,9 +162,7 @@ def _vias(by_via: dict[str, int]) -> str:
 
 @click.command("qr")
 @click.argument("ref")
-@click.option(
-    "--flows", "flows", type=click.Path(exists=True), default=None, help="The flows folder."
-)
+@flows_option
 @click.option(
     "--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True
 )
@@ -209,9 +217,7 @@ def _file_safe(ref: str) -> str:
 
 @click.command("stats")
 @click.argument("flow", required=False)
-@click.option(
-    "--flows", "flows", type=click.Path(exists=True), default=None, help="The flows folder."
-)
+@flows_option
 @page_option
 @config_option
 @json_option
