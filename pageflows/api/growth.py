@@ -4,6 +4,7 @@ GET /api/links            every ref in the flows with its m.me link and arrivals
 GET /api/qr/<ref>.png|svg a QR code of the ref's link (?size=N pixels, 64-4096)
 GET /api/growth           arrivals per ref and way (link, qr, ad, comment, direct), ref missing
 GET /api/stats            per flow step: sent, delivered, read, clicked, replied (?flow=)
+/growth and /stats take ?since= and ?until= (ISO times with a zone).
 Each takes ?page=ID (default: the only, or first, configured page).
 """
 
@@ -113,4 +114,5 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         compiled = program(of)
         if flow is not None and flow not in compiled.flows:
             raise ApiError(404, f"no flow named {flow!r}", flows=sorted(compiled.flows))
-        return jsonify(step_stats.step_stats(context.engine, of.id, compiled, flow))
+        period = step_stats.Period(moment("since"), moment("until"))
+        return jsonify(step_stats.step_stats(context.engine, of.id, compiled, flow, period))

@@ -20,6 +20,7 @@ Messages a person typed (source `agent`) are not a flow's and are left out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -115,7 +116,25 @@ def tapped_origin(program: Program, payload: str) -> str | None:
     return site(str(node.span)) if isinstance(node, m.Node) else None
 
 
-def _message_counts(session: Session, page_id: str) -> dict[str, tuple[str, dict[str, int]]]:
+@dataclass(frozen=True)
+class Period:
+    """Messages decided, and taps made, from `since` (included) to `until` (excluded)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, column: Any) -> list[Any]:
+        bounds = []
+        if self.since is not None:
+            bounds.append(column >= self.since)
+        if self.until is not None:
+            bounds.append(column < self.until)
+        return bounds
+
+
+def _message_counts(
+    session: Session, page_id: str, period: Period
+) -> dict[str, tuple[str, dict[str, int]]]:
     """origin -> (a preview, counts other than clicks), in one grouped query."""
     o = OutboxMessage
     later = aliased(OutboxMessage)
@@ -160,6 +179,7 @@ def _message_counts(session: Session, page_id: str) -> dict[str, tuple[str, dict
         )
         .where(
             o.page_id == page_id,
+            *period.where(o.created_at),
             o.kind == "message",
             o.origin.is_not(None),
             or_(o.source.is_(None), o.source != "agent"),
@@ -178,7 +198,7 @@ def _message_counts(session: Session, page_id: str) -> dict[str, tuple[str, dict
     return out
 
 
-def _taps(session: Session, page_id: str) -> list[tuple[str, int]]:
+def _taps(session: Session, page_id: str, period: Period) -> list[tuple[str, int]]:
     """Each distinct payload of ours tapped (quick reply or button) and how often."""
     quick = InboxEvent.payload["quick_reply"].as_string()
     button = InboxEvent.payload["payload"].as_string()
@@ -189,6 +209,7 @@ def _taps(session: Session, page_id: str) -> list[tuple[str, int]]:
         .where(
             InboxEvent.page_id == page_id,
             InboxEvent.kind.in_(("message", "postback")),
+            *period.where(InboxEvent.occurred_at),
         )
         .subquery()
     )
@@ -201,13 +222,19 @@ def _taps(session: Session, page_id: str) -> list[tuple[str, int]]:
 
 
 def step_stats(
-    engine: Engine, page_id: str, program: Program, flow: str | None = None
+    engine: Engine,
+    page_id: str,
+    program: Program,
+    flow: str | None = None,
+    period: Period | None = None,
 ) -> dict[str, Any]:
-    """The page's numbers per step (and per message in it), optionally for one flow."""
+    """The page's numbers per step (and per message in it), optionally for one flow and a
+    period (messages decided in it; their deliveries, reads and replies whenever they came)."""
+    period = period or Period()
     where = places(program)
     with Session(engine) as session:
-        messages = _message_counts(session, page_id)
-        taps = _taps(session, page_id)
+        messages = _message_counts(session, page_id, period)
+        taps = _taps(session, page_id, period)
     for payload, count in taps:
         origin = tapped_origin(program, payload)
         if origin is None:
@@ -238,7 +265,14 @@ def step_stats(
             totals.add({name: message[name] for name in COUNTS})
         out.append({**{k: step[k] for k in ("flow", "step", "root")}, **totals.counts,
                     "messages": step["messages"]})  # fmt: skip
-    return {"page": page_id, "flow": flow, "steps": out, "not_in_flows": elsewhere}
+    return {
+        "page": page_id,
+        "flow": flow,
+        "since": period.since.isoformat() if period.since else None,
+        "until": period.until.isoformat() if period.until else None,
+        "steps": out,
+        "not_in_flows": elsewhere,
+    }
 
 
 def site(origin: str) -> str:

@@ -219,5 +219,13 @@ def test_stats_per_step_count_deliveries_reads_taps_and_replies(
 
         only = world.api("GET", "/stats?flow=main").json()
         assert only["flow"] == "main" and len(only["steps"]) == len(stats["steps"])
+        later = world.api("GET", "/stats?since=2026-11-24T09:01:30Z").json()
+        # Only the deals and not-now messages were decided after that (a's reply counts);
+        # the greeting was sent before, but the taps on it came after.
+        assert [(s["step"], s["sent"], s["clicked"], s["replied"]) for s in later["steps"]] == [
+            ('on ref "spring_sale"', 0, 2, 0),
+            ("step deals", 1, 0, 1),
+            ("step not_now", 1, 0, 0),
+        ]
         missing = world.api("GET", "/stats?flow=nope")
         assert missing.status_code == 404 and missing.json()["flows"] == ["main"]
