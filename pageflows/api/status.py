@@ -1,4 +1,4 @@
-"""GET /api: what the API offers; GET /api/status: pages, backlog and workers."""
+"""GET /api: what the API offers; GET /api/status: pages, backlog, broadcasts and workers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 
 from pageflows.api.context import ApiContext
-from pageflows.service import health
+from pageflows.service import status as service_status
 
 
 def register(blueprint: Blueprint, context: ApiContext) -> None:
@@ -25,9 +25,9 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
 
     @blueprint.get("/status")
     def status() -> Response:
-        report: dict[str, Any] = health.report(context.engine, context.clock.now())
-        report["pages"] = [
-            {"id": p.id, "name": p.name, "human_agent": p.human_agent, "username": p.username}
-            for p in context.settings.pages
-        ]
+        """What `pageflows status` shows: each page (paused and what to do), the backlog,
+        failed messages, follow-ups, running broadcasts and each worker's heartbeat."""
+        report: dict[str, Any] = service_status.report(
+            context.engine, context.settings.pages, context.clock.now()
+        )
         return jsonify(report)

@@ -10,10 +10,12 @@ import click
 
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
+from pageflows.cli.growth import links_command, qr_command, stats_command
 from pageflows.cli.operate import inbox, pages_group
 from pageflows.cli.policy import policy
 from pageflows.cli.server import db, profile, serve, worker
 from pageflows.cli.simulator import simulator
+from pageflows.cli.status import status
 from pageflows.cli.templates import templates
 from pageflows.cli.test import test
 
@@ -36,3 +38,7 @@ main.add_command(inbox)
 main.add_command(pages_group, name="pages")
 main.add_command(policy)
 main.add_command(templates)
+main.add_command(links_command)
+main.add_command(qr_command)
+main.add_command(stats_command)
+main.add_command(status)

@@ -20,6 +20,21 @@ SOURCE_WORDS = {
     "CUSTOMER_CHAT_PLUGIN": "chat_plugin",
 }
 
+# Facebook reports a scanned m.me QR code as SHORTLINK, like a tapped link. So the
+# QR codes pageflows makes (`pageflows qr`) carry this marker at the end of their ref
+# (`?ref=spring_sale::qr`); `strip_qr_marker` takes it off before any flow sees the ref,
+# so `on ref "spring_sale"` still matches a scan and `from qr` tells it from a link.
+# `:` is one of the characters Facebook allows in a ref (a-z A-Z 0-9 + / = - . : _,
+# 250 at most), and a flow's own ref hardly ends in two of them.
+QR_MARKER = "::qr"
+
+
+def strip_qr_marker(ref: str | None) -> tuple[str | None, bool]:
+    """(the ref as flows see it, whether it came from one of our QR codes)."""
+    if ref is not None and ref.endswith(QR_MARKER) and len(ref) > len(QR_MARKER):
+        return ref[: -len(QR_MARKER)], True
+    return ref, False
+
 
 class Event(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -36,9 +51,12 @@ class Referral(BaseModel):
     ref: str | None = None
     source: str | None = None
     ad_id: str | None = None
+    scanned: bool = False  # the ref carried QR_MARKER: one of our QR codes was scanned
 
     @property
     def source_word(self) -> str | None:
+        if self.scanned:
+            return "qr"
         return SOURCE_WORDS.get(self.source or "")
 
 

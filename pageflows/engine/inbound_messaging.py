@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue
 
-from pageflows.engine.events import Referral
+from pageflows.engine.events import Referral, strip_qr_marker
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The app id Facebook puts on echoes of messages a human typed in the Page Inbox.
@@ -52,7 +52,9 @@ class ReferralInfo(FrozenModel):
     ads_context_data: dict[str, JsonValue] | None = None
 
     def to_core(self) -> Referral:
-        return Referral(ref=self.ref, source=self.source, ad_id=self.ad_id)
+        """The referral flows see: the QR marker of our QR codes taken off (events.py)."""
+        ref, scanned = strip_qr_marker(self.ref)
+        return Referral(ref=ref, source=self.source, ad_id=self.ad_id, scanned=scanned)
 
 
 class WebhookAttachment(FrozenModel):

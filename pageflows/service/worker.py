@@ -57,7 +57,7 @@ from pageflows.engine.inbound import InboxEvent as WebhookEvent
 from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
 from pageflows.rules.page_facts import PageFacts
-from pageflows.service import pages
+from pageflows.service import arrivals, pages
 from pageflows.service.config import PageConfig
 from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient
@@ -414,6 +414,8 @@ class Worker:
         self, session: Session, runtime: PageRuntime, event: InboundEvent, now: datetime
     ) -> None:
         contact = self.load_contact(session, runtime, event.contact_id, now)
+        is_new = session.get(Contact, (runtime.page_id, event.contact_id)) is None
+        arrivals.record(session, runtime.page_id, event, is_new)
         page = self.page_facts(session, runtime)
         decision = handle(
             runtime.program, contact, event, now, runtime.get_started_payload, page=page
