@@ -7,7 +7,8 @@ it go (`contacts.py`), a person's replies and handing threads back
 numbers (`growth.py`) and the service's state (`status.py`). Each module
 registers its routes on one blueprint; `auth.py` refuses every request
 without the token before any of them runs. The work itself lives in
-`pageflows.service.operate`, which the CLI shares.
+service modules the CLI shares (service/arrivals.py, links.py, step_stats.py,
+status.py, ...), so a command and its route always agree.
 """
 
 from __future__ import annotations
