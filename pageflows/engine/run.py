@@ -174,7 +174,9 @@ class Run:
     def _paused(self, span: Span | None) -> Cancelled:
         """Why a follow-up or a broadcast does not run: a human has the conversation."""
         if self.contact.handed_off:
-            return Cancelled(reason="handed_off", detail="a human has this conversation", origin=span)
+            return Cancelled(
+                reason="handed_off", detail="a human has this conversation", origin=span
+            )
         until = self.contact.agent_until
         return Cancelled(
             reason="person_answering",

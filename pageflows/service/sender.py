@@ -486,6 +486,8 @@ class Sender:
     def deliver(self, client: GraphClient, kind: str, body: dict[str, Any]) -> Outcome:
         if kind == "handoff":
             return client.pass_thread_control(str(body.get("psid", "")), body.get("reason"))
+        if kind == "take_thread":
+            return client.take_thread_control(str(body.get("psid", "")), body.get("reason"))
         if kind == "notify":
             try:
                 answer = client.transport.send(
@@ -514,6 +516,8 @@ class Sender:
                 row.next_attempt_at = None
                 if row.kind != "notify":  # an outside URL says nothing about Facebook's limits
                     pages.recovered(session, row.page_id, now)
+                if row.kind == "take_thread":  # the thread is ours again: held ones may go
+                    _thread_back(session, row, now)
                 return
             row.error_code, row.error_subcode = outcome.code, outcome.subcode
             row.error_message = outcome.message
@@ -677,6 +681,13 @@ def _recheck(
         waited_since=row.created_at,
         why=why,
     )
+
+
+def _thread_back(session: Session, row: OutboxMessage, now: datetime) -> None:
+    contact = session.get(Contact, (row.page_id, row.contact_id))
+    last = contact.last_user_message_at if contact is not None else None
+    released = release_held(session, row.page_id, row.contact_id, last, now)
+    log.info("took the thread with %s back; %d held message(s) queued", row.contact_id, released)
 
 
 def release_held(

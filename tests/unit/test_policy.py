@@ -99,7 +99,10 @@ def test_inside_the_window_a_message_goes_out_without_a_tag(
 def test_a_human_agent_replies_normally_then_with_human_agent_tag(
     age: timedelta, expected: Delivery
 ) -> None:
-    assert plain(decide_human_reply(now=NOW, last_user_message_at=NOW - age, human_agent=True)) == expected
+    assert (
+        plain(decide_human_reply(now=NOW, last_user_message_at=NOW - age, human_agent=True))
+        == expected
+    )
 
 
 def test_each_decision_says_why_it_was_allowed() -> None:
