@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import requests
+from click.testing import CliRunner
 from sim_helpers import PAGE_ID, PSID, TOKEN, Receiver, Send, error_of, signed_json
 
+from pageflows.cli.simulator import simulator
 from pageflows.simulator import RunningSimulator
 
 HOUR = 3600
@@ -54,3 +56,24 @@ def test_a_person_in_the_page_inbox_sends_the_echo_and_takes_the_thread(
     assert send(messaging_type="RESPONSE").status_code == 200
     actions = [h["action"] for h in sim.control.handovers()]
     assert actions == ["inbox_reply", "take"]
+
+
+def run(sim: RunningSimulator, *args: str) -> str:
+    result = CliRunner().invoke(simulator, [*args, "--sim", sim.root])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_cli_types_in_the_page_inbox_and_sets_the_permission(
+    sim: RunningSimulator, receiver: Receiver
+) -> None:
+    assert "human agent permission yes" in run(sim, "page")
+    assert "human agent permission no" in run(sim, "page", "--no-human-agent")
+    shown = run(sim, "inbox-reply", "Marie here.", "--as", "alice")
+    assert "page inbox > Marie here." in shown
+    message = signed_json(receiver)["entry"][0]["messaging"][0]["message"]
+    assert (message["is_echo"], message["app_id"], message["text"]) == (
+        True,
+        263902037430900,
+        "Marie here.",
+    )
