@@ -527,6 +527,10 @@ class Sender:
                 pages.probe_answered(session, row.page_id, now)
             if isinstance(outcome, RetryLater):
                 self._retry_later(session, row, outcome, now)
+            elif isinstance(outcome, NeedsOperator) and _human_agent_refused(row, outcome):
+                row.status, row.reason, row.next_attempt_at = "failed", "human_agent_refused", None
+                row.detail = HUMAN_AGENT_REFUSED
+                log.warning("message %s to %s: %s", row.id, row.contact_id, row.detail)
             elif isinstance(outcome, NeedsOperator):
                 self._pause_page(session, row, outcome, token, now)
             elif isinstance(outcome, ThreadElsewhere):
@@ -649,6 +653,21 @@ class Sender:
                 MediaCheck(url=url, size=info.size, content_type=info.content_type, checked_at=now)
             )
         return info
+
+
+HUMAN_AGENT_REFUSED = (
+    "Facebook refused the HUMAN_AGENT tag (a permission error): the page is set"
+    " `human_agent = true`, but the app seems not to have the Human Agent permission."
+    " Get it in App Review, or set `human_agent = false` so replies after 24 h are refused"
+    " before they are sent."
+)
+
+
+def _human_agent_refused(row: OutboxMessage, outcome: NeedsOperator) -> bool:
+    """Code 10 without a subcode on a HUMAN_AGENT reply: that reply's permission, not the
+    page's (errors.md documents no code for it; 10 is "permission denied"). Failing the
+    one message keeps the rest of the page sending; pausing it would stop every flow."""
+    return row.tag == "HUMAN_AGENT" and outcome.code == 10 and outcome.subcode is None
 
 
 def _is_window_based(row: OutboxMessage) -> bool:

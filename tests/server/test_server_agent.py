@@ -269,3 +269,22 @@ def test_an_operator_answering_a_handed_off_thread_takes_it_first(
         world.settle()
         assert world.texts(PSID)[-1] == "Marie here."
         assert [h["action"] for h in world.sim.control.handovers()] == ["pass", "take"]
+
+
+def test_a_page_set_human_agent_without_facebooks_permission_fails_only_that_reply(
+    database_url: str, tmp_path: Path
+) -> None:
+    with running_world(database_url, tmp_path, FLOW) as world:
+        start(world, human_agent=True)
+        world.sim.control.configure_page(human_agent=False)  # App Review not passed after all
+        world.advance(timedelta(hours=25), step=timedelta(hours=5))
+        answer = world.api("POST", f"/contacts/{PSID}/messages", {"text": "Sorry for the wait!"})
+        assert answer.status_code == 202
+        world.settle()
+        (row,) = [r for r in world.outbox() if r.id == answer.json()["id"]]
+        assert (row.status, row.reason, row.error_code) == ("failed", "human_agent_refused", 10)
+        assert "human_agent = false" in (row.detail or "")
+        assert world.health()["paused_pages"] == []  # the page keeps sending
+        world.api("POST", f"/contacts/{PSID}/handback")
+        world.settle()
+        assert ask_price(world)
