@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from service_world import PAGE, TOKEN, World, running_world
 
 from pageflows.cli import main
+from pageflows.clock import SystemClock
 
 PSID = "psid-agent"
 FLOW = """\
@@ -288,3 +289,41 @@ def test_a_page_set_human_agent_without_facebooks_permission_fails_only_that_rep
         world.api("POST", f"/contacts/{PSID}/handback")
         world.settle()
         assert ask_price(world)
+
+
+def test_the_cli_replies_as_the_api_does(database_url: str, tmp_path: Path) -> None:
+    """`pageflows reply` reads the wall clock: the world's clock is set near it."""
+    wall = SystemClock().now().replace(microsecond=0)
+    with running_world(database_url, tmp_path, FLOW) as world:
+        world.clock.set(wall - timedelta(hours=25))
+        world.sim.control.set_clock(world.clock.now())
+        world.start()
+        world.sim.control.add_contact("psid-late")
+        world.sim.control.say("hello", psid="psid-late")
+        world.settle()
+        world.clock.set(wall - timedelta(hours=1))
+        world.sim.control.set_clock(world.clock.now())
+        world.sim.control.add_contact(PSID)
+        world.sim.control.say("hello", psid=PSID)
+        world.settle()
+        env = {
+            "PAGEFLOWS_DATABASE_URL": database_url,
+            "PAGEFLOWS_PAGE_ID": PAGE,
+            "PAGEFLOWS_PAGE_TOKEN": TOKEN,
+        }
+        config = ["--config", str(tmp_path / "none.toml")]
+        runner = CliRunner()
+        done = runner.invoke(
+            main, ["reply", PSID, "It left this morning.", "--author", "Marie", *config], env=env
+        )
+        assert done.exit_code == 0, done.output
+        assert "queued as RESPONSE" in done.output
+        assert "why: RESPONSE: a person's reply 6" in done.output  # 60 or 61 min
+        assert "inside the 24 h window" in done.output
+        assert "automation waits for this contact until" in done.output
+        world.settle()
+        assert world.texts(PSID)[-1] == "It left this morning."
+        refused = runner.invoke(main, ["reply", "psid-late", "Sorry!", *config], env=env)
+        assert refused.exit_code == 1
+        assert "refused (human_agent_permission_missing)" in refused.output
+        assert world.texts("psid-late") == []
