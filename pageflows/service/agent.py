@@ -29,6 +29,7 @@ from pageflows.engine.contact import ContactState
 from pageflows.engine.policy import (
     RULES,
     Delivery,
+    PolicyTable,
     Skip,
     decide_human_reply,
     send_deadline,
@@ -107,7 +108,7 @@ class HandedBack:
     took_thread: bool  # held messages go once Facebook gave the thread back (sender.py)
 
 
-def window_of(contact: ContactState, now: datetime, rules: Any = RULES) -> Window:
+def window_of(contact: ContactState, now: datetime, rules: PolicyTable = RULES) -> Window:
     last = contact.last_user_message_at
     return Window(
         last_contact_message_at=last,
