@@ -364,8 +364,9 @@ def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> 
     context = running_simulator(port=port, version=settings.graph_version)
     handle = context.__enter__()
     for page in settings.pages:
-        # The simulator plays Facebook for this Page: the same region, ad window and
-        # approved templates as pageflows.toml declares (its own copy of the rules).
+        # The simulator plays Facebook for this Page: the same region, ad window, Human
+        # Agent permission and approved templates as pageflows.toml declares (its own
+        # copy of the rules).
         handle.control.register_page(
             page_id=page.id,
             token=page.token,
@@ -373,6 +374,7 @@ def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> 
             webhook_url=webhook_url,
             region=page.region,
             ad_window=page.ad_window,
+            human_agent=page.human_agent,
             templates=[
                 {
                     "name": t.name,

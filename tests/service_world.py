@@ -97,6 +97,7 @@ class World:
             name="Shop",
             region=page.region,
             ad_window=page.ad_window,
+            human_agent=page.human_agent,
             templates=[
                 {"name": t.name, "language": t.language, "status": t.status, "body": t.body}
                 for t in page.templates

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from pageflows.cli.agent import contact, reply
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
 from pageflows.cli.growth import links_command, qr_command, stats_command
@@ -42,3 +43,5 @@ main.add_command(links_command)
 main.add_command(qr_command)
 main.add_command(stats_command)
 main.add_command(status)
+main.add_command(reply)
+main.add_command(contact)

@@ -49,6 +49,7 @@ REGIONS = ("AU", "EU", "JP", "KR", "UK")  # where notification tokens outlive 20
     help="The page's region; none of these (the default): no notification tokens from 2026-02-10.",
 )
 @click.option("--ad-window", is_flag=True, help="7-day window after a click-to-Messenger ad.")
+@click.option("--human-agent", is_flag=True, help="The app has the Human Agent permission.")
 @click.option(
     "--template",
     "template_pairs",
@@ -65,7 +66,7 @@ REGIONS = ("AU", "EU", "JP", "KR", "UK")  # where notification tokens outlive 20
 )
 def serve(
     port: int, host: str, page_id: str, token: str, app_secret: str, webhook_url: str,
-    verify_token: str, region: str | None, ad_window: bool,
+    verify_token: str, region: str | None, ad_window: bool, human_agent: bool,
     template_pairs: tuple[tuple[str, str], ...], templates_file: str | None,
 ) -> None:  # fmt: skip
     """Serve the simulated Graph API (any /vNN.N/ prefix) and the /_sim/ control API."""
@@ -81,7 +82,7 @@ def serve(
         json={"page_id": page_id, "token": token, "app_secret": app_secret,
               "webhook_url": webhook_url, "verify_token": verify_token,
               "region": region.upper() if region else None, "ad_window": ad_window,
-              "templates": declared},
+              "human_agent": human_agent, "templates": declared},
     )  # fmt: skip
     if registered.status_code >= 400:
         raise click.ClickException(str((registered.get_json() or {}).get("error")))
@@ -141,6 +142,20 @@ def arrive(
     _play(sim, to, "referral", body)
 
 
+@simulator.command("inbox-reply")
+@click.argument("text")
+@_sim_options
+def inbox_reply(text: str, who: str, page_id: str | None, to: str | None, sim: str) -> None:
+    """Answer a contact as a person in Facebook's Page inbox (our webhook gets the echo)."""
+    if to is not None:
+        _call(sim, "PATCH", "pages", {"page_id": page_id, "webhook_url": to})
+    body = {"text": text, "as": who, "page_id": page_id}
+    played = _call(sim, "POST", "inbox/reply", {k: v for k, v in body.items() if v is not None})
+    if played.get("status") != 200:
+        click.secho(f"webhook answered HTTP {played.get('status')}", fg="yellow", err=True)
+    click.echo(f"page inbox > {text}  (to {played['psid']}; the Page inbox now holds the thread)")
+
+
 @simulator.command()
 @click.argument("topic")
 @_sim_options
@@ -173,10 +188,18 @@ def comment(
 @click.option("--region", type=click.Choice(REGIONS, case_sensitive=False), default=None)
 @click.option("--no-region", is_flag=True, help="None of the five regions (the default).")
 @click.option("--ad-window/--no-ad-window", default=None, help="The 7-day window after an ad.")
+@click.option(
+    "--human-agent/--no-human-agent", default=None, help="The app's Human Agent permission."
+)
 @click.option("--page-id", default=None, help="Needed if several pages are registered.")
 @click.option("--sim", default=DEFAULT_SIM, show_default=True, help="Simulator URL.")
 def page(
-    region: str | None, no_region: bool, ad_window: bool | None, page_id: str | None, sim: str
+    region: str | None,
+    no_region: bool,
+    ad_window: bool | None,
+    human_agent: bool | None,
+    page_id: str | None,
+    sim: str,
 ) -> None:
     """Show the page's settings; change its region or ad window when asked."""
     if region is not None and no_region:
@@ -186,6 +209,8 @@ def page(
         changes["region"] = region.upper() if region else None
     if ad_window is not None:
         changes["ad_window"] = ad_window
+    if human_agent is not None:
+        changes["human_agent"] = human_agent
     if changes:
         shown = [_call(sim, "PATCH", "pages", {"page_id": page_id, **changes})]
     else:
@@ -193,7 +218,8 @@ def page(
     for settings in shown:
         click.echo(
             f"page {settings['page_id']}: region {settings['region'] or 'none'}, "
-            f"ad window {'on' if settings['ad_window'] else 'off'}"
+            f"ad window {'on' if settings['ad_window'] else 'off'}, "
+            f"human agent permission {'yes' if settings.get('human_agent') else 'no'}"
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from pageflows.engine.policy import TokenState
@@ -37,6 +39,17 @@ class ContactState(BaseModel):
     ad_message_at: AwareDatetime | None = None
     # Opt-in request title -> when it last went out: one per title per week (policy.md §3).
     optin_requests: dict[str, AwareDatetime] = {}
+    # A person answered (the operator API, or the Page inbox): no flow runs for this
+    # contact until then, or until someone hands the conversation back (handback).
+    agent_until: AwareDatetime | None = None
+
+    def person_answering(self, now: datetime) -> bool:
+        """A person's reply holds the conversation at ``now`` (the pause has not run out)."""
+        return self.agent_until is not None and now < self.agent_until
+
+    def automation_paused(self, now: datetime) -> bool:
+        """No flow runs: the thread was handed off, or a person is answering."""
+        return self.handed_off or self.person_answering(now)
 
     @property
     def is_new(self) -> bool:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pageflows.engine import addresses
 from pageflows.engine.contact import ContactState
-from pageflows.engine.effects import Effect, Note, Schedule
+from pageflows.engine.effects import Effect, Note, Schedule, TakeBack
 from pageflows.engine.events import (
     QUALIFYING,
     BroadcastDue,
@@ -55,7 +55,17 @@ def handle(
     depend on; without it the strictest reading applies (no region, no templates).
     """
     contact = _observe(contact, event)
+    taken_back = None
+    if contact.agent_until is not None and not contact.person_answering(now):
+        # The person's pause ran out: automation resumes, and takes the thread first.
+        ended = contact.agent_until
+        contact = contact.model_copy(update={"agent_until": None})
+        taken_back = TakeBack(
+            reason=f"a person's pause ended at {ended:%Y-%m-%d %H:%M} UTC; automation resumes"
+        )
     run = Run(program=program, contact=contact, event=event, now=now, page=page or PageFacts())
+    if taken_back is not None:
+        run.effects.append(taken_back)
     trigger: CompiledTrigger | None = None
     if isinstance(event, FollowUpDue):
         run.follow_up(event)
@@ -65,6 +75,11 @@ def handle(
         run.broadcast(event)
     elif contact.handed_off and not isinstance(event, OptinIn):
         run.effects.append(Note(text="a human has this conversation; automation waits"))
+    elif contact.person_answering(now) and not isinstance(event, OptinIn):
+        until = f"{contact.agent_until:%Y-%m-%d %H:%M} UTC"
+        run.effects.append(
+            Note(text=f"a person is answering this contact; automation waits until {until}")
+        )
     elif not _continue_tap(run, event):
         trigger = match_trigger(program, contact, event, get_started_payload)
         if trigger is None:

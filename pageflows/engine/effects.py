@@ -104,6 +104,15 @@ class HandOff(BaseModel):
     reason: str | None = None
 
 
+class TakeBack(BaseModel):
+    """Take thread control back (Conversation Routing `take_thread_control`) before anything
+    else goes: a person's pause ran out, and the Page inbox may still hold the thread."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["take_thread"] = "take_thread"
+    reason: str
+
+
 class NotifyOut(BaseModel):
     """POST the contact and the event as JSON to an outside system."""
 
@@ -122,6 +131,6 @@ class Note(BaseModel):
 
 
 Effect = Annotated[
-    Send | Skipped | Cancelled | Schedule | Changed | HandOff | NotifyOut | Note,
+    Send | Skipped | Cancelled | Schedule | Changed | HandOff | TakeBack | NotifyOut | Note,
     Field(discriminator="kind"),
 ]

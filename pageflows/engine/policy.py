@@ -31,6 +31,7 @@ SkipReason = Literal[
     "contact_replied", "already_replied", "private_reply_expired", "own_comment",
     "window_closed_while_waiting", "notifications_discontinued", "optin_request_too_soon",
     "template_unknown", "template_not_approved", "template_parameters",
+    "human_agent_permission_missing",
 ]
 # fmt: on
 TagStatus = Literal["accepted", "retired", "unknown", "human_only"]
@@ -485,30 +486,51 @@ def decide_optin_request(
 
 
 def decide_human_reply(
-    *, now: datetime, last_user_message_at: datetime | None, rules: PolicyTable = RULES
+    *,
+    now: datetime,
+    last_user_message_at: datetime | None,
+    human_agent: bool,
+    rules: PolicyTable = RULES,
 ) -> Delivery | Skip:
-    """A person typing in the inbox: a normal reply for 24 h, then HUMAN_AGENT up to 7 days."""
+    """A person typing in the inbox: a normal reply for 24 h, then HUMAN_AGENT up to 7 days.
+
+    ``human_agent`` is whether the Page's app has Facebook's Human Agent permission
+    (App Review; the page setting ``human_agent = true``): without it Facebook refuses
+    the tag, so from 24 h on the reply is refused here, with what to do about it.
+    Required, never defaulted: each caller says which page it answers for.
+    """
     now = _utc(now, "now")
     if last_user_message_at is None:
         return Skip(reason="outside_window", detail="The contact has never written to the Page.")
     last = _utc(last_user_message_at, "last_user_message_at")
-    if now - last < rules.standard_window:
+    age = now - last
+    if age < rules.standard_window:
         return Delivery(
             messaging_type="RESPONSE",
-            because=f"RESPONSE: a person's reply {_ago(now - last)} after the contact's last "
+            because=f"RESPONSE: a person's reply {_ago(age)} after the contact's last "
             f"message ({_fmt(last)}), inside the {_age(rules.standard_window)} window",
         )
-    if now - last < rules.human_agent_window:
-        return Delivery(
-            messaging_type="MESSAGE_TAG",
-            tag="HUMAN_AGENT",
-            because=f"HUMAN_AGENT: a person's reply {_ago(now - last)} after the contact's last "
-            f"message ({_fmt(last)}), within {_age(rules.human_agent_window)}",
+    if age >= rules.human_agent_window:
+        return Skip(
+            reason="outside_window",
+            detail=f"A person may answer for {_age(rules.human_agent_window)} after the "
+            f"contact's last message ({_fmt(last)}); that ended at "
+            f"{_fmt(last + rules.human_agent_window)}. The contact has to write first.",
         )
-    return Skip(
-        reason="outside_window",
-        detail=f"A person may answer for {_age(rules.human_agent_window)} after the contact's "
-        f"last message; that ended at {_fmt(last + rules.human_agent_window)}.",
+    if not human_agent:
+        return Skip(
+            reason="human_agent_permission_missing",
+            detail=f"The {_age(rules.standard_window)} window after the contact's last message "
+            f"({_fmt(last)}) closed at {_fmt(last + rules.standard_window)}; a person may answer "
+            f"until {_fmt(last + rules.human_agent_window)} only with the HUMAN_AGENT tag, which "
+            "needs Facebook's Human Agent permission (App Review). Once the app has it, set "
+            "`human_agent = true` on the page (or PAGEFLOWS_HUMAN_AGENT=1) and restart.",
+        )
+    return Delivery(
+        messaging_type="MESSAGE_TAG",
+        tag="HUMAN_AGENT",
+        because=f"HUMAN_AGENT: a person's reply {_ago(age)} after the contact's last "
+        f"message ({_fmt(last)}), within {_age(rules.human_agent_window)}",
     )
 
 

@@ -164,17 +164,29 @@ class Run:
                 )
             )
             return
-        if self.contact.handed_off:
-            self.effects.append(
-                Cancelled(reason="handed_off", detail="a human has this conversation", origin=span)
-            )
+        if self.contact.automation_paused(self.now):
+            self.effects.append(self._paused(span))
             return
         self.channel = Channel(scheduled=True, tag=event.tag, topic=event.topic)
         with contextlib.suppress(Halt):
             self.run_list(event.root, after.body, event.path[:-1])
 
+    def _paused(self, span: Span | None) -> Cancelled:
+        """Why a follow-up or a broadcast does not run: a human has the conversation."""
+        if self.contact.handed_off:
+            return Cancelled(
+                reason="handed_off", detail="a human has this conversation", origin=span
+            )
+        until = self.contact.agent_until
+        return Cancelled(
+            reason="person_answering",
+            detail=f"a person is answering this contact until {until:%Y-%m-%d %H:%M} UTC",
+            origin=span,
+        )
+
     def window_closing(self, event: WindowClosingDue) -> None:
-        if self.contact.last_user_message_at != event.for_message_at or self.contact.handed_off:
+        stale = self.contact.last_user_message_at != event.for_message_at
+        if stale or self.contact.automation_paused(self.now):
             return
         found = addresses.resolve(self.program, event.root)
         if found is not None:
@@ -188,10 +200,8 @@ class Run:
         flow, cast = entry
         if not _in_audience(self.contact, cast):
             return
-        if self.contact.handed_off:
-            self.effects.append(
-                Cancelled(reason="handed_off", detail="a human has this conversation")
-            )
+        if self.contact.automation_paused(self.now):
+            self.effects.append(self._paused(None))
             return
         topic = cast.audience_value if cast.audience == "subscribers" else None
         self.channel = Channel(scheduled=True, tag=cast.tag, topic=topic)

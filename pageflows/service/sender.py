@@ -486,6 +486,8 @@ class Sender:
     def deliver(self, client: GraphClient, kind: str, body: dict[str, Any]) -> Outcome:
         if kind == "handoff":
             return client.pass_thread_control(str(body.get("psid", "")), body.get("reason"))
+        if kind == "take_thread":
+            return client.take_thread_control(str(body.get("psid", "")), body.get("reason"))
         if kind == "notify":
             try:
                 answer = client.transport.send(
@@ -514,6 +516,8 @@ class Sender:
                 row.next_attempt_at = None
                 if row.kind != "notify":  # an outside URL says nothing about Facebook's limits
                     pages.recovered(session, row.page_id, now)
+                if row.kind == "take_thread":  # the thread is ours again: held ones may go
+                    _thread_back(session, row, now)
                 return
             row.error_code, row.error_subcode = outcome.code, outcome.subcode
             row.error_message = outcome.message
@@ -523,6 +527,10 @@ class Sender:
                 pages.probe_answered(session, row.page_id, now)
             if isinstance(outcome, RetryLater):
                 self._retry_later(session, row, outcome, now)
+            elif isinstance(outcome, NeedsOperator) and _human_agent_refused(row, outcome):
+                row.status, row.reason, row.next_attempt_at = "failed", "human_agent_refused", None
+                row.detail = HUMAN_AGENT_REFUSED
+                log.warning("message %s to %s: %s", row.id, row.contact_id, row.detail)
             elif isinstance(outcome, NeedsOperator):
                 self._pause_page(session, row, outcome, token, now)
             elif isinstance(outcome, ThreadElsewhere):
@@ -647,6 +655,21 @@ class Sender:
         return info
 
 
+HUMAN_AGENT_REFUSED = (
+    "Facebook refused the HUMAN_AGENT tag (a permission error): the page is set"
+    " `human_agent = true`, but the app seems not to have the Human Agent permission."
+    " Get it in App Review, or set `human_agent = false` so replies after 24 h are refused"
+    " before they are sent."
+)
+
+
+def _human_agent_refused(row: OutboxMessage, outcome: NeedsOperator) -> bool:
+    """Code 10 without a subcode on a HUMAN_AGENT reply: that reply's permission, not the
+    page's (errors.md documents no code for it; 10 is "permission denied"). Failing the
+    one message keeps the rest of the page sending; pausing it would stop every flow."""
+    return row.tag == "HUMAN_AGENT" and outcome.code == 10 and outcome.subcode is None
+
+
 def _is_window_based(row: OutboxMessage) -> bool:
     """A RESPONSE or UPDATE to the contact's PSID: allowed while the 24 h window is open."""
     recipient = row.body.get("recipient", {}) if isinstance(row.body, dict) else {}
@@ -677,6 +700,13 @@ def _recheck(
         waited_since=row.created_at,
         why=why,
     )
+
+
+def _thread_back(session: Session, row: OutboxMessage, now: datetime) -> None:
+    contact = session.get(Contact, (row.page_id, row.contact_id))
+    last = contact.last_user_message_at if contact is not None else None
+    released = release_held(session, row.page_id, row.contact_id, last, now)
+    log.info("took the thread with %s back; %d held message(s) queued", row.contact_id, released)
 
 
 def release_held(

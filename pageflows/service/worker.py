@@ -35,7 +35,16 @@ from sqlalchemy.orm import Session
 from pageflows.clock import Clock
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
-from pageflows.engine.effects import Cancelled, Effect, HandOff, NotifyOut, Schedule, Send, Skipped
+from pageflows.engine.effects import (
+    Cancelled,
+    Effect,
+    HandOff,
+    NotifyOut,
+    Schedule,
+    Send,
+    Skipped,
+    TakeBack,
+)
 from pageflows.engine.events import (
     BroadcastDue,
     CommentIn,
@@ -45,6 +54,7 @@ from pageflows.engine.events import (
     WindowClosingDue,
 )
 from pageflows.engine.inbound import (
+    EchoEvent,
     HandoverEvent,
     MessageEvent,
     PostbackEvent,
@@ -57,7 +67,7 @@ from pageflows.engine.inbound import InboxEvent as WebhookEvent
 from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
 from pageflows.rules.page_facts import PageFacts
-from pageflows.service import arrivals, pages
+from pageflows.service import agent, arrivals, pages
 from pageflows.service.config import PageConfig
 from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient
@@ -264,6 +274,8 @@ class Worker:
             return self._unknown(session, runtime, event, now)
         if isinstance(event, StandbyEvent):
             return self._standby(session, runtime, event, now)
+        if isinstance(event, EchoEvent):
+            return self._echo(session, runtime, event, now)
         core_event = to_core(event, runtime.get_started_payload)
         if core_event is None:
             return "ignored"
@@ -285,8 +297,12 @@ class Worker:
             return "ignored"
         ours = event.action == "pass_thread_control"
         contact = self.load_contact(session, runtime, event.sender_id, now)
-        if contact.handed_off != (not ours):
-            contact = contact.model_copy(update={"handed_off": not ours})
+        if contact.handed_off != (not ours) or (ours and contact.agent_until is not None):
+            # The thread back ends a person's pause too: automation resumes now.
+            update: dict[str, object] = {"handed_off": not ours}
+            if ours:
+                update["agent_until"] = None
+            contact = contact.model_copy(update=update)
             self.save_contact(session, runtime.page_id, contact, now)
         if ours:  # held messages are released on every pass back, whatever the state said
             released = release_held(
@@ -301,12 +317,42 @@ class Worker:
             log.info("another app took the thread with %s; automation waits", contact.id)
         return "done"
 
+    def _echo(self, session: Session, runtime: PageRuntime, event: EchoEvent, now: datetime) -> str:
+        """A copy of what the Page sent. One a person typed in Facebook's Page inbox takes
+        the conversation as a reply through the API does (automation pauses until the
+        page's `handback_after`) and is kept so the conversation shows it; echoes of our
+        own sends and of other apps change nothing."""
+        if not event.from_page_inbox:
+            return "ignored"
+        contact = self.load_contact(session, runtime, event.contact_id, now)
+        paused = agent.pause(contact, event.timestamp, runtime.declared.handback_after)
+        if paused != contact:
+            self.save_contact(session, runtime.page_id, paused, now)
+        agent.record_page_inbox_reply(
+            session,
+            runtime.page_id,
+            event.contact_id,
+            mid=event.mid,
+            text=event.text,
+            attachments=[a.type for a in event.attachments],
+            at=event.timestamp,
+            now=now,
+        )
+        log.info(
+            "a person answered %s in the Page inbox; automation waits until %s",
+            event.contact_id,
+            paused.agent_until,
+        )
+        return "done"
+
     def _standby(
         self, session: Session, runtime: PageRuntime, event: StandbyEvent, now: datetime
     ) -> str:
         """Another app has the thread: no flow runs, but the contact's message still opens
         the Page's window, which decides what may go once the thread comes back."""
         inner = event.event
+        if isinstance(inner, EchoEvent):  # a person typing in the Page inbox that holds it
+            return self._echo(session, runtime, inner, now)
         if not isinstance(inner, MessageEvent | PostbackEvent):
             return "ignored"
         row = session.get(Contact, (runtime.page_id, inner.sender_id))
@@ -528,10 +574,10 @@ class Worker:
             session.add(row)
         elif isinstance(effect, Schedule):
             self.schedule(session, page_id, contact_id, effect, now)
-        elif isinstance(effect, HandOff | NotifyOut):
+        elif isinstance(effect, HandOff | TakeBack | NotifyOut):
             body: dict[str, Any] = (
                 {"reason": effect.reason, "psid": contact_id}
-                if isinstance(effect, HandOff)
+                if isinstance(effect, HandOff | TakeBack)
                 else {"url": effect.url, "payload": effect.payload}
             )
             session.add(

@@ -13,8 +13,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pageflows.simulator.contact import ad_referral, post_event, referral_info
-from pageflows.simulator.state import Comment, Contact, NotificationToken, Page, SimState, psid_for
+from pageflows.simulator.contact import (
+    ad_referral,
+    echo_body,
+    post_body,
+    post_event,
+    referral_info,
+)
+from pageflows.simulator.state import (
+    PAGE_INBOX_APP_ID,
+    Comment,
+    Contact,
+    NotificationToken,
+    Page,
+    SimState,
+    new_mid,
+    psid_for,
+)
 
 
 class ActionError(Exception):
@@ -232,6 +247,23 @@ def read(state: SimState, page: Page, contact: Contact) -> Played:
     with state.lock:
         now = state.clock.now()
     return Played(contact.psid, [post_event(page, "read", contact.psid, now)])
+
+
+def inbox_reply(state: SimState, page: Page, contact: Contact, text: str) -> Played:
+    """A person types `text` in the Page inbox: the contact gets it, the inbox takes control
+    of the thread (send-api.md §5: replying from the inbox takes it automatically) and our
+    webhook gets the echo with the inbox's app id."""
+    mid = new_mid()
+    with state.lock:
+        now = state.clock.now()
+        previous, contact.owner_app_id = contact.owner_app_id, PAGE_INBOX_APP_ID
+        state.handovers.append(
+            {"action": "inbox_reply", "page_id": page.page_id, "psid": contact.psid,
+             "previous_owner_app_id": previous, "new_owner_app_id": PAGE_INBOX_APP_ID,
+             "text": text, "mid": mid, "at": now.isoformat()}
+        )  # fmt: skip
+    body = echo_body(page, contact.psid, now, mid=mid, app_id=PAGE_INBOX_APP_ID, text=text)
+    return Played(contact.psid, [post_body(page, body)], {"mid": mid})
 
 
 def set_owner(

@@ -198,6 +198,23 @@ def build_event(page: Page, kind: str, psid: str, now: datetime, **f: Any) -> di
     return messaging_body(page, psid, now, event)
 
 
+def echo_body(
+    page: Page, psid: str, now: datetime, *, mid: str, app_id: str, text: str
+) -> dict[str, Any]:
+    """`message_echoes`: what the Page sent, sender the Page, recipient the contact; `app_id`
+    a number as in every Facebook example (samples/wh_echo_from_page_inbox_human.json)."""
+    item = {
+        "sender": {"id": page.page_id},
+        "recipient": {"id": psid},
+        "timestamp": to_ms(now),
+        "message": {"mid": mid, "is_echo": True, "app_id": int(app_id), "text": text},
+    }
+    return {
+        "object": "page",
+        "entry": [{"id": page.page_id, "time": to_ms(now), "messaging": [item]}],
+    }
+
+
 HANDOVER_KEYS = ("previous_owner_app_id", "new_owner_app_id", "metadata")
 
 

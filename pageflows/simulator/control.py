@@ -65,6 +65,7 @@ class PageIn(_Body):
     name: str = "Simulated Page"
     region: Region | None = None
     ad_window: bool = False
+    human_agent: bool = False
     templates: list[TemplateIn] = []
 
 
@@ -75,6 +76,7 @@ class PageSettingsIn(_Body):
     webhook_url: str | None = None
     region: Region | None = None
     ad_window: bool | None = None
+    human_agent: bool | None = None
 
 
 class PageTemplateIn(TemplateIn):
@@ -102,6 +104,10 @@ class SayIn(Who):
     ref: str | None = None
     source: str | None = None
     from_ad: bool = False  # the message follows a click-to-Messenger ad (message.referral)
+
+
+class InboxReplyIn(Who):
+    text: str
 
 
 class TapIn(Who):
@@ -222,6 +228,8 @@ def control_blueprint(state: SimState) -> Blueprint:
                 page.region = body.region
             if body.ad_window is not None:
                 page.ad_window = body.ad_window
+            if body.human_agent is not None:
+                page.human_agent = body.human_agent
             return page.settings(), 200
 
     @bp.route("/templates", methods=["GET", "POST"])
@@ -351,6 +359,14 @@ def control_blueprint(state: SimState) -> Blueprint:
         return actions.say(
             state, page, contact, b.text, b.quick_reply, b.ref, b.source, from_ad=b.from_ad
         ).as_json(), 200
+
+    @bp.post("/inbox/reply")
+    def inbox_reply() -> Reply:
+        """A person answers in Facebook's Page inbox: the inbox takes the thread and our
+        webhook gets the echo (app_id 263902037430900)."""
+        b = _body(InboxReplyIn)
+        page, contact = who(b)
+        return actions.inbox_reply(state, page, contact, b.text).as_json(), 200
 
     @bp.post("/tap")
     def tap() -> Reply:

@@ -80,6 +80,13 @@ def no_matching_user() -> GraphError:
     return GraphError(100, "(#100) No matching user found", 2018001)
 
 
+def human_agent_not_permitted() -> GraphError:
+    """HUMAN_AGENT from an app without the Human Agent permission. Unconfirmed: errors.md
+    documents no code for it; 10 ("permission denied / feature not allowed") is the closest,
+    and the message is Facebook's usual one for code 10, not one seen for this case."""
+    return GraphError(10, "(#10) Application does not have permission for this action")
+
+
 def outside_window() -> GraphError:
     return GraphError(
         10,

@@ -185,6 +185,10 @@ class SimControl:
     def say(self, text: str, **who: Any) -> Any:
         return self.call("POST", "say", {"text": text, **_who(who)})
 
+    def inbox_reply(self, text: str, **who: Any) -> Any:
+        """A person answers in Facebook's Page inbox (the echo reaches our webhook)."""
+        return self.call("POST", "inbox/reply", {"text": text, **_who(who)})
+
     def tap(self, title: str, **who: Any) -> Any:
         return self.call("POST", "tap", {"title": title, **_who(who)})
 

@@ -193,13 +193,15 @@ def _check_window(body: dict[str, Any], page: Page, contact: Contact, now: datet
             raise errors.outside_window()
         return
     age = None if contact.last_message_at is None else now - contact.last_message_at
-    _check_tag(body.get("tag"), age, now)
+    _check_tag(body.get("tag"), age, now, page)
 
 
-def _check_tag(tag: Any, age: timedelta | None, now: datetime) -> None:
+def _check_tag(tag: Any, age: timedelta | None, now: datetime, page: Page) -> None:
     allowed = live_tags(now)  # the retired ones were refused with 1893061 before this
     if tag not in allowed:  # missing or unknown
         raise errors.invalid_param(f"Param tag must be one of {{{', '.join(allowed)}}}")
+    if tag == "HUMAN_AGENT" and not page.human_agent:  # policy.md §2: App Review first
+        raise errors.human_agent_not_permitted()
     if age is None:  # a tag never reaches someone who has not written first
         raise errors.outside_window()
     if tag in SEVEN_DAY_TAGS and age >= TAG_WINDOW.length:

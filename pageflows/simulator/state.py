@@ -82,6 +82,8 @@ class Page:
     profile: dict[str, Any] = field(default_factory=dict)  # messenger_profile properties
     region: str | None = None  # "AU", "EU", "JP", "KR", "UK" or None: none of them (policy.md §3)
     ad_window: bool = False  # 7 days after a click-to-Messenger ad message (policy.md §1a)
+    # The app has Facebook's Human Agent permission (App Review): HUMAN_AGENT is refused without.
+    human_agent: bool = False
     templates: dict[str, Template] = field(default_factory=dict)  # by id, in creation order
 
     def template(self, name: str, language: str) -> Template | None:
@@ -90,7 +92,8 @@ class Page:
 
     def settings(self) -> dict[str, Any]:
         return {"page_id": self.page_id, "webhook_url": self.webhook_url,
-                "region": self.region, "ad_window": self.ad_window}  # fmt: skip
+                "region": self.region, "ad_window": self.ad_window,
+                "human_agent": self.human_agent}  # fmt: skip
 
 
 @dataclass

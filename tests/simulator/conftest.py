@@ -44,7 +44,9 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def sim(receiver: Receiver) -> Iterator[RunningSimulator]:
     with running_simulator() as running:
-        running.control.register_page(PAGE_ID, TOKEN, SECRET, receiver.url)
+        # With the Human Agent permission: the tests of HUMAN_AGENT's 7 days need it
+        # (test_sim_human_agent.py tests a page without it).
+        running.control.register_page(PAGE_ID, TOKEN, SECRET, receiver.url, human_agent=True)
         running.control.add_contact(PSID, "Peter", "Chang")
         running.control.set_clock("2026-03-01T12:00:00+00:00")
         running.control.seen(PSID)

@@ -99,7 +99,10 @@ def test_inside_the_window_a_message_goes_out_without_a_tag(
 def test_a_human_agent_replies_normally_then_with_human_agent_tag(
     age: timedelta, expected: Delivery
 ) -> None:
-    assert plain(decide_human_reply(now=NOW, last_user_message_at=NOW - age)) == expected
+    assert (
+        plain(decide_human_reply(now=NOW, last_user_message_at=NOW - age, human_agent=True))
+        == expected
+    )
 
 
 def test_each_decision_says_why_it_was_allowed() -> None:
@@ -110,7 +113,7 @@ def test_each_decision_says_why_it_was_allowed() -> None:
         "RESPONSE: the 24 h window after the contact's message at 2026-03-10 10:00 UTC,"
         " open until 2026-03-11 10:00 UTC"
     )
-    agent = decide_human_reply(now=NOW, last_user_message_at=NOW - 31 * H)
+    agent = decide_human_reply(now=NOW, last_user_message_at=NOW - 31 * H, human_agent=True)
     assert isinstance(agent, Delivery)
     assert agent.because == (
         "HUMAN_AGENT: a person's reply 31 h after the contact's last message"
@@ -125,9 +128,36 @@ def test_each_decision_says_why_it_was_allowed() -> None:
 
 @pytest.mark.parametrize("age", [7 * D, 7 * D + M])
 def test_a_human_agent_reply_after_7_days_is_skipped(age: timedelta) -> None:
-    outcome = decide_human_reply(now=NOW, last_user_message_at=NOW - age)
+    outcome = decide_human_reply(now=NOW, last_user_message_at=NOW - age, human_agent=True)
     assert skip_reason(outcome) == "outside_window"
     assert isinstance(outcome, Skip) and "7 days" in outcome.detail
+
+
+@pytest.mark.parametrize(
+    ("age", "reason"),
+    [
+        (23 * H + 59 * M, None),
+        (24 * H, "human_agent_permission_missing"),
+        (6 * D + 23 * H, "human_agent_permission_missing"),
+        (7 * D, "outside_window"),
+    ],
+)
+def test_without_the_human_agent_permission_a_person_answers_only_inside_24_h(
+    age: timedelta, reason: str | None
+) -> None:
+    outcome = decide_human_reply(now=NOW, last_user_message_at=NOW - age, human_agent=False)
+    if reason is None:
+        assert plain(outcome) == Delivery(messaging_type="RESPONSE")
+        return
+    assert skip_reason(outcome) == reason
+    assert isinstance(outcome, Skip)
+    if reason == "human_agent_permission_missing":
+        assert "human_agent = true" in outcome.detail and "App Review" in outcome.detail
+
+
+def test_a_person_never_answers_a_contact_who_never_wrote() -> None:
+    outcome = decide_human_reply(now=NOW, last_user_message_at=None, human_agent=True)
+    assert skip_reason(outcome) == "outside_window"
 
 
 @pytest.mark.parametrize("tag", RETIRED_2026)
@@ -368,7 +398,9 @@ def test_rule_table_lists_every_tag_once_with_a_source() -> None:
         lambda: window_is_open(datetime(2026, 1, 1), None),
         lambda: window_is_open(NOW, datetime(2026, 1, 1)),
         lambda: decide(now=datetime(2026, 1, 1), last_user_message_at=None, scheduled=True),
-        lambda: decide_human_reply(now=NOW, last_user_message_at=datetime(2026, 1, 1)),
+        lambda: decide_human_reply(
+            now=NOW, last_user_message_at=datetime(2026, 1, 1), human_agent=True
+        ),
         lambda: decide_private_reply(
             now=NOW, comment_created_at=datetime(2026, 1, 1), already_replied=False, from_page=False
         ),

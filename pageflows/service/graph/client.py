@@ -223,6 +223,14 @@ class GraphClient:
             body["metadata"] = metadata[:1000]
         return self._post("me/pass_thread_control", body)
 
+    def take_thread_control(self, psid: str, metadata: str | None) -> Outcome:
+        """Take the thread back from the Page inbox (send-api.md §5: allowed when the thread
+        is idle or we are the default app); what an operator's handback does first."""
+        body: dict[str, Any] = {"recipient": {"id": psid}}
+        if metadata:
+            body["metadata"] = metadata[:1000]
+        return self._post("me/take_thread_control", body)
+
     def set_messenger_profile(self, profile: dict[str, Any]) -> Outcome:
         return self._post("me/messenger_profile", profile)
 

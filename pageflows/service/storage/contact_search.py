@@ -33,6 +33,7 @@ def copy_searchable(
     row.ref = _cut(after.ref, NAME_LIMIT)
     row.ref_source = _cut(after.ref_source, 32)
     row.first_seen_at = after.first_seen_at
+    row.agent_until = after.agent_until
     if last_message is not None:
         row.last_message = _cut(last_message, LAST_MESSAGE_LIMIT)
     page_id, psid = row.page_id, row.psid
