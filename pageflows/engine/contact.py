@@ -42,6 +42,10 @@ class ContactState(BaseModel):
     # A person answered (the operator API, or the Page inbox): no flow runs for this
     # contact until then, or until someone hands the conversation back (handback).
     agent_until: AwareDatetime | None = None
+    # A person typed in Facebook's Page inbox, which took the thread (send-api.md §5): it
+    # must be taken back when automation resumes. A reply through pageflows leaves the
+    # thread with us, and taking a thread one holds is a call Facebook may refuse.
+    inbox_has_thread: bool = False
 
     def person_answering(self, now: datetime) -> bool:
         """A person's reply holds the conversation at ``now`` (the pause has not run out)."""

@@ -59,10 +59,11 @@ def handle(
     if contact.agent_until is not None and not contact.person_answering(now):
         # The person's pause ran out: automation resumes, and takes the thread first.
         ended = contact.agent_until
-        contact = contact.model_copy(update={"agent_until": None})
-        taken_back = TakeBack(
-            reason=f"a person's pause ended at {ended:%Y-%m-%d %H:%M} UTC; automation resumes"
-        )
+        if contact.inbox_has_thread:  # else the thread never left us: nothing to take
+            taken_back = TakeBack(
+                reason=f"a person's pause ended at {ended:%Y-%m-%d %H:%M} UTC; automation resumes"
+            )
+        contact = contact.model_copy(update={"agent_until": None, "inbox_has_thread": False})
     run = Run(program=program, contact=contact, event=event, now=now, page=page or PageFacts())
     if taken_back is not None:
         run.effects.append(taken_back)

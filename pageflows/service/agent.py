@@ -146,7 +146,7 @@ def send_reply(
         decision = _decide(page, contact, now)
         if isinstance(decision, Skip):
             return ReplyMode(decision, window_of(contact, now))
-        took = contact.handed_off
+        took = contact.handed_off or contact.inbox_has_thread
         if took:  # the Page inbox holds the thread: take it before the reply goes
             _take_thread(session, page.id, psid, now, "a person answers through pageflows")
         deadline = send_deadline(decision, contact.last_user_message_at)
@@ -178,7 +178,9 @@ def send_reply(
             session.add(outbox)
             session.flush()
             ids.append(outbox.id)
-        paused = pause(contact, now, page.handback_after).model_copy(update={"handed_off": False})
+        paused = pause(contact, now, page.handback_after).model_copy(
+            update={"handed_off": False, "inbox_has_thread": False}  # the thread is ours again
+        )
         save_state(session, row, contact, paused, now)
         notify(session, OUTBOX)
         return Queued(tuple(ids), decision, window_of(paused, now), took)
@@ -204,14 +206,17 @@ def hand_back(engine: Engine, page: PageConfig, psid: str, now: datetime) -> Han
             if contact.person_answering(now)
             else "running"
         )
-        held = contact.handed_off or contact.agent_until is not None
-        if was == "running" and not held:
+        elsewhere = contact.handed_off or contact.inbox_has_thread
+        if was == "running" and not elsewhere and contact.agent_until is None:
             return HandedBack(was, took_thread=False)
-        resumed = contact.model_copy(update={"agent_until": None, "handed_off": False})
+        resumed = contact.model_copy(
+            update={"agent_until": None, "handed_off": False, "inbox_has_thread": False}
+        )
         save_state(session, row, contact, resumed, now)
-        _take_thread(session, page.id, psid, now, "an operator handed the conversation back")
-        notify(session, OUTBOX)
-        return HandedBack(was, took_thread=True)
+        if elsewhere:  # only a thread another app holds is taken back
+            _take_thread(session, page.id, psid, now, "an operator handed the conversation back")
+            notify(session, OUTBOX)
+        return HandedBack(was, took_thread=elsewhere)
 
 
 def pause(contact: ContactState, at: datetime, handback_after: timedelta) -> ContactState:

@@ -326,6 +326,7 @@ class Worker:
             return "ignored"
         contact = self.load_contact(session, runtime, event.contact_id, now)
         paused = agent.pause(contact, event.timestamp, runtime.declared.handback_after)
+        paused = paused.model_copy(update={"inbox_has_thread": True})
         if paused != contact:
             self.save_contact(session, runtime.page_id, paused, now)
         agent.record_page_inbox_reply(

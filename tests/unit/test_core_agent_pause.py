@@ -47,12 +47,17 @@ def test_while_a_person_answers_a_keyword_gets_no_automated_answer() -> None:
 
 
 def test_when_the_pause_runs_out_the_thread_is_taken_back_before_the_answer() -> None:
-    paused = contact(agent_until=T0 + timedelta(hours=12))
+    """Only when the Page inbox took it (a person typed there): a reply through pageflows
+    never let the thread go, and taking a thread one holds is a call for nothing."""
     at = T0 + timedelta(hours=12)
+    paused = contact(agent_until=at, inbox_has_thread=True)
     decision = handle(program(FLOWS), paused, message("price", at), at)
     assert isinstance(decision.effects[0], TakeBack)
     assert texts(decision.effects) == ["It costs 10 EUR."]
-    assert decision.contact.agent_until is None
+    assert (decision.contact.agent_until, decision.contact.inbox_has_thread) == (None, False)
+    ours = handle(program(FLOWS), contact(agent_until=at), message("price", at), at)
+    assert not any(isinstance(e, TakeBack) for e in ours.effects)
+    assert texts(ours.effects) == ["It costs 10 EUR."]
 
 
 def test_a_follow_up_due_while_a_person_answers_is_cancelled_with_the_reason() -> None:
