@@ -90,8 +90,10 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
             took_thread=done.took_thread,
             detail=(
                 "automation was already running; nothing changed"
-                if not done.took_thread
+                if done.was == "running" and not done.took_thread
                 else "automation resumes; the thread is taken back from the Page inbox first"
+                if done.took_thread
+                else "automation resumes"
             ),
         )
 

@@ -98,8 +98,9 @@ def contact_resume(psid: str, page_id: str | None, config_path: str) -> None:
         done = agent.hand_back(engine, page, psid, SystemClock().now())
     except agent.UnknownContact as exc:
         raise click.ClickException(str(exc)) from None
-    if not done.took_thread:
+    if done.was == "running" and not done.took_thread:
         click.echo(f"{psid}: automation was already running; nothing changed")
         return
     was = "handed off" if done.was == "handed_off" else done.was
-    click.echo(f"{psid}: automation resumes (was {was}); the thread is taken back first")
+    taken = "; the thread is taken back first" if done.took_thread else ""
+    click.echo(f"{psid}: automation resumes (was {was}){taken}")

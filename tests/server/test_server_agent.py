@@ -142,8 +142,13 @@ def test_a_persons_reply_through_the_api_pauses_automation_until_the_handback(
         assert mode["automation"]["state"] == "paused"
         handed = world.api("POST", f"/contacts/{PSID}/handback")
         assert handed.status_code == 200 and handed.json()["was"] == "paused"
+        # The reply went through pageflows: the thread never left us, nothing to take.
+        assert handed.json()["took_thread"] is False
+        assert handed.json()["detail"] == "automation resumes"
         world.settle()
         assert ask_price(world)
+        assert world.sim.control.handovers() == []
+        assert "take_thread" not in {row.kind for row in world.outbox()}
         again = world.api("POST", f"/contacts/{PSID}/handback").json()
         assert again["took_thread"] is False  # nothing left to hand back
 
