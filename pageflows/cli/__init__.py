@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from pageflows.cli.broadcast import broadcast
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
 from pageflows.cli.operate import inbox, pages_group
@@ -36,3 +37,4 @@ main.add_command(inbox)
 main.add_command(pages_group, name="pages")
 main.add_command(policy)
 main.add_command(templates)
+main.add_command(broadcast)
