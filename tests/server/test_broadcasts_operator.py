@@ -9,15 +9,20 @@ on a fake clock (the pacing test runs on the real one).
 
 from __future__ import annotations
 
+import json
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner, Result
 from service_world import PAGE, World, running_world
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pageflows.cli import main
 from pageflows.service import broadcasts
 from pageflows.service.config import PageConfig
 from pageflows.service.storage.database import make_engine
@@ -190,9 +195,7 @@ def test_enumeration_resumes_after_a_crash_and_writes_nobody_twice(database_url:
     psids = [f"2000000000{n:05d}" for n in range(23)]
     with Session(engine) as session, session.begin():
         for psid in psids:
-            session.add(
-                Contact(page_id=PAGE, psid=psid, state={"id": psid}, updated_at=now)
-            )
+            session.add(Contact(page_id=PAGE, psid=psid, state={"id": psid}, updated_at=now))
         assert broadcasts.claim(session, PAGE, "news", now, "operator", broadcasts.ENUMERATING)
     # The crash: two batches of 5 committed, then a third inserted whose cursor never moved.
     assert broadcasts.enumerate_run(engine, PAGE, "news", now, batch=5) == 23  # baseline
@@ -210,3 +213,62 @@ def test_enumeration_resumes_after_a_crash_and_writes_nobody_twice(database_url:
         assert Counter(k.rsplit(":", 1)[1] for k in keys) == dict.fromkeys(psids, 1)
         assert session.scalar(select(func.count()).select_from(FollowUp)) == 23
     engine.dispose()
+
+
+def run_cli(world: World, *args: str) -> Result:
+    """`pageflows broadcast ...` as an operator types it, on the world's database and clock."""
+    config = world.flows.parent / "pageflows.toml"
+    config.write_text(
+        f'database_url = "{world.database_url}"\napp_secret = "s"\nverify_token = "v"\n'
+        f'[[pages]]\nid = "{PAGE}"\ntoken = "t"\n',
+        "utf-8",
+    )
+    return CliRunner().invoke(main, ["broadcast", *args, "--config", str(config)], obj=world.clock)
+
+
+def test_the_cli_previews_sends_reports_and_refuses_in_one_line(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("PAGEFLOWS_") and not name.startswith("PAGEFLOWS_TEST_"):
+            monkeypatch.delenv(name)
+    with running_world(database_url, tmp_path, FLOW) as world:
+        world.start()
+        say_hi(world, OLD)
+        jump(world, timedelta(days=3))
+        say_hi(world, NEW)
+        flows = str(world.flows)
+
+        shown = run_cli(world, "preview", "news", flows)
+        assert shown.exit_code == 0, shown.output
+        assert "if sent now: 5 contact(s)" in shown.output
+        assert "would get it: 3" in shown.output and "UPDATE: 3" in shown.output
+        assert "outside_window: 2" in shown.output
+
+        sent = run_cli(world, "send", "news", flows)
+        assert sent.exit_code == 0, sent.output
+        assert "news: 5 contact(s) to decide for" in sent.output
+        assert "no worker is alive" in sent.output  # the test steps the worker itself
+        world.settle()
+
+        report = run_cli(world, "report", "news")
+        assert report.exit_code == 0, report.output
+        assert "done (operator" in report.output
+        assert "sent 3" in report.output and "outside_window: 2" in report.output
+        as_json = json.loads(run_cli(world, "report", "news", "--json").output)
+        assert as_json["sent"] == 3 and as_json["by_mode"] == {"UPDATE": 3}
+
+        listed = run_cli(world, "list", flows)
+        assert "news  [main]  to everyone  at 2026-12-24 09:00 UTC" in listed.output
+        assert "deals  [main]  to subscribers 'deals'" in listed.output
+        assert "done (schedule, started 2026-11-27 09:00 UTC, 2 contact(s))" in listed.output
+
+        again = run_cli(world, "send", "news", flows)
+        assert again.exit_code == 1
+        assert "already ran" in again.output and "pageflows broadcast report news" in again.output
+        unknown = run_cli(world, "preview", "nope", flows)
+        assert unknown.exit_code == 1
+        assert unknown.output.strip() == (
+            "Error: no broadcast named 'nope' in the flows (known: deals, news)"
+        )
+        assert "Traceback" not in unknown.output
