@@ -114,12 +114,7 @@ def _count(outcome: Outcome, psid: str, name: str | None, effects: Any) -> None:
     sends = [e for e in effects if isinstance(e, Send)]
     if sends:
         first = sends[0]
-        mode = mode_label(
-            first.delivery.messaging_type,
-            first.delivery.tag,
-            first.request_body(),
-            first.delivery.because,
-        )
+        mode = mode_label(first.delivery.messaging_type, first.delivery.tag, first.delivery.because)
         outcome.send.setdefault(mode, Bucket()).add(psid, name)
         return
     skips = [e for e in effects if isinstance(e, Skipped)]

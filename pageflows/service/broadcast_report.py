@@ -49,7 +49,7 @@ def report(engine: Engine, page_id: str, name: str) -> dict[str, Any]:
         if row.status == "skipped":
             skipped[row.reason or "unknown"] += 1
             continue
-        modes[mode_label(row.messaging_type, row.tag, row.body, row.rationale)] += 1
+        modes[mode_label(row.messaging_type, row.tag, row.rationale)] += 1
         if row.status == "failed":
             errors[(row.error_code, row.error_message or row.reason)] += 1
         elif row.status in WAITING:
@@ -85,8 +85,8 @@ def report(engine: Engine, page_id: str, name: str) -> dict[str, Any]:
     }
 
 
-def _latest_rows(session: Session, page_id: str, name: str) -> dict[str, OutboxMessage]:
-    """Each contact's latest message of the broadcast."""
+def _latest_rows(session: Session, page_id: str, name: str) -> dict[str, Any]:
+    """Each contact's latest message of the broadcast: the columns a report counts by."""
     newest = (
         select(func.max(OutboxMessage.id))
         .where(
@@ -96,8 +96,17 @@ def _latest_rows(session: Session, page_id: str, name: str) -> dict[str, OutboxM
         )
         .group_by(OutboxMessage.contact_id)
     )
-    rows = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.id.in_(newest)).execution_options(yield_per=1000)
+    rows = session.execute(
+        select(
+            OutboxMessage.contact_id,
+            OutboxMessage.status,
+            OutboxMessage.reason,
+            OutboxMessage.messaging_type,
+            OutboxMessage.tag,
+            OutboxMessage.rationale,
+            OutboxMessage.error_code,
+            OutboxMessage.error_message,
+        ).where(OutboxMessage.id.in_(newest))
     )
     return {row.contact_id: row for row in rows}
 
