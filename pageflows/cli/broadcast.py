@@ -9,7 +9,9 @@ by the page's rate; the command says whether one is alive.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -32,7 +34,13 @@ from pageflows.service import broadcasts, heartbeat
 from pageflows.service.broadcast_preview import preview
 from pageflows.service.broadcast_report import report
 from pageflows.service.broadcasts import BroadcastError
-from pageflows.service.config import PageConfig, Settings
+from pageflows.service.config import (
+    ConfigError,
+    PageConfig,
+    Settings,
+    read_settings,
+    sandbox_asked,
+)
 
 flows_argument = click.argument(
     "flows_dir", required=False, type=click.Path(exists=True, file_okay=False)
@@ -46,14 +54,19 @@ class Setup:
 
     def __init__(self, ctx: click.Context, config_path: str, flows_dir: str | None) -> None:
         self.flows_dir = flows_dir or "."
-        self.settings: Settings = settings_or_exit(beside_flows(config_path, self.flows_dir))
+        self.settings = operator_settings(beside_flows(config_path, self.flows_dir))
         self.clock = clock_of(ctx)
 
     def page(self, page_id: str | None) -> PageConfig:
         pages = self.settings.pages
         found = next((p for p in pages if page_id is None or p.id == page_id), None)
+        if not pages:
+            raise click.ClickException(
+                "no page is configured: set PAGEFLOWS_PAGE_ID or a [[pages]] table in "
+                "pageflows.toml (--config)"
+            )
         if found is None:
-            known = ", ".join(p.id for p in pages) or "none configured"
+            known = ", ".join(p.id for p in pages)
             raise click.BadParameter(f"no page {page_id} (pages: {known})", param_hint="'--page'")
         return found
 
@@ -75,6 +88,17 @@ class Setup:
         program = results[page.id].program
         assert program is not None  # load_all_flows raises when a page's flows do not load
         return program
+
+
+def operator_settings(config_path: str) -> Settings:
+    """The database and the pages; no Facebook secret is needed to read or queue (sandbox
+    mode, PAGEFLOWS_SANDBOX=1, gives the sandbox page as `serve --sandbox` does)."""
+    if sandbox_asked(os.environ):
+        return settings_or_exit(config_path, sandbox=True)
+    try:
+        return read_settings(os.environ, Path(config_path))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def refused(exc: BroadcastError) -> click.ClickException:

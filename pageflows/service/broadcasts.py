@@ -183,7 +183,9 @@ def enumerate_run(engine: Engine, page_id: str, name: str, now: datetime, batch:
                 run.contacts += len(psids)
                 written += len(psids)
             if len(psids) < batch:
-                run.status = RUNNING
+                # Nobody to decide for: done now, not when a worker next looks.
+                run.status = RUNNING if run.contacts else DONE
+                run.finished_at = None if run.contacts else now
                 log.info("broadcast %s: %d contact(s) to decide for", name, run.contacts)
                 return written
 

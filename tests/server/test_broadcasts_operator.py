@@ -272,3 +272,32 @@ def test_the_cli_previews_sends_reports_and_refuses_in_one_line(
             "Error: no broadcast named 'nope' in the flows (known: deals, news)"
         )
         assert "Traceback" not in unknown.output
+
+
+LATE_FLOW = """
+on keyword "hi" exact:
+    send "hello"
+
+broadcast old to everyone at "2026-11-20 09:00" in "UTC":
+    send "old news"
+"""
+
+
+def test_a_broadcast_the_schedule_found_too_late_is_not_sent_until_a_person_sends_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    with running_world(database_url, tmp_path, LATE_FLOW) as world:
+        world.start()
+        say_hi(world, NEW)
+        jump(world, timedelta(seconds=1))
+        (listed,) = ok_json(world.api("GET", "/broadcasts"))["broadcasts"]
+        assert listed["run"]["status"] == "too_late" and listed["run"]["requested"] == "schedule"
+        assert received(world, "old news") == (Counter(), Counter())
+
+        sent = ok_json(world.api("POST", "/broadcasts/old/send"), 202)
+        assert sent["run"]["requested"] == "operator"
+        world.settle()
+        ok, _ = received(world, "old news")
+        assert ok == dict.fromkeys(NEW, 1)
+        report = ok_json(world.api("GET", "/broadcasts/old/report"))
+        assert report["run"]["status"] == "done" and report["sent"] == 3
