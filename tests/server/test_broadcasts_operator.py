@@ -133,6 +133,9 @@ def test_preview_equals_send_equals_simulator_equals_report_and_retry(
         assert (report["sent"], report["failed"]["count"], report["retried"]) == (3, 0, 1)
         assert report["run"]["status"] == "done"
 
+        jump(world, datetime(2026, 12, 24, 9, 1, tzinfo=UTC) - world.clock.now())
+        assert received(world, "news for you")[0] == dict.fromkeys(NEW, 1)  # not again
+
 
 def test_the_schedule_sends_what_the_preview_said_tokens_and_audience(
     database_url: str, tmp_path: Path
