@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from pageflows.cli.agent import contact, reply
+from pageflows.cli.broadcast import broadcast
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
 from pageflows.cli.growth import links_command, qr_command, stats_command
@@ -45,3 +46,4 @@ main.add_command(stats_command)
 main.add_command(status)
 main.add_command(reply)
 main.add_command(contact)
+main.add_command(broadcast)

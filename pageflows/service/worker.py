@@ -27,8 +27,6 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -67,7 +65,7 @@ from pageflows.engine.inbound import InboxEvent as WebhookEvent
 from pageflows.engine.policy import send_deadline
 from pageflows.rules.compile import Program
 from pageflows.rules.page_facts import PageFacts
-from pageflows.service import agent, arrivals, pages
+from pageflows.service import agent, arrivals, broadcasts, pages
 from pageflows.service.config import PageConfig
 from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient
@@ -662,7 +660,7 @@ class Worker:
             if not fired:
                 busy.add((page_id, contact_id))
             done += fired
-        return done + started
+        return done + started + broadcasts.finish_runs(self.engine, self.clock.now())
 
     def _park_follow_up(
         self, follow_up_id: int, page_id: str, contact_id: str, exc: Exception, now: datetime
@@ -717,8 +715,10 @@ class Worker:
         """A due broadcast becomes one delivery per contact (a follow-up row each), so every
         worker process takes a share, each under the contact's lock, and none twice.
 
-        The run row is the claim: the process whose insert lands enumerates the
-        contacts in the same transaction; any other finds it there and moves on.
+        The run row is the claim (broadcasts.claim): the process whose insert lands
+        starts it; the contacts are then written a batch per transaction from the
+        run's cursor (broadcasts.enumerate_runs), by whichever process comes next, so
+        a run an operator started, or one a crash interrupted, goes on where it was.
         """
         started = 0
         for runtime in self.pages.values():
@@ -728,60 +728,19 @@ class Worker:
                 with Session(self.engine) as session, session.begin():
                     if session.get(BroadcastRun, (runtime.page_id, name)) is not None:
                         continue
-                    if not self._claim_run(session, runtime.page_id, name, now):
+                    late = now - broadcast.send_at > LATE_BROADCAST
+                    status = broadcasts.TOO_LATE if late else broadcasts.ENUMERATING
+                    if not broadcasts.claim(
+                        session, runtime.page_id, name, now, "schedule", status
+                    ):
                         continue
                     started += 1
-                    if now - broadcast.send_at > LATE_BROADCAST:
+                    if late:
                         log.warning(
                             "broadcast %s was due %s; too late, not sent", name, broadcast.send_at
                         )
-                        continue
-                    psids = session.scalars(
-                        select(Contact.psid).where(Contact.page_id == runtime.page_id)
-                    ).all()
-                    insert = (
-                        pg_insert
-                        if session.get_bind().dialect.name == "postgresql"
-                        else (sqlite_insert)
-                    )
-                    rows = [
-                        {
-                            "key": f"broadcast:{runtime.page_id}:{name}:{psid}",
-                            "page_id": runtime.page_id,
-                            "contact_id": psid,
-                            "purpose": "broadcast",
-                            "due_at": now,
-                            "spec": {"name": name},
-                            "status": "pending",
-                            "created_at": now,
-                        }
-                        for psid in psids
-                    ]
-                    for start in range(0, len(rows), 1000):
-                        session.execute(
-                            insert(FollowUp)
-                            .values(rows[start : start + 1000])
-                            .on_conflict_do_nothing(index_elements=["key"])
-                        )
-                    session.execute(
-                        update(BroadcastRun)
-                        .where(BroadcastRun.page_id == runtime.page_id, BroadcastRun.name == name)
-                        .values(contacts=len(psids))
-                    )
-                    log.info("broadcast %s: %d contact(s) to decide for", name, len(psids))
+            started += broadcasts.enumerate_runs(self.engine, runtime.page_id, now)
         return started
-
-    @staticmethod
-    def _claim_run(session: Session, page_id: str, name: str, now: datetime) -> bool:
-        """Insert the run row unless another process already did: True if ours."""
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        inserted = session.execute(
-            insert(BroadcastRun)
-            .values(page_id=page_id, name=name, started_at=now, contacts=0)
-            .on_conflict_do_nothing(index_elements=["page_id", "name"])
-            .returning(BroadcastRun.name)
-        ).first()
-        return inserted is not None
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -1,0 +1,314 @@
+"""Broadcast runs: listed, started by an operator or by the schedule, enumerated in batches,
+finished, retried.
+
+A run is one `broadcast_runs` row per page and name; the insert that lands is
+the claim, so a broadcast runs once whoever asks (the schedule, `broadcast
+send`, two workers at once). Its contacts become one follow-up each (purpose
+"broadcast", key `broadcast:{page}:{name}:{psid}`, unique), written a batch at
+a time with the cursor `after_psid` moved in the same transaction: a crash
+mid-way resumes after the last committed batch, and a contact written twice is
+refused by the key, so nobody gets it twice and no transaction holds the whole
+audience. The worker decides each follow-up under the contact's lock and the
+sender paces the messages by the page's rate (pace.py).
+
+Run status: enumerating (contacts being written) -> running (every delivery
+written, being decided) -> done (none pending); too_late (the schedule found
+it more than a day late and did not send; an operator may still send it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from pageflows.rules.compile import Program
+from pageflows.service.storage.models import BroadcastRun, Contact, FollowUp, OutboxMessage
+
+log = logging.getLogger("pageflows.broadcasts")
+BATCH = 1000
+ENUMERATING, RUNNING, DONE, TOO_LATE = "enumerating", "running", "done", "too_late"
+
+
+class BroadcastError(Exception):
+    """An operator's request refused: why, in one sentence, and the facts behind it."""
+
+    def __init__(self, status: int, error: str, **details: Any) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.details = details
+
+
+def delivery_key(page_id: str, name: str, psid: str) -> str:
+    return f"broadcast:{page_id}:{name}:{psid}"
+
+
+def retry_key(page_id: str, name: str, psid: str, attempt: int) -> str:
+    return f"broadcast-retry:{page_id}:{name}:{psid}:{attempt}"
+
+
+def _prefixes(page_id: str, name: str) -> tuple[str, str]:
+    return f"broadcast:{page_id}:{name}:", f"broadcast-retry:{page_id}:{name}:"
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def known(program: Program, name: str) -> None:
+    """Refuse a name the flows do not declare, listing the ones they do."""
+    if name not in program.broadcasts:
+        raise BroadcastError(
+            404, f"no broadcast named {name!r} in the flows", known=sorted(program.broadcasts)
+        )
+
+
+def run_json(run: BroadcastRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {
+        "status": run.status,
+        "requested": run.requested,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "contacts": run.contacts,
+    }
+
+
+def list_broadcasts(engine: Engine, page_id: str, program: Program) -> list[dict[str, Any]]:
+    """Every broadcast in the page's flows, with its run if it has one."""
+    with Session(engine) as session:
+        runs = {
+            r.name: r
+            for r in session.scalars(select(BroadcastRun).where(BroadcastRun.page_id == page_id))
+        }
+        listed = []
+        for name, (flow, cast) in sorted(program.broadcasts.items()):
+            listed.append(
+                {
+                    "name": name,
+                    "flow": flow,
+                    "audience": cast.audience,
+                    "audience_value": cast.audience_value,
+                    "tag": cast.tag,
+                    "send_at": cast.send_at.isoformat(),
+                    "local_time": f"{cast.local_time:%Y-%m-%d %H:%M} {cast.timezone}",
+                    "run": run_json(runs.get(name)),
+                }
+            )
+        return listed
+
+
+def claim(
+    session: Session, page_id: str, name: str, now: datetime, requested: str, status: str
+) -> bool:
+    """Insert the run row unless another process (or request) already did: True if ours."""
+    inserted = session.execute(
+        _insert(session)(BroadcastRun)
+        .values(
+            page_id=page_id,
+            name=name,
+            started_at=now,
+            contacts=0,
+            status=status,
+            requested=requested,
+        )
+        .on_conflict_do_nothing(index_elements=["page_id", "name"])
+        .returning(BroadcastRun.name)
+    ).first()
+    return inserted is not None
+
+
+def start(engine: Engine, page_id: str, program: Program, name: str, now: datetime) -> BroadcastRun:
+    """An operator's `send`: the run starts now, whatever its scheduled time (the schedule
+    then finds the run and leaves it). Refused if it already ran; a run the schedule found
+    too late may still be sent by a person."""
+    known(program, name)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        if not claim(session, page_id, name, now, "operator", ENUMERATING):
+            run = session.get(BroadcastRun, (page_id, name), with_for_update=True)
+            assert run is not None
+            if run.status != TOO_LATE:
+                raise BroadcastError(
+                    409,
+                    f"broadcast {name!r} already ran (started {run.started_at:%Y-%m-%d %H:%M} "
+                    f"UTC, {run.requested}); see its report: pageflows broadcast report {name}",
+                    run=run_json(run),
+                    report=f"/api/broadcasts/{name}/report",
+                )
+            run.status, run.requested, run.started_at = ENUMERATING, "operator", now
+            run.finished_at, run.after_psid, run.contacts = None, None, 0
+        run = session.get(BroadcastRun, (page_id, name))
+        assert run is not None
+    log.info("broadcast %s: started by an operator", name)
+    return run
+
+
+def enumerate_runs(engine: Engine, page_id: str, now: datetime, batch: int = BATCH) -> int:
+    """Write the deliveries of every run of the page still enumerating, a batch per
+    transaction; returns how many contacts were written."""
+    with Session(engine) as session:
+        names = session.scalars(
+            select(BroadcastRun.name).where(
+                BroadcastRun.page_id == page_id, BroadcastRun.status == ENUMERATING
+            )
+        ).all()
+    return sum(enumerate_run(engine, page_id, name, now, batch) for name in names)
+
+
+def enumerate_run(engine: Engine, page_id: str, name: str, now: datetime, batch: int) -> int:
+    """From the run's cursor to the last contact, one committed batch at a time."""
+    written = 0
+    while True:
+        with Session(engine) as session, session.begin():
+            run = session.get(BroadcastRun, (page_id, name), with_for_update=True)
+            if run is None or run.status != ENUMERATING:
+                return written  # another process finished it
+            psids = session.scalars(
+                select(Contact.psid)
+                .where(Contact.page_id == page_id, Contact.psid > (run.after_psid or ""))
+                .order_by(Contact.psid)
+                .limit(batch)
+            ).all()
+            if psids:
+                add_deliveries(session, [_delivery(page_id, name, psid, now) for psid in psids])
+                run.after_psid = psids[-1]
+                run.contacts += len(psids)
+                written += len(psids)
+            if len(psids) < batch:
+                # Nobody to decide for: done now, not when a worker next looks.
+                run.status = RUNNING if run.contacts else DONE
+                run.finished_at = None if run.contacts else now
+                log.info("broadcast %s: %d contact(s) to decide for", name, run.contacts)
+                return written
+
+
+def add_deliveries(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert follow-up rows, skipping keys already there (a batch written again after a
+    crash). One statement run for many parameter sets: compiling a 1,000-row VALUES
+    clause costs far more than the insert."""
+    statement = _insert(session)(FollowUp.__table__).on_conflict_do_nothing(index_elements=["key"])
+    session.connection().execute(statement, rows)
+
+
+def _delivery(page_id: str, name: str, psid: str, now: datetime) -> dict[str, Any]:
+    return {
+        "key": delivery_key(page_id, name, psid),
+        "page_id": page_id,
+        "contact_id": psid,
+        "purpose": "broadcast",
+        "due_at": now,
+        "spec": {"name": name},
+        "status": "pending",
+        "created_at": now,
+    }
+
+
+def pending(session: Session, page_id: str, name: str) -> int:
+    first, again = _prefixes(page_id, name)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(FollowUp)
+            .where(
+                FollowUp.page_id == page_id,
+                FollowUp.purpose == "broadcast",
+                FollowUp.status == "pending",
+                FollowUp.key.startswith(first, autoescape=True)
+                | FollowUp.key.startswith(again, autoescape=True),
+            )
+        )
+        or 0
+    )
+
+
+def finish_runs(engine: Engine, now: datetime) -> int:
+    """Mark done each running run with no delivery left to decide."""
+    finished = 0
+    with Session(engine) as session:
+        running = session.execute(
+            select(BroadcastRun.page_id, BroadcastRun.name).where(BroadcastRun.status == RUNNING)
+        ).all()
+    for page_id, name in running:
+        with Session(engine) as session, session.begin():
+            if pending(session, page_id, name):
+                continue
+            session.execute(
+                update(BroadcastRun)
+                .where(
+                    BroadcastRun.page_id == page_id,
+                    BroadcastRun.name == name,
+                    BroadcastRun.status == RUNNING,
+                )
+                .values(status=DONE, finished_at=now)
+            )
+            finished += 1
+            log.info("broadcast %s: every delivery decided", name)
+    return finished
+
+
+def retry(engine: Engine, page_id: str, program: Program, name: str, now: datetime) -> int:
+    """The contacts whose latest message of this broadcast failed are decided again by the
+    worker through today's policy: a new follow-up each (a distinct key per attempt)."""
+    known(program, name)
+    _, again = _prefixes(page_id, name)
+    with Session(engine) as session, session.begin():
+        run = session.get(BroadcastRun, (page_id, name), with_for_update=True)
+        if run is None:
+            raise BroadcastError(409, f"broadcast {name!r} has not run; nothing to retry")
+        if run.status != DONE:
+            raise BroadcastError(
+                409,
+                f"broadcast {name!r} is still {run.status}; retry it once it is done "
+                f"(pageflows broadcast report {name})",
+                run=run_json(run),
+            )
+        failed = failed_contacts(session, page_id, name)
+        tried = Counter(
+            key[len(again) :].rsplit(":", 1)[0]
+            for key in session.scalars(
+                select(FollowUp.key).where(
+                    FollowUp.page_id == page_id, FollowUp.key.startswith(again, autoescape=True)
+                )
+            )
+        )
+        rows = [
+            {
+                **_delivery(page_id, name, psid, now),
+                "key": retry_key(page_id, name, psid, tried[psid] + 1),
+            }
+            for psid in failed
+        ]
+        for start_at in range(0, len(rows), BATCH):
+            add_deliveries(session, rows[start_at : start_at + BATCH])
+        if rows:
+            run.status, run.finished_at = RUNNING, None
+    log.info("broadcast %s: %d failed contact(s) to decide again", name, len(rows))
+    return len(rows)
+
+
+def failed_contacts(session: Session, page_id: str, name: str) -> list[str]:
+    """Contacts whose latest message of this broadcast failed."""
+    latest = (
+        select(func.max(OutboxMessage.id))
+        .where(
+            OutboxMessage.page_id == page_id,
+            OutboxMessage.broadcast == name,
+            OutboxMessage.kind == "message",
+        )
+        .group_by(OutboxMessage.contact_id)
+    )
+    return list(
+        session.scalars(
+            select(OutboxMessage.contact_id)
+            .where(OutboxMessage.id.in_(latest), OutboxMessage.status == "failed")
+            .order_by(OutboxMessage.contact_id)
+        )
+    )
