@@ -10,6 +10,7 @@ import click
 
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
+from pageflows.cli.conversations import contacts, conversation
 from pageflows.cli.operate import inbox, pages_group
 from pageflows.cli.policy import policy
 from pageflows.cli.server import db, profile, serve, worker
@@ -36,3 +37,5 @@ main.add_command(inbox)
 main.add_command(pages_group, name="pages")
 main.add_command(policy)
 main.add_command(templates)
+main.add_command(contacts)
+main.add_command(conversation)
