@@ -68,7 +68,7 @@ def fill(engine: Engine, count: int) -> None:
                     "first_key": name_key(first),
                     "last_key": name_key(surname),
                     "last_message": f"message {n}",
-                }  # fmt: skip
+                }
             )
             if len(batch) == 5000:
                 session.execute(insert(Contact), batch)
