@@ -200,3 +200,28 @@ def test_the_cli_walks_pages_with_the_next_command_it_prints(world: World, tmp_p
             break
         args = nexts[0].removeprefix("next page: pageflows ").split()
     assert seen == ["7002", "7001", "7000", PSID]
+
+
+def test_standby_messages_and_referrals_show_as_the_contact_s(world: World, tmp_path: Path) -> None:
+    """While the Page inbox owns the thread, the contact's messages arrive as standby."""
+    at = to_ms(world.clock.now())
+    item = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": at}
+    world.post(
+        {"object": "page", "entry": [{"id": PAGE, "time": at, "standby": [
+            {**item, "message": {"mid": "m_standby_1", "text": "anyone there?"}}]}]}
+    )  # fmt: skip
+    world.post(
+        {"object": "page", "entry": [{"id": PAGE, "time": at + 1, "messaging": [
+            {**item, "timestamp": at + 1,
+             "referral": {"ref": "summer", "source": "SHORTLINK", "type": "OPEN_THREAD"}}]}]}
+    )  # fmt: skip
+    world.settle()
+    items = world.api("GET", f"/contacts/{PSID}/conversation").json()["items"]
+    standby, referral = items[-2:]
+    assert (standby["kind"], standby["text"], standby["standby"]) == (
+        "message", "anyone there?", True,
+    )  # fmt: skip
+    assert referral["referral"] == {"ref": "summer", "source": "SHORTLINK"}
+    shown = cli(world, tmp_path, "conversation", PSID).output
+    assert "> anyone there? (while the Page inbox had the thread)" in shown
+    assert "> came by ref summer from SHORTLINK" in shown
