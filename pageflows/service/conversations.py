@@ -141,10 +141,18 @@ def window(
     }
 
 
-def _window_clause(name: str, now: datetime, rules: PolicyTable) -> ColumnElement[bool]:
+def _window_clause(
+    name: str, now: datetime, rules: PolicyTable, ad_window: bool = False
+) -> ColumnElement[bool]:
+    """The window as a range of last-message times. With the page's ad window, an ad
+    message (never after the last message) may keep a window open longer: `open` and
+    `human_agent` then only narrow the range, and each row's state decides (_recent)."""
     last = Contact.last_user_message_at
     standard = now - rules.standard_window
     human = now - rules.human_agent_window
+    if ad_window and name in ("open", "human_agent"):
+        longest = max(rules.ad_window, rules.human_agent_window, rules.standard_window)
+        return last > now - longest
     if name == "open":
         return last > standard
     if name == "human_agent":
@@ -167,21 +175,16 @@ def list_contacts(
     """One page of a page's contacts, newest last message first."""
     size = check_limit(limit)
     cursor = decode_cursor(after, "contacts")
-    conditions = _conditions(page_id, filters, now)
+    conditions = _conditions(page_id, filters, now, ad_window)
+    # On a page with the ad window, the SQL range only narrows `open` and `human_agent`
+    # (the ad message's time is in the state): each row's own window state decides.
+    exact = not (ad_window and filters.window in ("open", "human_agent"))
     rows: list[Contact] = []
     with Session(engine) as session:
         phase = cursor.get("p", 1) if cursor else 1
         if phase == 1:
-            query = select(Contact).where(*conditions, Contact.last_user_message_at.is_not(None))
-            if cursor:
-                at, psid = _cursor_moment(cursor), str(cursor.get("id", ""))
-                query = query.where(
-                    tuple_(Contact.last_user_message_at, Contact.psid) < tuple_(at, psid)
-                )
-            query = query.order_by(Contact.last_user_message_at.desc(), Contact.psid.desc()).limit(
-                size + 1
-            )
-            rows = list(session.scalars(query))
+            key = (_cursor_moment(cursor), str(cursor.get("id", ""))) if cursor else None
+            rows = _recent(session, conditions, key, size + 1, exact, now, filters.window)
         if len(rows) <= size and filters.window in (None, "closed"):
             # Contacts who never wrote (a referral, a comment): after the others, by psid.
             query = select(Contact).where(*conditions, Contact.last_user_message_at.is_(None))
@@ -195,11 +198,41 @@ def list_contacts(
     if len(rows) > size:
         last = rows[size - 1]
         if last.last_user_message_at is not None:
-            key = {"k": "contacts", "p": 1, "at": last.last_user_message_at.isoformat()}
+            where = {"k": "contacts", "p": 1, "at": last.last_user_message_at.isoformat()}
         else:
-            key = {"k": "contacts", "p": 2}
-        next_cursor = encode_cursor({**key, "id": last.psid})
+            where = {"k": "contacts", "p": 2}
+        next_cursor = encode_cursor({**where, "id": last.psid})
     return Page(items, next_cursor)
+
+
+def _recent(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    key: tuple[datetime, str] | None,
+    want: int,
+    exact: bool,
+    now: datetime,
+    window_state: str | None,
+) -> list[Contact]:
+    """Contacts who wrote, newest first, after `key`; without `exact`, read on in chunks
+    until `want` rows pass the window check."""
+    chunk = want if exact else max(want, MAX_LIMIT)
+    rows: list[Contact] = []
+    while len(rows) < want:
+        query = select(Contact).where(*conditions, Contact.last_user_message_at.is_not(None))
+        if key is not None:
+            query = query.where(tuple_(Contact.last_user_message_at, Contact.psid) < tuple_(*key))
+        query = query.order_by(Contact.last_user_message_at.desc(), Contact.psid.desc())
+        batch = list(session.scalars(query.limit(chunk)))
+        if exact:
+            return batch
+        rows += [r for r in batch if contact_item(r, now, True)["window"]["state"] == window_state]
+        if len(batch) < chunk:
+            break
+        last = batch[-1]
+        assert last.last_user_message_at is not None
+        key = (last.last_user_message_at, last.psid)
+    return rows[:want]
 
 
 def _cursor_moment(cursor: dict[str, Any]) -> datetime:
@@ -212,7 +245,9 @@ def _cursor_moment(cursor: dict[str, Any]) -> datetime:
     return moment
 
 
-def _conditions(page_id: str, filters: ContactFilter, now: datetime) -> list[ColumnElement[bool]]:
+def _conditions(
+    page_id: str, filters: ContactFilter, now: datetime, ad_window: bool = False
+) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Contact.page_id == page_id]
     if filters.q is not None and filters.q.strip():
         conditions.append(_name_clause(filters.q.strip()))
@@ -248,7 +283,7 @@ def _conditions(page_id: str, filters: ContactFilter, now: datetime) -> list[Col
                 window=filters.window,
                 allowed=list(WINDOWS),
             )
-        conditions.append(_window_clause(filters.window, now, RULES))
+        conditions.append(_window_clause(filters.window, now, RULES, ad_window))
     return conditions
 
 

@@ -121,6 +121,45 @@ def test_filters_by_name_prefix_tag_field_ref_and_window(engine: Engine) -> None
     assert two["window"]["human_agent_until"] == (NOW + timedelta(days=7, hours=-30)).isoformat()
 
 
+def test_on_a_page_with_the_ad_window_an_ad_message_keeps_the_window_open(
+    engine: Engine,
+) -> None:
+    """The list's window filter agrees with each item's window, ad window included."""
+    rows = []
+    for n in range(450):  # more than one chunk of the filter's read-ahead
+        last = NOW - timedelta(days=3, minutes=n)
+        extra = {"ad_message_at": last.isoformat()} if n % 3 == 0 else {}
+        row = contact_row(f"ad{n:03d}", last)
+        row["state"] = {**row["state"], **extra}
+        rows.append(row)
+    with Session(engine) as session, session.begin():
+        session.execute(insert(Contact), rows)
+    ad = [r["psid"] for r in rows if "ad_message_at" in r["state"]]
+    plain = [r["psid"] for r in rows if "ad_message_at" not in r["state"]]
+
+    def states(psids: list[str]) -> set[str]:
+        items = list_contacts(engine, PAGE, NOW, ContactFilter(q=psids[0]), ad_window=True).items
+        return {i["window"]["state"] for i in items}
+
+    for window, expected in (("open", ad), ("human_agent", plain)):
+        found: list[str] = []
+        after = None
+        while True:
+            page = list_contacts(
+                engine, PAGE, NOW, ContactFilter(window=window), limit=40, after=after,
+                ad_window=True,
+            )  # fmt: skip
+            assert {i["window"]["state"] for i in page.items} <= {window}
+            found += [i["psid"] for i in page.items]
+            if page.next is None:
+                break
+            after = page.next
+        assert found == expected, window
+    assert states(ad) == {"open"} and states(plain) == {"human_agent"}
+    # Without the page's ad window, every one of them is in the human agent window.
+    assert walk(engine, ContactFilter(window="open")) == []
+
+
 def test_bad_cursor_limit_window_and_field_are_refused_with_what_is_allowed(
     engine: Engine,
 ) -> None:
