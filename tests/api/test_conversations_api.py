@@ -176,6 +176,12 @@ def test_the_cli_lists_contacts_and_prints_the_transcript(world: World, tmp_path
     assert "Facebook said (551/1545041)" in out
     assert "[sent by a person in the Page inbox]" in out
     assert "skipped: outside_window: " in out
+    as_json = json.loads(cli(world, tmp_path, "conversation", PSID, "--json").output)
+    assert [i["status"] for i in as_json["items"] if i["direction"] == "out"] == [
+        "read", "failed", "sent", "skipped",
+    ]  # fmt: skip
+    other_page = cli(world, tmp_path, "contacts", "--page", "999")
+    assert other_page.exit_code == 1 and f"configured: {PAGE}" in other_page.output
     missing = cli(world, tmp_path, "conversation", "nobody")
     assert missing.exit_code == 1 and "no contact nobody" in missing.output
     bad = cli(world, tmp_path, "contacts", "--after", "garbage")
