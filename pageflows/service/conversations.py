@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Engine, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Engine, and_, exists, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from pageflows.engine.contact import ContactState
@@ -175,12 +175,12 @@ def list_contacts(
     """One page of a page's contacts, newest last message first."""
     size = check_limit(limit)
     cursor = decode_cursor(after, "contacts")
-    conditions = _conditions(page_id, filters, now, ad_window)
     # On a page with the ad window, the SQL range only narrows `open` and `human_agent`
     # (the ad message's time is in the state): each row's own window state decides.
     exact = not (ad_window and filters.window in ("open", "human_agent"))
     rows: list[Contact] = []
     with Session(engine) as session:
+        conditions = _conditions(session, page_id, filters, now, ad_window)
         phase = cursor.get("p", 1) if cursor else 1
         if phase == 1:
             key = (_cursor_moment(cursor), str(cursor.get("id", ""))) if cursor else None
@@ -246,19 +246,13 @@ def _cursor_moment(cursor: dict[str, Any]) -> datetime:
 
 
 def _conditions(
-    page_id: str, filters: ContactFilter, now: datetime, ad_window: bool = False
+    session: Session, page_id: str, filters: ContactFilter, now: datetime, ad_window: bool
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Contact.page_id == page_id]
     if filters.q is not None and filters.q.strip():
         conditions.append(_name_clause(filters.q.strip()))
     if filters.tag:
-        conditions.append(
-            Contact.psid.in_(
-                select(ContactTag.psid).where(
-                    ContactTag.page_id == page_id, ContactTag.tag == filters.tag
-                )
-            )
-        )
+        conditions.append(_tag_clause(session, page_id, filters.tag))
     if filters.field is not None:
         name, equals, value = filters.field.partition("=")
         if not equals or not name:
@@ -285,6 +279,31 @@ def _conditions(
             )
         conditions.append(_window_clause(filters.window, now, RULES, ad_window))
     return conditions
+
+
+FEW_TAGGED = 5000
+
+
+def _tag_clause(session: Session, page_id: str, tag: str) -> ColumnElement[bool]:
+    """Contacts with the tag, in the form that keeps a page cheap for this tag.
+
+    A tag few contacts have: read them from the tag's index (at most FEW_TAGGED),
+    then fetch those contacts by primary key and sort them; handing the planner
+    the ids rather than a subquery stops PostgreSQL from walking the newest
+    contacts one by one looking for the few tagged (measured: 5 ms against 50).
+    A common tag: walk the newest contacts and check each for the tag (its
+    primary key), stopping after a page; sorting every tagged contact would
+    cost more.
+    """
+    tagged = select(ContactTag.psid).where(ContactTag.page_id == page_id, ContactTag.tag == tag)
+    psids = list(session.scalars(tagged.limit(FEW_TAGGED)))
+    if len(psids) < FEW_TAGGED:
+        return Contact.psid.in_(psids)
+    return exists().where(
+        ContactTag.page_id == Contact.page_id,
+        ContactTag.psid == Contact.psid,
+        ContactTag.tag == tag,
+    )
 
 
 def _name_clause(q: str) -> ColumnElement[bool]:

@@ -206,8 +206,10 @@ def test_list_and_search_use_an_index_at_100000_contacts(engine: Engine) -> None
                 batch = []
         session.execute(
             insert(ContactTag),
-            [{"page_id": PAGE, "psid": f"{n:08d}", "tag": "vip"} for n in range(0, 100_000, 97)],
-        )
+            [{"page_id": PAGE, "psid": f"{n:08d}", "tag": "vip"} for n in range(0, 100_000, 97)]
+            + [{"page_id": PAGE, "psid": f"{n:08d}", "tag": "customer"}
+               for n in range(1, 100_000, 2)],
+        )  # fmt: skip
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))
     second_page = list_contacts(engine, PAGE, NOW, limit=50).next
@@ -216,7 +218,8 @@ def test_list_and_search_use_an_index_at_100000_contacts(engine: Engine) -> None
         {"after": second_page},
         {"filters": ContactFilter(q="name12")},
         {"filters": ContactFilter(q="family3 name1")},
-        {"filters": ContactFilter(tag="vip")},
+        {"filters": ContactFilter(tag="vip")},  # few: from the tag's index
+        {"filters": ContactFilter(tag="customer")},  # many: the newest, each checked
         {"filters": ContactFilter(window="open")},
     ):
         shown = plan(engine, **kwargs)
