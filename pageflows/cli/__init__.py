@@ -12,6 +12,7 @@ from pageflows.cli.agent import contact, reply
 from pageflows.cli.broadcast import broadcast
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
+from pageflows.cli.conversations import contacts, conversation
 from pageflows.cli.growth import links_command, qr_command, stats_command
 from pageflows.cli.operate import inbox, pages_group
 from pageflows.cli.policy import policy
@@ -47,3 +48,5 @@ main.add_command(status)
 main.add_command(reply)
 main.add_command(contact)
 main.add_command(broadcast)
+main.add_command(contacts)
+main.add_command(conversation)

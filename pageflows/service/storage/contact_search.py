@@ -8,6 +8,8 @@ the state, so they never disagree with it.
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,8 @@ def copy_searchable(
     """Bring `row`'s searchable columns and the contact's tag and field rows up to `after`."""
     row.first_name = _cut(after.first_name, NAME_LIMIT)
     row.last_name = _cut(after.last_name, NAME_LIMIT)
+    row.first_key = name_key(row.first_name)
+    row.last_key = name_key(row.last_name)
     row.ref = _cut(after.ref, NAME_LIMIT)
     row.ref_source = _cut(after.ref_source, 32)
     row.first_seen_at = after.first_seen_at
@@ -72,3 +76,17 @@ def copy_searchable(
 
 def _cut(text: str | None, limit: int) -> str | None:
     return None if text is None else text[:limit]
+
+
+def name_key(text: str | None) -> str | None:
+    """A name as search compares it: accents dropped, case folded, spaces squeezed.
+
+    Computed here rather than with SQL's lower(), which on SQLite folds ASCII
+    only: "élodie", "Elodie" and "ÉLODIE" must find the same contact on both
+    databases.
+    """
+    if text is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())[:NAME_LIMIT] or None

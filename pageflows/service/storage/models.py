@@ -66,6 +66,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Byte order (PostgreSQL's "C" collation, SQLite's default BINARY): a prefix is one range.
+SEARCH_KEY = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}  # noqa: RUF012
 
@@ -100,6 +104,8 @@ class Contact(Base):
     __table_args__ = (
         Index("ix_contacts_recent", "page_id", "last_user_message_at", "psid"),
         Index("ix_contacts_ref", "page_id", "ref"),
+        Index("ix_contacts_first_key", "page_id", "first_key"),
+        Index("ix_contacts_last_key", "page_id", "last_key"),
     )
 
     page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -117,6 +123,10 @@ class Contact(Base):
     last_message: Mapped[str | None] = mapped_column(String(500))  # the contact's, shortened
     # A person answered: automation waits for this contact until then (or a handback).
     agent_until: Mapped[datetime | None]
+    # The names folded for search (contact_search.name_key: no case, no accents), compared
+    # byte by byte on both databases, so a name prefix is a range on an index.
+    first_key: Mapped[str | None] = mapped_column(SEARCH_KEY)
+    last_key: Mapped[str | None] = mapped_column(SEARCH_KEY)
 
 
 class ContactTag(Base):
