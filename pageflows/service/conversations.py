@@ -596,7 +596,7 @@ def outbound_item(row: OutboxMessage) -> dict[str, Any]:
         "direction": "out",
         "kind": row.kind,
         "at": _iso(row.created_at),
-        "text": row.preview,
+        "text": _outbound_text(row),
         "status": row.status,
         "messaging_type": row.messaging_type,
         "tag": row.tag,
@@ -614,6 +614,19 @@ def outbound_item(row: OutboxMessage) -> dict[str, Any]:
         "possible_duplicate": row.possible_duplicate,
         "message_id": row.message_id,
     }
+
+
+def _outbound_text(row: OutboxMessage) -> str:
+    """A message's preview; the calls that move the thread, in words."""
+    reason = row.body.get("reason") if isinstance(row.body, dict) else None
+    because = f": {reason}" if reason else ""
+    if row.kind == "handoff":
+        return f"(the conversation was handed to the Page inbox{because})"
+    if row.kind == "take_thread":
+        return f"(the thread was taken back from the Page inbox{because})"
+    if row.kind == "notify":
+        return "(a notification to an outside address)"
+    return row.preview
 
 
 def _iso(moment: datetime | None) -> str | None:

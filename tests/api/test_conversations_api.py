@@ -83,9 +83,16 @@ def test_the_conversation_shows_each_message_its_status_and_why(world: World) ->
         ("in", "order", None),
         ("out", "Your order is on its way", "failed"),
         ("out", "A person here: it ships Monday", "sent"),
+        # The person's pause ran out: the Page inbox took the thread, so it is taken back.
+        (
+            "out",
+            "(the thread was taken back from the Page inbox: a person's pause ended at"
+            " 2026-11-24 21:10 UTC; automation resumes)",
+            "sent",
+        ),
         ("out", "Still there?", "skipped"),
     ]
-    hello, failed, person, skipped = (body["items"][n] for n in (1, 3, 4, 5))
+    hello, failed, person, skipped = (body["items"][n] for n in (1, 3, 4, 6))
     assert hello["rationale"].startswith("RESPONSE: ")
     assert "24 h window" in hello["rationale"]
     assert hello["messaging_type"] == "RESPONSE" and hello["source"] == "flow"
@@ -113,7 +120,7 @@ def test_a_conversation_paged_backwards_is_the_whole_conversation(world: World) 
         if body["next"] is None:
             break
         before = body["next"]
-    assert [len(p) for p in pages] == [2, 2, 2]
+    assert [len(p) for p in pages] == [2, 2, 2, 1]
     assert [i for page in reversed(pages) for i in page] == whole
 
 
@@ -174,11 +181,11 @@ def test_the_cli_lists_contacts_and_prints_the_transcript(world: World, tmp_path
     assert "> hi" in out and "< Hello!  [read, RESPONSE]" in out
     assert "why: RESPONSE: " in out
     assert "Facebook said (551/1545041)" in out
-    assert "[sent by a person in the Page inbox]" in out
+    assert "< A person here: it ships Monday  [sent, from the Page inbox]" in out
     assert "skipped: outside_window: " in out
     as_json = json.loads(cli(world, tmp_path, "conversation", PSID, "--json").output)
     assert [i["status"] for i in as_json["items"] if i["direction"] == "out"] == [
-        "read", "failed", "sent", "skipped",
+        "read", "failed", "sent", "sent", "skipped",  # the 2nd "sent": the thread taken back
     ]  # fmt: skip
     other_page = cli(world, tmp_path, "contacts", "--page", "999")
     assert other_page.exit_code == 1 and f"configured: {PAGE}" in other_page.output
