@@ -100,6 +100,28 @@ def media_fits(kind: str, info: MediaInfo | None) -> bool:
     return True
 
 
+def as_link(body: dict[str, Any], url: str) -> dict[str, Any]:
+    """The send with its attachment replaced by a link; its quick replies stay (the question
+    the attachment asks still needs its answers)."""
+    message = body.get("message")
+    link: dict[str, Any] = {"text": url}
+    if isinstance(message, dict) and message.get("quick_replies"):
+        link["quick_replies"] = message["quick_replies"]
+    return {**body, "message": link}
+
+
+def why_not_media(kind: str, info: MediaInfo | None) -> str:
+    """Why `media_fits` said no, in words for the log."""
+    if info is None:
+        return "could not be checked (no answer to HEAD)"
+    if info.size is None or info.content_type is None:
+        return "has no size or type in its answer to HEAD"
+    limit = MAX_IMAGE_BYTES if kind == "image" else MAX_MEDIA_BYTES
+    if info.size > limit:
+        return f"is {info.size} bytes, over Messenger's {limit}"
+    return f"is of type {info.content_type}, which Messenger refuses as {kind}"
+
+
 def backoff(attempt: int, rng: random.Random, cap: timedelta = MAX_BACKOFF) -> timedelta:
     """Exponential from 1 s, capped, with jitter between half and all of it."""
     base = min(2.0 ** min(max(attempt - 1, 0), 30), cap.total_seconds())
@@ -634,10 +656,11 @@ class Sender:
         url = attachment.get("payload", {}).get("url")
         if kind not in ("image", "audio", "video", "file") or not isinstance(url, str):
             return body
-        if media_fits(kind, self.media_info(client, url)):
+        info = self.media_info(client, url)
+        if media_fits(kind, info):
             return body
-        log.info("%s %s is too large or of a type Messenger refuses; sending a link", kind, url)
-        return {**body, "message": {"text": url}}
+        log.info("%s %s %s; sending a link", kind, url, why_not_media(kind, info))
+        return as_link(body, url)
 
     def media_info(self, client: GraphClient, url: str) -> MediaInfo | None:
         now: datetime = self.clock.now()

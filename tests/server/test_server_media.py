@@ -27,7 +27,7 @@ from pageflows.serve import Service, build_service
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.graph.client import MediaInfo
 from pageflows.service.graph.transport import Request, Response, Transport
-from pageflows.service.sender import media_fits
+from pageflows.service.sender import as_link, media_fits, why_not_media
 from pageflows.service.storage.models import MediaCheck, OutboxMessage
 from pageflows.simulator import RunningSimulator, running_simulator
 
@@ -187,6 +187,34 @@ def test_a_big_picture_arrives_as_a_link_and_a_small_one_as_a_picture(world: Wor
     rows = outbox()
     assert [r.status for r in rows] == ["sent"] * 4
     assert rows[0].body["message"] == {"text": world.media("big.jpg")}  # the outbox says so too
+
+
+def test_an_attachment_sent_as_a_link_keeps_its_quick_replies() -> None:
+    """A person's picture with quick replies (the operator API) becomes a link that still
+    asks the question; the reason in the log is the real one."""
+    body = {
+        "recipient": {"id": "p"},
+        "messaging_type": "RESPONSE",
+        "message": {
+            "attachment": {"type": "image", "payload": {"url": "https://x.example/a.jpg"}},
+            "quick_replies": [{"content_type": "text", "title": "Yes", "payload": "Y"}],
+        },
+    }
+    assert as_link(body, "https://x.example/a.jpg") == {
+        "recipient": {"id": "p"},
+        "messaging_type": "RESPONSE",
+        "message": {
+            "text": "https://x.example/a.jpg",
+            "quick_replies": [{"content_type": "text", "title": "Yes", "payload": "Y"}],
+        },
+    }
+    assert why_not_media("image", None) == "could not be checked (no answer to HEAD)"
+    assert why_not_media("image", MediaInfo(9 * MB, "image/jpeg")) == (
+        f"is {9 * MB} bytes, over Messenger's {8 * MB}"
+    )
+    assert why_not_media("image", MediaInfo(10, "image/webp")) == (
+        "is of type image/webp, which Messenger refuses as image"
+    )
 
 
 def test_the_size_check_is_remembered_and_not_asked_again(world: World) -> None:
