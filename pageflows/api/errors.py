@@ -23,11 +23,46 @@ class ApiError(Exception):
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what was wrong with it."""
-    body = request.get_json(silent=True)
+    """The request's JSON object, or a 4xx that says what was wrong with it.
+
+    Text the databases cannot hold (a lone surrogate, which JSON's \\ud800 escapes can
+    carry) and nesting deep enough to exhaust the parser are refused here, as the
+    webhook refuses them, rather than failing later as a 500.
+    """
+    if not request.is_json:
+        raise ApiError(415, "send the body as JSON, with Content-Type: application/json")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
     if not isinstance(body, dict):
         raise ApiError(400, 'send a JSON object, such as {"text": "Hello"}')
+    where = _unencodable(body, "")
+    if where is not None:
+        raise ApiError(400, f"{where} holds text that is not valid Unicode (a lone surrogate)")
     return body
+
+
+def _unencodable(value: Any, where: str) -> str | None:
+    """The path of the first key or string UTF-8 cannot encode, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "the body"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            found = _unencodable(key, where) or _unencodable(item, path)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            found = _unencodable(item, f"{where}[{n}]")
+            if found is not None:
+                return found
+    return None
 
 
 def install(blueprint: Blueprint) -> None:

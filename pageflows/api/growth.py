@@ -10,6 +10,7 @@ Each takes ?page=ID (default: the only, or first, configured page).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -89,7 +90,9 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         except links.LinkError as exc:
             raise ApiError(409, str(exc), ref=ref) from None
         response = Response(links.qr_image(url, fmt, size), mimetype=links.MEDIA_TYPES[fmt])
-        response.headers["Content-Disposition"] = f'inline; filename="qr-{len(ref)}.{fmt}"'
+        response.headers["Content-Disposition"] = (
+            f'inline; filename="qr-{_file_safe(found.ref)}.{fmt}"'
+        )
         response.headers["X-Pageflows-Link"] = url
         return response
 
@@ -116,3 +119,8 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
             raise ApiError(404, f"no flow named {flow!r}", flows=sorted(compiled.flows))
         period = step_stats.Period(moment("since"), moment("until"))
         return jsonify(step_stats.step_stats(context.engine, of.id, compiled, flow, period))
+
+
+def _file_safe(ref: str) -> str:
+    """The ref as a file name: what the CLI writes (qr-REF.png), unsafe characters as _."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", ref)[:200]

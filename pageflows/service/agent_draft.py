@@ -92,6 +92,11 @@ def _text(value: Any, problems: list[str]) -> str | None:
     if not isinstance(value, str) or not value.strip():
         problems.append("text must be a non-empty string")
         return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, as a terminal can pass them
+        problems.append("text holds bytes or characters that are not valid Unicode (UTF-8)")
+        return None
     if len(value) > MAX_TEXT:
         problems.append(
             f"text has {len(value)} characters; Facebook takes fewer than {MAX_TEXT + 1}"

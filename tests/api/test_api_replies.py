@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service_world import running_world
+import requests
+from service_world import ADMIN_TOKEN, running_world
 
 PSID = "psid-api-reply"
 FLOW = 'on keyword "hi":\n    send "Hello!"\n'
@@ -20,8 +21,27 @@ def test_bad_drafts_unknown_contacts_and_pages_are_refused_clearly(
         world.settle()
         path = f"/contacts/{PSID}/messages"
 
-        not_json = world.api("POST", path, None)
-        assert not_json.status_code == 400 and "JSON object" in not_json.json()["error"]
+        no_body = world.api("POST", path, None)
+        assert no_body.status_code == 415 and "Content-Type: application/json" in no_body.text
+        url, auth = f"{world.url}/api{path}", {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        for raw, content_type, status, says in (
+            (b'{"text": "hi"}', "text/plain", 415, "Content-Type: application/json"),
+            (b"[1, 2]", "application/json", 400, "JSON object"),
+            (b"{not json", "application/json", 400, "JSON object"),
+            (b"[" * 10_000 + b"]" * 10_000, "application/json", 400, "JSON object"),
+            (b'{"text": "\\ud800"}', "application/json", 400, "text holds text that is not"),
+            (
+                b'{"text": "ok", "quick_replies": [{"title": "\\udfff", "payload": "P"}]}',
+                "application/json",
+                400,
+                "quick_replies[0].title holds",
+            ),
+        ):
+            answer = requests.post(
+                url, data=raw, headers={**auth, "Content-Type": content_type}, timeout=10
+            )
+            assert answer.status_code == status, (raw[:40], answer.text)
+            assert says in answer.json()["error"]
 
         too_long = world.api("POST", path, {"text": "x" * 2000, "quick_replies": "yes"})
         assert too_long.status_code == 400

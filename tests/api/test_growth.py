@@ -138,6 +138,7 @@ def test_a_qr_code_decodes_to_its_link_and_a_scan_of_it_counts_as_qr(
         answer = world.api("GET", "/qr/spring_sale.png?size=300")
         assert answer.status_code == 200, answer.text
         assert answer.headers["Content-Type"] == "image/png"
+        assert answer.headers["Content-Disposition"] == 'inline; filename="qr-spring_sale.png"'
         image = Image.open(io.BytesIO(answer.content))
         assert 200 <= image.width <= 300
         (decoded,) = zxingcpp.read_barcodes(image)

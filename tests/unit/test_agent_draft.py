@@ -71,3 +71,13 @@ def test_a_reply_needs_text_or_an_attachment(body: dict[str, Any]) -> None:
 
 def test_1999_characters_is_the_longest_text() -> None:
     assert parse_draft({"text": "x" * 1999}).text == "x" * 1999
+
+
+def test_text_a_terminal_passed_as_broken_bytes_is_a_problem_not_a_crash() -> None:
+    """`pageflows reply PSID "$(printf 'bad \xff')"`: click hands over surrogate escapes."""
+    broken = b"bad \xff byte".decode("utf-8", "surrogateescape")
+    with pytest.raises(DraftError) as refused:
+        parse_draft({"text": broken})
+    assert refused.value.problems == [
+        "text holds bytes or characters that are not valid Unicode (UTF-8)"
+    ]
