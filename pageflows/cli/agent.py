@@ -40,7 +40,12 @@ def _page(settings: Settings, page_id: str | None) -> PageConfig:
     elif len(pages) == 1:
         found = pages[0]
     else:
-        known = ", ".join(p.id for p in pages) or "none"
+        if not pages:
+            raise click.UsageError(
+                "no page is configured: pass --config path/to/pageflows.toml, or set"
+                " PAGEFLOWS_PAGE_ID (and PAGEFLOWS_HUMAN_AGENT=1 if the app has the permission)"
+            )
+        known = ", ".join(p.id for p in pages)
         raise click.UsageError(f"give --page: the configured pages are {known}")
     if found is None:
         known = ", ".join(p.id for p in pages) or "none"
@@ -75,6 +80,8 @@ def reply(psid: str, text: str, author: str | None, page_id: str | None, config_
     delivery = outcome.delivery
     click.echo(f"queued as {delivery.tag or delivery.messaging_type} (message {outcome.ids[0]})")
     click.echo(f"why: {delivery.because}")
+    if outcome.took_thread:
+        click.echo("the Page inbox had the thread: it is taken back first")
     paused = outcome.window.paused_until
     if paused is not None:
         click.echo(f"automation waits for this contact until {paused:%Y-%m-%d %H:%M} UTC")

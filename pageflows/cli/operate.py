@@ -35,8 +35,18 @@ def _engine(config_path: str) -> Engine:
     return engine_or_exit(url)
 
 
-def engine_or_exit(url: str = DEFAULT_URL) -> Engine:
-    """The database, migrated, or one line (no password) saying why not."""
+def engine_or_exit(url: str = DEFAULT_URL, create: bool = False) -> Engine:
+    """The database, migrated, or one line (no password) saying why not.
+
+    An SQLite file that is not there is refused unless `create`: an operator command run
+    in the wrong folder would otherwise make an empty database and report on it.
+    """
+    missing = missing_sqlite_file(url)
+    if missing is not None and not create:
+        raise click.ClickException(
+            f"no database at {missing}: run this where `pageflows serve` runs, or say which"
+            " database with PAGEFLOWS_DATABASE_URL (or database_url in --config)"
+        )
     try:
         engine = make_engine(url)
         upgrade(engine)
@@ -45,6 +55,16 @@ def engine_or_exit(url: str = DEFAULT_URL) -> Engine:
     except SQLAlchemyError as exc:
         raise database_failure("cannot use the database", exc, url) from None
     return engine
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of an SQLite database file that does not exist, else None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if path in ("", ":memory:") or Path(path).exists():
+        return None
+    return path
 
 
 @click.group()

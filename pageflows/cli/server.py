@@ -334,12 +334,23 @@ def serve(
         run_serving(settings, service, simulator, options, simulator_port, config_path)
 
 
+MIN_ADMIN_TOKEN = 20  # characters; secrets.token_urlsafe(32) gives 43
+
+
 def announce_operator_api(settings: Settings, host: str, port: int) -> Settings:
     """Say where the operator API is. In sandbox mode without PAGEFLOWS_ADMIN_TOKEN, make a
     token for this run and print a ready link with it (as Jupyter does), on stdout only:
     the token never goes into a log line. The web processes inherit it."""
     url = f"http://{host}:{port}/api/"
     if settings.admin_token:
+        if len(settings.admin_token) < MIN_ADMIN_TOKEN:
+            log.warning(
+                "PAGEFLOWS_ADMIN_TOKEN has %d characters: anyone who guesses it acts as the"
+                " Page; use %d or more, e.g. python3 -c 'import secrets;"
+                " print(secrets.token_urlsafe(32))'",
+                len(settings.admin_token),
+                MIN_ADMIN_TOKEN,
+            )
         log.info("operator API: %s (Authorization: Bearer $PAGEFLOWS_ADMIN_TOKEN)", url)
         return settings
     if not settings.sandbox:

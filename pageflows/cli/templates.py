@@ -96,7 +96,7 @@ def templates_sync(
     """Read each page's templates from Facebook and store them (statuses included)."""
     settings = _settings(config_path, sandbox)
     pages = _chosen(settings.pages, page_id)
-    engine = engine_or_exit(settings.database_url)
+    engine = engine_or_exit(settings.database_url, create=True)
     graph_url = sandbox_graph_url(settings, simulator_port) or settings.graph_url
     failed = 0
     for page in pages:
@@ -159,7 +159,7 @@ def templates_list(config_path: str, page_id: str | None) -> None:
         settings = read_settings(os.environ, Path(config_path))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    engine = engine_or_exit(settings.database_url)
+    engine = engine_or_exit(settings.database_url, create=True)
     rows: list[tuple[str, ...]] = []
     try:
         with Session(engine) as session:
