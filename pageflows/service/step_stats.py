@@ -5,7 +5,7 @@ A "step" is where a message is written in the flows: a trigger's block
 nested in it (`after`, `if`, `split`) counts for it. Each outbound row carries
 `origin`, the file:line:col of the action that made it, which places it.
 
-Definitions (docs/operators-growth.md says the same):
+Definitions (docs/operators.md, "Growth, statistics and status", says the same):
 - sent: rows Facebook accepted (`sent_at` set); delivered / read: of those, the
   ones a delivery / read watermark reached (status delivered or read);
 - failed / skipped: rows Facebook refused / we did not send, with reasons elsewhere;
