@@ -74,8 +74,10 @@ def _known_page(page: PageConfig, engine: Engine) -> PageConfig:
     return PageConfig(id=known[0], token="")
 
 
-def _program(ctx: click.Context, page: PageConfig, flows: str | None) -> Program:
-    where = flows or page.flows
+def _program(
+    ctx: click.Context, page: PageConfig, flows: str | None, config_path: str | None = None
+) -> Program:
+    where = flows or page.flows or _flows_beside(config_path)
     if where is None:
         raise click.ClickException(
             "say which flows: `pageflows links FLOWS_DIR`, `--flows FLOWS_DIR` for qr and"
@@ -88,6 +90,15 @@ def _program(ctx: click.Context, page: PageConfig, flows: str | None) -> Program
             f"the flows in {where} have errors; `pageflows check {where}` shows them"
         )
     return result.program
+
+
+def _flows_beside(config_path: str | None) -> str | None:
+    """The folder of the given pageflows.toml, or the current one, when it holds flows
+    (examples/flows keeps its pageflows.toml beside its flows, as `serve` expects)."""
+    for folder in (Path(config_path).parent if config_path else None, Path(".")):
+        if folder is not None and folder.is_dir() and any(folder.glob("*.flow")):
+            return str(folder)
+    return None
 
 
 def _existing_database(url: str) -> Engine | None:
@@ -117,7 +128,7 @@ def links_command(
     """Every ref in the flows with its m.me link, and who arrived by it (link, QR, ad)."""
     settings = _settings(config_path, flows)
     page = _page(settings, page_id)
-    rows = links.link_rows(page, _program(ctx, page, flows))
+    rows = links.link_rows(page, _program(ctx, page, flows, config_path))
     engine = _existing_database(settings.database_url)
     if engine is not None:
         page = _known_page(page, engine)
@@ -148,8 +159,9 @@ def links_command(
         click.echo(f"no links: {links.HOW_TO_SET_USERNAME}")
     if counted is not None:
         click.echo(
-            f"page {page.id}: {counted.ref_missing} new conversation(s) without a ref"
-            f" (arrived without a ref: {_vias(counted.without_ref)})"
+            f"page {page.id}: {counted.ref_missing} new conversation(s) began without a ref"
+            " (Facebook dropped it, or they just wrote); every arrival without a ref, by way"
+            f" (comments too): {_vias(counted.without_ref)}"
         )
     else:
         click.echo("no arrivals yet: the database does not exist")
@@ -195,7 +207,7 @@ def qr_command(
     page = _page(settings, page_id)
     try:
         links.check_size(size)
-        found = links.find_ref(_program(ctx, page, flows), ref)
+        found = links.find_ref(_program(ctx, page, flows, config_path), ref)
         url = links.mme_link(links.username_of(page), found.ref, qr=True)
     except (links.LinkError, LookupError) as exc:
         raise click.ClickException(str(exc).strip("'\"")) from None
@@ -233,7 +245,7 @@ def stats_command(
     """Per flow step: sent, delivered, read, clicked, replied (all flows, or FLOW)."""
     settings = _settings(config_path, flows)
     page = _page(settings, page_id)
-    program = _program(ctx, page, flows)
+    program = _program(ctx, page, flows, config_path)
     if flow is not None and flow not in program.flows:
         raise click.ClickException(f"no flow named {flow!r} (flows: {', '.join(program.flows)})")
     engine = _existing_database(settings.database_url)

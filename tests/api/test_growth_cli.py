@@ -78,7 +78,8 @@ def test_links_lists_each_ref_with_its_links_and_arrivals(
         "  link: https://m.me/shop.demo?ref=window\n"
         "  QR:   https://m.me/shop.demo?ref=window::qr  (`pageflows qr window`)\n"
         "  arrived: none\n"
-        f"page {PAGE}: 1 new conversation(s) without a ref (arrived without a ref: direct 1)\n"
+        f"page {PAGE}: 1 new conversation(s) began without a ref (Facebook dropped it, or they"
+        " just wrote); every arrival without a ref, by way (comments too): direct 1\n"
     )
     no_username = run("links", flows, "--config", str(config(tmp_path, None)))
     assert "no links: set the Page's username" in no_username.output
