@@ -44,12 +44,12 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
         world.sim.control.deliver(PSID)
         world.sim.control.read(PSID)
         world.settle()
-        world.advance(timedelta(minutes=5))
+        world.advance(timedelta(minutes=5), step=timedelta(minutes=5))
         # Facebook refuses the next send: the person cannot be reached.
         world.sim.control.fail_next(1, code=551, status=400, subcode=1545041)
         world.sim.control.say("order", psid=PSID)
         world.settle()
-        world.advance(timedelta(minutes=5))
+        world.advance(timedelta(minutes=5), step=timedelta(minutes=5))
         page_inbox_echo(world, "A person here: it ships Monday")
         world.settle()
         # The follow-up falls due after the 24 h window: skipped, with the policy's reason.

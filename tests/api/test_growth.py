@@ -94,7 +94,7 @@ def test_arrivals_are_counted_per_ref_and_way_and_a_scan_runs_the_refs_flow(
         assert referral_webhook(world, "p-eu", ref="spring_sale") == 200
         control.comment("Nice!", from_id="p-comment")  # a commenter: a contact, no conversation
         world.settle()
-        world.advance(timedelta(minutes=5))
+        world.advance(timedelta(minutes=5), step=timedelta(minutes=5))
         # A known contact comes back through a QR code: a second arrival, not a new contact.
         control.referral("spring_sale::qr", psid="p-link", source="SHORTLINK")
         world.settle()
@@ -191,16 +191,16 @@ def test_stats_per_step_count_deliveries_reads_taps_and_replies(
         for psid in ("p-a", "p-b", "p-c"):
             control.referral("spring_sale", psid=psid, source="SHORTLINK")
         world.settle()
-        world.advance(timedelta(minutes=1))
+        world.advance(timedelta(minutes=1), step=timedelta(minutes=1))
         control.deliver("p-a")
         control.deliver("p-b")
         control.read("p-a")
         world.settle()
-        world.advance(timedelta(minutes=1))
+        world.advance(timedelta(minutes=1), step=timedelta(minutes=1))
         control.tap("Show me deals", psid="p-a")  # a click for the message that offered it
         control.tap("Not now", psid="p-b")
         world.settle()
-        world.advance(timedelta(minutes=1))
+        world.advance(timedelta(minutes=1), step=timedelta(minutes=1))
         control.say("great, thanks", psid="p-a")  # a reply to "Two for one on all tees"
         world.settle()
 
