@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from pageflows.api.context import ApiContext
+from pageflows.api.context import ApiContext, page_or_404
 from pageflows.api.errors import ApiError
 from pageflows.rules.compile import Program
 from pageflows.service import broadcasts
@@ -26,14 +26,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
     """Add the broadcast routes to the /api blueprint."""
 
     def page_and_program() -> tuple[PageConfig, Program]:
-        asked = request.args.get("page")
-        page = context.page(asked)
-        if page is None:
-            raise ApiError(
-                404,
-                f"no page {asked}" if asked else "no page is configured",
-                pages=[p.id for p in context.settings.pages],
-            )
+        page = page_or_404(context)
         program = context.programs().get(page.id)
         if program is None:
             raise ApiError(404, f"no flows are loaded for page {page.id}", page=page.id)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from pageflows.api.context import ApiContext
+from pageflows.api.context import ApiContext, page_or_404
 from pageflows.api.errors import ApiError
 from pageflows.service import conversations
-from pageflows.service.config import PageConfig
 from pageflows.service.conversations import ContactFilter, QueryError
 
 
@@ -73,15 +72,3 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
             items=found.items,
             next=found.next,
         )
-
-
-def page_or_404(context: ApiContext) -> PageConfig:
-    """`?page=` or the default page; an unknown one is a 404 naming those configured."""
-    wanted = request.args.get("page") or None
-    page = context.page(wanted)
-    if page is None:
-        configured = [p.id for p in context.settings.pages]
-        if wanted is None:
-            raise ApiError(404, "no page is configured", pages=configured)
-        raise ApiError(404, f"no page {wanted} is configured here", page=wanted, pages=configured)
-    return page

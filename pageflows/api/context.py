@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from flask import request
 from sqlalchemy import Engine
 
+from pageflows.api.errors import ApiError
 from pageflows.clock import Clock
 from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.compile import Program
@@ -54,3 +56,15 @@ class ApiContext:
             if result.program is not None:
                 programs[page.id] = result.program
         return programs
+
+
+def page_or_404(context: ApiContext) -> PageConfig:
+    """`?page=` or the default page; an unknown one is a 404 naming those configured."""
+    wanted = request.args.get("page") or None
+    page = context.page(wanted)
+    if page is None:
+        configured = [p.id for p in context.settings.pages]
+        if wanted is None:
+            raise ApiError(404, "no page is configured", pages=configured)
+        raise ApiError(404, f"no page {wanted} is configured here", page=wanted, pages=configured)
+    return page

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from pageflows.api.context import ApiContext
+from pageflows.api.context import ApiContext, page_or_404
 from pageflows.api.errors import ApiError
 from pageflows.rules.compile import Program
 from pageflows.service import arrivals, links, step_stats
@@ -25,15 +25,7 @@ from pageflows.service.config import PageConfig
 
 def register(blueprint: Blueprint, context: ApiContext) -> None:
     def page() -> PageConfig:
-        wanted = request.args.get("page")
-        found = context.page(wanted)
-        if found is None:
-            raise ApiError(
-                404,
-                f"no page {wanted} is configured" if wanted else "no page is configured",
-                pages=[p.id for p in context.settings.pages],
-            )
-        return found
+        return page_or_404(context)
 
     def program(of: PageConfig) -> Program:
         found = context.programs().get(of.id)

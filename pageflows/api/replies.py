@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from pageflows.api.context import ApiContext
+from pageflows.api.context import ApiContext, page_or_404
 from pageflows.api.errors import ApiError, json_body
 from pageflows.engine.policy import Skip
 from pageflows.service import agent
@@ -35,13 +35,13 @@ REFUSED = 422  # well-formed, but Facebook's rules do not allow this reply now
 def register(blueprint: Blueprint, context: ApiContext) -> None:
     @blueprint.get("/contacts/<psid>/reply-mode")
     def reply_mode(psid: str) -> Response:
-        page = _page(context)
+        page = page_or_404(context)
         found = _found(lambda: agent.reply_mode(context.engine, page, psid, context.clock.now()))
         return jsonify(mode_json(page, psid, found))
 
     @blueprint.post("/contacts/<psid>/messages")
     def send_message(psid: str) -> tuple[Response, int]:
-        page = _page(context)
+        page = page_or_404(context)
         try:
             draft = parse_draft(json_body())
         except DraftError as exc:
@@ -80,7 +80,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
 
     @blueprint.post("/contacts/<psid>/handback")
     def handback(psid: str) -> Response:
-        page = _page(context)
+        page = page_or_404(context)
         done = _found(lambda: agent.hand_back(context.engine, page, psid, context.clock.now()))
         return jsonify(
             page=page.id,
@@ -115,15 +115,6 @@ def mode_json(page: PageConfig, psid: str, found: agent.ReplyMode) -> dict[str, 
     answer["window"] = found.window.as_json()
     answer["automation"] = found.window.automation_json()
     return answer
-
-
-def _page(context: ApiContext) -> PageConfig:
-    page_id = request.args.get("page") or None
-    page = context.page(page_id)
-    if page is None:
-        known = [p.id for p in context.settings.pages]
-        raise ApiError(404, f"no page {page_id} is configured here", pages=known)
-    return page
 
 
 def _found(call: Callable[[], T]) -> T:
