@@ -41,6 +41,8 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         raw = request.args.get(name)
         if raw is None:
             return None
+        # A "+02:00" written in a URL without %2B arrives as " 02:00": read it as meant.
+        raw = re.sub(r" (\d\d:?\d\d)$", r"+\1", raw)
         try:
             value = datetime.fromisoformat(raw)
         except ValueError:
@@ -48,6 +50,12 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         if value.tzinfo is None:
             raise ApiError(400, f"{name} needs a time zone, such as 2026-11-01T00:00Z", given=raw)
         return value
+
+    def period() -> tuple[datetime | None, datetime | None]:
+        since, until = moment("since"), moment("until")
+        if since is not None and until is not None and since >= until:
+            raise ApiError(400, "since must be before until", since=str(since), until=str(until))
+        return since, until
 
     @blueprint.get("/links")
     def links_route() -> Response:
@@ -99,7 +107,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
     @blueprint.get("/growth")
     def growth() -> Response:
         of = page()
-        counted = arrivals.counts(context.engine, of.id, moment("since"), moment("until"))
+        counted = arrivals.counts(context.engine, of.id, *period())
         return jsonify(counted.as_json())
 
     @blueprint.get("/stats")
@@ -109,8 +117,8 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         compiled = program(of)
         if flow is not None and flow not in compiled.flows:
             raise ApiError(404, f"no flow named {flow!r}", flows=sorted(compiled.flows))
-        period = step_stats.Period(moment("since"), moment("until"))
-        return jsonify(step_stats.step_stats(context.engine, of.id, compiled, flow, period))
+        between = step_stats.Period(*period())
+        return jsonify(step_stats.step_stats(context.engine, of.id, compiled, flow, between))
 
 
 def _file_safe(ref: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
-from pageflows.api.context import ApiContext
+from pageflows.api.context import ApiContext, page_or_404
 from pageflows.service import status as service_status
 
 
@@ -27,7 +27,8 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
     def status() -> Response:
         """What `pageflows status` shows: each page (paused and what to do), the backlog,
         failed messages, follow-ups, running broadcasts and each worker's heartbeat."""
-        report: dict[str, Any] = service_status.report(
-            context.engine, context.settings.pages, context.clock.now()
-        )
+        pages = context.settings.pages
+        if request.args.get("page"):  # one page's report; an unknown one is a 404
+            pages = (page_or_404(context),)
+        report: dict[str, Any] = service_status.report(context.engine, pages, context.clock.now())
         return jsonify(report)

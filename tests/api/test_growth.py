@@ -128,6 +128,12 @@ def test_arrivals_are_counted_per_ref_and_way_and_a_scan_runs_the_refs_flow(
         assert contact["refs"] == [] and contact["ref_missing"] == 0
         bad = world.api("GET", "/growth?since=yesterday")
         assert bad.status_code == 400 and "ISO" in bad.json()["error"]
+        backwards = world.api("GET", "/growth?since=2026-12-01T00:00Z&until=2026-11-01T00:00Z")
+        assert backwards.status_code == 400
+        assert backwards.json()["error"] == "since must be before until"
+        # "+02:00" typed into a URL without %2B arrives as a space: read as meant.
+        offset = world.api("GET", "/growth?since=2030-01-01T00:00+02:00")
+        assert offset.status_code == 200 and offset.json()["refs"] == []
 
 
 def test_a_qr_code_decodes_to_its_link_and_a_scan_of_it_counts_as_qr(

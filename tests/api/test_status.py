@@ -83,6 +83,10 @@ def test_status_of_a_page_that_sends(
         world.settle()
         (page,) = world.api("GET", "/status").json()["pages"]
         assert (page["state"], page["queued"], page["failed"]) == ("sending", 0, 0)
+        (same,) = world.api("GET", f"/status?page={page['id']}").json()["pages"]
+        assert same == page
+        unknown = world.api("GET", "/status?page=999")
+        assert unknown.status_code == 404 and unknown.json()["pages"] == [page["id"]]
         assert world.health()["paused_pages"] == []
         result = CliRunner().invoke(main, ["status"], obj=FakeClock(START))
         # No worker process beats in this test: that is a problem, so exit 1 with its line.
