@@ -52,6 +52,8 @@ CRASH_ARGS ?= --duration 300 --kills 40 --rate 10 --page-rate 40
 crash: install
 	eval "$$(bash .ci/postgres.sh)" && $(PY) -m tests.crash --database sqlite \
 		--database postgresql $(CRASH_ARGS) --workdir .crash --json .crash/results.json
+	eval "$$(bash .ci/postgres.sh)" && PAGEFLOWS_CRASH_LONG=1 $(BIN)/pytest -q \
+		tests/crash/test_broadcast_kill.py
 
 # The same with many processes on one PostgreSQL database: `serve --web-only --workers 2`
 # in front of four `pageflows worker` processes. First random workers are SIGKILLed (the
