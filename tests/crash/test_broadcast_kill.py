@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import fresh_postgres
+from conftest import fresh_postgres
 
 from .pace import UNANSWERED, max_in_one_second
 from .processes import pageflows_command, wait_until
