@@ -18,7 +18,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pageflows.service.broadcast_modes import mode_label
-from pageflows.service.broadcasts import BroadcastError, delivery_key, run_json
+from pageflows.service.broadcasts import (
+    BroadcastError,
+    delivery_key,
+    latest_message_ids,
+    run_json,
+)
 from pageflows.service.storage.models import BroadcastRun, FollowUp, OutboxMessage
 
 WAITING = ("queued", "claimed", "sending", "held")
@@ -87,15 +92,7 @@ def report(engine: Engine, page_id: str, name: str) -> dict[str, Any]:
 
 def _latest_rows(session: Session, page_id: str, name: str) -> dict[str, Any]:
     """Each contact's latest message of the broadcast: the columns a report counts by."""
-    newest = (
-        select(func.max(OutboxMessage.id))
-        .where(
-            OutboxMessage.page_id == page_id,
-            OutboxMessage.broadcast == name,
-            OutboxMessage.kind == "message",
-        )
-        .group_by(OutboxMessage.contact_id)
-    )
+    newest = latest_message_ids(page_id, name)
     rows = session.execute(
         select(
             OutboxMessage.contact_id,

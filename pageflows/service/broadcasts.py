@@ -23,7 +23,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -294,9 +294,10 @@ def retry(engine: Engine, page_id: str, program: Program, name: str, now: dateti
     return len(rows)
 
 
-def failed_contacts(session: Session, page_id: str, name: str) -> list[str]:
-    """Contacts whose latest message of this broadcast failed."""
-    latest = (
+def latest_message_ids(page_id: str, name: str) -> Select[int]:
+    """Each contact's latest message of the broadcast (its id): what report and retry
+    count by, so a retried contact counts once, by its last attempt."""
+    return (
         select(func.max(OutboxMessage.id))
         .where(
             OutboxMessage.page_id == page_id,
@@ -305,6 +306,11 @@ def failed_contacts(session: Session, page_id: str, name: str) -> list[str]:
         )
         .group_by(OutboxMessage.contact_id)
     )
+
+
+def failed_contacts(session: Session, page_id: str, name: str) -> list[str]:
+    """Contacts whose latest message of this broadcast failed."""
+    latest = latest_message_ids(page_id, name)
     return list(
         session.scalars(
             select(OutboxMessage.contact_id)
