@@ -9,7 +9,7 @@ from pathlib import Path
 from pageflows.rules.build import build_flow
 from pageflows.rules.checks import TagPolicy, TokenRule, run_checks
 from pageflows.rules.compile import Program, compile_program
-from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key
+from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
 from pageflows.rules.model import Flow
 from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.parse import parse_bytes
@@ -74,7 +74,7 @@ def load_texts(
         sources[path] = parsed.source
         flow, found = build_flow(parsed, Path(path).stem)
         flows.append(flow)
-        diagnostics += found
+        diagnostics += found or _empty(flow)  # issue 12: B
     diagnostics += run_checks(flows, as_of, tag_policy, pages, tokens)
     diagnostics.sort(key=sort_key)
     has_errors = any(d.is_error for d in diagnostics)
@@ -103,3 +103,21 @@ def load_paths(
         return result
     diagnostics = tuple(sorted((*result.diagnostics, *problems), key=sort_key))
     return LoadResult(None, diagnostics, result.sources, result.flows)
+
+
+def _empty(flow: Flow) -> list[Diagnostic]:
+    """issue 12: B. A file that reads cleanly but holds nothing: empty, or comments only.
+
+    Only for a file without other findings: one that failed to read or parse says
+    why already, and its lost blocks are not "nothing".
+    """
+    if flow.triggers or flow.steps or flow.broadcasts:
+        return []
+    return [
+        warning(
+            Code.EMPTY_FLOW,
+            Span.point(flow.path, 1, 1),
+            "this file has no triggers, steps or broadcasts: it does nothing",
+            'start a block at the left margin, such as `on keyword "hello":`, or delete the file',
+        )
+    ]
