@@ -37,7 +37,8 @@ GREET = 'on keyword "hi":\n    send "Hi {contact.guests}!"\n'
         'on keyword "book":\n    ask "How many?" into guests as number\n',
         'on keyword "book":\n    set guests = "2"\n',
         'on keyword "book":\n    send "How many?"\n        quick "Two" -> set guests = "2"\n',
-        'on keyword "book":\n    send buttons "How many?":\n        button "Two" -> set guests = "2"\n',
+        'on keyword "book":\n    send buttons "How many?":\n'
+        '        button "Two" -> set guests = "2"\n',
         'on keyword "book":\n    if tagged "x":\n        after 1h:\n            set guests = "2"\n',
     ],
 )
@@ -126,5 +127,8 @@ def test_a_file_that_fails_to_read_is_not_also_empty(text: str) -> None:
     ],
 )
 def test_titles_with_templates(title: str, expected: list[str]) -> None:
-    flow = f'on keyword "hi":\n    send "Who?"\n        quick "{title}" -> who\nstep who:\n    send "OK"\n'
+    flow = (
+        f'on keyword "hi":\n    send "Who?"\n        quick "{title}" -> who\n'
+        'step who:\n    send "OK"\n'
+    )
     assert [c.split()[1] for c in codes({"a.flow": flow})] == expected
