@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from support import program
 
 from pageflows.engine import render
@@ -145,3 +147,13 @@ def quick(title: str) -> m.QuickReply:
 )
 def test_title_of(title: str, shown: str) -> None:
     assert render.title_of(quick(title), {"contact.first_name": "  "}) == shown
+
+
+@given(name=st.text(max_size=60), fallback=st.none() | st.text(max_size=30))
+def test_any_value_gives_a_title_facebook_takes(name: str, fallback: str | None) -> None:
+    """Whatever the contact's name: 1 to 20 characters, never blank (Facebook's rule)."""
+    hole = "{contact.first_name" + (f"|{fallback}" if fallback is not None else "") + "}"
+    assume(not set("{}") & set(fallback or ""))  # else not a template one can write
+    shown = render.title_of(quick(f"{hole}'s table"), {"contact.first_name": name})
+    assert 1 <= len(shown) <= render.TITLE_MAX
+    assert shown.strip()

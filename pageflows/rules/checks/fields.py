@@ -24,14 +24,23 @@ from pageflows.rules.walk import nodes
 
 # A backslash escape in the source is one character in the text: these are the ones.
 ESCAPED = frozenset('"\\\n\t')
+# Nodes that read a field rather than save it.
+READS = (m.FieldEquals,)
 
 
 def saved_fields(flows: list[m.Flow]) -> set[str]:
-    """Every field some flow saves, wherever the `set` or `ask` sits."""
+    """Every field some flow saves, wherever the `set` or `ask` sits.
+
+    Any other node naming a `field` counts as saving it too, except the
+    comparisons known to read one: a new way to save a field then never brings a
+    false warning; at worst a new way to read one goes unchecked.
+    """
     saved: set[str] = set()
     for node in nodes(flows):
         if isinstance(node, m.SetField | m.Ask):
             saved.add(node.field)
+        elif not isinstance(node, READS) and isinstance(getattr(node, "field", None), str):
+            saved.add(getattr(node, "field"))  # noqa: B009 (a node of a kind unknown here)
     return saved
 
 

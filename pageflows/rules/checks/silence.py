@@ -71,7 +71,10 @@ def _step_name(title: str) -> str:
 
 
 def _is_past(cast: m.Broadcast, as_of: date) -> bool:
-    return cast.local_time != UNREADABLE_TIME and cast.send_at.date() < as_of
+    send_at = getattr(cast, "send_at", None)  # a broadcast that repeats may have none
+    if not isinstance(send_at, datetime) or cast.local_time == UNREADABLE_TIME:
+        return False
+    return send_at.date() < as_of
 
 
 def _past(cast: m.Broadcast, as_of: date) -> Diagnostic:
