@@ -61,7 +61,7 @@ def _buttons(buttons: tuple[m.Button, ...]) -> list[Diagnostic]:
                 error(
                     Code.BUTTON_TITLE_TOO_LONG,
                     button.span,
-                    f'button title "{button.title}" is {fixed_length(button)} characters;'
+                    f'button title "{button.title}" is {fixed_length(button)} characters{_own(button)};'
                     f" Messenger takes at most {BUTTON_TITLE_MAX}",
                     "shorten the title; the text above the buttons can say more",
                 )
@@ -89,7 +89,7 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
                     error(
                         Code.QUICK_REPLY_TOO_LONG,
                         reply.span,
-                        f'quick reply "{reply.title}" is {fixed_length(reply)} characters;'
+                        f'quick reply "{reply.title}" is {fixed_length(reply)} characters{_own(reply)};'
                         f" Messenger takes at most {QUICK_REPLY_TITLE_MAX}",
                         "shorten the title; the question above it can say more",
                     )
@@ -133,3 +133,9 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
             )
         )
     return found
+
+
+def _own(item: m.QuickReply | m.Button) -> str:
+    """issue 12: B: a title with templates is measured without its values; say so."""
+    parts = item.title_text.parts if item.title_text is not None else ()
+    return " without its values" if any(isinstance(p, m.Placeholder) for p in parts) else ""
