@@ -76,6 +76,7 @@ def load_texts(
         flows.append(flow)
         diagnostics += found or _empty(flow)  # issue 12: B
     diagnostics += run_checks(flows, as_of, tag_policy, pages, tokens)
+    diagnostics = _without_guesses_about_lost_blocks(diagnostics)  # issue 12: B
     diagnostics.sort(key=sort_key)
     has_errors = any(d.is_error for d in diagnostics)
     program = None if has_errors else compile_program(flows)
@@ -121,3 +122,18 @@ def _empty(flow: Flow) -> list[Diagnostic]:
             'start a block at the left margin, such as `on keyword "hello":`, or delete the file',
         )
     ]
+
+
+# Text that could not be read or parsed: its blocks are lost to the model.
+UNREAD = frozenset({Code.NOT_TEXT, Code.TOO_LARGE, Code.MIXED_INDENT, Code.BAD_INDENT, Code.SYNTAX})
+
+
+def _without_guesses_about_lost_blocks(found: list[Diagnostic]) -> list[Diagnostic]:
+    """issue 12: B. "No flow saves this field" is a guess a lost block may falsify.
+
+    A block that failed to parse may hold the `set` or `ask` of a field another
+    block shows: that warning would bury the real error under a false one.
+    """
+    if not any(d.code in UNREAD for d in found):
+        return found
+    return [d for d in found if d.code is not Code.UNKNOWN_FIELD]

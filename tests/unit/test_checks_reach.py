@@ -132,3 +132,10 @@ def test_titles_with_templates(title: str, expected: list[str]) -> None:
         'step who:\n    send "OK"\n'
     )
     assert [c.split()[1] for c in codes({"a.flow": flow})] == expected
+
+
+def test_a_block_that_fails_to_parse_brings_no_guess_about_its_fields() -> None:
+    """The lost block may be the one that saves the field: only its own error is shown."""
+    broken = 'on keyword "book":\n    ask "How many?" into guests as numbr\n'
+    found = codes({"a_greet.flow": GREET, "b_book.flow": broken})
+    assert found == ["flows/b_book.flow:2 PF010"], found

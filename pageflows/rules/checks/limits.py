@@ -61,7 +61,8 @@ def _buttons(buttons: tuple[m.Button, ...]) -> list[Diagnostic]:
                 error(
                     Code.BUTTON_TITLE_TOO_LONG,
                     button.span,
-                    f'button title "{button.title}" is {fixed_length(button)} characters{_own(button)};'
+                    f'button title "{button.title}" is {fixed_length(button)}'
+                    f" characters{_own(button)};"
                     f" Messenger takes at most {BUTTON_TITLE_MAX}",
                     "shorten the title; the text above the buttons can say more",
                 )
@@ -89,7 +90,8 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
                     error(
                         Code.QUICK_REPLY_TOO_LONG,
                         reply.span,
-                        f'quick reply "{reply.title}" is {fixed_length(reply)} characters{_own(reply)};'
+                        f'quick reply "{reply.title}" is {fixed_length(reply)}'
+                        f" characters{_own(reply)};"
                         f" Messenger takes at most {QUICK_REPLY_TITLE_MAX}",
                         "shorten the title; the question above it can say more",
                     )
