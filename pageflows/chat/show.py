@@ -19,7 +19,9 @@ from pageflows.engine.effects import (
     Schedule,
     Send,
     Skipped,
+    Typing,
 )
+from pageflows.engine.render import ELLIPSIS
 
 
 def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
@@ -50,4 +52,9 @@ def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
             lines.append(f"·   POST {effect.url}")
         elif isinstance(effect, Note):
             lines.append(f"·   {effect.text}")
+        elif isinstance(effect, Typing):  # issue 12: D: a `·` line, which transcripts ignore
+            if effect.skip_reason:
+                lines.append(f"·   typing skipped ({effect.skip_reason}): {effect.skip_detail}")
+            else:
+                lines.append(f"·   {ELLIPSIS} typing {wait_text(effect.pause)}")
     return lines

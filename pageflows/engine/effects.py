@@ -6,6 +6,7 @@ will use, or a `Skipped` with its reason: never silently dropped.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -130,7 +131,37 @@ class Note(BaseModel):
     text: str
 
 
+class Typing(BaseModel):
+    """issue 12: D. Facebook's typing indicator (`sender_action: typing_on`), then a pause:
+    the shell holds the contact's next message until ``pause`` has passed since the
+    indicator went. A typing indicator is not a message: outside the window it is not
+    sent (``skip_reason`` says why) and the next message goes without the pause."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["typing"] = "typing"
+    recipient: Recipient
+    pause: timedelta
+    delivery: Delivery | None = None  # None when skipped
+    skip_reason: str | None = None
+    skip_detail: str = ""
+    origin: Span | None = None
+
+    def request_body(self) -> dict[str, Any]:
+        """The JSON body for POST /{page-id}/messages: a sender action, never with a message
+        (Facebook refuses the two together, 100/2018014) nor a messaging_type."""
+        return {"recipient": self.recipient.as_json(), "sender_action": "typing_on"}
+
+
 Effect = Annotated[
-    Send | Skipped | Cancelled | Schedule | Changed | HandOff | TakeBack | NotifyOut | Note,
+    Send
+    | Skipped
+    | Cancelled
+    | Schedule
+    | Changed
+    | HandOff
+    | TakeBack
+    | NotifyOut
+    | Note
+    | Typing,
     Field(discriminator="kind"),
 ]

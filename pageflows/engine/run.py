@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pageflows.engine import addresses, answers, render
+from pageflows.engine import addresses, answers, conditions, render
 from pageflows.engine.addresses import Path
 from pageflows.engine.contact import ContactState, PendingAsk
 from pageflows.engine.effects import (
@@ -29,6 +29,7 @@ from pageflows.engine.effects import (
     Schedule,
     Send,
     Skipped,
+    Typing,
 )
 from pageflows.engine.events import (
     BroadcastDue,
@@ -277,6 +278,8 @@ class Run:
             self.effects.append(NotifyOut(url=action.url, payload=self.notify_payload()))
         elif isinstance(action, m.Stop):
             raise Halt
+        elif isinstance(action, m.Typing):
+            self.typing(action)
 
     def react(self, reaction: m.Reaction, root: str) -> None:
         if isinstance(reaction, m.AddTag):
@@ -320,12 +323,42 @@ class Run:
         )
 
     def holds(self, condition: m.Condition) -> bool:
-        if isinstance(condition, m.Tagged):
-            result = condition.name in self.contact.tags
+        return conditions.holds(condition, self.contact.tags, self.values)  # issue 12: D
+
+    def typing(self, action: m.Typing) -> None:
+        """issue 12: D. The typing indicator goes only where a RESPONSE or UPDATE could: a
+        sender action takes no tag and no notification token (send-api.md §1)."""
+        decision = self.decide()
+        pause = action.pause
+        reason: str
+        if isinstance(decision, Skip):
+            reason, detail = decision.reason, decision.detail
+        elif decision.tag or decision.notification_token or self.channel.comment_id:
+            reason = "typing_outside_window"
+            detail = (
+                "Facebook shows the typing indicator only inside the 24 h window after the"
+                " contact's message; it is never sent with a tag or a notification token,"
+                " nor to a comment. The next message goes without the pause."
+            )
         else:
-            value = self.values.get(f"contact.{condition.field}", "")
-            result = value.casefold() == condition.value.casefold()
-        return result != condition.negated
+            self.effects.append(
+                Typing(
+                    recipient=Recipient(id=self.contact.id),
+                    pause=pause,
+                    delivery=decision,
+                    origin=action.span,
+                )
+            )
+            return
+        self.effects.append(
+            Typing(
+                recipient=Recipient(id=self.contact.id),
+                pause=pause,
+                skip_reason=reason,
+                skip_detail=detail,
+                origin=action.span,
+            )
+        )
 
     # ---------------------------------------------------------- sending
 

@@ -23,6 +23,10 @@ from pageflows.rules.parse import Parsed
 from pageflows.rules.source import Span
 
 NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
+# issue 12: D. Messenger shows the typing indicator for about 20 s at most.
+MAX_TYPING = timedelta(seconds=20)
+DEFAULT_TYPING = timedelta(seconds=1)
+MAX_CONDITION_DEPTH = 16  # issue 12: D. `not`, `and`, `or` and parentheses inside each other
 Node = Tree[Token] | Token
 
 
@@ -31,6 +35,7 @@ class Builder:
         self.path = path
         self.offset = 0
         self.diagnostics: list[Diagnostic] = []
+        self.too_deep: set[int] = set()  # issue 12: D: conditions already reported
 
     # ------------------------------------------------------------ positions
 
@@ -402,18 +407,68 @@ class Builder:
             span=span, delay=delay or 0, delay_text=text, body=self.body(kids[-1]), **fields
         )
 
-    def condition(self, tree: Tree[Token]) -> m.Condition:
+    def condition(
+        self, tree: Tree[Token], depth: int = 0, whole: Tree[Token] | None = None
+    ) -> m.Condition:
+        """issue 12: D. `tagged`, comparisons, and `not` / `and` / `or` over them.
+
+        Bounded in depth (MAX_CONDITION_DEPTH), and a chain `a and b and c ...` is read
+        as one flat list without recursion: no condition, however long, can exhaust
+        Python's stack here or in the checks and the engine that walk the model.
+        """
         kids: list[Any] = list(tree.children)
         span = self.span(tree)
-        if tree.data in ("c_tagged", "c_not_tagged"):
-            return m.Tagged(
-                span=span, name=self.string(kids[0]), negated=tree.data == "c_not_tagged"
+        whole = tree if whole is None else whole
+        if depth > MAX_CONDITION_DEPTH:
+            if id(whole) not in self.too_deep:  # one finding per condition, on all of it
+                self.too_deep.add(id(whole))
+                self.fail(
+                    Code.CONDITION_TOO_DEEP,
+                    whole,
+                    (
+                        f"this condition nests more than {MAX_CONDITION_DEPTH} levels deep",
+                        "split it: set a tag or a field in one `if`, then test it in the next",
+                    ),
+                )
+            return m.Tagged(span=span, name="")
+        if tree.data == "c_tagged":
+            return m.Tagged(span=span, name=self.string(kids[0]))
+        if tree.data == "c_not":
+            return negate(self.condition(kids[0], depth + 1, whole), span)
+        if tree.data in ("c_and", "c_or"):
+            chain: list[Any] = []
+            node: Any = tree
+            while isinstance(node, Tree) and node.data == tree.data:  # the left spine
+                chain.append(node.children[1])
+                node = node.children[0]
+            chain.append(node)
+            kind = m.AllOf if tree.data == "c_and" else m.AnyOf
+            operands = tuple(self.condition(kid, depth + 1, whole) for kid in reversed(chain))
+            return kind(span=span, operands=operands)
+        return self.comparison(kids, span)
+
+    def comparison(self, kids: list[Any], span: Span) -> m.Condition:
+        """`name == "Bob"` compares texts; `guests > 8` (or `> "8"`) compares numbers."""
+        field = self.field(kids[0])
+        op = cast(m.CompareOp, str(kids[1].children[0]))
+        value: Token = kids[2]
+        if value.type == "STRING" and op in ("==", "!="):
+            return m.FieldEquals(
+                span=span, field=field, value=self.string(value), negated=op == "!="
             )
-        return m.FieldEquals(
-            span=span,
-            field=self.field(kids[0]),
-            value=self.string(kids[1]),
-            negated=tree.data == "c_not_equals",
+        text = self.string(value) if value.type == "STRING" else str(value)
+        number = values.parse_number(text)
+        if number is None:
+            self.fail(
+                Code.BAD_NUMBER,
+                value,
+                (
+                    f"{op} compares numbers, and {value} is not a number",
+                    f"write a number such as {field} {op} 8 (== and != also compare texts)",
+                ),
+            )
+        return m.Compare(
+            span=span, field=field, op=op, number=number or 0, number_text=text.strip()
         )
 
     def branches(self, kids: list[Any]) -> tuple[tuple[m.Action, ...], tuple[m.Action, ...]]:
@@ -423,8 +478,30 @@ class Builder:
 
     def a_if_block(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)
+        return self.if_chain(span, kids[0], kids[1], kids[2:])
+
+    def if_chain(self, span: Span, condition: Any, body: Any, rest: list[Any]) -> m.If:
+        """issue 12: D. `elif C:` is an `if C:` alone in the else branch of the one above."""
+        otherwise: tuple[m.Action, ...] = ()
+        if rest and rest[0].data == "elif_block":
+            elif_tree = rest[0]
+            cond, inner = elif_tree.children
+            otherwise = (self.if_chain(self.span(elif_tree), cond, inner, rest[1:]),)
+        elif rest:
+            otherwise = self.body(rest[0].children[0])
+        return m.If(
+            span=span,
+            condition=self.condition(condition),
+            then=self.body(body),
+            otherwise=otherwise,
+        )
+
+    def a_unless_block(self, tree: Tree[Token], span: Span) -> m.Action:
+        """issue 12: D. `unless C:` runs its body when C does not hold: `if not C:`."""
+        kids: list[Any] = list(tree.children)
         then, otherwise = self.branches(kids[1:])
-        return m.If(span=span, condition=self.condition(kids[0]), then=then, otherwise=otherwise)
+        condition = negate(self.condition(kids[0]), self.span(kids[0]))
+        return m.If(span=span, condition=condition, then=then, otherwise=otherwise)
 
     def a_split_block(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)
@@ -457,6 +534,32 @@ class Builder:
 
     def a_stop(self, tree: Tree[Token], span: Span) -> m.Action:
         return m.Stop(span=span)
+
+    def a_typing(self, tree: Tree[Token], span: Span) -> m.Action:
+        """issue 12: D. `typing 2s` (`typing` alone: 1s), at most MAX_TYPING."""
+        if not tree.children:
+            return m.Typing(span=span, pause=DEFAULT_TYPING, pause_text="1s")
+        token = cast(Token, tree.children[0])
+        pause, text = self.duration(token)
+        if pause is not None and pause > MAX_TYPING:
+            self.fail(
+                Code.TYPING_TOO_LONG,
+                token,
+                (
+                    f"typing {text} holds the next message too long: Messenger shows the"
+                    f" indicator for at most {MAX_TYPING.seconds}s",
+                    f"use a pause of {MAX_TYPING.seconds}s or less, such as typing 3s",
+                ),
+            )
+            pause = MAX_TYPING
+        return m.Typing(span=span, pause=pause or DEFAULT_TYPING, pause_text=text)
+
+
+def negate(condition: m.Condition, span: Span) -> m.Condition:
+    """issue 12: D. `not tagged "x"` stays the Tagged node it always was; others wrap in Not."""
+    if isinstance(condition, m.Tagged):
+        return condition.model_copy(update={"negated": not condition.negated, "span": span})
+    return m.Not(span=span, operand=condition)
 
 
 def build_flow(parsed: Parsed, name: str) -> tuple[m.Flow, list[Diagnostic]]:

@@ -43,6 +43,9 @@ class Code(StrEnum):
     BAD_PHONE = "PF121 bad-phone"
     EMPTY_KEYWORD = "PF122 empty-keyword"
     EMPTY_TITLE = "PF123 title-can-be-empty"  # issue 12: B
+    BAD_NUMBER = "PF130 bad-number"  # issue 12: D
+    TYPING_TOO_LONG = "PF131 typing-too-long"  # issue 12: D
+    CONDITION_TOO_DEEP = "PF132 condition-too-deep"  # issue 12: D
     # structure (PF2xx)
     UNKNOWN_TARGET = "PF201 unknown-target"
     DUPLICATE_NAME = "PF202 duplicate-name"
@@ -80,6 +83,8 @@ class Code(StrEnum):
     PAST_BROADCAST = "PF412 past-broadcast"  # issue 12: B
     EMPTY_FLOW = "PF413 empty-flow"  # issue 12: B
     TITLE_MAY_BE_CUT = "PF414 title-may-be-cut"  # issue 12: B
+    NUMBER_FROM_TEXT = "PF418 number-from-text"  # issue 12: D
+    TYPING_BEFORE_NOTHING = "PF419 typing-before-nothing"  # issue 12: D
 
     @property
     def number(self) -> str:

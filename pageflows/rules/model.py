@@ -8,6 +8,7 @@ beyond small derived properties, so the engine can compare them with `==`.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -227,7 +228,48 @@ class FieldEquals(Node):
     negated: bool = False
 
 
-Condition = Annotated[Tagged | FieldEquals, Field(discriminator="kind")]
+CompareOp = Literal["==", "!=", ">", ">=", "<", "<="]
+
+
+class Compare(Node):
+    """issue 12: D. `guests > 8`: the field read as a number, against a number.
+
+    Holds only when the field holds a number ("8", "8.5" or "8,5"): a missing
+    field, or an answer such as "eight", makes every comparison false except
+    `!=`, which is `not ==`.
+    """
+
+    kind: Literal["compare"] = "compare"
+    field: str
+    op: CompareOp
+    number: Decimal
+    number_text: str
+
+
+class Not(Node):
+    """issue 12: D. `not C`, and `unless C:` (an If whose condition is Not)."""
+
+    kind: Literal["not"] = "not"
+    operand: Condition
+
+
+class AllOf(Node):
+    """issue 12: D. `A and B and ...`: every operand holds (checked left to right)."""
+
+    kind: Literal["and"] = "and"
+    operands: tuple[Condition, ...]
+
+
+class AnyOf(Node):
+    """issue 12: D. `A or B or ...`: some operand holds."""
+
+    kind: Literal["or"] = "or"
+    operands: tuple[Condition, ...]
+
+
+Condition = Annotated[
+    Tagged | FieldEquals | Compare | Not | AllOf | AnyOf, Field(discriminator="kind")
+]
 
 
 class If(Node):
@@ -270,6 +312,15 @@ class Stop(Node):
     kind: Literal["stop"] = "stop"
 
 
+class Typing(Node):
+    """issue 12: D. `typing 2s`: Facebook's typing indicator, then a pause before the next
+    message of the run, so a long answer does not arrive all at once."""
+
+    kind: Literal["typing"] = "typing"
+    pause: timedelta
+    pause_text: str
+
+
 Action = Annotated[
     SendText
     | SendButtons
@@ -288,7 +339,8 @@ Action = Annotated[
     | RequestNotifications
     | Handoff
     | Notify
-    | Stop,
+    | Stop
+    | Typing,
     Field(discriminator="kind"),
 ]
 
@@ -427,5 +479,8 @@ class Flow(BaseModel):
 
 
 After.model_rebuild()
+Not.model_rebuild()
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
 If.model_rebuild()
 Split.model_rebuild()

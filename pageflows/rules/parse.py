@@ -46,6 +46,7 @@ TERMINAL_WORDS = {
     "_INDENT": "an indented block on the next line",
     "_DEDENT": "the end of the indented block",
     "$END": "the end of the file",
+    "NUMBER": "a number such as 8",  # issue 12: D
 }
 ACTION_KEYWORDS = frozenset(
     [
@@ -407,6 +408,8 @@ def _found_words(exc: UnexpectedInput, found: str) -> str:
 
 
 def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> str | None:
+    if hint := _condition_hint(expected, found, chunk, exc):  # issue 12: D
+        return hint
     keywords = sorted(k for k in (_keyword(name) for name in expected) if k)
     if found and WORD.fullmatch(found) and keywords:
         close = difflib.get_close_matches(found.lower(), keywords, n=1, cutoff=0.5)
@@ -426,4 +429,26 @@ def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> s
         return "only the lines of a block (after a line ending in ':') are indented"
     if "COLON" in expected:
         return 'a line that opens a block ends with ":"'
+    return None
+
+
+# issue 12: D. What people bring from other languages into a condition.
+COMPARE_SLIPS = frozenset(["=", "=>", "=<", "<>", "is", "equals", "eq"])
+LOGIC_SLIPS = {"&": "and", "&&": "and", "|": "or", "||": "or", "!": "not"}
+
+
+def _condition_hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> str | None:
+    """`guests => 8`, `a && b`, `else if`: the spelling this language uses instead."""
+    lines = chunk.split("\n")
+    line = lines[(exc.line or 1) - 1] if 0 < (exc.line or 1) <= len(lines) else ""
+    ops = {_terminal_words().get(name) for name in expected}
+    if found.lower() in COMPARE_SLIPS and '"=="' in ops:
+        if found == "=" and "=>" not in line and "=<" not in line:
+            return 'compare with "==" (two equal signs); one "=" is for set'
+        return 'compare with ==, !=, >, >=, < or <= (">=", not "=>")'
+    if found in LOGIC_SLIPS:
+        slip = found * 2 if found * 2 in line and found != "!" else found
+        return f'write "{LOGIC_SLIPS[found]}" instead of "{slip}"'
+    if found in ("else", "if") and line.split()[:2] == ["else", "if"]:
+        return 'write "elif" for "else if"'
     return None

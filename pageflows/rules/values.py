@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from pageflows.rules.model import Literal_, Placeholder, TemplatePart
@@ -62,6 +63,25 @@ def parse_duration(text: str) -> tuple[timedelta | None, Problem | None]:
     if delay > MAX_DURATION:
         return None, (f'"{text}" is longer than a year', "follow-ups can wait at most 366 days")
     return delay, None
+
+
+def parse_number(text: str) -> Decimal | None:
+    """issue 12: D. "8", "-2", "8.5" or "8,5" (a decimal comma, as contacts type it) as a
+    number; anything else (words, "1e9", "inf", "8 guests") is None.
+
+    Shared by the checker (the numbers a flow compares with) and the engine (the
+    contact's answer read as a number), so both agree on what a number is. Linear in
+    the text: a digit check, then Decimal's own parse.
+    """
+    value = text.strip()
+    sign = "-" if value.startswith("-") else ""
+    whole, point, fraction = value[len(sign) :].replace(",", ".", 1).partition(".")
+    if not whole.isdecimal() or (point and not fraction.isdecimal()):
+        return None
+    try:
+        return Decimal(sign + whole + point + fraction)
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]:

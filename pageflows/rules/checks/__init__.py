@@ -12,6 +12,7 @@ from typing import Protocol
 
 from pageflows.rules import model as m
 from pageflows.rules.checks import (  # issue 12: B
+    conditions,  # issue 12: D
     fields,
     limits,
     notifications,
@@ -71,4 +72,5 @@ def run_checks(
     found += fields.check(flows)  # issue 12: B
     found += titles.check(flows)  # issue 12: B
     found += silence.check(flows, as_of)  # issue 12: B
+    found += conditions.check(flows)  # issue 12: D
     return found

@@ -25,7 +25,7 @@ from pageflows.rules.walk import nodes
 # A backslash escape in the source is one character in the text: these are the ones.
 ESCAPED = frozenset('"\\\n\t')
 # Nodes that read a field rather than save it.
-READS = (m.FieldEquals,)
+READS = (m.FieldEquals, m.Compare)  # issue 12: D: Compare
 
 
 def saved_fields(flows: list[m.Flow]) -> set[str]:
@@ -56,12 +56,13 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
                     found.append(finding)
                 else:
                     unknown.setdefault(field, []).append(finding)
-        elif isinstance(node, m.FieldEquals) and node.field not in known:
+        elif isinstance(node, READS) and node.field not in known:
             unknown.setdefault(node.field, []).append(
                 warning(
                     Code.UNKNOWN_FIELD,
                     node.span,
-                    f'no flow saves the field "{node.field}", so this compares an empty value',
+                    f'no flow saves the field "{node.field}", so this compares an empty value'
+                    + (" (never a number)" if isinstance(node, m.Compare) else ""),
                     _field_hint(node.field, known),
                 )
             )
