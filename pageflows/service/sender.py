@@ -83,6 +83,10 @@ CONCURRENCY = 8  # contacts sent to at once by one process
 # A page's share of one claim: what its pace sends in this long. Claimed rows wait for
 # their turns, so this bounds how long a claim is held before its rows are tried.
 CLAIM_AHEAD = timedelta(seconds=2)
+# issue 12: D. A typing indicator's row: its pause rides in the body under this key (taken
+# out before the call), and dots shown this late would announce nothing: skipped instead.
+TYPING_PAUSE = "typing_pause"
+TYPING_LATE = timedelta(minutes=1)
 
 
 def media_fits(kind: str, info: MediaInfo | None) -> bool:
@@ -382,6 +386,10 @@ class Sender:
                 row.status, row.lease_until = "claimed", now + self.lease
                 row.attempts += 1
                 row.claim_token = uuid.uuid4().hex
+                if row.kind == "typing":
+                    # issue 12: D. Its pause starts when Facebook has it: the contact's next
+                    # message is not claimed with it, but after record() has set its time.
+                    busy.add(row.contact_id)
                 claimed.append(
                     Claimed(
                         row.id,
@@ -452,7 +460,15 @@ class Sender:
         """Skip, with the reason, a message that waited past what the policy allows; give
         up on anything else (a handover, a notify URL) that kept failing for too long."""
         waited_since = row.created_at
-        if row.kind != "message":
+        if row.kind == "typing" and now - waited_since > TYPING_LATE:  # issue 12: D
+            row.status, row.reason = "skipped", "typing_late"
+            row.detail = (
+                f"The typing indicator waited over {TYPING_LATE} to go (the page was slowed"
+                " or paused); dots shown now would announce nothing, so the next message"
+                " goes without them."
+            )
+            return True
+        if row.kind not in ("message", "typing"):
             if now - waited_since <= MAX_RETRY_AGE:
                 return False
             row.status, row.reason = "failed", "gave_up"
@@ -510,6 +526,8 @@ class Sender:
             return client.pass_thread_control(str(body.get("psid", "")), body.get("reason"))
         if kind == "take_thread":
             return client.take_thread_control(str(body.get("psid", "")), body.get("reason"))
+        if kind == "typing":  # issue 12: D: the pause is ours, not Facebook's
+            return client.send_message({k: v for k, v in body.items() if k != TYPING_PAUSE})
         if kind == "notify":
             try:
                 answer = client.transport.send(
@@ -540,6 +558,8 @@ class Sender:
                     pages.recovered(session, row.page_id, now)
                 if row.kind == "take_thread":  # the thread is ours again: held ones may go
                     _thread_back(session, row, now)
+                if row.kind == "typing":
+                    _hold_for_typing(session, row, now)
                 return
             row.error_code, row.error_subcode = outcome.code, outcome.subcode
             row.error_message = outcome.message
@@ -730,6 +750,32 @@ def _thread_back(session: Session, row: OutboxMessage, now: datetime) -> None:
     last = contact.last_user_message_at if contact is not None else None
     released = release_held(session, row.page_id, row.contact_id, last, now)
     log.info("took the thread with %s back; %d held message(s) queued", row.contact_id, released)
+
+
+def _hold_for_typing(session: Session, row: OutboxMessage, now: datetime) -> None:
+    """issue 12: D. The dots are on the contact's screen: their next message waits out the
+    pause (and, through `waits_behind` in the claim, so does everything after it). Only
+    this contact's: other contacts' rows are claimed and sent meanwhile."""
+    pause = row.body.get(TYPING_PAUSE) if isinstance(row.body, dict) else None
+    if not isinstance(pause, int | float) or pause <= 0:
+        return
+    after = session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.page_id == row.page_id,
+            OutboxMessage.contact_id == row.contact_id,
+            OutboxMessage.status == "queued",
+            OutboxMessage.id > row.id,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if after is None:
+        return
+    until = now + timedelta(seconds=min(float(pause), 60.0))
+    if after.next_attempt_at is None or after.next_attempt_at < until:
+        after.next_attempt_at = until
 
 
 def release_held(

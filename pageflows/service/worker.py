@@ -42,6 +42,7 @@ from pageflows.engine.effects import (
     Send,
     Skipped,
     TakeBack,
+    Typing,
 )
 from pageflows.engine.events import (
     BroadcastDue,
@@ -70,7 +71,7 @@ from pageflows.service.config import PageConfig
 from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.locks import lock_contact, try_lock_contact
-from pageflows.service.sender import release_held
+from pageflows.service.sender import TYPING_PAUSE, release_held
 from pageflows.service.storage.contact_search import copy_searchable
 from pageflows.service.storage.models import (
     BroadcastRun,
@@ -482,6 +483,10 @@ class Worker:
                 if isinstance(effect, Send)
                 else None
             )
+            if isinstance(effect, Typing) and effect.delivery is not None:  # issue 12: D
+                deadline = send_deadline(
+                    effect.delivery, decision.contact.last_user_message_at, ad_message_at=ad_at
+                )
             self.apply(
                 session, runtime.page_id, decision.contact.id, effect, now, deadline, broadcast
             )
@@ -596,6 +601,43 @@ class Worker:
             log.info(
                 "follow-up for %s cancelled (%s): %s", contact_id, effect.reason, effect.detail
             )
+        elif isinstance(effect, Typing):
+            self.typing(session, page_id, contact_id, effect, now, deadline)
+
+    def typing(
+        self,
+        session: Session,
+        page_id: str,
+        contact_id: str,
+        effect: Typing,
+        now: datetime,
+        deadline: datetime | None,
+    ) -> None:
+        """issue 12: D. A typing indicator as an outbox row of its own, in the contact's
+        order: the sender sends it, then holds the contact's next row for its pause
+        (`typing_pause` in the body, taken out before the call). One not sent is kept,
+        skipped with its reason, beside the messages of its run."""
+        body = {**effect.request_body(), TYPING_PAUSE: effect.pause.total_seconds()}
+        row = OutboxMessage(
+            page_id=page_id,
+            contact_id=contact_id,
+            kind="typing",
+            body=body,
+            preview=f"\u2026 typing {effect.pause.total_seconds():g}s",
+            origin=str(effect.origin) if effect.origin else None,
+            created_at=now,
+            attempts=0,
+            source="flow",
+        )
+        if effect.delivery is None:
+            row.status, row.reason = "skipped", effect.skip_reason
+            row.detail = effect.skip_detail
+        else:
+            row.status, row.expires_at = "queued", deadline
+            row.messaging_type = effect.delivery.messaging_type
+            row.rationale = effect.delivery.because or None
+            notify(session, OUTBOX)
+        session.add(row)
 
     def schedule(
         self, session: Session, page_id: str, contact_id: str, effect: Schedule, now: datetime
