@@ -41,11 +41,14 @@ def _numbers_from_text(flows: list[m.Flow]) -> list[Diagnostic]:
         if ask is None:
             continue
         warned.add(node.field)
+        where = f"line {ask.span.line}"
+        if ask.span.path != node.span.path:
+            where = f"{ask.span.path.rsplit('/', 1)[-1]}:{ask.span.line}"
         found.append(
             warning(
                 Code.NUMBER_FROM_TEXT,
                 node.span,
-                f'"{node.field}" is asked as {ask.expects} (line {ask.span.line}), so an answer'
+                f'"{node.field}" is asked as {ask.expects} ({where}), so an answer'
                 f' such as "eight" is not a number and `{node.field} {node.op}'
                 f" {node.number_text}` is false for it",
                 f"ask it as a number: `ask ... into {node.field} as number`",
