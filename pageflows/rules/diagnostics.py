@@ -42,11 +42,14 @@ class Code(StrEnum):
     BAD_REF = "PF120 bad-ref"
     BAD_PHONE = "PF121 bad-phone"
     EMPTY_KEYWORD = "PF122 empty-keyword"
+    BAD_RETRIES = "PF125 bad-retries"  # issue 12: asks
+    BAD_WAIT = "PF126 bad-wait"  # issue 12: asks
     # structure (PF2xx)
     UNKNOWN_TARGET = "PF201 unknown-target"
     DUPLICATE_NAME = "PF202 duplicate-name"
     PRIVATE_REPLY_OUTSIDE_COMMENT = "PF203 private-reply-outside-comment"
     ASK_IN_FOLLOW_UP = "PF204 misplaced-action"
+    ASK_OPTION_TWICE = "PF205 ask-option-twice"  # issue 12: asks
     # Facebook's limits and policy (PF3xx)
     TEXT_TOO_LONG = "PF301 text-too-long"
     TOO_MANY_QUICK_REPLIES = "PF302 too-many-quick-replies"
@@ -74,6 +77,8 @@ class Code(StrEnum):
     NOTIFICATIONS_DISCONTINUED = "PF407 notifications-discontinued"
     PROMOTIONAL_CONTENT = "PF408 promotional-content"
     GRAPH_VERSION_ENDING = "PF409 graph-version-ending"
+    ASK_CHOICE_INVALID = "PF415 quick-answer-invalid"  # issue 12: asks
+    ASK_WAITS_PAST_WINDOW = "PF416 ask-waits-past-window"  # issue 12: asks
 
     @property
     def number(self) -> str:

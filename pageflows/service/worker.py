@@ -49,6 +49,7 @@ from pageflows.engine.events import (
     FollowUpDue,
     InboundEvent,
     MessageIn,
+    TimeoutDue,
     WindowClosingDue,
 )
 from pageflows.engine.inbound import (
@@ -701,6 +702,14 @@ class Worker:
             return BroadcastDue(name=spec["name"], **base)
         if row.purpose == "window_closing":
             return WindowClosingDue(root=spec["root"], for_message_at=spec["created_at"], **base)
+        if row.purpose in ("ask_timeout", "handoff_timeout"):  # issue 12: asks
+            return TimeoutDue(
+                purpose=row.purpose,
+                root=spec["root"],
+                path=tuple(spec["path"]),
+                created_at=spec["created_at"],
+                **base,
+            )
         return FollowUpDue(
             root=spec["root"],
             path=tuple(spec["path"]),

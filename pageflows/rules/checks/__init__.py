@@ -12,6 +12,7 @@ from typing import Protocol
 
 from pageflows.rules import model as m
 from pageflows.rules.checks import (
+    asks,
     limits,
     notifications,
     policy,
@@ -65,4 +66,5 @@ def run_checks(
     if tokens is not None:
         found += notifications.check(flows, as_of, known, tokens)
     found += triggers.check(flows)
+    found += asks.check(flows, as_of)  # issue 12: asks
     return found
