@@ -149,6 +149,12 @@ def _continue_tap(run: Run, event: InboundEvent) -> bool:
         specific = match_trigger(run.program, run.contact, event)
         takes_it = specific is not None and specific.trigger.kind in YIELDS_TO
         return run.answer(event, trigger_takes_it=takes_it)
+    if isinstance(event, PostbackIn | ReferralIn) and run.contact.waiting is not None:
+        # issue 12: asks: a menu button, Get Started or a link is the contact choosing
+        # something else, as a tap on another quick reply is: the question lets go.
+        field = run.contact.waiting.field
+        run.contact = run.contact.model_copy(update={"waiting": None})
+        run.effects.append(Note(text=f'the contact chose something else: no answer for "{field}"'))
     return False
 
 

@@ -301,6 +301,7 @@ class Worker:
             update: dict[str, object] = {"handed_off": not ours}
             if ours:
                 update["agent_until"] = None
+                update["handoff_until"] = None  # issue 12: a `handoff ... for` ends early
             contact = contact.model_copy(update=update)
             self.save_contact(session, runtime.page_id, contact, now)
         if ours:  # held messages are released on every pass back, whatever the state said

@@ -272,3 +272,18 @@ def test_a_handback_before_the_timeout_cancels_the_take_back() -> None:
     c.run("/handback")
     back = c.run("/wait 3h")
     assert not [h.effect for h in back if isinstance(h.effect, TakeBack)]
+
+
+def test_a_menu_button_while_a_question_waits_lets_the_question_go() -> None:
+    flows = (
+        BOOKING
+        + """
+on postback "OPENING_HOURS":
+    send "We're open 18:30 to 22:00."
+"""
+    )
+    c = chat(flows)
+    c.run("book")
+    assert said(c.run("/postback OPENING_HOURS")) == ["We're open 18:30 to 22:00."]
+    assert c.contact.waiting is None
+    assert said(c.run("24/12")) == ["Sorry, I didn't get that."]
