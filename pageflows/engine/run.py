@@ -115,7 +115,7 @@ class Run:
         if node is None:
             self.effects.append(Note(text=f"a tap on an old button or quick reply ({root})"))
             return True
-        if isinstance(node, m.AskChoice):  # issue 12: asks
+        if isinstance(node, m.AskChoice) and node.reaction is None:  # issue 12: asks
             return self.tap_answer(node, root, path)
         self._set(waiting=None)
         reaction = node.reaction

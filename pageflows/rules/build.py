@@ -374,7 +374,10 @@ class Builder:
                 fields["expects"] = str(kid.children[0].children[0])
             elif kid.data == "ask_quick":
                 token = kid.children[0]
-                choices.append(m.AskChoice(span=self.span(token), title=self.string(token)))
+                reaction = self.reaction(kid.children[1]) if len(kid.children) > 1 else None
+                choices.append(
+                    m.AskChoice(span=self.span(token), title=self.string(token), reaction=reaction)
+                )
             elif kid.data == "ask_for":
                 delay, text = self.duration(kid.children[0])
                 self.wait_limits(kid.children[0], delay, "a question")

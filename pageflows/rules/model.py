@@ -196,9 +196,14 @@ ASK_CANCEL = ("stop", "cancel")
 
 
 class AskChoice(Node):
-    """`quick "4"` under an `ask`: a tappable answer, taken as if the contact typed it."""
+    """`quick "4"` under an `ask`: a tappable answer, taken as if the contact typed it.
+
+    With a reaction (`quick "More than 8" -> big_group`) it is no answer: it leads
+    elsewhere, like any quick reply, and the question lets go.
+    """
 
     title: str
+    reaction: Reaction | None = None
 
 
 class Ask(Node):

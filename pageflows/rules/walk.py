@@ -82,3 +82,7 @@ def reactions(action: m.Action) -> Iterator[m.Reaction]:
     for button in buttons:
         if isinstance(button, m.ReactButton):
             yield button.reaction
+    if isinstance(action, m.Ask):  # issue 12: asks: `quick "More" -> step` under a question
+        for choice in action.choices:
+            if choice.reaction is not None:
+                yield choice.reaction

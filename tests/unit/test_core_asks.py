@@ -287,3 +287,20 @@ on postback "OPENING_HOURS":
     assert said(c.run("/postback OPENING_HOURS")) == ["We're open 18:30 to 22:00."]
     assert c.contact.waiting is None
     assert said(c.run("24/12")) == ["Sorry, I didn't get that."]
+
+
+def test_a_quick_reply_that_leads_elsewhere_is_no_answer_and_lets_the_question_go() -> None:
+    flows = """
+on keyword "book":
+    ask "How many guests?" into guests as number:
+        quick "2"
+        quick "More than 8" -> big_group
+    send "A table for {contact.guests}."
+
+step big_group:
+    send "A colleague will help with groups."
+"""
+    c = chat(flows)
+    assert said(c.run("book")) == ["How many guests?  [2] [More than 8]"]
+    assert said(c.run("/tap More than 8")) == ["A colleague will help with groups."]
+    assert c.contact.waiting is None and "guests" not in c.contact.fields

@@ -30,14 +30,15 @@ def check(flows: list[m.Flow], as_of: date) -> list[Diagnostic]:
 def _choices(ask: m.Ask, as_of: date) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     for choice in ask.choices:
-        if validate(ask.expects, choice.title, as_of) is None:
+        if choice.reaction is None and validate(ask.expects, choice.title, as_of) is None:
             found.append(
                 warning(
                     Code.ASK_CHOICE_INVALID,
                     choice.span,
                     f'"{choice.title}" is not {_kind(ask.expects)}: a tap on it is refused'
                     " like a wrong typed answer",
-                    f"make the quick reply {_example(ask.expects)}, or ask `as text`",
+                    f"make the quick reply {_example(ask.expects)}, lead it somewhere"
+                    f' (`quick "{choice.title}" -> step`), or ask `as text`',
                 )
             )
     return found
