@@ -42,6 +42,7 @@ class Code(StrEnum):
     BAD_REF = "PF120 bad-ref"
     BAD_PHONE = "PF121 bad-phone"
     EMPTY_KEYWORD = "PF122 empty-keyword"
+    EMPTY_TITLE = "PF123 title-can-be-empty"  # issue 12: B
     BAD_RETRIES = "PF125 bad-retries"  # issue 12: asks
     BAD_WAIT = "PF126 bad-wait"  # issue 12: asks
     # structure (PF2xx)
@@ -77,6 +78,11 @@ class Code(StrEnum):
     NOTIFICATIONS_DISCONTINUED = "PF407 notifications-discontinued"
     PROMOTIONAL_CONTENT = "PF408 promotional-content"
     GRAPH_VERSION_ENDING = "PF409 graph-version-ending"
+    UNKNOWN_FIELD = "PF410 unknown-field"  # issue 12: B
+    SILENT_TAP = "PF411 silent-tap"  # issue 12: B
+    PAST_BROADCAST = "PF412 past-broadcast"  # issue 12: B
+    EMPTY_FLOW = "PF413 empty-flow"  # issue 12: B
+    TITLE_MAY_BE_CUT = "PF414 title-may-be-cut"  # issue 12: B
     ASK_CHOICE_INVALID = "PF415 quick-answer-invalid"  # issue 12: asks
     ASK_WAITS_PAST_WINDOW = "PF416 ask-waits-past-window"  # issue 12: asks
 
