@@ -242,8 +242,7 @@ class Run:
         )
         found = self.waiting_ask() if same else None
         if waiting is None or found is None:
-            self.effects.append(Note(text="the question was answered or let go before its time"))
-            return
+            return  # answered or let go already: this timer has nothing left to end
         ask, actions = found
         self._set(waiting=None)
         if self.contact.automation_paused(self.now):
