@@ -27,6 +27,7 @@ from pageflows.engine.events import (
     PostbackIn,
     Referral,
     ReferralIn,
+    TimeoutDue,
     WindowClosingDue,
 )
 from pageflows.engine.render import TOPIC_PREFIX
@@ -55,6 +56,7 @@ type a message to send it as the contact, or a command:
   /postback PAYLOAD           a postback from a persistent-menu item
   /wait DURATION              move the clock (25h, 3d, 1h30m); due follow-ups fire
   /broadcast NAME             send a broadcast now
+  /handback                   your team hands the conversation back to the bot
   /state                      show the contact's tags, fields and pending follow-ups
   /help, /quit"""
 
@@ -137,6 +139,8 @@ class Conversation:
             return self.wait(rest)
         if name == "broadcast":
             return self.broadcast(rest)
+        if name == "handback":
+            return self.handback()
         raise ConversationError(f'unknown command "/{name}"; /help lists them')
 
     def say(self, text: str) -> list[Happened]:
@@ -207,6 +211,25 @@ class Conversation:
         self.broadcasts_done.add(name)
         return self.event(BroadcastDue(name=name, **self._base()))
 
+    def handback(self) -> list[Happened]:
+        """issue 12: a person hands the conversation back (the service's handback, or the
+        Page inbox passing the thread back): automation answers again from now on."""
+        contact = self.contact
+        if not (contact.handed_off or contact.agent_until is not None):
+            raise ConversationError("the bot already has this conversation; nothing to hand back")
+        self.contact = contact.model_copy(
+            update={
+                "handed_off": False,
+                "handoff_until": None,
+                "agent_until": None,
+                "inbox_has_thread": False,
+            }
+        )
+        for key in [k for k, v in self.pending.items() if v.purpose == "handoff_timeout"]:
+            del self.pending[key]
+        note = Note(text="the conversation is back with the bot")
+        return [Happened(self.clock.now(), note)]
+
     def wait(self, text: str) -> list[Happened]:
         delay, problem = parse_duration(text.strip())
         if delay is None:
@@ -253,6 +276,15 @@ class Conversation:
         return max(at, self.clock.now()), event
 
     def _due_event(self, item: Schedule) -> InboundEvent:
+        if item.purpose in ("ask_timeout", "handoff_timeout"):  # issue 12: asks
+            return TimeoutDue(
+                purpose=item.purpose,
+                root=item.root,
+                path=item.path,
+                created_at=item.created_at,
+                contact_id=self.contact.id,
+                timestamp=item.due_at,
+            )
         if item.purpose == "window_closing":
             return WindowClosingDue(
                 root=item.root,

@@ -20,8 +20,16 @@ from pageflows.engine.effects import (
     Send,
     Skipped,
     Typing,
+    TakeBack,
 )
 from pageflows.engine.render import ELLIPSIS
+
+SCHEDULED = {
+    "follow_up": "follow-up",
+    "window_closing": "window-closing reminder",
+    "ask_timeout": "the question lets go",  # issue 12: asks
+    "handoff_timeout": "the handoff ends",  # issue 12: asks
+}
 
 
 def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
@@ -39,7 +47,7 @@ def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
         elif isinstance(effect, Changed):
             lines.append(f"·   {effect.what}")
         elif isinstance(effect, Schedule):
-            what = "follow-up" if effect.purpose == "follow_up" else "window-closing reminder"
+            what = SCHEDULED.get(effect.purpose, effect.purpose)
             lines.append(
                 f"·   {what} at {effect.due_at:%Y-%m-%d %H:%M} UTC"
                 f" (in {wait_text(effect.due_at - item.at)})"
@@ -48,6 +56,8 @@ def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
             lines.append(f"·   follow-up cancelled ({effect.reason}): {effect.detail}")
         elif isinstance(effect, HandOff):
             lines.append(f"·   handed to a human{': ' + effect.reason if effect.reason else ''}")
+        elif isinstance(effect, TakeBack):
+            lines.append(f"·   the thread is back with the bot: {effect.reason}")
         elif isinstance(effect, NotifyOut):
             lines.append(f"·   POST {effect.url}")
         elif isinstance(effect, Note):

@@ -204,7 +204,23 @@ def _check(conversation: Conversation, check: str) -> str | None:
         return None if actual == value else f"expected field {name} = {value!r}, got {actual!r}"
     if check == "handed off":
         return None if contact.handed_off else "expected the conversation handed to a human"
-    return f"cannot check {check!r}: use tagged X, not tagged X, field NAME = VALUE, handed off"
+    if check == "not handed off":  # issue 12: asks
+        return "expected the bot to have the conversation" if contact.handed_off else None
+    if check == "waiting" or check.startswith("waiting "):
+        wanted = check.removeprefix("waiting").strip()
+        field_ = contact.waiting.field if contact.waiting else None
+        if field_ is None or (wanted and field_ != wanted):
+            return (
+                f"expected a question waiting{' for ' + wanted if wanted else ''}, got {field_!r}"
+            )
+        return None
+    if check == "not waiting":
+        waits = contact.waiting
+        return f"expected no question waiting, got {waits.field!r}" if waits else None
+    return (
+        f"cannot check {check!r}: use tagged X, not tagged X, field NAME = VALUE, handed off,"
+        " not handed off, waiting [FIELD], not waiting"
+    )
 
 
 def find_scripts(path: Path) -> list[Path]:

@@ -134,6 +134,16 @@ class BroadcastDue(Event):
     name: str
 
 
+class TimeoutDue(Event):
+    """issue 12: a question's or a handoff's `for` ran out (`created_at`: when it began)."""
+
+    kind: Literal["timeout"] = "timeout"
+    purpose: Literal["ask_timeout", "handoff_timeout"]
+    root: str
+    path: tuple[int | str, ...] = ()
+    created_at: AwareDatetime
+
+
 InboundEvent = Annotated[
     MessageIn
     | PostbackIn
@@ -142,7 +152,8 @@ InboundEvent = Annotated[
     | OptinIn
     | FollowUpDue
     | WindowClosingDue
-    | BroadcastDue,
+    | BroadcastDue
+    | TimeoutDue,
     Field(discriminator="kind"),
 ]
 

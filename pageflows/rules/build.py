@@ -27,6 +27,8 @@ NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
 MAX_TYPING = timedelta(seconds=20)
 DEFAULT_TYPING = timedelta(seconds=1)
 MAX_CONDITION_DEPTH = 16  # issue 12: D. `not`, `and`, `or` and parentheses inside each other
+MAX_RETRIES = 10  # issue 12: asks
+MIN_WAIT = timedelta(minutes=1)
 Node = Tree[Token] | Token
 
 
@@ -374,19 +376,98 @@ class Builder:
 
     def a_ask(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)
-        expects, invalid = "text", None
+        fields: dict[str, Any] = {"expects": "text"}
+        seen: dict[str, Span] = {}
+        choices: list[m.AskChoice] = []
         for kid in kids[2:]:
             if kid.data == "ask_kind":
-                expects = str(kid.children[0].children[0])
+                fields["expects"] = str(kid.children[0].children[0])
+            elif kid.data == "ask_quick":
+                token = kid.children[0]
+                reaction = self.reaction(kid.children[1]) if len(kid.children) > 1 else None
+                choices.append(
+                    m.AskChoice(span=self.span(token), title=self.string(token), reaction=reaction)
+                )
+            elif kid.data == "ask_for":
+                delay, text = self.duration(kid.children[0])
+                self.wait_limits(kid.children[0], delay, "a question")
+                fields["timeout"], fields["timeout_text"] = delay, text
             else:
-                invalid = self.text(kid.children[0])
+                self.ask_option(kid, fields, seen)
         return m.Ask(
             span=span,
             question=self.text(kids[0]),
             field=self.field(kids[1]),
-            expects=cast(m.AskKind, expects),
-            invalid=invalid,
+            choices=tuple(choices),
+            **fields,
         )
+
+    # issue 12: asks
+    def ask_option(self, kid: Tree[Token], fields: dict[str, Any], seen: dict[str, Span]) -> None:
+        """One line of an ask's block; each may come once (PF205)."""
+        word = {
+            "ask_invalid": "invalid",
+            "ask_retries": "retries",
+            "ask_cancel": "cancel",
+            "give_up_goto": "if no answer",
+            "give_up_continue": "if no answer",
+        }[kid.data]
+        where = self.span(kid)
+        if word in seen:
+            self.diagnostics.append(
+                error(
+                    Code.ASK_OPTION_TWICE,
+                    where,
+                    f"this question already has an `{word}` line (line {seen[word].line})",
+                    "keep one of them",
+                )
+            )
+            return
+        seen[word] = where
+        first: Any = kid.children[0] if kid.children else None
+        if kid.data == "ask_invalid":
+            fields["invalid"] = self.text(first)
+        elif kid.data == "ask_retries":
+            count = int(str(first))
+            if count > MAX_RETRIES:
+                self.fail(
+                    Code.BAD_RETRIES,
+                    first,
+                    (
+                        f"{count} retries is more than anyone types",
+                        f"use 0 to {MAX_RETRIES}; after them the question lets go",
+                    ),
+                )
+            fields["retries"] = min(count, MAX_RETRIES)
+        elif kid.data == "ask_cancel":
+            words = self.strings(first)
+            for token, word_ in zip(first.children, words, strict=True):
+                if not word_.strip():
+                    self.fail(
+                        Code.EMPTY_KEYWORD,
+                        token,
+                        ("this word is empty", 'write a word between the quotes, or remove ""'),
+                    )
+            fields["cancel"] = words
+        elif kid.data == "give_up_goto":
+            fields["give_up"] = self.target(first)
+        else:
+            fields["give_up_continue"] = True
+
+    def wait_limits(self, token: Token, delay: timedelta | None, what: str) -> None:
+        """A question or a handoff waits at least a minute (PF126)."""
+        if delay is not None and delay < MIN_WAIT:
+            self.fail(
+                Code.BAD_WAIT,
+                token,
+                (
+                    f"a question that waits {token} lets go before the contact can answer"
+                    if what == "a question"
+                    else f"a handoff for {token} takes the conversation back before"
+                    " anyone on your team can answer",
+                    "wait at least a minute, such as 30m or 2h",
+                ),
+            )
 
     def a_goto(self, tree: Tree[Token], span: Span) -> m.Action:
         return m.Goto(span=span, target=self.target(cast(Tree[Token], tree.children[0])))
@@ -526,8 +607,16 @@ class Builder:
         )
 
     def a_handoff(self, tree: Tree[Token], span: Span) -> m.Action:
-        reason = self.string(cast(Token, tree.children[0])) if tree.children else None
-        return m.Handoff(span=span, reason=reason)
+        fields: dict[str, Any] = {}
+        for kid in tree.children:
+            if isinstance(kid, Token):
+                fields["reason"] = self.string(kid)
+            else:  # issue 12: `handoff ... for 2h`
+                token = cast(Token, kid.children[0])
+                delay, text = self.duration(token)
+                self.wait_limits(token, delay, "a handoff")
+                fields["timeout"], fields["timeout_text"] = delay, text
+        return m.Handoff(span=span, **fields)
 
     def a_notify(self, tree: Tree[Token], span: Span) -> m.Action:
         return m.Notify(span=span, url=self.url(cast(Token, tree.children[0])))

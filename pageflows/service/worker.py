@@ -50,6 +50,7 @@ from pageflows.engine.events import (
     FollowUpDue,
     InboundEvent,
     MessageIn,
+    TimeoutDue,
     WindowClosingDue,
 )
 from pageflows.engine.inbound import (
@@ -301,6 +302,7 @@ class Worker:
             update: dict[str, object] = {"handed_off": not ours}
             if ours:
                 update["agent_until"] = None
+                update["handoff_until"] = None  # issue 12: a `handoff ... for` ends early
             contact = contact.model_copy(update=update)
             self.save_contact(session, runtime.page_id, contact, now)
         if ours:  # held messages are released on every pass back, whatever the state said
@@ -743,6 +745,14 @@ class Worker:
             return BroadcastDue(name=spec["name"], **base)
         if row.purpose == "window_closing":
             return WindowClosingDue(root=spec["root"], for_message_at=spec["created_at"], **base)
+        if row.purpose in ("ask_timeout", "handoff_timeout"):  # issue 12: asks
+            return TimeoutDue(
+                purpose=row.purpose,
+                root=spec["root"],
+                path=tuple(spec["path"]),
+                created_at=spec["created_at"],
+                **base,
+            )
         return FollowUpDue(
             root=spec["root"],
             path=tuple(spec["path"]),

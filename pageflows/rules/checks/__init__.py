@@ -13,6 +13,7 @@ from typing import Protocol
 from pageflows.rules import model as m
 from pageflows.rules.checks import (  # issue 12: B
     conditions,  # issue 12: D
+    asks,
     fields,
     limits,
     notifications,
@@ -73,4 +74,5 @@ def run_checks(
     found += titles.check(flows)  # issue 12: B
     found += silence.check(flows, as_of)  # issue 12: B
     found += conditions.check(flows)  # issue 12: D
+    found += asks.check(flows, as_of)  # issue 12: asks
     return found
