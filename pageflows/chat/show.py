@@ -19,8 +19,8 @@ from pageflows.engine.effects import (
     Schedule,
     Send,
     Skipped,
-    Typing,
     TakeBack,
+    Typing,
 )
 from pageflows.engine.render import ELLIPSIS
 

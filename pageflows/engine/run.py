@@ -30,8 +30,8 @@ from pageflows.engine.effects import (
     Schedule,
     Send,
     Skipped,
-    Typing,
     TakeBack,
+    Typing,
 )
 from pageflows.engine.events import (
     BroadcastDue,

@@ -12,8 +12,8 @@ from typing import Protocol
 
 from pageflows.rules import model as m
 from pageflows.rules.checks import (  # issue 12: B
-    conditions,  # issue 12: D
     asks,
+    conditions,  # issue 12: D
     fields,
     limits,
     notifications,
