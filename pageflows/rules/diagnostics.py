@@ -42,6 +42,10 @@ class Code(StrEnum):
     BAD_REF = "PF120 bad-ref"
     BAD_PHONE = "PF121 bad-phone"
     EMPTY_KEYWORD = "PF122 empty-keyword"
+    BAD_TIME_OF_DAY = "PF135 bad-time-of-day"  # issue 12: time
+    BAD_WEEKDAY = "PF136 bad-weekday"  # issue 12: time
+    BAD_DATE_FIELD = "PF137 bad-date-field"  # issue 12: time
+    AT_NEEDS_DAYS = "PF138 time-of-day-needs-days"  # issue 12: time
     # structure (PF2xx)
     UNKNOWN_TARGET = "PF201 unknown-target"
     DUPLICATE_NAME = "PF202 duplicate-name"

@@ -42,6 +42,7 @@ TERMINAL_WORDS = {
     "NAME": "a name such as ask_email",
     "REGEX": r"a pattern between slashes, such as /order \d+/",
     "PERCENT": "a percentage such as 50%",
+    "FIELD_REF": "a stored date such as {contact.booking_date}",  # issue 12: time
     "_NL": "the end of the line",
     "_INDENT": "an indented block on the next line",
     "_DEDENT": "the end of the indented block",
@@ -63,6 +64,7 @@ ACTION_KEYWORDS = frozenset(
         "handoff",
         "notify",
         "stop",
+        "before",  # issue 12: time
     ]
 )
 TRIGGER_KEYWORDS = frozenset(
