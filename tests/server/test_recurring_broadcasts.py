@@ -1,0 +1,142 @@
+"""A recurring broadcast (issue 12) in the running service: each occurrence is its own
+run, sent once per contact whatever the number of worker passes, processes and
+restarts; one found more than LATE_OCCURRENCE late is recorded too_late and not sent,
+as is each one missed while nothing ran. On SQLite and PostgreSQL, on a fake clock,
+against the simulator over HTTP.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from service_world import World, running_world
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pageflows.service import broadcasts
+from pageflows.service.storage.models import BroadcastRun
+
+FLOW = """
+on keyword "hi" exact:
+    send "hello"
+
+broadcast weekly_menu to everyone every friday at "09:00" in "Europe/Paris":
+    send "This week's menu: https://bistro.example.com/menu"
+"""
+MENU = "This week's menu: https://bistro.example.com/menu"
+PSIDS = ["100000000000001", "100000000000002"]
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def jump_to(world: World, when: datetime) -> None:
+    world.clock.set(when)
+    world.sim.control.set_clock(when)
+    world.settle()
+
+
+def say_hi(world: World) -> None:
+    for psid in PSIDS:
+        world.sim.control.say("hi", psid=psid)
+    world.settle()
+
+
+def menus(world: World) -> Counter[str]:
+    return Counter(
+        m["recipient_id"]
+        for m in world.sim.control.sent_messages()
+        if m["ok"] and m["request"].get("message", {}).get("text") == MENU
+    )
+
+
+def runs(world: World) -> dict[str, str]:
+    assert world.service is not None
+    with Session(world.service.engine) as session:
+        return {r.name: r.status for r in session.scalars(select(BroadcastRun))}
+
+
+def ok_json(answer: Any) -> dict[str, Any]:
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_every_friday_once_per_occurrence_over_two_weeks(database_url: str, tmp_path: Path) -> None:
+    with running_world(database_url, tmp_path, FLOW) as world:
+        world.start()  # Tuesday 2026-11-24 09:00 UTC
+        listed = ok_json(world.api("GET", "/broadcasts"))["broadcasts"]
+        assert [(b["name"], b["next"], b["run"]) for b in listed] == [
+            ("weekly_menu", "2026-11-27T08:00:00+00:00", None)  # 09:00 in Paris (CET)
+        ]
+        jump_to(world, at(2026, 11, 26, 12))  # Thursday: they write, the window opens
+        say_hi(world)
+        jump_to(world, at(2026, 11, 27, 7, 59))
+        assert menus(world) == {}  # not before its time
+        jump_to(world, at(2026, 11, 27, 8, 0, 30))
+        assert menus(world) == dict.fromkeys(PSIDS, 1)
+        # More passes, a restart, and a second claim at the same time: not again.
+        world.stop()
+        world.start()  # a new process on the same database
+        world.settle()
+        assert world.service is not None
+        engine = world.service.engine
+        _, cast = world.service.worker.pages[world.page.id].program.broadcasts["weekly_menu"]
+        assert broadcasts.start_occurrences(engine, world.page.id, cast, world.clock.now()) == 0
+        jump_to(world, at(2026, 11, 27, 12))
+        assert menus(world) == dict.fromkeys(PSIDS, 1)
+
+        jump_to(world, at(2026, 12, 3, 18))  # the next Thursday
+        say_hi(world)
+        jump_to(world, at(2026, 12, 4, 8, 0, 30))
+        assert menus(world) == dict.fromkeys(PSIDS, 2)
+        assert runs(world) == {
+            "weekly_menu@2026-11-27T08:00Z": "done",
+            "weekly_menu@2026-12-04T08:00Z": "done",
+        }
+        report = ok_json(world.api("GET", "/broadcasts/weekly_menu/report"))
+        assert report["broadcast"] == "weekly_menu@2026-12-04T08:00Z"
+        assert report["sent"] == 2 and report["contacts"] == 2
+        first = ok_json(world.api("GET", "/broadcasts/weekly_menu@2026-11-27T08:00Z/report"))
+        assert first["sent"] == 2
+
+        (listed,) = ok_json(world.api("GET", "/broadcasts"))["broadcasts"]
+        assert listed["next"] == "2026-12-11T08:00:00+00:00"
+        assert listed["run_name"] == "weekly_menu@2026-12-04T08:00Z"
+        assert listed["when"] == (
+            "every friday at 09:00 Europe/Paris (next 2026-12-11 09:00 Europe/Paris)"
+        )
+
+
+def test_occurrences_missed_while_down_are_recorded_not_sent(
+    database_url: str, tmp_path: Path
+) -> None:
+    with running_world(database_url, tmp_path, FLOW) as world:
+        world.start()
+        jump_to(world, at(2026, 11, 26, 12))
+        say_hi(world)
+        jump_to(world, at(2026, 11, 27, 8, 1))
+        assert menus(world) == dict.fromkeys(PSIDS, 1)
+        world.stop()
+        # Down from Friday 27 to Friday 11 at 16:00: the 4th is missed, the 11th is 8 h late.
+        world.clock.set(at(2026, 12, 10, 20))
+        world.sim.control.set_clock(world.clock.now())
+        world.start()
+        say_hi(world)  # in the window, but the occurrence is too late anyway
+        jump_to(world, at(2026, 12, 11, 16))
+        assert menus(world) == dict.fromkeys(PSIDS, 1)
+        assert runs(world) == {
+            "weekly_menu@2026-11-27T08:00Z": "done",
+            "weekly_menu@2026-12-04T08:00Z": "too_late",
+            "weekly_menu@2026-12-11T08:00Z": "too_late",
+        }
+        # Late by less than six hours: sent.
+        jump_to(world, at(2026, 12, 17, 20))
+        say_hi(world)
+        jump_to(world, at(2026, 12, 18, 13))
+        assert menus(world) == dict.fromkeys(PSIDS, 2)
+        assert runs(world)["weekly_menu@2026-12-18T08:00Z"] == "done"
