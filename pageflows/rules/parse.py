@@ -320,6 +320,8 @@ def _keyword(name: str) -> str | None:
 
 
 def describe_expected(expected: set[str]) -> str:
+    if "DURATION" in expected:  # issue 12: `after {contact.date} by` is rarer; say the usual
+        expected = expected - {"FIELD_REF"}
     words = _terminal_words()
     keywords = {k for k in (_keyword(name) for name in expected) if k}
     if keywords >= ACTION_KEYWORDS:

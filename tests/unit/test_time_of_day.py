@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import program
 
+from pageflows.chat.conversation import Conversation
+from pageflows.chat.show import effect_lines
 from pageflows.engine import timing
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
@@ -188,3 +190,28 @@ def test_occurrences_are_on_their_weekdays_and_in_order(
     assert nxt - last <= timedelta(days=7, hours=1)
     assert nxt.astimezone(PARIS).weekday() in every
     assert timing.latest_occurrence(every, hhmm, PARIS, nxt) == nxt
+
+
+# ------------------------------------------------------------ what `pageflows chat` shows
+
+
+def test_chat_shows_when_and_why_not() -> None:
+    """The lines a marketer reads in `pageflows chat`: the follow-up's time in UTC, and a
+    follow-up that could not be scheduled, with the value that stopped it."""
+    start = local(2026, 11, 28, 12).astimezone(UTC)
+    chat = Conversation.start(program(FLOW), start, page=PAGE)
+    lines = effect_lines(chat.event(chat_message(chat, "hi")), chat.clock.now())
+    assert lines[1:] == ["·   follow-up at 2026-11-29 09:00 UTC (in 21h59m)"]
+    chat.contact = chat.contact.model_copy(update={"fields": {"booking_date": "2026-11-28"}})
+    lines = effect_lines(chat.event(chat_message(chat, "book")), chat.clock.now())
+    assert lines[1:] == [
+        "·   follow-up cancelled (date_passed): not scheduled: 1d before"
+        " {contact.booking_date} (2026-11-28) was 2026-11-27 18:00 Europe/Paris, already past",
+        "·   follow-up cancelled (date_passed): not scheduled: 2h after"
+        " {contact.booking_date} (2026-11-28) was 2026-11-28 02:00 Europe/Paris, already past",
+    ]
+
+
+def chat_message(chat: Conversation, text: str) -> MessageIn:
+    chat.clock.advance(timedelta(seconds=1))
+    return MessageIn(contact_id="contact-1", timestamp=chat.clock.now(), text=text, mid=text)
