@@ -253,7 +253,7 @@ def broadcast_report(
         return
     run = shown["run"]
     click.echo(
-        f"broadcast {name} on page {page.id}: {run['status']} ({run['requested']}, started "
+        f"broadcast {shown['broadcast']} on page {page.id}: {run['status']} ({run['requested']}, started "
         f"{_when(run['started_at'])}"
         + (f", finished {_when(run['finished_at'])}" if run["finished_at"] else "")
         + ")"

@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service_world import World, running_world
+from click.testing import CliRunner, Result
+from service_world import PAGE, World, running_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pageflows.cli import main
 from pageflows.service import broadcasts
 from pageflows.service.storage.models import BroadcastRun
 
@@ -58,6 +60,17 @@ def runs(world: World) -> dict[str, str]:
     assert world.service is not None
     with Session(world.service.engine) as session:
         return {r.name: r.status for r in session.scalars(select(BroadcastRun))}
+
+
+def run_cli(world: World, *args: str) -> Result:
+    """`pageflows broadcast ...` as an operator types it, on the world's database and clock."""
+    config = world.flows.parent / "pageflows.toml"
+    config.write_text(
+        f'database_url = "{world.database_url}"\napp_secret = "s"\nverify_token = "v"\n'
+        f'[[pages]]\nid = "{PAGE}"\ntoken = "t"\n',
+        "utf-8",
+    )
+    return CliRunner().invoke(main, ["broadcast", *args, "--config", str(config)], obj=world.clock)
 
 
 def ok_json(answer: Any) -> dict[str, Any]:
@@ -110,6 +123,16 @@ def test_every_friday_once_per_occurrence_over_two_weeks(database_url: str, tmp_
         assert listed["when"] == (
             "every friday at 09:00 Europe/Paris (next 2026-12-11 09:00 Europe/Paris)"
         )
+        shown = run_cli(world, "list", str(world.flows)).output
+        assert shown.splitlines() == [
+            "weekly_menu  [main]  to everyone  every friday at 09:00 Europe/Paris"
+            " (next 2026-12-11 09:00 Europe/Paris)",
+            "    latest run weekly_menu@2026-12-04T08:00Z: done (schedule,"
+            " started 2026-12-04 08:00 UTC, 2 contact(s))",
+        ]
+        report = run_cli(world, "report", "weekly_menu")
+        assert report.exit_code == 0, report.output
+        assert "weekly_menu@2026-12-04T08:00Z" in report.output
 
 
 def test_occurrences_missed_while_down_are_recorded_not_sent(
