@@ -253,8 +253,8 @@ def broadcast_report(
         return
     run = shown["run"]
     click.echo(
-        f"broadcast {shown['broadcast']} on page {page.id}: {run['status']} ({run['requested']}, started "
-        f"{_when(run['started_at'])}"
+        f"broadcast {shown['broadcast']} on page {page.id}: {run['status']} "
+        f"({run['requested']}, started {_when(run['started_at'])}"
         + (f", finished {_when(run['finished_at'])}" if run["finished_at"] else "")
         + ")"
     )
