@@ -78,6 +78,7 @@ class Code(StrEnum):
     NOTIFICATIONS_DISCONTINUED = "PF407 notifications-discontinued"
     PROMOTIONAL_CONTENT = "PF408 promotional-content"
     GRAPH_VERSION_ENDING = "PF409 graph-version-ending"
+    DATE_FIELD_NEVER_SET = "PF420 date-field-never-set"  # issue 12: time
 
     @property
     def number(self) -> str:

@@ -18,6 +18,7 @@ from pageflows.rules.checks import (
     promotional,
     structure,
     templates,
+    times,
     triggers,
 )
 from pageflows.rules.diagnostics import Diagnostic
@@ -65,4 +66,5 @@ def run_checks(
     if tokens is not None:
         found += notifications.check(flows, as_of, known, tokens)
     found += triggers.check(flows)
+    found += times.check(flows)  # issue 12: time
     return found

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
 from pageflows.rules.source import Span
+from pageflows.rules.checks.times import stored_fields
 from pageflows.rules.walk import children, walk_flow
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ MESSAGES = (
 
 def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    stored = stored_fields(flows)  # issue 12: a date never stored is PF420's, not ours
     for flow in flows:
         for action, where in walk_flow(flow):
             if isinstance(action, m.After):
@@ -50,7 +52,8 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
                     found += _tag(action.tag, action.tag_span, as_of, tag_policy)
                 total = where.delay + action.delay
                 has_channel = action.tag or action.topic or where.channel_tag or where.channel_topic
-                late = _late(action, total)
+                never = action.anchor and action.anchor not in stored
+                late = None if never else _late(action, total)
                 if late and not has_channel and not _only_templates(action.body):
                     found.append(
                         warning(
