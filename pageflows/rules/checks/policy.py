@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from pageflows.rules import model as m
+from pageflows.rules.checks.times import stored_fields
 from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
 from pageflows.rules.source import Span
-from pageflows.rules.checks.times import stored_fields
 from pageflows.rules.walk import children, walk_flow
 
 if TYPE_CHECKING:
