@@ -46,7 +46,7 @@ def stored_fields(flows: list[m.Flow]) -> set[str]:
     names: set[str] = set()
     for flow in flows:
         for action, _ in walk_flow(flow):
-            if isinstance(action, m.SetField) or isinstance(action, m.Ask):
+            if isinstance(action, m.SetField | m.Ask):
                 names.add(action.field)
             for reaction in reactions(action):
                 if isinstance(reaction, m.SetField):
