@@ -163,3 +163,14 @@ def test_occurrences_missed_while_down_are_recorded_not_sent(
         jump_to(world, at(2026, 12, 18, 13))
         assert menus(world) == dict.fromkeys(PSIDS, 2)
         assert runs(world)["weekly_menu@2026-12-18T08:00Z"] == "done"
+        # An operator's `send` is an extra occurrence, now; the schedule's next is untouched.
+        sent = run_cli(world, "send", "weekly_menu", str(world.flows))
+        assert sent.exit_code == 0, sent.output
+        world.settle()
+        assert menus(world) == dict.fromkeys(PSIDS, 3)
+        assert runs(world)["weekly_menu@2026-12-18T13:00Z"] == "done"
+        jump_to(world, at(2026, 12, 25, 8, 1))  # outside the window now: skipped, recorded
+        assert menus(world) == dict.fromkeys(PSIDS, 3)
+        report = ok_json(world.api("GET", "/broadcasts/weekly_menu/report"))
+        assert report["broadcast"] == "weekly_menu@2026-12-25T08:00Z"
+        assert report["skipped"] == {"count": 2, "by_reason": {"outside_window": 2}}
