@@ -8,6 +8,7 @@ against the simulator over HTTP.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,37 @@ def test_occurrences_missed_while_down_are_recorded_not_sent(
         report = ok_json(world.api("GET", "/broadcasts/weekly_menu/report"))
         assert report["broadcast"] == "weekly_menu@2026-12-25T08:00Z"
         assert report["skipped"] == {"count": 2, "by_reason": {"outside_window": 2}}
+
+
+TIME_OF_DAY_FLOW = """
+on keyword "book" exact:
+    set booking_date = "2026-11-28"
+    send "Booked for Saturday!"
+    after 1d at "10:00":
+        send "Good morning! Your table for Saturday is confirmed."
+    before {contact.booking_date} by 1d at "18:00":
+        send "See you tomorrow!"
+    before {contact.booking_date} by 5d:
+        send "never: already past"
+"""
+
+
+def test_a_follow_up_at_a_time_of_day_in_the_pages_zone(database_url: str, tmp_path: Path) -> None:
+    """The Page's `timezone` reaches the engine through the service: 10:00 and 18:00 in
+    Paris are 09:00 and 17:00 UTC in November; a date already past is not scheduled."""
+    with running_world(database_url, tmp_path, TIME_OF_DAY_FLOW) as world:
+        world.page = replace(world.page, timezone="Europe/Paris")
+        world.start()
+        jump_to(world, at(2026, 11, 24, 16))
+        world.sim.control.say("book", psid=PSIDS[0])
+        world.settle()
+        assert world.texts(PSIDS[0]) == ["Booked for Saturday!"]
+        jump_to(world, at(2026, 11, 25, 8, 59))
+        assert len(world.texts(PSIDS[0])) == 1
+        jump_to(world, at(2026, 11, 25, 9, 0, 1))
+        assert world.texts(PSIDS[0])[-1] == "Good morning! Your table for Saturday is confirmed."
+        # Friday 17:00 UTC: the reminder comes, but the 24 h window has closed: skipped.
+        jump_to(world, at(2026, 11, 27, 17, 0, 1))
+        assert len(world.texts(PSIDS[0])) == 2
+        skipped = [r for r in world.outbox() if r.status == "skipped"]
+        assert [(r.preview, r.reason) for r in skipped] == [("See you tomorrow!", "outside_window")]
