@@ -1,8 +1,8 @@
-"""`pageflows check PATH...`: every finding in the flows, rendered once, and an exit code.
+"""`pageflows check [PATH...]`: every finding in the flows, rendered once, and an exit code.
 
 Exit 1 when any finding is an error (the flows would not load in `serve`),
-0 for warnings only or nothing. Bad command lines (no path, a missing path,
-a malformed --as-of) are click usage errors, exit 2. The day the policy is
+0 for warnings only or nothing. No path checks the current folder. Bad command
+lines (a missing path, a malformed --as-of) are click usage errors, exit 2. The day the policy is
 checked against is today (UTC) read through the clock, unless --as-of says
 otherwise: Facebook retires tags on fixed dates, so "is this flow fine on
 2026-04-27?" is a question a marketer asks before the day.
@@ -95,9 +95,8 @@ def check_with_settings(
 @click.command()
 @click.argument(
     "paths",
-    metavar="PATH...",
+    metavar="[PATH...]",
     nargs=-1,
-    required=True,
     type=click.Path(exists=True, path_type=str),
 )
 @click.option(
@@ -124,10 +123,14 @@ def check(
     as_of: str | None,
     config_path: str | None,
 ) -> None:
-    """Check flow files (folders are searched for *.flow) and print every finding."""
+    """Check flow files (folders are searched for *.flow; none named: this folder).
+
+    Print every finding.
+    """
     clock: Clock = ctx.obj if isinstance(ctx.obj, Clock) else SystemClock()
     day = parse_day(as_of) if as_of is not None else clock.now().date()
-    result, files = check_with_settings(list(paths), day, config_path)
+    # issue 12: B: no path checks the current folder, as `pageflows test` does.
+    result, files = check_with_settings(list(paths) or ["."], day, config_path)
     if output_format == "json":
         click.echo(render_json(result.diagnostics))
     else:

@@ -29,6 +29,7 @@ def test(path: str, config_path: str | None) -> None:
     Exits 1 if any step fails.
     """
     now = SystemClock().now()
+    _refuse_other_files(Path(path))
     scripts = find_scripts(Path(path))
     if not scripts:
         raise click.ClickException(f"no .chat transcripts in {path}; docs/testing.md shows how")
@@ -41,7 +42,8 @@ def test(path: str, config_path: str | None) -> None:
         program, _ = load_or_explain([str(folder)], now.date(), pages)
         page = pages[0] if pages else None
         for file in files:
-            text = file.read_text("utf-8", errors="replace")
+            # utf-8-sig: an editor's byte order mark is no part of the first line.
+            text = file.read_text("utf-8-sig", errors="replace")
             failures = run_script(program, parse_script(str(file), text), now, page)
             if failures:
                 failed += 1
@@ -54,3 +56,21 @@ def test(path: str, config_path: str | None) -> None:
     click.echo(f"{passed} passed, {failed} failed")
     if failed:
         raise SystemExit(1)
+
+
+def _refuse_other_files(path: Path) -> None:
+    """issue 12: B. A named file is run as a transcript: a .flow file is one clear line.
+
+    Read as a transcript, each line of a flow would be a failure of its own.
+    """
+    if not path.is_file() or path.suffix == ".chat":
+        return
+    folder = path.parent.as_posix() or "."
+    if path.suffix == ".flow":
+        raise click.ClickException(
+            f"{path} is a flow file; `pageflows test` runs .chat transcripts against the"
+            f" flows of their folder: `pageflows test {folder}`, or name a .chat file"
+        )
+    raise click.ClickException(
+        f"{path} is not a .chat transcript; give a .chat file or a folder of them"
+    )

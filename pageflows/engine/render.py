@@ -15,6 +15,8 @@ from pageflows.rules import model as m
 from pageflows.rules.page_facts import TemplateInfo
 
 PAYLOAD_PREFIX = "pf1|"
+TITLE_MAX = 20  # quick reply and button titles (send-api.md §1): Facebook refuses longer
+ELLIPSIS = "\u2026"
 TOPIC_PREFIX = "pf-topic:"
 
 
@@ -56,23 +58,33 @@ def parse_payload(value: str) -> tuple[str, tuple[int | str, ...]] | None:
     return (root, path) if path else None
 
 
-def button_json(button: m.Button, root: str, path: tuple[int | str, ...]) -> dict[str, Any]:
+def button_json(
+    button: m.Button,
+    root: str,
+    path: tuple[int | str, ...],
+    values: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    title = title_of(button, values or {})
     if isinstance(button, m.UrlButton):
-        return {"type": "web_url", "url": button.url, "title": button.title}
+        return {"type": "web_url", "url": button.url, "title": title}
     if isinstance(button, m.CallButton):
-        return {"type": "phone_number", "title": button.title, "payload": button.phone}
-    return {"type": "postback", "title": button.title, "payload": payload(root, path)}
+        return {"type": "phone_number", "title": title, "payload": button.phone}
+    return {"type": "postback", "title": title, "payload": payload(root, path)}
 
 
 def text_message(
-    text: str, quick: tuple[m.QuickReply, ...], root: str, path: tuple[int | str, ...]
+    text: str,
+    quick: tuple[m.QuickReply, ...],
+    root: str,
+    path: tuple[int | str, ...],
+    values: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     message: dict[str, Any] = {"text": text}
     if quick:
         message["quick_replies"] = [
             {
                 "content_type": "text",
-                "title": q.title,
+                "title": title_of(q, values or {}),
                 "payload": payload(root, (*path, "quick", i)),
             }
             for i, q in enumerate(quick)
@@ -90,7 +102,8 @@ def buttons_message(
                 "template_type": "button",
                 "text": fill(action.text, values),
                 "buttons": [
-                    button_json(b, root, (*path, "button", i)) for i, b in enumerate(action.buttons)
+                    button_json(b, root, (*path, "button", i), values)
+                    for i, b in enumerate(action.buttons)
                 ],
             },
         }
@@ -111,7 +124,7 @@ def cards_message(
             element["default_action"] = {"type": "web_url", "url": card.link}
         if card.buttons:
             element["buttons"] = [
-                button_json(b, root, (*path, "card", c, "button", i))
+                button_json(b, root, (*path, "card", c, "button", i), values)
                 for i, b in enumerate(card.buttons)
             ]
         elements.append(element)
@@ -192,3 +205,27 @@ def preview(message: dict[str, Any]) -> str:
     if template == "notification_messages":
         return f"<opt-in: {body['title']}> [Get messages]"
     return f"<{template}>"
+
+
+def title_of(item: m.QuickReply | m.Button, values: dict[str, str]) -> str:
+    """A quick reply's or button's title as the contact sees it: filled in, then fitted.
+
+    issue 12: B. Facebook refuses a title over 20 characters (error 100), and with
+    it the whole message; a template in a title (`{contact.first_name}'s table`)
+    can only be measured once filled in. So a long title is cut to 19 characters
+    and an ellipsis: the message still goes, and the checker warns (PF414) where a
+    value leaves little room. A title that fills in blank (the checker refuses one
+    that can, PF123; a value of spaces still could) is an ellipsis, since Facebook
+    refuses an empty one.
+    """
+    title = fill(item.title_text, values) if item.title_text is not None else item.title
+    if not title.strip():
+        return ELLIPSIS
+    return fit_title(title)
+
+
+def fit_title(title: str, limit: int = TITLE_MAX) -> str:
+    """At most ``limit`` characters: a longer title ends in an ellipsis."""
+    if len(title) <= limit:
+        return title
+    return title[: limit - 1].rstrip() + ELLIPSIS

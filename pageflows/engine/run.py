@@ -237,7 +237,8 @@ class Run:
     def act(self, action: m.Action, root: str, path: Path) -> None:
         if isinstance(action, m.SendText):
             text = render.fill(action.text, self.values)
-            self.send(render.text_message(text, action.quick_replies, root, path), action.span)
+            message = render.text_message(text, action.quick_replies, root, path, self.values)
+            self.send(message, action.span)
         elif isinstance(action, m.SendButtons):
             self.send(render.buttons_message(action, self.values, root, path), action.span)
         elif isinstance(action, m.SendCards):
@@ -466,7 +467,7 @@ class Run:
         event = self.event
         assert isinstance(event, CommentIn)
         text = render.fill(action.text, self.values)
-        message = render.text_message(text, action.quick_replies, root, path)
+        message = render.text_message(text, action.quick_replies, root, path, self.values)
         outbound = Outbound(
             recipient=Recipient(comment_id=event.comment_id),
             message=message,

@@ -362,10 +362,12 @@ class Builder:
 
     def quick(self, tree: Tree[Token]) -> m.QuickReply:
         title, reaction = tree.children
+        title_text = self.text(cast(Token, title))  # issue 12: B: titles are templates
         return m.QuickReply(
             span=self.span(title),
-            title=self.string(cast(Token, title)),
+            title=title_text.raw,
             reaction=self.reaction(cast(Tree[Token], reaction)),
+            title_text=title_text,
         )
 
     def reaction(self, tree: Tree[Token]) -> m.Reaction:
@@ -389,16 +391,19 @@ class Builder:
     def button(self, tree: Tree[Token]) -> m.Button:
         kids: list[Any] = list(tree.children)
         span = self.span(tree)
-        title = self.string(kids[0])
+        title_text = self.text(kids[0])  # issue 12: B: titles are templates
+        title = title_text.raw
         if tree.data == "button_url":
-            return m.UrlButton(span=span, title=title, url=self.url(kids[1]))
+            return m.UrlButton(span=span, title=title, url=self.url(kids[1]), title_text=title_text)
         if tree.data == "button_call":
             phone = self.string(kids[1])
             problem = values.phone_problem(phone)
             if problem:
                 self.fail(Code.BAD_PHONE, kids[1], problem)
-            return m.CallButton(span=span, title=title, phone=phone)
-        return m.ReactButton(span=span, title=title, reaction=self.reaction(kids[1]))
+            return m.CallButton(span=span, title=title, phone=phone, title_text=title_text)
+        return m.ReactButton(
+            span=span, title=title, reaction=self.reaction(kids[1]), title_text=title_text
+        )
 
     def a_send_buttons(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)

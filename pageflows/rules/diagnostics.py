@@ -42,6 +42,7 @@ class Code(StrEnum):
     BAD_REF = "PF120 bad-ref"
     BAD_PHONE = "PF121 bad-phone"
     EMPTY_KEYWORD = "PF122 empty-keyword"
+    EMPTY_TITLE = "PF123 title-can-be-empty"  # issue 12: B
     BAD_TIME_OF_DAY = "PF135 bad-time-of-day"  # issue 12: time
     BAD_WEEKDAY = "PF136 bad-weekday"  # issue 12: time
     BAD_DATE_FIELD = "PF137 bad-date-field"  # issue 12: time
@@ -78,6 +79,11 @@ class Code(StrEnum):
     NOTIFICATIONS_DISCONTINUED = "PF407 notifications-discontinued"
     PROMOTIONAL_CONTENT = "PF408 promotional-content"
     GRAPH_VERSION_ENDING = "PF409 graph-version-ending"
+    UNKNOWN_FIELD = "PF410 unknown-field"  # issue 12: B
+    SILENT_TAP = "PF411 silent-tap"  # issue 12: B
+    PAST_BROADCAST = "PF412 past-broadcast"  # issue 12: B
+    EMPTY_FLOW = "PF413 empty-flow"  # issue 12: B
+    TITLE_MAY_BE_CUT = "PF414 title-may-be-cut"  # issue 12: B
     DATE_FIELD_NEVER_SET = "PF420 date-field-never-set"  # issue 12: time
 
     @property

@@ -9,7 +9,7 @@ from pathlib import Path
 from pageflows.rules.build import build_flow
 from pageflows.rules.checks import TagPolicy, TokenRule, run_checks
 from pageflows.rules.compile import Program, compile_program
-from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key
+from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
 from pageflows.rules.model import Flow
 from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.parse import parse_bytes
@@ -74,8 +74,9 @@ def load_texts(
         sources[path] = parsed.source
         flow, found = build_flow(parsed, Path(path).stem)
         flows.append(flow)
-        diagnostics += found
+        diagnostics += found or _empty(flow)  # issue 12: B
     diagnostics += run_checks(flows, as_of, tag_policy, pages, tokens)
+    diagnostics = _without_guesses_about_lost_blocks(diagnostics)  # issue 12: B
     diagnostics.sort(key=sort_key)
     has_errors = any(d.is_error for d in diagnostics)
     program = None if has_errors else compile_program(flows)
@@ -103,3 +104,36 @@ def load_paths(
         return result
     diagnostics = tuple(sorted((*result.diagnostics, *problems), key=sort_key))
     return LoadResult(None, diagnostics, result.sources, result.flows)
+
+
+def _empty(flow: Flow) -> list[Diagnostic]:
+    """issue 12: B. A file that reads cleanly but holds nothing: empty, or comments only.
+
+    Only for a file without other findings: one that failed to read or parse says
+    why already, and its lost blocks are not "nothing".
+    """
+    if flow.triggers or flow.steps or flow.broadcasts:
+        return []
+    return [
+        warning(
+            Code.EMPTY_FLOW,
+            Span.point(flow.path, 1, 1),
+            "this file has no triggers, steps or broadcasts: it does nothing",
+            'start a block at the left margin, such as `on keyword "hello":`, or delete the file',
+        )
+    ]
+
+
+# Text that could not be read or parsed: its blocks are lost to the model.
+UNREAD = frozenset({Code.NOT_TEXT, Code.TOO_LARGE, Code.MIXED_INDENT, Code.BAD_INDENT, Code.SYNTAX})
+
+
+def _without_guesses_about_lost_blocks(found: list[Diagnostic]) -> list[Diagnostic]:
+    """issue 12: B. "No flow saves this field" is a guess a lost block may falsify.
+
+    A block that failed to parse may hold the `set` or `ask` of a field another
+    block shows: that warning would bury the real error under a false one.
+    """
+    if not any(d.code in UNREAD for d in found):
+        return found
+    return [d for d in found if d.code is not Code.UNKNOWN_FIELD]

@@ -104,24 +104,30 @@ Reaction = Annotated[Goto | AddTag | RemoveTag | SetField, Field(discriminator="
 class QuickReply(Node):
     title: str
     reaction: Reaction
+    # issue 12: B. The title as a template (`{contact.first_name}'s table`), filled at send
+    # time; None where a node is made without one, and then `title` is sent as it is.
+    title_text: Text | None = None
 
 
 class UrlButton(Node):
     kind: Literal["url"] = "url"
     title: str
     url: str
+    title_text: Text | None = None  # issue 12: B (see QuickReply)
 
 
 class CallButton(Node):
     kind: Literal["call"] = "call"
     title: str
     phone: str
+    title_text: Text | None = None  # issue 12: B (see QuickReply)
 
 
 class ReactButton(Node):
     kind: Literal["react"] = "react"
     title: str
     reaction: Reaction
+    title_text: Text | None = None  # issue 12: B (see QuickReply)
 
 
 Button = Annotated[UrlButton | CallButton | ReactButton, Field(discriminator="kind")]
@@ -423,7 +429,8 @@ class Broadcast(Node):
 
     @property
     def recurring(self) -> bool:
-        return bool(self.every)
+        """Written with `every` (even if no day of it reads: PF136 says so)."""
+        return bool(self.every or self.every_text)
 
 
 class Flow(BaseModel):

@@ -109,15 +109,16 @@ def template_name_problem(name: str) -> Problem | None:
         "a template can show {contact.first_name}, {contact.last_name}, {ref},"
         " or a field saved with set or ask, such as {contact.email}"
     )
-    if name in TOP_NAMES:
+    if name in TOP_NAMES or FIELD.fullmatch(name):
+        # issue 12: B. A bare `{email}` is kept as a placeholder and reported by
+        # checks/fields.py, which knows the fields of the whole program and so
+        # suggests {contact.email} only when some flow saves it.
         return None
     head, _, field = name.partition(".")
     if head == "contact" and FIELD.fullmatch(field):
         return None
     guesses = ["contact.first_name", "contact.last_name", "ref"]
     close = difflib.get_close_matches(name, guesses, n=1, cutoff=0.75)
-    if FIELD.fullmatch(name):
-        close = [f"contact.{name}"]  # {first_name}, {email}: the contact. was left out
     if close:
         hint = f"did you mean {{{close[0]}}}? " + hint
     return f'"{{{name}}}" is not a name a template can show', hint

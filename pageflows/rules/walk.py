@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic import BaseModel
+
 from pageflows.rules import model as m
 
 
@@ -82,3 +84,30 @@ def reactions(action: m.Action) -> Iterator[m.Reaction]:
     for button in buttons:
         if isinstance(button, m.ReactButton):
             yield button.reaction
+
+
+def taps(action: m.Action) -> Iterator[m.QuickReply | m.ReactButton]:
+    """The quick replies and buttons inside one action whose tap runs a reaction."""
+    if isinstance(action, m.SendText | m.PrivateReply | m.SendTemplate):
+        yield from action.quick_replies
+    if isinstance(action, m.SendButtons):
+        yield from (b for b in action.buttons if isinstance(b, m.ReactButton))
+    elif isinstance(action, m.SendCards):
+        for card in action.cards:
+            yield from (b for b in card.buttons if isinstance(b, m.ReactButton))
+
+
+def nodes(value: object) -> Iterator[BaseModel]:
+    """Every model node under ``value`` (itself included), whatever field holds it.
+
+    Why not walk_flow: checks that look for one kind of node wherever it sits (a
+    `set` in a quick reply, a template in a button title) stay right when the
+    language gains a new place for it, without a new case here.
+    """
+    if isinstance(value, BaseModel):
+        yield value
+        for name in type(value).model_fields:
+            yield from nodes(getattr(value, name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from nodes(item)

@@ -182,10 +182,12 @@ def test_file_over_one_megabyte_is_refused_with_file_too_large() -> None:
     assert (result.diagnostics[0].span.line, result.diagnostics[0].span.col) == (1, 1)
 
 
-def test_empty_file_has_no_findings() -> None:
+def test_empty_file_is_one_warning_and_still_loads() -> None:
+    """issue 12: B: a file with nothing in it says so (PF413), and is no error."""
     for data in (b"", b"\n", b"   \n\n", b"\xef\xbb\xbf", b"# only a comment\n", b"\r\n\r\n"):
         result = assert_located(data)
-        assert result.diagnostics == (), data
+        assert [d.code for d in result.diagnostics] == [Code.EMPTY_FLOW], data
+        assert (result.diagnostics[0].span.line, result.diagnostics[0].span.col) == (1, 1)
         assert result.program is not None
 
 

@@ -140,10 +140,24 @@ def test_a_missing_path_is_a_clean_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_no_path_is_a_usage_error() -> None:
-    result = run()
-    assert result.exit_code == 2
-    assert "Missing argument 'PATH...'" in result.output
+def test_no_path_checks_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 12: B: like `pageflows test`, `check` alone checks the folder it runs in."""
+    write(tmp_path, "hello.flow", CLEAN)
+    write(tmp_path, "broken.flow", ERROR)
+    monkeypatch.chdir(tmp_path)
+    result = run("--as-of", "2026-11-24")
+    assert result.exit_code == 1
+    assert "broken.flow:2:5: error[PF010 syntax]" in result.stdout
+    assert result.stdout.strip().endswith("2 files checked: 1 error, 0 warnings")
+
+
+def test_no_path_in_a_folder_without_flows_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("--as-of", "2026-11-24")
+    assert result.exit_code == 1
+    assert "this folder has no .flow files" in result.stdout
 
 
 def test_unreadable_content_is_a_finding_not_a_traceback(tmp_path: Path) -> None:

@@ -11,14 +11,17 @@ from datetime import date
 from typing import Protocol
 
 from pageflows.rules import model as m
-from pageflows.rules.checks import (
+from pageflows.rules.checks import (  # issue 12: B
+    fields,
     limits,
     notifications,
     policy,
     promotional,
+    silence,
     structure,
     templates,
     times,
+    titles,
     triggers,
 )
 from pageflows.rules.diagnostics import Diagnostic
@@ -66,5 +69,8 @@ def run_checks(
     if tokens is not None:
         found += notifications.check(flows, as_of, known, tokens)
     found += triggers.check(flows)
+    found += fields.check(flows)  # issue 12: B
+    found += titles.check(flows)  # issue 12: B
+    found += silence.check(flows, as_of)  # issue 12: B
     found += times.check(flows)  # issue 12: time
     return found

@@ -7,6 +7,7 @@ moment it matters; the linter says so while the marketer is still writing.
 from __future__ import annotations
 
 from pageflows.rules import model as m
+from pageflows.rules.checks.titles import fixed_length
 from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.walk import walk_flow
 
@@ -55,12 +56,13 @@ def _buttons(buttons: tuple[m.Button, ...]) -> list[Diagnostic]:
             )
         )
     for button in buttons:
-        if len(button.title) > BUTTON_TITLE_MAX:
+        if fixed_length(button) > BUTTON_TITLE_MAX:  # issue 12: B: the title's own text
             found.append(
                 error(
                     Code.BUTTON_TITLE_TOO_LONG,
                     button.span,
-                    f'button title "{button.title}" is {len(button.title)} characters;'
+                    f'button title "{button.title}" is {fixed_length(button)}'
+                    f" characters{_own(button)};"
                     f" Messenger takes at most {BUTTON_TITLE_MAX}",
                     "shorten the title; the text above the buttons can say more",
                 )
@@ -83,12 +85,13 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
                 )
             )
         for reply in quick:
-            if len(reply.title) > QUICK_REPLY_TITLE_MAX:
+            if fixed_length(reply) > QUICK_REPLY_TITLE_MAX:  # issue 12: B: its own text
                 found.append(
                     error(
                         Code.QUICK_REPLY_TOO_LONG,
                         reply.span,
-                        f'quick reply "{reply.title}" is {len(reply.title)} characters;'
+                        f'quick reply "{reply.title}" is {fixed_length(reply)}'
+                        f" characters{_own(reply)};"
                         f" Messenger takes at most {QUICK_REPLY_TITLE_MAX}",
                         "shorten the title; the question above it can say more",
                     )
@@ -132,3 +135,9 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
             )
         )
     return found
+
+
+def _own(item: m.QuickReply | m.Button) -> str:
+    """issue 12: B: a title with templates is measured without its values; say so."""
+    parts = item.title_text.parts if item.title_text is not None else ()
+    return " without its values" if any(isinstance(p, m.Placeholder) for p in parts) else ""

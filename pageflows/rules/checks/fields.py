@@ -1,0 +1,156 @@
+"""Fields the templates and conditions read, against the fields the flows save.
+
+issue 12: B. The engine fills `{contact.X}` from the contact's fields (and
+first_name, last_name from the profile), and a field exists only once a flow
+saves it: with `set X = ...` (an action, or a quick reply or button's reaction)
+or `ask ... into X`. So `{contact.frist_name}` checks clean and sends "Hi !"
+to everyone. Fields are page-wide (a contact carries them from flow to flow),
+so the names are gathered over every file loaded together.
+
+Also here, since only the whole program knows the fields: a bare `{email}` (the
+`contact.` left out) is an error, with `{contact.email}` suggested only when
+some flow saves `email`.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from pageflows.rules import model as m
+from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
+from pageflows.rules.source import Span
+from pageflows.rules.values import PROFILE_NAMES, TOP_NAMES
+from pageflows.rules.walk import nodes
+
+# A backslash escape in the source is one character in the text: these are the ones.
+ESCAPED = frozenset('"\\\n\t')
+# Nodes that read a field rather than save it.
+READS = (m.FieldEquals,)
+
+
+def saved_fields(flows: list[m.Flow]) -> set[str]:
+    """Every field some flow saves, wherever the `set` or `ask` sits.
+
+    Any other node naming a `field` counts as saving it too, except the
+    comparisons known to read one: a new way to save a field then never brings a
+    false warning; at worst a new way to read one goes unchecked.
+    """
+    saved: set[str] = set()
+    for node in nodes(flows):
+        if isinstance(node, m.SetField | m.Ask):
+            saved.add(node.field)
+        elif not isinstance(node, READS) and isinstance(getattr(node, "field", None), str):
+            saved.add(getattr(node, "field"))  # noqa: B009 (a node of a kind unknown here)
+    return saved
+
+
+def check(flows: list[m.Flow]) -> list[Diagnostic]:
+    saved = saved_fields(flows)
+    known = saved | set(PROFILE_NAMES)
+    found: list[Diagnostic] = []
+    unknown: dict[str, list[Diagnostic]] = {}  # field -> its uses, first first
+    for node in nodes(flows):
+        if isinstance(node, m.Text):
+            for field, finding in _text(node, known):
+                if field is None:
+                    found.append(finding)
+                else:
+                    unknown.setdefault(field, []).append(finding)
+        elif isinstance(node, m.FieldEquals) and node.field not in known:
+            unknown.setdefault(node.field, []).append(
+                warning(
+                    Code.UNKNOWN_FIELD,
+                    node.span,
+                    f'no flow saves the field "{node.field}", so this compares an empty value',
+                    _field_hint(node.field, known),
+                )
+            )
+    for uses in unknown.values():
+        found.append(_first_of(uses))
+    return found
+
+
+def _first_of(uses: list[Diagnostic]) -> Diagnostic:
+    """One finding per unknown field, at its first use: one typo, one warning."""
+    first = min(uses, key=sort_key)
+    if len(uses) == 1:
+        return first
+    more = len(uses) - 1
+    message = f"{first.message} (used {more} more time{'s' * (more != 1)})"
+    return first.model_copy(update={"message": message})
+
+
+def _text(text: m.Text, known: set[str]) -> list[tuple[str | None, Diagnostic]]:
+    """(the unknown field, or None for a bare name) and its finding, per placeholder."""
+    found: list[tuple[str | None, Diagnostic]] = []
+    seen: set[str] = set()
+    for offset, part in _placeholders(text):
+        if part.name in seen or part.name in TOP_NAMES:
+            continue
+        seen.add(part.name)
+        span = _span_of(text, offset)
+        head, dot, field = part.name.partition(".")
+        if not dot:
+            found.append((None, _bare(part.name, span, known)))
+        elif head == "contact" and field not in known:
+            shows = f'"{part.fallback}"' if part.fallback else "nothing"
+            finding = warning(
+                Code.UNKNOWN_FIELD,
+                span,
+                f'no flow saves the field "{field}": {{{part.name}}} always shows {shows}',
+                _field_hint(field, known, template=True),
+            )
+            found.append((field, finding))
+    return found
+
+
+def _field_hint(field: str, known: set[str], template: bool = False) -> str:
+    close = difflib.get_close_matches(field, sorted(known), n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {{contact.{close[0]}}}?" if template else f"did you mean {close[0]}?"
+    return f'save it first with `set {field} = "..."` or `ask "..." into {field}`'
+
+
+def _bare(name: str, span: Span, known: set[str]) -> Diagnostic:
+    """`{email}`: the name without `contact.`, an error as any unknown template name."""
+    hint = (
+        "a template can show {contact.first_name}, {contact.last_name}, {ref},"
+        " or a field saved with set or ask, such as {contact.email}"
+    )
+    close = [name] if name in known else difflib.get_close_matches(name, sorted(known), 1, 0.75)
+    if close:
+        hint = f"did you mean {{contact.{close[0]}}}? " + hint
+    return error(Code.BAD_TEMPLATE, span, f'"{{{name}}}" is not a name a template can show', hint)
+
+
+def _placeholders(text: m.Text) -> list[tuple[int, m.Placeholder]]:
+    """Each placeholder with where its `{` is in the text, read as parse_template reads it."""
+    holes = iter(p for p in text.parts if isinstance(p, m.Placeholder))
+    found: list[tuple[int, m.Placeholder]] = []
+    raw, i = text.raw, 0
+    while i < len(raw):
+        if raw[i : i + 2] in ("{{", "}}"):
+            i += 2
+        elif raw[i] == "{":
+            part = next(holes, None)
+            if part is None:
+                break
+            found.append((i, part))
+            i = raw.find("}", i) + 1 or len(raw)
+        else:
+            i += 1
+    return found
+
+
+def _span_of(text: m.Text, offset: int) -> Span:
+    """The placeholder in the source line, when the text is on one line; else the whole text."""
+    span = text.span
+    if span.end_line != span.line:
+        return span
+    raw = text.raw
+    end = raw.find("}", offset) + 1 or len(raw)
+    col = span.col + 1 + offset + sum(1 for c in raw[:offset] if c in ESCAPED)  # 1: the quote
+    width = end - offset + sum(1 for c in raw[offset:end] if c in ESCAPED)
+    if col + width > span.end_col:
+        return span
+    return Span.point(span.path, span.line, col, width)
