@@ -279,6 +279,10 @@ def retry(engine: Engine, page_id: str, program: Program, name: str, now: dateti
     """The contacts whose latest message of this broadcast failed are decided again by the
     worker through today's policy: a new follow-up each (a distinct key per attempt)."""
     known(program, name)
+    if program.broadcasts[base_name(name)][1].recurring and "@" not in name:
+        with Session(engine) as session:  # issue 12: a recurring one's latest occurrence
+            latest = next(iter(runs_of(session, page_id, name)), None)
+        name = latest.name if latest else name
     _, again = _prefixes(page_id, name)
     with Session(engine) as session, session.begin():
         run = session.get(BroadcastRun, (page_id, name), with_for_update=True)

@@ -175,6 +175,15 @@ def test_occurrences_missed_while_down_are_recorded_not_sent(
         report = ok_json(world.api("GET", "/broadcasts/weekly_menu/report"))
         assert report["broadcast"] == "weekly_menu@2026-12-25T08:00Z"
         assert report["skipped"] == {"count": 2, "by_reason": {"outside_window": 2}}
+        # Retry and preview know a recurring broadcast by its name or an occurrence's.
+        retried = world.api("POST", "/broadcasts/weekly_menu/retry")
+        assert retried.status_code == 202, retried.text
+        assert retried.json()["retrying"] == 0  # skipped is not failed: nothing to retry
+        preview = ok_json(world.api("GET", "/broadcasts/weekly_menu@2026-12-25T08:00Z/preview"))
+        assert preview["contacts"] == 2
+        assert {k: v["count"] for k, v in preview["skipped"]["by_reason"].items()} == {
+            "outside_window": 2
+        }
 
 
 TIME_OF_DAY_FLOW = """
