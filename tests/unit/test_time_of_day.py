@@ -200,8 +200,8 @@ def test_chat_shows_when_and_why_not() -> None:
     follow-up that could not be scheduled, with the value that stopped it."""
     start = local(2026, 11, 28, 12).astimezone(UTC)
     chat = Conversation.start(program(FLOW), start, page=PAGE)
-    lines = effect_lines(chat.event(chat_message(chat, "hi")), chat.clock.now())
-    assert lines[1:] == ["·   follow-up at 2026-11-29 09:00 UTC (in 21h59m)"]
+    lines = effect_lines(chat.event(chat_message(chat, "hi")), chat.clock.now(), "Europe/Paris")
+    assert lines[1:] == ["·   follow-up at 2026-11-29 09:00 UTC = 10:00 Europe/Paris (in 21h59m)"]
     chat.contact = chat.contact.model_copy(update={"fields": {"booking_date": "2026-11-28"}})
     lines = effect_lines(chat.event(chat_message(chat, "book")), chat.clock.now())
     assert lines[1:] == [
