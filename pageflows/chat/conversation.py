@@ -11,8 +11,10 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pageflows.clock import FakeClock
+from pageflows.engine import timing
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
 from pageflows.engine.effects import Effect, Note, Outbound, Schedule, Send, Skipped
@@ -78,6 +80,9 @@ class Conversation:
     contact: ContactState = field(default_factory=lambda: ContactState(id="contact-1"))
     pending: dict[str, Schedule] = field(default_factory=dict)
     broadcasts_done: set[str] = field(default_factory=set)
+    # issue 12 (time): each recurring broadcast's last occurrence (or the start): the next
+    # one after it is due when the clock passes it.
+    occurrences_from: dict[str, datetime] = field(default_factory=dict)
     replied_comments: set[str] = field(default_factory=set)
     last_messages: list[Outbound] = field(default_factory=list)
     comments: int = 0
@@ -97,6 +102,9 @@ class Conversation:
         )
         conversation.broadcasts_done = {
             name for name, (_, b) in program.broadcasts.items() if b.send_at <= at
+        }
+        conversation.occurrences_from = {
+            name: at for name, (_, b) in program.broadcasts.items() if b.recurring
         }
         return conversation
 
@@ -261,6 +269,19 @@ class Conversation:
             if item.due_at <= target:
                 candidates.append((item.due_at, key, self._due_event(item)))
         for name, (_, cast) in self.program.broadcasts.items():
+            if cast.recurring:  # issue 12: time
+                occurrence = timing.occurrences(
+                    cast.every,
+                    f"{cast.local_time:%H:%M}",
+                    timing.zone(cast.timezone) or ZoneInfo("UTC"),
+                    self.occurrences_from.get(name, self.clock.now()),
+                )
+                if occurrence <= target:
+                    occurs: InboundEvent = BroadcastDue(
+                        name=name, contact_id=self.contact.id, timestamp=occurrence
+                    )
+                    candidates.append((occurrence, "every:" + name, occurs))
+                continue
             if name not in self.broadcasts_done and cast.send_at <= target:
                 due_event: InboundEvent = BroadcastDue(
                     name=name, contact_id=self.contact.id, timestamp=cast.send_at
@@ -271,6 +292,8 @@ class Conversation:
         at, key, event = min(candidates, key=lambda c: (c[0], c[1]))
         if key.startswith("broadcast:"):
             self.broadcasts_done.add(key.removeprefix("broadcast:"))
+        elif key.startswith("every:"):
+            self.occurrences_from[key.removeprefix("every:")] = at
         else:
             del self.pending[key]
         return max(at, self.clock.now()), event

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pageflows.chat.conversation import Happened, describe_delivery, wait_text
+from pageflows.engine import timing
 from pageflows.engine.effects import (
     Cancelled,
     Changed,
@@ -32,7 +33,7 @@ SCHEDULED = {
 }
 
 
-def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
+def effect_lines(happened: list[Happened], now: datetime, zone: str = "UTC") -> list[str]:
     lines: list[str] = []
     last_at: datetime | None = None
     for item in happened:
@@ -48,8 +49,13 @@ def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
             lines.append(f"·   {effect.what}")
         elif isinstance(effect, Schedule):
             what = SCHEDULED.get(effect.purpose, effect.purpose)
+            # issue 12: in the contact's (or the Page's) zone too, where times of day are
+            tz = timing.zone(zone)
+            local = (
+                f" = {effect.due_at.astimezone(tz):%H:%M} {zone}" if tz and zone != "UTC" else ""
+            )
             lines.append(
-                f"·   {what} at {effect.due_at:%Y-%m-%d %H:%M} UTC"
+                f"·   {what} at {effect.due_at:%Y-%m-%d %H:%M} UTC{local}"
                 f" (in {wait_text(effect.due_at - item.at)})"
             )
         elif isinstance(effect, Cancelled):

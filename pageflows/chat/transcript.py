@@ -7,7 +7,8 @@ how it goes out (`< [UPDATE] text`; `< text` accepts any sent message), `?`
 lines check the contact (`? tagged vip`, `? field email = a@b.co`), `~` lines
 set the scene before the first action (`~ start 2026-11-24 09:00`,
 `~ name Alice`, `~ region EU` or `~ region none`, `~ ad-window on`, `~ template
-order_update PAUSED`: the Page as Facebook knows it). `·` lines, comments and
+order_update PAUSED`, `~ timezone Europe/Paris`: the Page as Facebook knows it
+and where it is). `·` lines, comments and
 blank lines are ignored, so a chat session pasted into a file is already a test.
 """
 
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pageflows.chat.conversation import Conversation, ConversationError, describe_delivery
+from pageflows.engine import timing
 from pageflows.engine.effects import Send, Skipped
 from pageflows.rules.compile import Program
 from pageflows.rules.page_facts import REGIONS, TEMPLATE_STATUSES, PageFacts
@@ -43,6 +45,7 @@ class Script:
     template_status: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    timezone: str | None = None  # issue 12: `~ timezone Europe/Paris`, the Page's zone
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,9 @@ def _setting(script: Script, number: int, body: str) -> None:
     elif key == "template" and len(value.split()) == 2 and value.split()[1] in TEMPLATE_STATUSES:
         name, status = value.split()
         script.template_status[name] = status
-    elif key in ("region", "ad-window", "template"):
+    elif key == "timezone" and timing.zone(value) is not None:  # issue 12: time
+        script.timezone = value
+    elif key in ("region", "ad-window", "template", "timezone"):
         script.problems.append(f"{script.path}:{number}: {_SETTING_FORMS[key]}")
     else:
         known = ", ".join(("start", "name", *_SETTING_FORMS))
@@ -105,6 +110,7 @@ _SETTING_FORMS = {
     "region": f"write `~ region EU` (one of {', '.join(REGIONS)}) or `~ region none`",
     "ad-window": "write `~ ad-window on` or `~ ad-window off`",
     "template": "write `~ template NAME STATUS`, such as `~ template order_update PAUSED`",
+    "timezone": "write `~ timezone Europe/Paris` (an IANA time zone name)",
 }
 
 
@@ -118,6 +124,7 @@ def page_for(script: Script, page: PageFacts) -> PageFacts:
         region=script.region if script.region_set else page.region,
         ad_window=page.ad_window if script.ad_window is None else script.ad_window,
         templates=templates,
+        timezone=script.timezone or page.timezone,
     )
 
 

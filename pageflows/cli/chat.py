@@ -16,6 +16,7 @@ from pageflows.cli.page_facts import (
     read_settings_or_exit,
 )
 from pageflows.clock import SystemClock
+from pageflows.engine import timing
 
 
 @click.command()
@@ -67,7 +68,8 @@ def chat(paths: tuple[str, ...], name: str, start: str | None, config_path: str 
         except ConversationError as exc:
             click.echo(f"! {exc}")
             continue
-        for text in effect_lines(happened, conversation.clock.now()):
+        _, zone = timing.contact_zone(conversation.contact.fields, conversation.page)
+        for text in effect_lines(happened, conversation.clock.now(), zone):
             click.echo(text)
 
 

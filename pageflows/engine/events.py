@@ -132,6 +132,9 @@ class WindowClosingDue(Event):
 class BroadcastDue(Event):
     kind: Literal["broadcast"] = "broadcast"
     name: str
+    # issue 12 (time): a recurring broadcast's occurrence, `weekly_menu@2026-12-04T08:00Z`:
+    # what its messages are counted under (the run), while `name` finds its actions.
+    run: str | None = None
 
 
 class TimeoutDue(Event):

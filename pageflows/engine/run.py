@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pageflows.engine import addresses, answers, conditions, render
+from pageflows.engine import addresses, answers, conditions, render, timing
 from pageflows.engine.addresses import Path
 from pageflows.engine.contact import ContactState, PendingAsk
 from pageflows.engine.effects import (
@@ -469,10 +469,13 @@ class Run:
 
     def schedule(self, action: m.After, root: str, path: Path) -> None:
         created = self.now
+        due_at = self.due_at(action)
+        if due_at is None:
+            return
         self.effects.append(
             Schedule(
                 key=f"{self.contact.id}|{root}|{'.'.join(map(str, path))}|{created.isoformat()}",
-                due_at=created + action.delay,
+                due_at=due_at,
                 root=root,
                 path=(*path, "body", 0),
                 created_at=created,
@@ -482,6 +485,37 @@ class Run:
                 origin=action.span,
             )
         )
+
+    def due_at(self, action: m.After) -> datetime | None:
+        """When a follow-up is due (issue 12: at a time of day, or from a stored date);
+        None, with a Cancelled saying why, if a stored date gives no time to wait for."""
+        if action.at is None and not action.anchored:
+            return self.now + action.delay
+        tz, zone_name = timing.contact_zone(self.contact.fields, self.page)
+        if not action.anchored:
+            assert action.at is not None
+            return timing.days_later_at(self.now, action.delay.days, action.at, tz)
+        field_name = f"{{contact.{action.anchor}}}"
+        value = self.contact.fields.get(action.anchor or "")
+        if not value:
+            reason, detail = "date_missing", f"{field_name} is empty: no date to count from"
+        else:
+            due = timing.from_stored(value, action.side, action.delay, action.at, tz)
+            if due is not None and due > self.now:
+                return due
+            if due is None:
+                reason = "date_unreadable"
+                detail = f'{field_name} is "{value}", not a date such as 2026-12-05'
+            else:
+                reason = "date_passed"
+                detail = (
+                    f"{action.delay_text} {action.side} {field_name} ({value}) was"
+                    f" {timing.say_local(due, tz, zone_name)}, already past"
+                )
+        self.effects.append(
+            Cancelled(reason=reason, detail=f"not scheduled: {detail}", origin=action.span)
+        )
+        return None
 
     def holds(self, condition: m.Condition) -> bool:
         return conditions.holds(condition, self.contact.tags, self.values)  # issue 12: D

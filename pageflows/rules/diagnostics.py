@@ -48,6 +48,10 @@ class Code(StrEnum):
     CONDITION_TOO_DEEP = "PF132 condition-too-deep"  # issue 12: D
     BAD_RETRIES = "PF125 bad-retries"  # issue 12: asks
     BAD_WAIT = "PF126 bad-wait"  # issue 12: asks
+    BAD_TIME_OF_DAY = "PF135 bad-time-of-day"  # issue 12: time
+    BAD_WEEKDAY = "PF136 bad-weekday"  # issue 12: time
+    BAD_DATE_FIELD = "PF137 bad-date-field"  # issue 12: time
+    AT_NEEDS_DAYS = "PF138 time-of-day-needs-days"  # issue 12: time
     # structure (PF2xx)
     UNKNOWN_TARGET = "PF201 unknown-target"
     DUPLICATE_NAME = "PF202 duplicate-name"
@@ -90,6 +94,7 @@ class Code(StrEnum):
     TYPING_BEFORE_NOTHING = "PF419 typing-before-nothing"  # issue 12: D
     ASK_CHOICE_INVALID = "PF415 quick-answer-invalid"  # issue 12: asks
     ASK_WAITS_PAST_WINDOW = "PF416 ask-waits-past-window"  # issue 12: asks
+    DATE_FIELD_NEVER_SET = "PF420 date-field-never-set"  # issue 12: time
 
     @property
     def number(self) -> str:

@@ -251,6 +251,18 @@ class After(Node):
     tag_span: Span | None = None
     topic: str | None = None
     body: tuple[Action, ...]
+    # issue 12 (time). `at "10:00"`: the follow-up goes at that time of day (the contact's
+    # time zone when known, else the Page's), on the day `delay` (whole days) later.
+    at: str | None = None
+    at_span: Span | None = None
+    # `before {contact.booking_date} by 1d`: counted from a stored date, not from now.
+    anchor: str | None = None  # the field holding the date, such as "booking_date"
+    side: Literal["before", "after"] = "after"
+
+    @property
+    def anchored(self) -> bool:
+        """Counted from a stored date: when it fires is known only at run time."""
+        return self.anchor is not None
 
 
 class Tagged(Node):
@@ -502,6 +514,16 @@ class Broadcast(Node):
     tag: str | None = None
     tag_span: Span | None = None
     body: tuple[Action, ...]
+    # issue 12 (time). `every friday at "09:00"`: weekdays (0 = Monday) it recurs on, and
+    # its time of day in `timezone`; `local_time`/`send_at` then hold only that time of day
+    # on 2000-01-01 (see engine/timing.py for the occurrences).
+    every: tuple[int, ...] = ()
+    every_text: str = ""
+
+    @property
+    def recurring(self) -> bool:
+        """Written with `every` (even if no day of it reads: PF136 says so)."""
+        return bool(self.every or self.every_text)
 
 
 class Flow(BaseModel):

@@ -22,6 +22,7 @@ from pageflows.rules.checks import (  # issue 12: B
     silence,
     structure,
     templates,
+    times,
     titles,
     triggers,
 )
@@ -75,4 +76,5 @@ def run_checks(
     found += silence.check(flows, as_of)  # issue 12: B
     found += conditions.check(flows)  # issue 12: D
     found += asks.check(flows, as_of)  # issue 12: asks
+    found += times.check(flows)  # issue 12: time
     return found
