@@ -142,6 +142,8 @@ class OptinIn(Who):
     topic: str = "Updates and promotions"
     token: str | None = None
     status: str | None = None  # "STOP" | "RESUME"
+    # "request": tap "Get messages" on a request on screen; "link": an m.me/rn link
+    via: Literal["request", "link"] = "request"
 
 
 class ContactIn(_Body):
@@ -403,7 +405,8 @@ def control_blueprint(state: SimState) -> Blueprint:
     def optin() -> Reply:
         b = _body(OptinIn)
         page, contact = who(b)
-        return actions.optin(state, page, contact, b.topic, b.token, b.status).as_json(), 200
+        played = actions.optin(state, page, contact, b.topic, b.token, b.status, b.via)
+        return played.as_json(), 200
 
     @bp.post("/media")
     def media() -> Reply:
