@@ -49,8 +49,8 @@ type a message to send it as the contact, or a command:
   /ad [ref=REF] TEXT          write TEXT after clicking a click-to-Messenger ad
   /getstarted [ref=REF]       tap Get Started (new conversation)
   /comment [post=ID] TEXT     comment on a Page post
-  /optin TOPIC                opt in to marketing messages on TOPIC
-  /stop-optin TOPIC           stop marketing messages on TOPIC
+  /optin TOPIC                tap "Get messages" under the bot's opt-in request on TOPIC
+  /stop-optin TOPIC           stop marketing messages on TOPIC (after opting in)
   /attach KIND [URL]          send an image, audio, video, file or location
   /postback PAYLOAD           a postback from a persistent-menu item
   /wait DURATION              move the clock (25h, 3d, 1h30m); due follow-ups fire

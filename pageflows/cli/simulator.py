@@ -320,13 +320,27 @@ def _play(sim: str, to: str | None, action: str, body: dict[str, Any], config_pa
             click.secho(line, fg="yellow")
         seen.engine.dispose()
     elif not delivered:
-        click.secho(
-            f"(no answer within {REPLY_WAIT:g} s: the flows may have nothing to say to this, or"
-            " pageflows is waiting on Facebook and will send it later; run this where"
-            " `pageflows serve` runs, or give --config, to see why)",
-            fg="yellow",
-            err=True,
+        click.secho(_silence_seen_by_facebook(sim, played["psid"], page_id), fg="yellow", err=True)
+
+
+def _silence_seen_by_facebook(sim: str, psid: str, page_id: str | None) -> str:
+    """Without pageflows' database, what the simulator itself knows about a silence."""
+    query = f"contacts/{psid}" + (f"?page_id={page_id}" if page_id else "")
+    try:
+        facts = _call(sim, "GET", query)
+    except click.ClickException:
+        facts = {}
+    if facts.get("thread_elsewhere"):
+        who = "the Page inbox" if facts.get("owner_is_page_inbox") else "another app"
+        return (
+            f"(silent: {who} holds the thread (app {facts['owner_app_id']}): Facebook refuses"
+            " pageflows' messages until the thread is passed back)"
         )
+    return (
+        f"(no answer within {REPLY_WAIT:g} s: the flows may have nothing to say to this, or"
+        " pageflows is waiting on Facebook and will send it later; run this where"
+        " `pageflows serve` runs, or give --config, to see why)"
+    )
 
 
 def _wait_for_answers(sim: str, psid: str, after: int) -> list[dict[str, Any]]:

@@ -174,3 +174,17 @@ def test_optin_without_a_request_on_screen_says_so(
     assert accepted.output == "bot > [RESPONSE] Thanks!\n"
     again = CliRunner().invoke(simulator, args)
     assert again.exit_code == 1 and "none is waiting to be tapped" in again.output
+
+
+def test_silence_while_the_page_inbox_holds_the_thread_says_so(
+    sim: RunningSimulator, receiver: Receiver
+) -> None:
+    receiver.on_post = lambda body: None
+    psid = CliRunner().invoke(simulator, ["say", "hi", "--as", "ola", "--sim", sim.root])
+    assert psid.exit_code == 0
+    sim.control.inbox_reply("Marie here, how can I help?", as_="ola")
+    result = CliRunner().invoke(simulator, ["say", "thanks", "--as", "ola", "--sim", sim.root])
+    assert result.output == (
+        "(silent: the Page inbox holds the thread (app 263902037430900): Facebook refuses"
+        " pageflows' messages until the thread is passed back)\n"
+    )
