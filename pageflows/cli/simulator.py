@@ -104,6 +104,14 @@ def serve(
 
 
 def _sim_options(fn: Any) -> Any:
+    fn = click.option("--sim", default=DEFAULT_SIM, show_default=True, help="Simulator URL.")(fn)
+    fn = click.option("--to", default=None, help="Post webhooks to this URL from now on.")(fn)
+    fn = click.option("--page-id", default=None, help="Needed if several pages are registered.")(fn)
+    return click.option("--as", "who", default="alice", show_default=True, help="Persona.")(fn)
+
+
+def _play_options(fn: Any) -> Any:
+    """The options of a command that plays an action and prints the bot's answer."""
     fn = click.option(
         "--config",
         "config_path",
@@ -112,10 +120,7 @@ def _sim_options(fn: Any) -> Any:
         type=click.Path(dir_okay=False),
         help="pageflows' settings, to read why it stayed silent (else PAGEFLOWS_DATABASE_URL).",
     )(fn)
-    fn = click.option("--sim", default=DEFAULT_SIM, show_default=True, help="Simulator URL.")(fn)
-    fn = click.option("--to", default=None, help="Post webhooks to this URL from now on.")(fn)
-    fn = click.option("--page-id", default=None, help="Needed if several pages are registered.")(fn)
-    return click.option("--as", "who", default="alice", show_default=True, help="Persona.")(fn)
+    return _sim_options(fn)
 
 
 @simulator.command()
@@ -127,7 +132,7 @@ def _sim_options(fn: Any) -> Any:
     is_flag=True,
     help="TEXT is the first message after a click-to-Messenger ad (it carries the ad's referral).",
 )
-@_sim_options
+@_play_options
 def say(
     text: str, ref: str | None, source: str | None, from_ad: bool, who: str,
     page_id: str | None, to: str | None, sim: str, config_path: str,
@@ -143,7 +148,7 @@ def say(
     "--ref", default=None, help="The ref the m.me link, QR code or ad carries (none: EU)."
 )
 @click.option("--source", default="SHORTLINK", show_default=True, help="SHORTLINK, ADS, ...")
-@_sim_options
+@_play_options
 def arrive(
     ref: str | None, source: str, who: str, page_id: str | None, to: str | None, sim: str,
     config_path: str,
@@ -156,9 +161,7 @@ def arrive(
 @simulator.command("inbox-reply")
 @click.argument("text")
 @_sim_options
-def inbox_reply(
-    text: str, who: str, page_id: str | None, to: str | None, sim: str, config_path: str
-) -> None:
+def inbox_reply(text: str, who: str, page_id: str | None, to: str | None, sim: str) -> None:
     """Answer a contact as a person in Facebook's Page inbox (our webhook gets the echo)."""
     if to is not None:
         _call(sim, "PATCH", "pages", {"page_id": page_id, "webhook_url": to})
@@ -174,7 +177,7 @@ def inbox_reply(
 @click.option(
     "--link", is_flag=True, help="Opt in through an m.me/rn link naming TOPIC, not a request."
 )
-@_sim_options
+@_play_options
 def optin(
     topic: str, link: bool, who: str, page_id: str | None, to: str | None, sim: str,
     config_path: str,
@@ -189,7 +192,7 @@ def optin(
 
 @simulator.command()
 @click.argument("title")
-@_sim_options
+@_play_options
 def tap(
     title: str, who: str, page_id: str | None, to: str | None, sim: str, config_path: str
 ) -> None:
@@ -201,7 +204,7 @@ def tap(
 @simulator.command()
 @click.argument("text")
 @click.option("--post", "post_id", default=None, help="Post id (PAGEID_POSTID).")
-@_sim_options
+@_play_options
 def comment(
     text: str, post_id: str | None, who: str, page_id: str | None, to: str | None, sim: str,
     config_path: str,
