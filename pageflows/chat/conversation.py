@@ -52,8 +52,8 @@ type a message to send it as the contact, or a command:
   /ad [ref=REF] TEXT          write TEXT after clicking a click-to-Messenger ad
   /getstarted [ref=REF]       tap Get Started (new conversation)
   /comment [post=ID] TEXT     comment on a Page post
-  /optin TOPIC                opt in to marketing messages on TOPIC
-  /stop-optin TOPIC           stop marketing messages on TOPIC
+  /optin TOPIC                tap "Get messages" under the bot's opt-in request on TOPIC
+  /stop-optin TOPIC           stop marketing messages on TOPIC (after opting in)
   /attach KIND [URL]          send an image, audio, video, file or location
   /postback PAYLOAD           a postback from a persistent-menu item
   /wait DURATION              move the clock (25h, 3d, 1h30m); due follow-ups fire
@@ -87,6 +87,8 @@ class Conversation:
     last_messages: list[Outbound] = field(default_factory=list)
     comments: int = 0
     page: PageFacts = field(default_factory=PageFacts)
+    # Opt-in requests the contact was shown and has not tapped: topic -> title.
+    optin_requests: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -206,10 +208,41 @@ class Conversation:
         )
 
     def optin(self, topic: str, status: str) -> list[Happened]:
+        """Accept (or stop) marketing messages, only as Messenger would let the contact:
+        "Get messages" under an opt-in request the bot sent and that is still untapped;
+        "Stop" only for a topic the contact holds a token for."""
         if not topic:
             raise ConversationError("which topic? /optin deals")
+        if status == "granted":
+            topic = self._take_optin_request(topic)
+        else:
+            held = {t.casefold(): t for t in self.contact.tokens}
+            if topic.casefold() not in held:
+                tokens = ", ".join(f'"{t}"' for t in self.contact.tokens) or "none"
+                raise ConversationError(
+                    f'the contact never opted in to "{topic}", so there is nothing to stop'
+                    f" (their topics: {tokens})"
+                )
+            topic = held[topic.casefold()]
         return self.event(
             OptinIn(topic=topic, token=f"token-{topic}", status=status, **self._base())
+        )
+
+    def _take_optin_request(self, wanted: str) -> str:
+        key = wanted.strip().strip('"').casefold()
+        for topic, title in reversed(self.optin_requests.items()):
+            if key in (topic.casefold(), title.casefold()):
+                del self.optin_requests[topic]
+                return topic
+        if not self.optin_requests:
+            raise ConversationError(
+                f'no opt-in request for "{wanted}" to tap: Messenger shows "Get messages" only'
+                " under an opt-in request the bot sent (`request notifications`), and none was"
+                " sent or all were tapped"
+            )
+        waiting = ", ".join(f'"{t}" ({title})' for t, title in self.optin_requests.items())
+        raise ConversationError(
+            f'no opt-in request for "{wanted}" to tap; waiting to be tapped: {waiting}'
         )
 
     def broadcast(self, name: str) -> list[Happened]:
@@ -345,11 +378,20 @@ class Conversation:
                 self.pending[effect.key] = effect
             elif isinstance(effect, Send):
                 sent.append(effect.outbound)
+                self._note_optin_request(effect.outbound)
                 if effect.outbound.recipient.comment_id:
                     self.replied_comments.add(effect.outbound.recipient.comment_id)
         if sent:
             self.last_messages = sent
         return [Happened(now, effect) for effect in decision.effects]
+
+    def _note_optin_request(self, outbound: Outbound) -> None:
+        """A sent opt-in request puts "Get messages" on screen until it is tapped."""
+        payload = outbound.message.get("attachment", {}).get("payload", {})
+        if payload.get("template_type") == "notification_messages":
+            topic = str(payload.get("payload", "")).removeprefix(TOPIC_PREFIX)
+            self.optin_requests.pop(topic, None)  # the newest request is the one on top
+            self.optin_requests[topic] = str(payload.get("title") or topic)
 
     def pending_follow_ups(self) -> list[Schedule]:
         return sorted(self.pending.values(), key=lambda s: s.due_at)

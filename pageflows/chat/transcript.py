@@ -8,8 +8,9 @@ lines check the contact (`? tagged vip`, `? field email = a@b.co`), `~` lines
 set the scene before the first action (`~ start 2026-11-24 09:00`,
 `~ name Alice`, `~ region EU` or `~ region none`, `~ ad-window on`, `~ template
 order_update PAUSED`, `~ timezone Europe/Paris`: the Page as Facebook knows it
-and where it is). `·` lines, comments and
-blank lines are ignored, so a chat session pasted into a file is already a test.
+and where it is), `!` lines expect the command above them to be refused with
+that text (as `pageflows chat` prints `! ...`). `·` lines, comments and blank
+lines are ignored, so a chat session pasted into a file is already a test.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Step:
     action: str
     expected: list[tuple[int, str]] = field(default_factory=list)
     checks: list[tuple[int, str]] = field(default_factory=list)
+    refusals: list[tuple[int, str]] = field(default_factory=list)  # `!` lines
 
 
 @dataclass
@@ -64,17 +66,19 @@ def parse_script(path: str, text: str) -> Script:
         mark, body = line[0], line[1:].strip()
         if mark == ">":
             script.steps.append(Step(line=number, action=body))
-        elif mark in "<?" and not script.steps:
+        elif mark in "<?!" and not script.steps:
             script.problems.append(f"{path}:{number}: expectations come after a `>` line")
         elif mark == "<":
             script.steps[-1].expected.append((number, body))
         elif mark == "?":
             script.steps[-1].checks.append((number, body))
+        elif mark == "!":
+            script.steps[-1].refusals.append((number, body))
         elif mark == "~":
             _setting(script, number, body)
         else:
             script.problems.append(
-                f"{path}:{number}: a line starts with >, <, ?, ~ or #, not {line[:1]!r}"
+                f"{path}:{number}: a line starts with >, <, ?, !, ~ or #, not {line[:1]!r}"
             )
     return script
 
@@ -160,8 +164,12 @@ def run_script(
         try:
             happened = conversation.run(step.action)
         except ConversationError as exc:
-            failures.append(Failure(script.path, step.line, f"`> {step.action}`: {exc}"))
+            failures.extend(_refused(script.path, step, str(exc)))
             continue
+        if step.refusals:
+            line, text = step.refusals[0]
+            message = f"expected `> {step.action}` to be refused ({text}), but it was carried out"
+            failures.append(Failure(script.path, line, message))
         actual = actual_lines(list(happened))
         expected = [text for _, text in step.expected]
         same = len(actual) == len(expected) and all(
@@ -173,6 +181,22 @@ def run_script(
             problem = _check(conversation, check)
             if problem:
                 failures.append(Failure(script.path, line, problem))
+    return failures
+
+
+def _refused(path: str, step: Step, message: str) -> list[Failure]:
+    """A command the simulator refused passes only where `!` lines expect that refusal."""
+    if not step.refusals:
+        return [Failure(path, step.line, f"`> {step.action}`: {message}")]
+    failures = [
+        Failure(path, line, f"`> {step.action}` was refused, but not with {text!r}: {message}")
+        for line, text in step.refusals
+        if text not in message
+    ]
+    failures += [
+        Failure(path, line, f"`> {step.action}` was refused ({message}): the bot sends nothing")
+        for line, _ in step.expected
+    ]
     return failures
 
 

@@ -16,6 +16,8 @@ import click
 import requests
 from werkzeug.serving import make_server
 
+from pageflows.cli import sim_why
+from pageflows.cli.server import DEFAULT_CONFIG
 from pageflows.simulator.app import create_app
 from pageflows.simulator.harness import DEFAULT_VERSION
 from pageflows.simulator.state import SimState
@@ -108,6 +110,19 @@ def _sim_options(fn: Any) -> Any:
     return click.option("--as", "who", default="alice", show_default=True, help="Persona.")(fn)
 
 
+def _play_options(fn: Any) -> Any:
+    """The options of a command that plays an action and prints the bot's answer."""
+    fn = click.option(
+        "--config",
+        "config_path",
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="pageflows' settings, to read why it stayed silent (else PAGEFLOWS_DATABASE_URL).",
+    )(fn)
+    return _sim_options(fn)
+
+
 @simulator.command()
 @click.argument("text")
 @click.option("--ref", default=None, help="Arrive through an m.me link / ad with this ref.")
@@ -117,15 +132,15 @@ def _sim_options(fn: Any) -> Any:
     is_flag=True,
     help="TEXT is the first message after a click-to-Messenger ad (it carries the ad's referral).",
 )
-@_sim_options
+@_play_options
 def say(
     text: str, ref: str | None, source: str | None, from_ad: bool, who: str,
-    page_id: str | None, to: str | None, sim: str,
+    page_id: str | None, to: str | None, sim: str, config_path: str,
 ) -> None:  # fmt: skip
     """Send TEXT to the page as a contact and print the bot's answer."""
     body = {"text": text, "as": who, "page_id": page_id, "ref": ref, "source": source,
             "from_ad": from_ad or None}  # fmt: skip
-    _play(sim, to, "say", body)
+    _play(sim, to, "say", body, config_path)
 
 
 @simulator.command()
@@ -133,13 +148,14 @@ def say(
     "--ref", default=None, help="The ref the m.me link, QR code or ad carries (none: EU)."
 )
 @click.option("--source", default="SHORTLINK", show_default=True, help="SHORTLINK, ADS, ...")
-@_sim_options
+@_play_options
 def arrive(
-    ref: str | None, source: str, who: str, page_id: str | None, to: str | None, sim: str
-) -> None:
+    ref: str | None, source: str, who: str, page_id: str | None, to: str | None, sim: str,
+    config_path: str,
+) -> None:  # fmt: skip
     """Open the chat from an m.me link, QR code or ad, typing nothing yet."""
     body = {"as": who, "page_id": page_id, "ref": ref, "source": source if ref else None}
-    _play(sim, to, "referral", body)
+    _play(sim, to, "referral", body, config_path)
 
 
 @simulator.command("inbox-reply")
@@ -158,30 +174,44 @@ def inbox_reply(text: str, who: str, page_id: str | None, to: str | None, sim: s
 
 @simulator.command()
 @click.argument("topic")
-@_sim_options
-def optin(topic: str, who: str, page_id: str | None, to: str | None, sim: str) -> None:
-    """Tap "Get messages" on an opt-in request for TOPIC (marketing messages)."""
-    _play(sim, to, "optin", {"topic": topic, "as": who, "page_id": page_id})
+@click.option(
+    "--link", is_flag=True, help="Opt in through an m.me/rn link naming TOPIC, not a request."
+)
+@_play_options
+def optin(
+    topic: str, link: bool, who: str, page_id: str | None, to: str | None, sim: str,
+    config_path: str,
+) -> None:  # fmt: skip
+    """Tap "Get messages" under the opt-in request titled TOPIC (or its payload).
+
+    Messenger shows the button only under a request the bot sent and that was not tapped
+    yet: without one this says so, lists the requests on screen, and does nothing."""
+    body = {"topic": topic, "as": who, "page_id": page_id, "via": "link" if link else None}
+    _play(sim, to, "optin", body, config_path)
 
 
 @simulator.command()
 @click.argument("title")
-@_sim_options
-def tap(title: str, who: str, page_id: str | None, to: str | None, sim: str) -> None:
-    """Tap the quick reply or postback button TITLE of the bot's last message."""
-    _play(sim, to, "tap", {"title": title, "as": who, "page_id": page_id})
+@_play_options
+def tap(
+    title: str, who: str, page_id: str | None, to: str | None, sim: str, config_path: str
+) -> None:
+    """Tap TITLE: a quick reply of the bot's last message, a button of its recent ones, or
+    "Get messages" under an opt-in request; a title not on screen lists what is."""
+    _play(sim, to, "tap", {"title": title, "as": who, "page_id": page_id}, config_path)
 
 
 @simulator.command()
 @click.argument("text")
 @click.option("--post", "post_id", default=None, help="Post id (PAGEID_POSTID).")
-@_sim_options
+@_play_options
 def comment(
-    text: str, post_id: str | None, who: str, page_id: str | None, to: str | None, sim: str
-) -> None:
+    text: str, post_id: str | None, who: str, page_id: str | None, to: str | None, sim: str,
+    config_path: str,
+) -> None:  # fmt: skip
     """Comment TEXT on a Page post and print the bot's private reply, if any."""
     body = {"text": text, "as": who, "page_id": page_id, "post_id": post_id}
-    _play(sim, to, "comment", body)
+    _play(sim, to, "comment", body, config_path)
 
 
 @simulator.command()
@@ -268,27 +298,52 @@ def _call(sim: str, method: str, path: str, body: dict[str, Any] | None = None) 
     return data
 
 
-def _play(sim: str, to: str | None, action: str, body: dict[str, Any]) -> None:
+def _play(sim: str, to: str | None, action: str, body: dict[str, Any], config_path: str) -> None:
+    """Play one action, print what reached the contact and how it was sent; then what
+    pageflows decided but did not send, and why the bot was silent if it was."""
     if to is not None:
         _call(sim, "PATCH", "pages", {"page_id": body.get("page_id"), "webhook_url": to})
-    seen = [e["seq"] for e in _call(sim, "GET", "messages")["data"]]
+    pages = [p["page_id"] for p in _call(sim, "GET", "pages")["data"]]
+    page_id = body.get("page_id") or (pages[0] if len(pages) == 1 else None)
+    seen = sim_why.watch(config_path, page_id) if page_id else None
+    logged = [e["seq"] for e in _call(sim, "GET", "messages")["data"]]
     played = _call(sim, "POST", action, {k: v for k, v in body.items() if v is not None})
     status = played.get("status")
     if status != 200:
         click.secho(f"webhook answered HTTP {status}", fg="yellow", err=True)
     if "comment_id" in played:
         click.echo(f"(comment {played['comment_id']} on {played['post_id']})")
-    answers = _wait_for_answers(sim, played["psid"], max(seen, default=0))
+    answers = _wait_for_answers(sim, played["psid"], max(logged, default=0))
     for entry in answers:
         for line in describe(entry):
             click.echo(f"bot > {line}" if entry["ok"] else click.style(line, fg="red"))
-    if not answers:
-        click.secho(
-            f"(no answer within {REPLY_WAIT:g} s: the flows may have nothing to say to this, or"
-            " pageflows is waiting on Facebook and will send it later; its /healthz tells)",
-            fg="yellow",
-            err=True,
+    delivered = any(e["ok"] and "sender_action" not in e["request"] for e in answers)
+    if seen is not None:
+        for line in sim_why.explain(seen, played["psid"], delivered):
+            click.secho(line, fg="yellow")
+        seen.engine.dispose()
+    elif not delivered:
+        click.secho(_silence_seen_by_facebook(sim, played["psid"], page_id), fg="yellow", err=True)
+
+
+def _silence_seen_by_facebook(sim: str, psid: str, page_id: str | None) -> str:
+    """Without pageflows' database, what the simulator itself knows about a silence."""
+    query = f"contacts/{psid}" + (f"?page_id={page_id}" if page_id else "")
+    try:
+        facts = _call(sim, "GET", query)
+    except click.ClickException:
+        facts = {}
+    if facts.get("thread_elsewhere"):
+        who = "the Page inbox" if facts.get("owner_is_page_inbox") else "another app"
+        return (
+            f"(silent: {who} holds the thread (app {facts['owner_app_id']}): Facebook refuses"
+            " pageflows' messages until the thread is passed back)"
         )
+    return (
+        f"(no answer within {REPLY_WAIT:g} s: the flows may have nothing to say to this, or"
+        " pageflows is waiting on Facebook and will send it later; run this where"
+        " `pageflows serve` runs, or give --config, to see why)"
+    )
 
 
 def _wait_for_answers(sim: str, psid: str, after: int) -> list[dict[str, Any]]:
@@ -304,21 +359,41 @@ def _wait_for_answers(sim: str, psid: str, after: int) -> list[dict[str, Any]]:
     return found
 
 
+def how_sent(entry: dict[str, Any]) -> str:
+    """How Facebook was asked to deliver a send, in `pageflows chat`'s words: RESPONSE,
+    UPDATE, MESSAGE_TAG TAG, UTILITY NAME, notification token (TITLE), private reply."""
+    request = entry["request"]
+    recipient = request.get("recipient") or {}
+    if "comment_id" in recipient:
+        return "private reply"
+    if "notification_messages_token" in recipient:
+        title = entry.get("token_title")
+        return f"notification token ({title})" if title else "notification token"
+    kind = request.get("messaging_type") or "RESPONSE"  # Facebook's default
+    if kind == "MESSAGE_TAG":
+        return f"MESSAGE_TAG {request.get('tag')}"
+    if kind == "UTILITY":
+        template = (request.get("message") or {}).get("template") or {}
+        return f"UTILITY {template.get('name')}"
+    return str(kind)
+
+
 def describe(entry: dict[str, Any]) -> list[str]:
-    """One or more readable lines for a logged send (accepted or refused)."""
-    if not entry["ok"]:
-        return [f"refused: {entry['error'].get('message')}"]
+    """One or more readable lines for a logged send (accepted or refused), the first saying
+    how it was sent: `[UPDATE] text`, `[UTILITY order_update] text`, ..."""
     request = entry["request"]
     if "sender_action" in request:
         return [f"({request['sender_action']})"]
+    how = how_sent(entry)
+    if not entry["ok"]:
+        return [f"refused [{how}]: {entry['error'].get('message')}"]
     if entry.get("template"):  # a utility template: what the person reads, and its buttons
         shown = entry.get("shown") or {}
         buttons = [
             {"title": b.get("text"), "type": "web_url" if b.get("type") == "URL" else ""}
             for b in shown.get("buttons") or []
         ]
-        name = entry["template"]["name"]
-        return [f"{shown.get('text', '')} [UTILITY {name}]", *_buttons(buttons)]
+        return [f"[{how}] {shown.get('text', '')}", *_buttons(buttons)]
     message = request.get("message") or {}
     lines = [message["text"]] if "text" in message else []
     attachment = message.get("attachment") or {}
@@ -327,8 +402,9 @@ def describe(entry: dict[str, Any]) -> list[str]:
         if payload.get("text"):
             lines.append(payload["text"])
         if payload.get("template_type") == "notification_messages":
-            lines.append(f"opt-in request: {payload.get('title', 'Updates and promotions')}")
-            lines.append("[Get messages]  (tap with: pageflows simulator optin TOPIC)")
+            title = payload.get("title", "Updates and promotions")
+            lines.append(f"opt-in request: {title}")
+            lines.append(f'[Get messages]  (tap with: pageflows simulator optin "{title}")')
         lines.extend(_buttons(payload.get("buttons")))
         for element in payload.get("elements") or []:
             subtitle = f" - {element['subtitle']}" if element.get("subtitle") else ""
@@ -339,8 +415,7 @@ def describe(entry: dict[str, Any]) -> list[str]:
     replies = message.get("quick_replies") or []
     if replies:
         lines.append(" ".join(f"({r.get('title') or r.get('content_type')})" for r in replies))
-    tag = f" [{request.get('tag')}]" if request.get("tag") else ""
-    return [lines[0] + tag, *lines[1:]] if lines else [f"(message){tag}"]
+    return [f"[{how}] {lines[0]}", *lines[1:]] if lines else [f"[{how}] (message)"]
 
 
 def _buttons(buttons: Any) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pageflows.simulator import optins, screen
 from pageflows.simulator.contact import (
     ad_referral,
     echo_body,
@@ -138,37 +139,19 @@ def postback(
 
 
 def tap(state: SimState, page: Page, contact: Contact, title: str, payload: str | None) -> Played:
-    """Tap a quick reply or a postback button of the bot's latest message, by its title."""
+    """Tap a choice on the contact's screen by its title: a quick reply of the latest
+    message, a postback button of a recent one, or "Get messages" under an opt-in request
+    (screen.py). A title not on screen is refused with what is."""
     if payload is not None:
         return say(state, page, contact, title, quick_reply=payload)
-    for sent in reversed(state.sends_to(contact.psid)):
-        message = sent["request"].get("message") or {}
-        for reply in message.get("quick_replies") or []:
-            if isinstance(reply, dict) and reply.get("title", "").lower() == title.lower():
-                return say(state, page, contact, reply["title"], quick_reply=reply.get("payload"))
-        for button in _postback_buttons(message, sent.get("shown")):
-            if button.get("title", "").lower() == title.lower():
-                return postback(state, page, contact, button["title"], button.get("payload", ""))
-        if message:
-            break  # only the latest message's choices are on screen
-    raise ActionError(
-        f"no quick reply or postback button titled {title!r} in the last message", 404
-    )
-
-
-def _postback_buttons(
-    message: dict[str, Any], shown: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """Postback buttons on screen: the message's own, or a utility template's (`shown`)."""
-    payload = (message.get("attachment") or {}).get("payload") or {}
-    buttons = list(payload.get("buttons") or [])
-    for element in payload.get("elements") or []:
-        buttons.extend(element.get("buttons") or [])
-    found = [b for b in buttons if isinstance(b, dict) and b.get("type") == "postback"]
-    for button in (shown or {}).get("buttons") or []:
-        if button.get("type") == "POSTBACK":  # template buttons say `text`, not `title`
-            found.append({"title": button.get("text", ""), "payload": button.get("payload", "")})
-    return found
+    choice = screen.pick(state, page, contact, title)
+    if isinstance(choice, str):
+        raise ActionError(choice, 404)
+    if choice.kind == "quick":
+        return say(state, page, contact, choice.title, quick_reply=choice.payload)
+    if choice.kind == "optin":
+        return optin(state, page, contact, choice.payload, None, None)
+    return postback(state, page, contact, choice.title, choice.payload)
 
 
 def comment(
@@ -208,24 +191,52 @@ def optin(
     topic: str,
     token: str | None,
     status: str | None,
+    via: str = "request",
 ) -> Played:
-    """Marketing-message opt-in (or STOP/RESUME); does not open the window (policy.md §3)."""
-    token = token or str(secrets.randbelow(9 * 10**18) + 10**18)
+    """Tap "Get messages" on an opt-in request on screen (or arrive through an m.me/rn link
+    with `via="link"`), or STOP/RESUME a token the contact holds; does not open the window
+    (policy.md §3). Without a request on screen there is nothing to tap: ActionError, 409."""
     wire_status = {"STOP": "STOP NOTIFICATIONS", "RESUME": "RESUME NOTIFICATIONS"}.get(
         (status or "").upper()
     )
-    with state.lock:
-        found = state.tokens.get(token)
-        if found is None:
-            found = NotificationToken(token, page.page_id, contact.psid, topic)
-            state.tokens[token] = found
+    try:
         if wire_status is not None:
-            found.stopped = wire_status.startswith("STOP")
+            found = optins.token_for(state, page, contact, topic, token)
+            with state.lock:
+                found.stopped = wire_status.startswith("STOP")
+        elif via == "link":
+            found = _new_token(state, page, contact, token, topic, "", from_link=True)
+        else:
+            request = optins.take_request(state, page, contact, topic)
+            found = _new_token(state, page, contact, token, request.title, request.payload)
+    except optins.NotOnScreen as refused:
+        raise ActionError(str(refused), 409) from None
+    with state.lock:
         now = state.clock.now()
     code = post_event(
-        page, "optin", contact.psid, now, topic=topic, token=token, status=wire_status
+        page, "optin", contact.psid, now, topic=found.topic, token=found.token,
+        status=wire_status, payload=found.payload, from_link=found.from_link,
+    )  # fmt: skip
+    return Played(contact.psid, [code], {"token": found.token, "title": found.topic, "via": via})
+
+
+def _new_token(
+    state: SimState,
+    page: Page,
+    contact: Contact,
+    token: str | None,
+    title: str,
+    payload: str,
+    *,
+    from_link: bool = False,
+) -> NotificationToken:
+    token = token or str(secrets.randbelow(9 * 10**18) + 10**18)
+    found = NotificationToken(
+        token, page.page_id, contact.psid, title, payload=payload, from_link=from_link
     )
-    return Played(contact.psid, [code], {"token": token})
+    with state.lock:
+        state.tokens[token] = found
+    return found
 
 
 def deliver(state: SimState, page: Page, contact: Contact) -> Played:

@@ -81,15 +81,25 @@ def postback_event(title: str, payload: str, referral: dict[str, Any] | None) ->
     return {"postback": postback}
 
 
-def optin_event(topic: str, token: str, status: str | None = None) -> dict[str, Any]:
+def optin_event(
+    topic: str,
+    token: str,
+    status: str | None = None,
+    payload: str | None = None,
+    from_link: bool = False,
+) -> dict[str, Any]:
+    """`messaging_optins` as a tap on a request sends it (its title and payload), or as an
+    m.me/rn link does (the topic named, the payload empty; wh_optin_mme_rn_topic)."""
     optin: dict[str, Any] = {
         "type": "notification_messages",
         "title": topic,
-        "payload": topic,
+        "payload": topic if payload is None else payload,
         "notification_messages_token": token,
         "notification_messages_timezone": "UTC",
         "user_token_status": "NOT_REFRESHED",
     }
+    if from_link:
+        optin.update(payload="", source="SHORTLINK", notification_messages_topic=topic)
     if status is not None:
         optin["notification_messages_status"] = status
     return {"optin": optin}
@@ -186,7 +196,9 @@ def build_event(page: Page, kind: str, psid: str, now: datetime, **f: Any) -> di
     elif kind == "referral":
         event = {"referral": referral_info(f.get("ref"), f.get("source"))}
     elif kind == "optin":
-        event = optin_event(f["topic"], f["token"], f.get("status"))
+        event = optin_event(
+            f["topic"], f["token"], f.get("status"), f.get("payload"), f.get("from_link", False)
+        )
     elif kind == "delivery":
         event = {"delivery": {"mids": f.get("mids", []), "watermark": to_ms(now)}}
     elif kind == "read":

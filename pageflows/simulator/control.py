@@ -17,7 +17,16 @@ from pageflows.simulator import actions, templates
 from pageflows.simulator.actions import ActionError
 from pageflows.simulator.clock import parse_moment
 from pageflows.simulator.errors import GraphError
-from pageflows.simulator.state import DEFAULT_APP_ID, Contact, MediaFile, Page, SimState, Template
+from pageflows.simulator.send import window_open
+from pageflows.simulator.state import (
+    DEFAULT_APP_ID,
+    PAGE_INBOX_APP_ID,
+    Contact,
+    MediaFile,
+    Page,
+    SimState,
+    Template,
+)
 
 Reply = tuple[dict[str, Any], int]
 M = TypeVar("M", bound=BaseModel)
@@ -142,6 +151,8 @@ class OptinIn(Who):
     topic: str = "Updates and promotions"
     token: str | None = None
     status: str | None = None  # "STOP" | "RESUME"
+    # "request": tap "Get messages" on a request on screen; "link": an m.me/rn link
+    via: Literal["request", "link"] = "request"
 
 
 class ContactIn(_Body):
@@ -323,6 +334,24 @@ def control_blueprint(state: SimState) -> Blueprint:
         contact = state.ensure_contact(page.page_id, body.psid, body.first_name, body.last_name)
         return {"psid": contact.psid}, 201
 
+    @bp.get("/contacts/<psid>")
+    def contact_facts(psid: str) -> Reply:
+        """What Facebook knows of a contact that decides what reaches them: the thread's
+        owner and the 24 h window (the CLI says so when the bot stays silent)."""
+        page = state.only_page(request.args.get("page_id"))
+        contact = state.contact(page.page_id, psid)
+        if contact is None:
+            raise ActionError(f"unknown contact {psid}", 404)
+        with state.lock:
+            owner = contact.owner_app_id
+            return {
+                "psid": psid,
+                "owner_app_id": owner,
+                "thread_elsewhere": owner is not None and owner != page.app_id,
+                "owner_is_page_inbox": owner == PAGE_INBOX_APP_ID,
+                "window_open": window_open(page, contact, state.clock.now()),
+            }, 200
+
     @bp.post("/contacts/<psid>/<action>")
     def contact_action(psid: str, action: str) -> Reply:
         raw = request.get_json(silent=True) or {}
@@ -403,7 +432,8 @@ def control_blueprint(state: SimState) -> Blueprint:
     def optin() -> Reply:
         b = _body(OptinIn)
         page, contact = who(b)
-        return actions.optin(state, page, contact, b.topic, b.token, b.status).as_json(), 200
+        played = actions.optin(state, page, contact, b.topic, b.token, b.status, b.via)
+        return played.as_json(), 200
 
     @bp.post("/media")
     def media() -> Reply:

@@ -85,6 +85,8 @@ def send(state: SimState, page: Page, body: dict[str, Any]) -> Accepted:
             _check_optin_gap(state, page, target.contact, optin_title, now)
         _consume(state, target, now, optin_title)
     notes: dict[str, Any] = {"mode": _mode(body, target, action)}
+    if target.via == "notification_messages_token":
+        notes["token_title"] = state.tokens[target.key].topic  # the opt-in's title
     if filled is not None:
         notes["template"] = {"id": filled.template.template_id, "name": filled.template.name,
                              "language": filled.template.language}  # fmt: skip

@@ -140,6 +140,8 @@ class NotificationToken:
     topic: str
     stopped: bool = False
     last_sent_at: datetime | None = None
+    payload: str = ""  # the opt-in request's payload ("" after an m.me/rn link)
+    from_link: bool = False  # an m.me/rn link gave it: its webhooks name the topic
 
 
 @dataclass
@@ -188,6 +190,7 @@ class SimState:
         # (page_id, psid, title) -> when the last opt-in request with that title was accepted
         self.optin_requests: dict[tuple[str, str, str], datetime] = {}
         self.template_events: list[dict[str, Any]] = []  # status webhooks posted, in order
+        self.optins_tapped: set[int] = set()  # log seqs of opt-in requests already tapped
         self._next_template_id = FIRST_TEMPLATE_ID
 
     def new_template_id(self) -> str:

@@ -144,10 +144,10 @@ def test_the_schedule_sends_what_the_preview_said_tokens_and_audience(
         world.page = PageConfig(id=PAGE, token=world.token, name="Shop", region="EU")
         world.start()
         subscriber_old, subscriber_new, stranger = OLD[0], NEW[0], NEW[1]
-        world.sim.control.optin("deals", psid=subscriber_old)
+        world.sim.control.optin("deals", psid=subscriber_old, via="link")  # an m.me/rn link
         world.settle()
         jump(world, timedelta(days=2, hours=12))
-        world.sim.control.optin("deals", psid=subscriber_new)
+        world.sim.control.optin("deals", psid=subscriber_new, via="link")
         say_hi(world, [subscriber_new, stranger])
         listed = ok_json(world.api("GET", "/broadcasts"))["broadcasts"]
         assert {b["name"]: b["run"] for b in listed} == {"deals": None, "news": None}

@@ -42,6 +42,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
+def away_from_pageflows(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulator CLI reads pageflows' database when it finds one (./pageflows.db,
+    PAGEFLOWS_DATABASE_URL): here it finds none, whatever the folder the tests run in."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PAGEFLOWS_DATABASE_URL", raising=False)
+
+
+@pytest.fixture
 def sim(receiver: Receiver) -> Iterator[RunningSimulator]:
     with running_simulator() as running:
         # With the Human Agent permission: the tests of HUMAN_AGENT's 7 days need it

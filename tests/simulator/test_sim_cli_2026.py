@@ -12,12 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from click.testing import CliRunner
-from sim_helpers import TOKEN, Receiver, signed_json
+from sim_helpers import PSID, TOKEN, Receiver, signed_json
 
 from pageflows.cli.simulator import describe, simulator
 from pageflows.simulator import RunningSimulator
+
+pytestmark = pytest.mark.usefixtures("away_from_pageflows")
 
 
 def run(sim: RunningSimulator, *args: str) -> str:
@@ -75,8 +78,7 @@ def test_a_utility_send_is_printed_as_the_person_sees_it(
 
     receiver.on_post = reply
     out = run(sim, "say", "where is my order?", "--as", "alice")
-    assert "bot > Your order A123 is shipped. [UTILITY order_update]" in out
-    assert "bot > [Track ↗]" in out
+    assert out == "bot > [UTILITY order_update] Your order A123 is shipped.\nbot > [Track ↗]\n"
 
 
 def test_describe_a_template_entry() -> None:
@@ -86,7 +88,7 @@ def test_describe_a_template_entry() -> None:
         "template": {"id": "1", "name": "t", "language": "en_US"},
         "shown": {"text": "Hi Ann", "buttons": [{"type": "POSTBACK", "text": "Stop"}]},
     }
-    assert describe(entry) == ["Hi Ann [UTILITY t]", "[Stop]"]
+    assert describe(entry) == ["[UTILITY t] Hi Ann", "[Stop]"]
 
 
 @contextmanager
@@ -149,3 +151,26 @@ def test_serve_defaults_are_unchanged() -> None:
     with serving() as root:
         [page] = requests.get(f"{root}/_sim/pages", timeout=5).json()["data"]
         assert (page["region"], page["ad_window"]) == (None, False)
+
+
+def test_each_logged_send_says_how_it_went(sim: RunningSimulator, send: Any) -> None:
+    sim.control.configure_page(region="EU")  # tokens outlive 2026-02-10 there
+    token = sim.control.optin("Weekly deals", psid=PSID, via="link")["token"]
+    assert send(messaging_type="UPDATE", message={"text": "later"}).status_code == 200
+    assert send(message={"text": "no type"}).status_code == 200
+    tagged = {"messaging_type": "MESSAGE_TAG", "tag": "ACCOUNT_UPDATE", "message": {"text": "t"}}
+    assert send(**tagged).status_code == 200
+    by_token = {"recipient": {"notification_messages_token": token}, "message": {"text": "deal"}}
+    assert send(**by_token).status_code == 200
+    sim.control.advance(25 * 3600)
+    assert send(messaging_type="UPDATE", message={"text": "too late"}).status_code == 400
+    lines = [describe(entry)[0] for entry in sim.control.sent_messages()]
+    assert lines == [
+        "[UPDATE] later",
+        "[RESPONSE] no type",  # Facebook's default
+        "[MESSAGE_TAG ACCOUNT_UPDATE] t",
+        "[notification token (Weekly deals)] deal",
+        "refused [UPDATE]: (#10) This message is sent outside of allowed window. Learn more"
+        " about the new policy here: https://developers.facebook.com/docs/messenger-platform/"
+        "policy-overview",
+    ]

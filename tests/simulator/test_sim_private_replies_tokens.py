@@ -46,7 +46,7 @@ def test_comment_does_not_open_the_window(sim: RunningSimulator, send: Send) -> 
 
 def test_token_one_send_per_48h(sim: RunningSimulator, send: Send) -> None:
     sim.control.configure_page(region="EU")  # tokens outlive 2026-02-10 there only
-    token = sim.control.optin("Weekly deals", psid=PSID)["token"]
+    token = sim.control.optin("Weekly deals", psid=PSID, via="link")["token"]
     sim.control.advance(30 * 24 * 3600)  # far outside the 24 h window: tokens don't need it
     assert send(recipient={"notification_messages_token": token}).json()["recipient_id"] == PSID
     sim.control.advance(48 * 3600 - 1)
@@ -57,7 +57,7 @@ def test_token_one_send_per_48h(sim: RunningSimulator, send: Send) -> None:
 
 def test_token_cap_was_24h_before_2025_09_01(sim: RunningSimulator, send: Send) -> None:
     sim.control.set_clock("2025-08-30T00:00:00Z")
-    token = sim.control.optin("Weekly deals", psid=PSID)["token"]
+    token = sim.control.optin("Weekly deals", psid=PSID, via="link")["token"]
     assert send(recipient={"notification_messages_token": token}).status_code == 200
     sim.control.advance(24 * 3600)
     assert send(recipient={"notification_messages_token": token}).status_code == 200
@@ -67,7 +67,7 @@ def test_token_cap_was_24h_before_2025_09_01(sim: RunningSimulator, send: Send) 
 
 def test_stopped_and_unknown_tokens(sim: RunningSimulator, send: Send) -> None:
     sim.control.configure_page(region="JP")  # tokens outlive 2026-02-10 there only
-    token = sim.control.optin("Weekly deals", psid=PSID)["token"]
+    token = sim.control.optin("Weekly deals", psid=PSID, via="link")["token"]
     sim.control.optin("Weekly deals", psid=PSID, token=token, status="STOP")
     assert error_of(send(recipient={"notification_messages_token": token})) == (400, 10, 1893015)
     sim.control.optin("Weekly deals", psid=PSID, token=token, status="RESUME")

@@ -42,7 +42,7 @@ def test_token_sends_by_region(
     sim: RunningSimulator, send: Send, now: str, region: str | None, expected: object
 ) -> None:
     sim.control.set_clock("2026-01-05T12:00:00Z")
-    token = sim.control.optin("Weekly deals", psid=PSID)["token"]
+    token = sim.control.optin("Weekly deals", psid=PSID, via="link")["token"]
     sim.control.configure_page(region=region)
     sim.control.set_clock(now)
     response = send(recipient={"notification_messages_token": token})
@@ -70,7 +70,7 @@ def test_region_is_set_when_the_page_is_registered(receiver: Receiver) -> None:
         assert registered["region"] == "KR" and registered["ad_window"] is False
         sim.control.add_contact(PSID)
         sim.control.set_clock("2026-03-01T12:00:00Z")
-        token = sim.control.optin("Deals", psid=PSID)["token"]
+        token = sim.control.optin("Deals", psid=PSID, via="link")["token"]
         url = f"{sim.url}/{PAGE_ID}/messages"
         body = {"recipient": {"notification_messages_token": token}, "message": {"text": "x"}}
         accepted = requests.post(url, params={"access_token": TOKEN}, json=body, timeout=5)

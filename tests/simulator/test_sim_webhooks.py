@@ -108,15 +108,25 @@ def test_comment_shape(sim: RunningSimulator, receiver: Receiver) -> None:
 def test_optin_delivery_read_and_handover_shapes(
     sim: RunningSimulator, receiver: Receiver, send: Send
 ) -> None:
+    sim.control.configure_page(region="EU")  # opt-in requests outlive 2026-02-10 there
+    request = {"template_type": "notification_messages", "title": "Weekly deals",
+               "payload": "OPTIN_WEEKLY_DEALS"}  # fmt: skip
+    message = {"attachment": {"type": "template", "payload": request}}
+    asked = send(messaging_type="RESPONSE", message=message).json()["message_id"]
     token = sim.control.optin("Weekly deals", psid=PSID)["token"]
     optin = posted(receiver)["entry"][0]["messaging"][0]["optin"]
     sample_optin = sample("wh_optin_notification_messages")["entry"][0]["messaging"][0]["optin"]
     assert set(optin) <= set(sample_optin) and optin["notification_messages_token"] == token
+    assert (optin["title"], optin["payload"]) == ("Weekly deals", "OPTIN_WEEKLY_DEALS")
+    sim.control.optin("deals", psid=PSID, via="link")  # an m.me/rn link names the topic
+    linked = posted(receiver)["entry"][0]["messaging"][0]["optin"]
+    sample_link = sample("wh_optin_mme_rn_topic")["entry"][0]["messaging"][0]["optin"]
+    assert set(linked) <= set(sample_link) and linked["notification_messages_topic"] == "deals"
     mid = send(messaging_type="RESPONSE").json()["message_id"]
     sim.control.deliver(PSID)
     delivery = posted(receiver)
     assert shape(delivery) == shape(sample("wh_message_delivery"))
-    assert delivery["entry"][0]["messaging"][0]["delivery"]["mids"] == [mid]
+    assert delivery["entry"][0]["messaging"][0]["delivery"]["mids"] == [asked, mid]
     sim.control.read(PSID)
     assert shape(posted(receiver)) == shape(sample("wh_message_read"))
     sim.control.set_thread_owner(PSID, DEFAULT_APP_ID)

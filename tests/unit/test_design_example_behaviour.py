@@ -90,6 +90,7 @@ def test_keywords_comments_and_the_human_handoff() -> None:
 def test_the_broadcast_reaches_a_subscriber_at_its_time_in_its_time_zone() -> None:
     c = chat()
     c.run("/arrive ref=spring_sale")
+    c.run("/tap Not now")  # the step that sends the opt-in request: Messenger's only button
     c.run("/optin deals")
     happened = c.run("/wait 7d")
     december = [
