@@ -17,12 +17,13 @@ install: $(VENV)/.installed
 # The sandboxed server: no credentials, the built-in Graph API simulator stands
 # in for Facebook (only because --sandbox asks for it). Talk to it from another
 # terminal with `pageflows simulator say`.
+FLOWS ?= examples/flows
 run: install
-	$(BIN)/pageflows check examples/flows
-	$(BIN)/pageflows serve --sandbox examples/flows
+	$(BIN)/pageflows check $(FLOWS)
+	$(BIN)/pageflows serve --sandbox $(FLOWS)
 
 chat: install
-	$(BIN)/pageflows chat examples/flows
+	$(BIN)/pageflows chat $(FLOWS)
 
 lint: install
 	$(BIN)/ruff check .
