@@ -160,10 +160,24 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Unread:
+    """issue 12: A. A block that failed to read or parse: where it starts, the steps it names.
+
+    Why: the checks judge the whole program ("no step book", "nothing leads to
+    menu"); a block they cannot see must not make them report what it would
+    have defined. "*" stands for a step whose name cannot be read.
+    """
+
+    line: int
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Parsed:
     source: SourceFile
     blocks: tuple[Block, ...]
     diagnostics: tuple[Diagnostic, ...]
+    unread: tuple[Unread, ...] = ()  # issue 12: A
 
 
 def decode(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
@@ -265,9 +279,11 @@ def split_blocks(text: str) -> list[tuple[int, str]]:
 def parse_source(source: SourceFile) -> Parsed:
     diagnostics = check_indentation(source)
     if diagnostics:
-        return Parsed(source, (), tuple(diagnostics))
+        return Parsed(source, (), tuple(diagnostics), (unread_block(0, source.text),))
     blocks: list[Block] = []
+    unread: list[Unread] = []
     for offset, chunk in split_blocks(source.text):
+        failed = len(diagnostics)
         try:
             tree = parser().parse(chunk)
         except IndentationError_ as exc:
@@ -289,14 +305,41 @@ def parse_source(source: SourceFile) -> Parsed:
             )
         else:
             blocks.append(Block(tree, offset))
-    return Parsed(source, tuple(blocks), tuple(diagnostics))
+        if len(diagnostics) > failed:
+            unread.append(unread_block(offset, chunk))
+    return Parsed(source, tuple(blocks), tuple(diagnostics), tuple(unread))
 
 
 def parse_bytes(path: str, data: bytes) -> Parsed:
     source, problems = decode(path, data)
     if source is None:
-        return Parsed(SourceFile(path=path, text=""), (), tuple(problems))
+        lost = (Unread(1, ("*",)),)  # issue 12: A
+        return Parsed(SourceFile(path=path, text=""), (), tuple(problems), lost)
     return parse_source(source)
+
+
+STEP_LINE = re.compile(r"[ \t]*([^\W\d]\w*)[ \t]+([^\W\d][\w-]*)?(.*)")
+
+
+def unread_block(offset: int, chunk: str) -> Unread:
+    """issue 12: A. The steps a failed block names, read leniently, line by line.
+
+    Every line counts, not only the first: an indented `step` line makes its
+    whole block part of the block above, and `stpe book:` is still step book.
+    """
+    steps: list[str] = []
+    for line in chunk.split("\n"):
+        match = STEP_LINE.match(line)
+        if not match:
+            continue
+        word, name, rest = match.groups()
+        if word == "step" or (
+            word not in _all_keywords()
+            and rest.rstrip().endswith(":")
+            and difflib.get_close_matches(word.lower(), ["step"], n=1, cutoff=0.7)
+        ):
+            steps.append(name or "*")
+    return Unread(offset + 1, tuple(steps))
 
 
 # ------------------------------------------------------------------ messages
@@ -316,6 +359,16 @@ def _keyword(name: str) -> str | None:
             value = str(terminal.pattern.value)
             return value if value.isalpha() else None
     return None
+
+
+@lru_cache(maxsize=1)
+def _all_keywords() -> frozenset[str]:
+    """Every word of the language (send, goto, quick...), read from the grammar."""
+    return frozenset(
+        str(t.pattern.value)
+        for t in parser().terminals
+        if t.pattern.type == "str" and str(t.pattern.value).isalpha()
+    )
 
 
 def describe_expected(expected: set[str]) -> str:
