@@ -33,6 +33,7 @@ from pageflows.rules.source import SourceFile, Span
 
 MAX_FILE_BYTES = 1_000_000
 TAB_WIDTH = 4
+INDENT_STEP = 4  # issue 12: A: one level of indentation, in columns (4 spaces or one tab)
 MAX_DEPTH = 24  # nested blocks; a real flow rarely goes past 5
 
 # How each terminal reads in "expected ..." messages.
@@ -115,6 +116,8 @@ class FlowIndenter(Indenter):
                     f"blocks are nested more than {MAX_DEPTH} levels deep here",
                     "move the inner part into its own step and goto it",
                 )
+            if indent != self.indent_level[-1] + INDENT_STEP:
+                raise _indent_step_error(line, indent_str, self.indent_level[-1])
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
             return
@@ -132,6 +135,29 @@ class FlowIndenter(Indenter):
                 f"indent it by {_either([n // size for n in open_levels])} {unit},"
                 " like the other lines of the block it belongs to",
             )
+
+
+def _indent_step_error(line: int, indent_str: str, outer: int) -> IndentationError_:
+    """issue 12: A. One step of indentation is 4 spaces (or one tab), as docs/language.md says.
+
+    Why exactly one step: with any deeper indentation accepted, a 5-space line
+    opened a block of its own and the error landed on the next, correct line.
+    """
+    if "\t" in indent_str:
+        here, want = f"{len(indent_str)} tabs", f"{outer // TAB_WIDTH + 1} tab"
+        want += "s" * (outer > 0)
+        step = "one tab"
+    else:
+        here, want, step = f"{len(indent_str)} spaces", f"{outer + INDENT_STEP} spaces", "4 spaces"
+    if len(indent_str) == 1:
+        here = here[:-1]
+    return IndentationError_(
+        line,
+        len(indent_str) + 1,
+        f"this line is indented by {here}: the lines of a block are indented {step}"
+        " more than the line that opens it",
+        f"indent it by {want}",
+    )
 
 
 def _either(numbers: list[int]) -> str:
