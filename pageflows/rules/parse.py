@@ -28,6 +28,7 @@ from lark.exceptions import (
 )
 from lark.indenter import Indenter
 
+from pageflows.rules import slips
 from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.source import SourceFile, Span
 
@@ -100,6 +101,12 @@ class FlowIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = TAB_WIDTH
 
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        # issue 12: A: words glued to a keyword are refused before the indenter.
+        unglued = _unglued(stream)
+        processed: Iterator[Token] = super().process(unglued)  # type: ignore[no-untyped-call]
+        return processed
+
     def handle_NL(self, token: Token) -> Iterator[Token]:
         indent_str = token.rsplit("\n", 1)[1]
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
@@ -135,6 +142,33 @@ class FlowIndenter(Indenter):
                 f"indent it by {_either([n // size for n in open_levels])} {unit},"
                 " like the other lines of the block it belongs to",
             )
+
+
+class GluedWord(LarkError):
+    """issue 12: A. A keyword with letters stuck to it: `gotoo` lexes as `goto` + `o`."""
+
+    def __init__(self, keyword: Token, token: Token) -> None:
+        super().__init__(f"a word runs into the keyword before it at {token.line}:{token.column}")
+        self.keyword, self.token = keyword, token
+
+
+def _unglued(stream: Iterator[Token]) -> Iterator[Token]:
+    """Refuse a keyword followed, with no space, by letters or digits.
+
+    Why: Lark's lexer matches keywords without a word boundary, so `gotoo`
+    read as `goto o` and `gotomenu` as `goto menu`, both without an error.
+    """
+    previous: Token | None = None
+    for token in stream:
+        if (
+            previous is not None
+            and previous.type in _keyword_types()
+            and token.start_pos == previous.end_pos
+            and str(token)[:1].isalnum()
+        ):
+            raise GluedWord(previous, token)
+        previous = token
+        yield token
 
 
 def _indent_step_error(line: int, indent_str: str, outer: int) -> IndentationError_:
@@ -323,6 +357,8 @@ def parse_source(source: SourceFile) -> Parsed:
             )
         except UnexpectedInput as exc:
             diagnostics.append(syntax_diagnostic(source, chunk, offset, exc))
+        except GluedWord as exc:  # issue 12: A
+            diagnostics.append(glued_diagnostic(source, chunk, offset, exc.keyword, exc.token))
         except LarkError as exc:  # pragma: no cover - any other Lark failure stays located
             diagnostics.append(
                 error(
@@ -388,6 +424,16 @@ def _keyword(name: str) -> str | None:
 
 
 @lru_cache(maxsize=1)
+def _keyword_types() -> frozenset[str]:
+    """The terminal names of the language's words (GOTO, SEND...)."""
+    return frozenset(
+        t.name
+        for t in parser().terminals
+        if t.pattern.type == "str" and str(t.pattern.value).isalpha()
+    )
+
+
+@lru_cache(maxsize=1)
 def _all_keywords() -> frozenset[str]:
     """Every word of the language (send, goto, quick...), read from the grammar."""
     return frozenset(
@@ -422,6 +468,14 @@ def syntax_diagnostic(
     source: SourceFile, chunk: str, offset: int, exc: UnexpectedInput
 ) -> Diagnostic:
     """One located finding for a Lark error, worded for a marketer."""
+    slip = slips.recognise(chunk, exc, _all_keywords(), _first_error_line)  # issue 12: A
+    if slip is not None:
+        return error(
+            slip.code,
+            Span.point(source.path, slip.line + offset, slip.col, slip.width),
+            slip.message,
+            slip.hint,
+        )
     expected: set[str] = set()
     line, col, width = (exc.line or 1), (exc.column or 1), 1
     found = ""
@@ -461,6 +515,42 @@ def syntax_diagnostic(
         # `on keyword "hi"` + Enter: the colon is by far the likeliest miss.
         message = 'expected ":" at the end of this line'
     return error(Code.SYNTAX, span, message, _hint(expected, found, chunk, exc))
+
+
+def glued_diagnostic(
+    source: SourceFile, chunk: str, offset: int, keyword: Token, token: Token
+) -> Diagnostic:
+    """issue 12: A. `gotoo`, `gotomenu`: the whole word, and what it was meant to be."""
+    word = f"{keyword}{token}"
+    close = difflib.get_close_matches(word.lower(), sorted(_all_keywords()), n=1, cutoff=0.75)
+    hint = (
+        f'did you mean "{close[0]}"?'
+        if close
+        else f'did you mean "{keyword} {token}"? a keyword is followed by a space'
+    )
+    return error(
+        Code.SYNTAX,
+        Span.point(
+            source.path, (keyword.line or 1) + offset, keyword.column or 1, max(len(word), 1)
+        ),
+        f'"{word}" is not a word of the flow language',
+        hint,
+    )
+
+
+def _first_error_line(chunk: str) -> int | None:
+    """issue 12: A. The line of a block's first error, None if it parses: to try a fix."""
+    try:
+        parser().parse(chunk)
+    except IndentationError_ as exc:
+        return exc.line
+    except GluedWord as exc:
+        return exc.token.line or 1
+    except UnexpectedInput as exc:
+        return exc.line if exc.line and exc.line > 0 else chunk.count("\n")
+    except LarkError:
+        return 1
+    return None
 
 
 def _line_end(chunk: str, token: Token) -> tuple[int, int]:
