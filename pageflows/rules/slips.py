@@ -63,6 +63,7 @@ def recognise(
         or _duration_in_words(text, line, col)
         or _unknown_word(chunk, pos, line, col, keywords)
         or _wrong_depth(text, line, col, exc)
+        or _line_above_at_wrong_depth(chunk, line, reparse)
     )
 
 
@@ -242,3 +243,41 @@ def _missing_colon(chunk: str, exc: UnexpectedInput, reparse: Reparse) -> Slip |
         'expected ":" at the end of this line',
         'the indented lines below belong to it: a line that opens a block ends with ":"',
     )
+
+
+def _line_above_at_wrong_depth(chunk: str, line: int, reparse: Reparse) -> Slip | None:
+    """`else:` refused because the line above it left the `if` one level too early.
+
+    The line above parsed, as the first line of an outer block; only the next
+    line shows the slip. If indenting the line above by one level more (or
+    less) lets the block read past this line, that line is the slip.
+    """
+    lines = chunk.split("\n")
+    above = line - 2
+    while above >= 0 and (not lines[above].strip() or lines[above].lstrip().startswith("#")):
+        above -= 1
+    if above <= 0:
+        return None
+    text = lines[above]
+    indent = len(text) - len(text.lstrip(" "))
+    for levels in (1, -1):
+        spaces = indent + levels * INDENT_STEP
+        if spaces < INDENT_STEP or "\t" in text[:indent]:
+            continue
+        fixed = [*lines[:above], " " * spaces + text.lstrip(" "), *lines[above + 1 :]]
+        failed_at = reparse("\n".join(fixed))
+        if failed_at is None or failed_at > line:
+            how = (
+                "not indented enough: it belongs to the block above it"
+                if levels > 0
+                else "indented too far: it belongs to an outer block"
+            )
+            return Slip(
+                Code.BAD_INDENT,
+                above + 1,
+                indent + 1,
+                max(len(text.strip()), 1),
+                f"this line is {how}, so the next line no longer fits",
+                f"indent it by {spaces} spaces",
+            )
+    return None
