@@ -103,9 +103,17 @@ class FlowIndenter(Indenter):
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         # issue 12: A: words glued to a keyword are refused before the indenter.
-        unglued = _unglued(stream)
+        unglued = self._note_openers(_unglued(stream))
         processed: Iterator[Token] = super().process(unglued)  # type: ignore[no-untyped-call]
         return processed
+
+    def _note_openers(self, stream: Iterator[Token]) -> Iterator[Token]:
+        """issue 12: A. Whether the line before a line end opens a block (ends with ":")."""
+        self.opens_block = False
+        for token in stream:
+            if token.type != self.NL_type:
+                self.opens_block = token.type == "COLON"
+            yield token
 
     def handle_NL(self, token: Token) -> Iterator[Token]:
         indent_str = token.rsplit("\n", 1)[1]
@@ -124,7 +132,9 @@ class FlowIndenter(Indenter):
                     "move the inner part into its own step and goto it",
                 )
             if indent != self.indent_level[-1] + INDENT_STEP:
-                raise _indent_step_error(line, indent_str, self.indent_level[-1])
+                raise _indent_step_error(
+                    line, indent_str, self.indent_level[-1], getattr(self, "opens_block", True)
+                )
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
             return
@@ -171,26 +181,33 @@ def _unglued(stream: Iterator[Token]) -> Iterator[Token]:
         yield token
 
 
-def _indent_step_error(line: int, indent_str: str, outer: int) -> IndentationError_:
+def _indent_step_error(
+    line: int, indent_str: str, outer: int, under_opener: bool
+) -> IndentationError_:
     """issue 12: A. One step of indentation is 4 spaces (or one tab), as docs/language.md says.
 
     Why exactly one step: with any deeper indentation accepted, a 5-space line
     opened a block of its own and the error landed on the next, correct line.
+    Under a line that opens no block, the line meant is likely level with it.
     """
-    if "\t" in indent_str:
-        here, want = f"{len(indent_str)} tabs", f"{outer // TAB_WIDTH + 1} tab"
-        want += "s" * (outer > 0)
-        step = "one tab"
-    else:
-        here, want, step = f"{len(indent_str)} spaces", f"{outer + INDENT_STEP} spaces", "4 spaces"
-    if len(indent_str) == 1:
-        here = here[:-1]
+    tabs = "\t" in indent_str
+    unit = TAB_WIDTH if tabs else 1
+    level = outer + INDENT_STEP if under_opener else outer
+    count = level // unit
+    noun = ("tab" if tabs else "space") + ("s" if count != 1 else "")
+    here = f"{len(indent_str)} {'tab' if tabs else 'space'}{'s' if len(indent_str) != 1 else ''}"
+    step = "one tab" if tabs else "4 spaces"
+    where = (
+        f"{step} more than the line that opens the block"
+        if under_opener
+        else "like the line above: it opens no block"
+    )
     return IndentationError_(
         line,
         len(indent_str) + 1,
         f"this line is indented by {here}: the lines of a block are indented {step}"
         " more than the line that opens it",
-        f"indent it by {want}",
+        f"indent it by {count} {noun}, {where}",
     )
 
 
@@ -592,7 +609,9 @@ def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> s
         return 'only quick replies (quick "Title" -> step) are indented under a send'
     if "DURATION" in expected:
         return "write a number and a unit, such as 20h, 3d, 1h30m or 45m"
-    if "_INDENT" in expected:
+    if "_INDENT" in expected and not found:
+        # issue 12: A: only where the block has no indented line; a line that is
+        # indented already gets no indentation hint (slips.py names its depth).
         return "indent the lines of this block by 4 spaces"
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_INDENT":
         return "only the lines of a block (after a line ending in ':') are indented"
