@@ -531,7 +531,9 @@ def syntax_diagnostic(
     if not found and "COLON" in expected:
         # `on keyword "hi"` + Enter: the colon is by far the likeliest miss.
         message = 'expected ":" at the end of this line'
-    return error(Code.SYNTAX, span, message, _hint(expected, found, chunk, exc))
+    # issue 12: A: where only a duration fits, it is a bad duration (as the docs say).
+    code = Code.BAD_DURATION if expected == {"DURATION"} else Code.SYNTAX
+    return error(code, span, message, _hint(expected, found, chunk, exc))
 
 
 def glued_diagnostic(

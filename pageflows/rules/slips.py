@@ -60,7 +60,7 @@ def recognise(
     text = chunk.split("\n")[line - 1] if line - 1 < chunk.count("\n") + 1 else ""
     return (
         _curly_quote(text, line, col)
-        or _duration_in_words(text, line, col)
+        or (_after_duration(exc) and _duration_in_words(text, line, col))
         or _unknown_word(chunk, pos, line, col, keywords)
         or _wrong_depth(text, line, col, exc)
         or _line_above_at_wrong_depth(chunk, line, reparse)
@@ -98,6 +98,12 @@ def _curly_quote(text: str, line: int, col: int) -> Slip | None:
         ' double quotes "..."',
         f'use straight double quotes: "{escaped}"{why}',
     )
+
+
+def _after_duration(exc: UnexpectedInput) -> bool:
+    """The parser's last token was a duration: what follows it belongs to it or is a slip."""
+    history = getattr(exc, "token_history", None) or []
+    return bool(history) and history[-1].type == "DURATION"
 
 
 def _duration_in_words(text: str, line: int, col: int) -> Slip | None:
