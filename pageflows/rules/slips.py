@@ -103,7 +103,8 @@ def _curly_quote(text: str, line: int, col: int) -> Slip | None:
 def _after_duration(exc: UnexpectedInput) -> bool:
     """The parser's last token was a duration: what follows it belongs to it or is a slip."""
     history = getattr(exc, "token_history", None) or []
-    return bool(history) and history[-1].type == "DURATION"
+    last = history[-1] if history else None
+    return last is not None and last.type == "DURATION"
 
 
 def _duration_in_words(text: str, line: int, col: int) -> Slip | None:
