@@ -303,7 +303,7 @@ def _indent_of(line: str) -> str:
 def check_indentation(source: SourceFile) -> list[Diagnostic]:
     """Tabs and spaces may not be mixed: the same file would nest differently per editor."""
     found: list[Diagnostic] = []
-    style: str | None = None
+    style: str | None = _usual_indent(source.text)  # issue 12: A
     for number, line in enumerate(source.text.split("\n"), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -331,11 +331,27 @@ def check_indentation(source: SourceFile) -> list[Diagnostic]:
                 error(
                     Code.MIXED_INDENT,
                     span,
-                    f"this line is indented with {kind}, but earlier lines use {style}",
+                    f"this line is indented with {kind}, but the other lines use {style}",
                     "indent with spaces only (4 per level)",
                 )
             )
     return found
+
+
+def _usual_indent(text: str) -> str | None:
+    """issue 12: A. "tabs" or "spaces", whichever indents more lines (spaces on a tie).
+
+    Why not the first indented line: one tab-indented line at the top made
+    every later, correct line an error; the slip is the odd line out.
+    """
+    counts = {"tabs": 0, "spaces": 0}
+    for line in text.split("\n"):
+        indent = _indent_of(line)
+        if indent and line.strip() and not line.strip().startswith("#") and len(set(indent)) == 1:
+            counts["tabs" if indent[0] == "\t" else "spaces"] += 1
+    if not any(counts.values()):
+        return None
+    return "tabs" if counts["tabs"] > counts["spaces"] else "spaces"
 
 
 def split_blocks(text: str) -> list[tuple[int, str]]:
@@ -397,7 +413,7 @@ def parse_bytes(path: str, data: bytes) -> Parsed:
     return parse_source(source)
 
 
-STEP_LINE = re.compile(r"[ \t]*([^\W\d]\w*)[ \t]+([^\W\d][\w-]*)?(.*)")
+STEP_LINE = re.compile(r"[ \t]*([^\W\d]\w*)(?:[ \t]+([^\W\d][\w-]*))?(.*)")
 
 
 def unread_block(offset: int, chunk: str) -> Unread:
@@ -414,6 +430,7 @@ def unread_block(offset: int, chunk: str) -> Unread:
         word, name, rest = match.groups()
         if word == "step" or (
             word not in _all_keywords()
+            and name
             and rest.rstrip().endswith(":")
             and difflib.get_close_matches(word.lower(), ["step"], n=1, cutoff=0.7)
         ):

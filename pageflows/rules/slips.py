@@ -32,6 +32,8 @@ NUMBER_START = re.compile(r"(\d[0-9A-Za-z]*)[ \t]*$")
 PIECE = re.compile(r"[ \t]*([.,]?[0-9A-Za-z]+)")
 INDENT_STEP = 4
 LAYOUT = ("_INDENT", "_DEDENT", "_NL", "$END")
+# Fixes are tried by parsing the block again; a block this long is not re-parsed.
+MAX_REPARSE = 100_000
 
 
 @dataclass(frozen=True)
@@ -230,6 +232,8 @@ def _missing_colon(chunk: str, exc: UnexpectedInput, reparse: Reparse) -> Slip |
     """An indented line under a line that does not open a block: the line above lacks ":"."""
     if not isinstance(exc, UnexpectedToken) or exc.token.type != "_INDENT":
         return None
+    if len(chunk) > MAX_REPARSE:
+        return None
     lines = chunk.split("\n")
     indented = (exc.token.end_line or exc.token.line or 1) - 1
     above = indented - 1
@@ -259,6 +263,8 @@ def _line_above_at_wrong_depth(chunk: str, line: int, reparse: Reparse) -> Slip 
     line shows the slip. If indenting the line above by one level more (or
     less) lets the block read past this line, that line is the slip.
     """
+    if len(chunk) > MAX_REPARSE:
+        return None
     lines = chunk.split("\n")
     above = line - 2
     while above >= 0 and (not lines[above].strip() or lines[above].lstrip().startswith("#")):

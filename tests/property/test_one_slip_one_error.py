@@ -3,7 +3,7 @@
 The rule, as a marketer meets it: take a flow that checks without findings,
 change ONE line the way hurried people do (indent it more or less, delete a
 quote or the closing colon, misspell its first word, write its duration as
-"2 days", curl its quotes, type it twice). Then `pageflows check`
+"2 days", curl its quotes, indent it with tabs among spaces, type it twice). Then `pageflows check`
 
 * does not crash (located findings only, as in test_parser_never_crashes), and
 * if it reports anything, its FIRST finding is on the changed line, or on a
@@ -143,6 +143,8 @@ def slip(line: str, kind: str, how: int) -> str | None:
             return None
         words = ["2 days", "2 h", "1.5h", "48hrs", "3 weeks"][how % 5]
         return line[: match.start()] + words + line[match.end() :]
+    if kind == "tabs":
+        return "\t" * (len(indent) // 4) + body if indent.strip(" ") == "" and indent else None
     if kind == "curly_quotes":
         match = re.search(r'"([^"\\]*)"', line)
         if not match:
@@ -159,6 +161,7 @@ KINDS = (
     "misspell",
     "duration_in_words",
     "curly_quotes",
+    "tabs",
     "duplicate",
 )
 
