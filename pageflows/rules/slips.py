@@ -22,7 +22,7 @@ from lark import Token
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from pageflows.rules.diagnostics import Code
-from pageflows.rules.values import duration_meant, not_a_duration
+from pageflows.rules.duration_words import duration_meant, not_a_duration
 
 # Typographic quotes that word processors and phones put in place of " and '.
 CURLY = {"\u201c": "\u201d", "\u201e": "\u201d", "\u201f": "\u201d", "\u00ab": "\u00bb"}
