@@ -375,8 +375,26 @@ def parse_source(source: SourceFile) -> Parsed:
         return Parsed(source, (), tuple(diagnostics), (unread_block(0, source.text),))
     blocks: list[Block] = []
     unread: list[Unread] = []
+    previous: tuple[int, str] | None = None
     for offset, chunk in split_blocks(source.text):
         failed = len(diagnostics)
+        stray = _stray_line(chunk) if previous else None  # issue 12: A
+        if stray and previous and blocks and blocks[-1].line_offset == previous[0]:
+            # The line belongs to the block above, which is read without it: its
+            # findings would be about a block cut short. It waits with this one.
+            blocks.pop()
+            unread.append(unread_block(*previous))
+        previous = (offset, chunk)
+        if stray:
+            diagnostics.append(
+                error(
+                    Code.BAD_INDENT,
+                    Span.point(source.path, offset + 1, 1, len(stray)),
+                    *_stray_words(stray),
+                )
+            )
+            unread.append(unread_block(offset, chunk))
+            continue
         try:
             tree = parser().parse(chunk)
         except IndentationError_ as exc:
@@ -403,6 +421,38 @@ def parse_source(source: SourceFile) -> Parsed:
         if len(diagnostics) > failed:
             unread.append(unread_block(offset, chunk))
     return Parsed(source, tuple(blocks), tuple(diagnostics), tuple(unread))
+
+
+@lru_cache(maxsize=1)
+def _top_level_words() -> frozenset[str]:
+    """The words a top-level block starts with (on, step, broadcast), read from the grammar."""
+    accepted = parser().parse_interactive("").accepts()  # type: ignore[no-untyped-call]
+    return frozenset(k for k in (_keyword(name) for name in accepted) if k)
+
+
+def _stray_line(chunk: str) -> str | None:
+    """issue 12: A. The first word of a block that is a line of the block above, at the margin.
+
+    `send "x"` at the left margin ends the step above it: that is one slip, on
+    this line, not a broken block here plus findings about the step cut short.
+    """
+    match = WORD.match(chunk)
+    if match is None:
+        return None
+    word = match.group(0)
+    if word in _top_level_words() or word not in _all_keywords():
+        return None
+    return word
+
+
+def _stray_words(word: str) -> tuple[str, str]:
+    top = sorted(_top_level_words(), key=lambda w: ("on", "step", "broadcast", w).index(w))
+    starters = ", ".join(top[:-1]) + " and " + top[-1] if len(top) > 1 else "".join(top)
+    return (
+        f'this "{word}" line starts at the left margin, so it ends the block above it',
+        "indent it to its place in the block above (4 spaces per level);"
+        f" only {starters} lines start at the left margin",
+    )
 
 
 def parse_bytes(path: str, data: bytes) -> Parsed:
