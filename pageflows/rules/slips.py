@@ -193,12 +193,14 @@ def _wrong_depth(text: str, line: int, col: int, exc: UnexpectedInput) -> Slip |
     if text[: col - 1].strip():
         return None  # not the first word of its line: a depth is not the problem
     token = exc.token
-    indent = col - 1
+    tabs = text[:1] == "\t"
+    indent, step = (col - 1, 1) if tabs else (col - 1, INDENT_STEP)
     for levels in (1, -1, -2, -3):
-        if indent + levels * INDENT_STEP < 0:
+        if indent + levels * step < 0:
             continue
         if _fits_after(exc, token, levels):
-            spaces = indent + levels * INDENT_STEP
+            count = indent + levels * step
+            unit = ("tab" if tabs else "space") + ("s" if count != 1 else "")
             deeper = levels > 0
             return Slip(
                 Code.BAD_INDENT,
@@ -211,7 +213,7 @@ def _wrong_depth(text: str, line: int, col: int, exc: UnexpectedInput) -> Slip |
                     if deeper
                     else "indented too far: it belongs to an outer block"
                 ),
-                f"indent it by {spaces} spaces",
+                f"indent it by {count} {unit}",
             )
     return None
 
