@@ -674,6 +674,8 @@ def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> s
         return "this text has no closing double quote"
     if "STRING" in expected and found and WORD.fullmatch(found):
         return f'texts go between double quotes: "{found}"'
+    if hint := _between_words_hint(expected, found, chunk, exc):  # issue 12: A
+        return hint
     if expected == {"QUICK"}:
         return 'only quick replies (quick "Title" -> step) are indented under a send'
     if "DURATION" in expected:
@@ -686,6 +688,24 @@ def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> s
         return "only the lines of a block (after a line ending in ':') are indented"
     if "COLON" in expected:
         return 'a line that opens a block ends with ":"'
+    return None
+
+
+def _between_words_hint(
+    expected: set[str], found: str, chunk: str, exc: UnexpectedInput
+) -> str | None:
+    """issue 12: A. A quote inside a text, a name with a space, texts without a comma."""
+    pos = exc.token.start_pos if isinstance(exc, UnexpectedToken) else exc.pos_in_stream
+    if not found or pos is None or pos < 1:
+        return None
+    history = getattr(exc, "token_history", None) or []
+    last = history[-1] if history else None
+    if chunk[pos - 1] == '"' and WORD.match(found):
+        return 'a text ends at the second "; write \\" for a quote inside a text'
+    if last is not None and last.type == "NAME" and WORD.fullmatch(found):
+        return f"a name is one word, without spaces: {last}_{found}"
+    if last is not None and last.type == "STRING" and found.startswith('"') and "COMMA" in expected:
+        return f"separate the texts with a comma: {last}, {found}"
     return None
 
 
