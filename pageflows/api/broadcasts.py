@@ -39,7 +39,8 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
     def broadcasts_list() -> Response:
         """Every broadcast in the page's flows, its schedule and its run."""
         page, program = page_and_program()
-        listed = broadcasts.list_broadcasts(context.engine, page.id, program)
+        now = context.clock.now()
+        listed = broadcasts.list_broadcasts(context.engine, page.id, program, now)
         return jsonify(page=page.id, broadcasts=listed)
 
     @blueprint.get("/broadcasts/<name>/preview")

@@ -11,8 +11,10 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pageflows.clock import FakeClock
+from pageflows.engine import timing
 from pageflows.engine.contact import ContactState
 from pageflows.engine.core import handle
 from pageflows.engine.effects import Effect, Note, Outbound, Schedule, Send, Skipped
@@ -27,6 +29,7 @@ from pageflows.engine.events import (
     PostbackIn,
     Referral,
     ReferralIn,
+    TimeoutDue,
     WindowClosingDue,
 )
 from pageflows.engine.render import TOPIC_PREFIX
@@ -55,6 +58,7 @@ type a message to send it as the contact, or a command:
   /postback PAYLOAD           a postback from a persistent-menu item
   /wait DURATION              move the clock (25h, 3d, 1h30m); due follow-ups fire
   /broadcast NAME             send a broadcast now
+  /handback                   your team hands the conversation back to the bot
   /state                      show the contact's tags, fields and pending follow-ups
   /help, /quit"""
 
@@ -76,6 +80,9 @@ class Conversation:
     contact: ContactState = field(default_factory=lambda: ContactState(id="contact-1"))
     pending: dict[str, Schedule] = field(default_factory=dict)
     broadcasts_done: set[str] = field(default_factory=set)
+    # issue 12 (time): each recurring broadcast's last occurrence (or the start): the next
+    # one after it is due when the clock passes it.
+    occurrences_from: dict[str, datetime] = field(default_factory=dict)
     replied_comments: set[str] = field(default_factory=set)
     last_messages: list[Outbound] = field(default_factory=list)
     comments: int = 0
@@ -95,6 +102,9 @@ class Conversation:
         )
         conversation.broadcasts_done = {
             name for name, (_, b) in program.broadcasts.items() if b.send_at <= at
+        }
+        conversation.occurrences_from = {
+            name: at for name, (_, b) in program.broadcasts.items() if b.recurring
         }
         return conversation
 
@@ -137,6 +147,8 @@ class Conversation:
             return self.wait(rest)
         if name == "broadcast":
             return self.broadcast(rest)
+        if name == "handback":
+            return self.handback()
         raise ConversationError(f'unknown command "/{name}"; /help lists them')
 
     def say(self, text: str) -> list[Happened]:
@@ -207,6 +219,25 @@ class Conversation:
         self.broadcasts_done.add(name)
         return self.event(BroadcastDue(name=name, **self._base()))
 
+    def handback(self) -> list[Happened]:
+        """issue 12: a person hands the conversation back (the service's handback, or the
+        Page inbox passing the thread back): automation answers again from now on."""
+        contact = self.contact
+        if not (contact.handed_off or contact.agent_until is not None):
+            raise ConversationError("the bot already has this conversation; nothing to hand back")
+        self.contact = contact.model_copy(
+            update={
+                "handed_off": False,
+                "handoff_until": None,
+                "agent_until": None,
+                "inbox_has_thread": False,
+            }
+        )
+        for key in [k for k, v in self.pending.items() if v.purpose == "handoff_timeout"]:
+            del self.pending[key]
+        note = Note(text="the conversation is back with the bot")
+        return [Happened(self.clock.now(), note)]
+
     def wait(self, text: str) -> list[Happened]:
         delay, problem = parse_duration(text.strip())
         if delay is None:
@@ -238,6 +269,19 @@ class Conversation:
             if item.due_at <= target:
                 candidates.append((item.due_at, key, self._due_event(item)))
         for name, (_, cast) in self.program.broadcasts.items():
+            if cast.recurring:  # issue 12: time
+                occurrence = timing.occurrences(
+                    cast.every,
+                    f"{cast.local_time:%H:%M}",
+                    timing.zone(cast.timezone) or ZoneInfo("UTC"),
+                    self.occurrences_from.get(name, self.clock.now()),
+                )
+                if occurrence <= target:
+                    occurs: InboundEvent = BroadcastDue(
+                        name=name, contact_id=self.contact.id, timestamp=occurrence
+                    )
+                    candidates.append((occurrence, "every:" + name, occurs))
+                continue
             if name not in self.broadcasts_done and cast.send_at <= target:
                 due_event: InboundEvent = BroadcastDue(
                     name=name, contact_id=self.contact.id, timestamp=cast.send_at
@@ -248,11 +292,22 @@ class Conversation:
         at, key, event = min(candidates, key=lambda c: (c[0], c[1]))
         if key.startswith("broadcast:"):
             self.broadcasts_done.add(key.removeprefix("broadcast:"))
+        elif key.startswith("every:"):
+            self.occurrences_from[key.removeprefix("every:")] = at
         else:
             del self.pending[key]
         return max(at, self.clock.now()), event
 
     def _due_event(self, item: Schedule) -> InboundEvent:
+        if item.purpose in ("ask_timeout", "handoff_timeout"):  # issue 12: asks
+            return TimeoutDue(
+                purpose=item.purpose,
+                root=item.root,
+                path=item.path,
+                created_at=item.created_at,
+                contact_id=self.contact.id,
+                timestamp=item.due_at,
+            )
         if item.purpose == "window_closing":
             return WindowClosingDue(
                 root=item.root,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pageflows.chat.conversation import Happened, describe_delivery, wait_text
+from pageflows.engine import timing
 from pageflows.engine.effects import (
     Cancelled,
     Changed,
@@ -19,12 +20,20 @@ from pageflows.engine.effects import (
     Schedule,
     Send,
     Skipped,
+    TakeBack,
     Typing,
 )
 from pageflows.engine.render import ELLIPSIS
 
+SCHEDULED = {
+    "follow_up": "follow-up",
+    "window_closing": "window-closing reminder",
+    "ask_timeout": "the question lets go",  # issue 12: asks
+    "handoff_timeout": "the handoff ends",  # issue 12: asks
+}
 
-def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
+
+def effect_lines(happened: list[Happened], now: datetime, zone: str = "UTC") -> list[str]:
     lines: list[str] = []
     last_at: datetime | None = None
     for item in happened:
@@ -39,15 +48,22 @@ def effect_lines(happened: list[Happened], now: datetime) -> list[str]:
         elif isinstance(effect, Changed):
             lines.append(f"·   {effect.what}")
         elif isinstance(effect, Schedule):
-            what = "follow-up" if effect.purpose == "follow_up" else "window-closing reminder"
+            what = SCHEDULED.get(effect.purpose, effect.purpose)
+            # issue 12: in the contact's (or the Page's) zone too, where times of day are
+            tz = timing.zone(zone)
+            local = (
+                f" = {effect.due_at.astimezone(tz):%H:%M} {zone}" if tz and zone != "UTC" else ""
+            )
             lines.append(
-                f"·   {what} at {effect.due_at:%Y-%m-%d %H:%M} UTC"
+                f"·   {what} at {effect.due_at:%Y-%m-%d %H:%M} UTC{local}"
                 f" (in {wait_text(effect.due_at - item.at)})"
             )
         elif isinstance(effect, Cancelled):
             lines.append(f"·   follow-up cancelled ({effect.reason}): {effect.detail}")
         elif isinstance(effect, HandOff):
             lines.append(f"·   handed to a human{': ' + effect.reason if effect.reason else ''}")
+        elif isinstance(effect, TakeBack):
+            lines.append(f"·   the thread is back with the bot: {effect.reason}")
         elif isinstance(effect, NotifyOut):
             lines.append(f"·   POST {effect.url}")
         elif isinstance(effect, Note):

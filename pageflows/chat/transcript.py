@@ -7,7 +7,8 @@ how it goes out (`< [UPDATE] text`; `< text` accepts any sent message), `?`
 lines check the contact (`? tagged vip`, `? field email = a@b.co`), `~` lines
 set the scene before the first action (`~ start 2026-11-24 09:00`,
 `~ name Alice`, `~ region EU` or `~ region none`, `~ ad-window on`, `~ template
-order_update PAUSED`: the Page as Facebook knows it). `·` lines, comments and
+order_update PAUSED`, `~ timezone Europe/Paris`: the Page as Facebook knows it
+and where it is). `·` lines, comments and
 blank lines are ignored, so a chat session pasted into a file is already a test.
 """
 
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pageflows.chat.conversation import Conversation, ConversationError, describe_delivery
+from pageflows.engine import timing
 from pageflows.engine.effects import Send, Skipped
 from pageflows.rules.compile import Program
 from pageflows.rules.page_facts import REGIONS, TEMPLATE_STATUSES, PageFacts
@@ -43,6 +45,7 @@ class Script:
     template_status: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    timezone: str | None = None  # issue 12: `~ timezone Europe/Paris`, the Page's zone
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,9 @@ def _setting(script: Script, number: int, body: str) -> None:
     elif key == "template" and len(value.split()) == 2 and value.split()[1] in TEMPLATE_STATUSES:
         name, status = value.split()
         script.template_status[name] = status
-    elif key in ("region", "ad-window", "template"):
+    elif key == "timezone" and timing.zone(value) is not None:  # issue 12: time
+        script.timezone = value
+    elif key in ("region", "ad-window", "template", "timezone"):
         script.problems.append(f"{script.path}:{number}: {_SETTING_FORMS[key]}")
     else:
         known = ", ".join(("start", "name", *_SETTING_FORMS))
@@ -105,6 +110,7 @@ _SETTING_FORMS = {
     "region": f"write `~ region EU` (one of {', '.join(REGIONS)}) or `~ region none`",
     "ad-window": "write `~ ad-window on` or `~ ad-window off`",
     "template": "write `~ template NAME STATUS`, such as `~ template order_update PAUSED`",
+    "timezone": "write `~ timezone Europe/Paris` (an IANA time zone name)",
 }
 
 
@@ -118,6 +124,7 @@ def page_for(script: Script, page: PageFacts) -> PageFacts:
         region=script.region if script.region_set else page.region,
         ad_window=page.ad_window if script.ad_window is None else script.ad_window,
         templates=templates,
+        timezone=script.timezone or page.timezone,
     )
 
 
@@ -204,7 +211,23 @@ def _check(conversation: Conversation, check: str) -> str | None:
         return None if actual == value else f"expected field {name} = {value!r}, got {actual!r}"
     if check == "handed off":
         return None if contact.handed_off else "expected the conversation handed to a human"
-    return f"cannot check {check!r}: use tagged X, not tagged X, field NAME = VALUE, handed off"
+    if check == "not handed off":  # issue 12: asks
+        return "expected the bot to have the conversation" if contact.handed_off else None
+    if check == "waiting" or check.startswith("waiting "):
+        wanted = check.removeprefix("waiting").strip()
+        field_ = contact.waiting.field if contact.waiting else None
+        if field_ is None or (wanted and field_ != wanted):
+            return (
+                f"expected a question waiting{' for ' + wanted if wanted else ''}, got {field_!r}"
+            )
+        return None
+    if check == "not waiting":
+        waits = contact.waiting
+        return f"expected no question waiting, got {waits.field!r}" if waits else None
+    return (
+        f"cannot check {check!r}: use tagged X, not tagged X, field NAME = VALUE, handed off,"
+        " not handed off, waiting [FIELD], not waiting"
+    )
 
 
 def find_scripts(path: Path) -> list[Path]:

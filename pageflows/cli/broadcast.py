@@ -125,7 +125,8 @@ def broadcast_list(
     """Every broadcast in FLOWS (default: the current folder), its schedule and its run."""
     setup = Setup(ctx, config_path, flows_dir)
     page = setup.page(page_id)
-    listed = broadcasts.list_broadcasts(setup.engine(), page.id, setup.program(page))
+    now = setup.clock.now()
+    listed = broadcasts.list_broadcasts(setup.engine(), page.id, setup.program(page), now)
     if as_json:
         click.echo(json.dumps({"page": page.id, "broadcasts": listed}, indent=2))
         return
@@ -139,10 +140,12 @@ def broadcast_list(
             else f"{run['status']} ({run['requested']}, started {_when(run['started_at'])}, "
             f"{run['contacts']} contact(s))"
         )
+        if run is not None and item.get("run_name"):  # issue 12: a recurring one's latest
+            state = f"latest run {item['run_name']}: {state}"
         audience = item["audience"] + (
             f" {item['audience_value']!r}" if item["audience_value"] else ""
         )
-        click.echo(f"{item['name']}  [{item['flow']}]  to {audience}  at {item['local_time']}")
+        click.echo(f"{item['name']}  [{item['flow']}]  to {audience}  {item['when']}")
         click.echo(f"    {state}")
 
 
@@ -250,8 +253,8 @@ def broadcast_report(
         return
     run = shown["run"]
     click.echo(
-        f"broadcast {name} on page {page.id}: {run['status']} ({run['requested']}, started "
-        f"{_when(run['started_at'])}"
+        f"broadcast {shown['broadcast']} on page {page.id}: {run['status']} "
+        f"({run['requested']}, started {_when(run['started_at'])}"
         + (f", finished {_when(run['finished_at'])}" if run["finished_at"] else "")
         + ")"
     )

@@ -16,6 +16,7 @@ from pageflows.cli.page_facts import (
     read_settings_or_exit,
 )
 from pageflows.clock import SystemClock
+from pageflows.engine import timing
 
 
 @click.command()
@@ -67,7 +68,8 @@ def chat(paths: tuple[str, ...], name: str, start: str | None, config_path: str 
         except ConversationError as exc:
             click.echo(f"! {exc}")
             continue
-        for text in effect_lines(happened, conversation.clock.now()):
+        _, zone = timing.contact_zone(conversation.contact.fields, conversation.page)
+        for text in effect_lines(happened, conversation.clock.now(), zone):
             click.echo(text)
 
 
@@ -81,6 +83,13 @@ def show_state(conversation: Conversation) -> None:
     if contact.last_user_message_at:
         click.echo(f"· last message: {contact.last_user_message_at:%Y-%m-%d %H:%M} UTC")
     if contact.waiting:
-        click.echo(f"· waiting for an answer into {contact.waiting.field}")
+        waiting = contact.waiting
+        until = f" until {waiting.until:%Y-%m-%d %H:%M} UTC" if waiting.until else ""
+        wrong = f", {waiting.wrong} answer(s) that did not fit" if waiting.wrong else ""
+        click.echo(f"· waiting for an answer into {waiting.field}{until}{wrong}")
+    if contact.handed_off:  # issue 12: asks
+        ends = contact.handoff_until
+        back = f" until {ends:%Y-%m-%d %H:%M} UTC" if ends else " until /handback"
+        click.echo(f"· a human has the conversation{back}")
     for item in conversation.pending_follow_ups():
         click.echo(f"· pending: {item.purpose} at {item.due_at:%Y-%m-%d %H:%M} UTC")

@@ -76,8 +76,10 @@ def node_at(actions: tuple[m.Action, ...], path: Path) -> Any:
         index = path[i + 1]
         if not isinstance(index, int):
             raise LookupError(path)
-        if step == "quick":
-            items: tuple[Any, ...] = node.quick_replies
+        if step == "quick" and isinstance(node, m.Ask):  # issue 12: an ask's answers to tap
+            items: tuple[Any, ...] = node.choices
+        elif step == "quick":
+            items = node.quick_replies
         elif step == "button":
             items = node.buttons
         elif step == "card":

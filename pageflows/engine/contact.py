@@ -17,6 +17,14 @@ class PendingAsk(BaseModel):
     root: str
     path: tuple[int | str, ...]
     field: str
+    # issue 12: a question lets go (docs/language.md): when it was asked, when it stops
+    # waiting, and how many wrong answers it has had. None for asks stored before.
+    asked_at: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    wrong: int = 0
+
+    def expired(self, now: datetime) -> bool:
+        return self.until is not None and now >= self.until
 
 
 class ContactState(BaseModel):
@@ -46,6 +54,8 @@ class ContactState(BaseModel):
     # must be taken back when automation resumes. A reply through pageflows leaves the
     # thread with us, and taking a thread one holds is a call Facebook may refuse.
     inbox_has_thread: bool = False
+    # issue 12: `handoff ... for 2h`: automation takes the thread back at this time.
+    handoff_until: AwareDatetime | None = None
 
     def person_answering(self, now: datetime) -> bool:
         """A person's reply holds the conversation at ``now`` (the pause has not run out)."""

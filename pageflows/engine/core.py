@@ -23,6 +23,7 @@ from pageflows.engine.events import (
     OptinIn,
     PostbackIn,
     ReferralIn,
+    TimeoutDue,
     WindowClosingDue,
 )
 from pageflows.engine.policy import RULES, TokenState
@@ -64,6 +65,8 @@ def handle(
                 reason=f"a person's pause ended at {ended:%Y-%m-%d %H:%M} UTC; automation resumes"
             )
         contact = contact.model_copy(update={"agent_until": None, "inbox_has_thread": False})
+    if taken_back is None:
+        taken_back, contact = _handoff_ended(contact, now)
     run = Run(program=program, contact=contact, event=event, now=now, page=page or PageFacts())
     if taken_back is not None:
         run.effects.append(taken_back)
@@ -74,6 +77,8 @@ def handle(
         run.window_closing(event)
     elif isinstance(event, BroadcastDue):
         run.broadcast(event)
+    elif isinstance(event, TimeoutDue):
+        run.timeout(event)
     elif contact.handed_off and not isinstance(event, OptinIn):
         run.effects.append(Note(text="a human has this conversation; automation waits"))
     elif contact.person_answering(now) and not isinstance(event, OptinIn):
@@ -139,9 +144,35 @@ def _continue_tap(run: Run, event: InboundEvent) -> bool:
     if payload is not None and run.tap(payload):
         return True
     if isinstance(event, MessageIn) and run.contact.waiting is not None:
-        run.answer(event)
-        return True
+        # issue 12: asks: a keyword, pattern, ref or attachment trigger takes a message
+        # that is no answer to the question; a valid answer always goes to the question.
+        specific = match_trigger(run.program, run.contact, event)
+        takes_it = specific is not None and specific.trigger.kind in YIELDS_TO
+        return run.answer(event, trigger_takes_it=takes_it)
+    if isinstance(event, PostbackIn | ReferralIn) and run.contact.waiting is not None:
+        # issue 12: asks: a menu button, Get Started or a link is the contact choosing
+        # something else, as a tap on another quick reply is: the question lets go.
+        field = run.contact.waiting.field
+        run.contact = run.contact.model_copy(update={"waiting": None})
+        run.effects.append(Note(text=f'the contact chose something else: no answer for "{field}"'))
     return False
+
+
+# issue 12: asks: the triggers a waiting question lets a message go to when it is no answer.
+YIELDS_TO = frozenset(("keyword", "regex", "ref", "attachment"))
+
+
+def _handoff_ended(contact: ContactState, now: datetime) -> tuple[TakeBack | None, ContactState]:
+    """issue 12: `handoff ... for 2h` ran out: automation takes the thread back, as after a
+    person's pause (the same TakeBack: the service queues `take_thread_control`)."""
+    until = contact.handoff_until
+    if until is None or now < until:
+        return None, contact
+    resumed = contact.model_copy(update={"handoff_until": None, "handed_off": False})
+    if not contact.handed_off:  # the thread came back before (a handback): nothing to take
+        return None, resumed
+    reason = f"the handoff ended at {until:%Y-%m-%d %H:%M} UTC; automation resumes"
+    return TakeBack(reason=reason), resumed
 
 
 def match_trigger(

@@ -80,7 +80,8 @@ class Schedule(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: Literal["schedule"] = "schedule"
     key: str
-    purpose: Literal["follow_up", "window_closing"] = "follow_up"
+    # issue 12: asks: `ask_timeout` (a question's `for`), `handoff_timeout` (a handoff's `for`)
+    purpose: Literal["follow_up", "window_closing", "ask_timeout", "handoff_timeout"] = "follow_up"
     due_at: AwareDatetime
     root: str
     path: tuple[int | str, ...] = ()

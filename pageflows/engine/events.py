@@ -132,6 +132,19 @@ class WindowClosingDue(Event):
 class BroadcastDue(Event):
     kind: Literal["broadcast"] = "broadcast"
     name: str
+    # issue 12 (time): a recurring broadcast's occurrence, `weekly_menu@2026-12-04T08:00Z`:
+    # what its messages are counted under (the run), while `name` finds its actions.
+    run: str | None = None
+
+
+class TimeoutDue(Event):
+    """issue 12: a question's or a handoff's `for` ran out (`created_at`: when it began)."""
+
+    kind: Literal["timeout"] = "timeout"
+    purpose: Literal["ask_timeout", "handoff_timeout"]
+    root: str
+    path: tuple[int | str, ...] = ()
+    created_at: AwareDatetime
 
 
 InboundEvent = Annotated[
@@ -142,7 +155,8 @@ InboundEvent = Annotated[
     | OptinIn
     | FollowUpDue
     | WindowClosingDue
-    | BroadcastDue,
+    | BroadcastDue
+    | TimeoutDue,
     Field(discriminator="kind"),
 ]
 

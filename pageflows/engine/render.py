@@ -229,3 +229,21 @@ def fit_title(title: str, limit: int = TITLE_MAX) -> str:
     if len(title) <= limit:
         return title
     return title[: limit - 1].rstrip() + ELLIPSIS
+
+
+def ask_message(
+    text: str, choices: tuple[m.AskChoice, ...], root: str, path: tuple[int | str, ...]
+) -> dict[str, Any]:
+    """A question, with its answers to tap as quick replies (issue 12): a tap's payload
+    names the answer, and its title is the text the question reads."""
+    message: dict[str, Any] = {"text": text}
+    if choices:
+        message["quick_replies"] = [
+            {
+                "content_type": "text",
+                "title": c.title,
+                "payload": payload(root, (*path, "quick", i)),
+            }
+            for i, c in enumerate(choices)
+        ]
+    return message

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pageflows.engine import addresses, answers, conditions, render
+from pageflows.engine import addresses, answers, conditions, render, timing
 from pageflows.engine.addresses import Path
 from pageflows.engine.contact import ContactState, PendingAsk
 from pageflows.engine.effects import (
@@ -29,6 +30,7 @@ from pageflows.engine.effects import (
     Schedule,
     Send,
     Skipped,
+    TakeBack,
     Typing,
 )
 from pageflows.engine.events import (
@@ -37,6 +39,7 @@ from pageflows.engine.events import (
     FollowUpDue,
     InboundEvent,
     MessageIn,
+    TimeoutDue,
     WindowClosingDue,
 )
 from pageflows.engine.policy import (
@@ -59,6 +62,8 @@ DEFAULT_INVALID = {
     "phone": "That doesn't look like a phone number. Could you type it again?",
     "number": "Please answer with a number.",
     "text": "Could you answer in a few words?",
+    "date": "Which day? You can write 24/12, Dec 24, tomorrow or friday.",
+    "time": "At what time? You can write 19:30 or 7pm.",
 }
 
 
@@ -111,37 +116,156 @@ class Run:
         if node is None:
             self.effects.append(Note(text=f"a tap on an old button or quick reply ({root})"))
             return True
+        if isinstance(node, m.AskChoice) and node.reaction is None:  # issue 12: asks
+            return self.tap_answer(node, root, path)
         self._set(waiting=None)
         reaction = node.reaction
         with contextlib.suppress(Halt):
             self.react(reaction, root)
         return True
 
-    def answer(self, event: MessageIn) -> None:
+    # ---------------------------------------------------------- asks (issue 12)
+
+    def waiting_ask(self) -> tuple[m.Ask, tuple[m.Action, ...]] | None:
+        """The question the contact's answer is awaited for, and its root's actions."""
         waiting = self.contact.waiting
-        assert waiting is not None
+        if waiting is None:
+            return None
         found = addresses.resolve(self.program, waiting.root)
         try:
             ask = addresses.node_at(found[1], waiting.path) if found else None
         except LookupError:
             ask = None
-        if not isinstance(ask, m.Ask):
+        if found is None or not isinstance(ask, m.Ask):
+            return None
+        return ask, found[1]
+
+    def answer(self, event: MessageIn, trigger_takes_it: bool = False) -> bool:
+        """The message as the answer to the waiting question: True if the question took it.
+
+        False means the question let go of it (a cancel word, its time ran out, a
+        keyword trigger takes an answer that does not fit, or its tries ran out with
+        nowhere to go): the message then goes to the triggers like any other.
+        """
+        waiting = self.contact.waiting
+        assert waiting is not None
+        found = self.waiting_ask()
+        if found is None:
             self._set(waiting=None)
             self.effects.append(Note(text="the question this answers is gone from the flows"))
-            return
-        value = answers.validate(ask.expects, event.text or "")
-        if value is None:
-            text = (
-                render.fill(ask.invalid, self.values)
-                if ask.invalid
-                else DEFAULT_INVALID[ask.expects]
+            return False
+        ask, actions = found
+        text = event.text or ""
+        if waiting.expired(self.now):
+            self._set(waiting=None)
+            self.effects.append(
+                Note(text=f'the question for "{ask.field}" stopped waiting at {_at(waiting.until)}')
             )
-            self.send(render.text_message(text, (), waiting.root, waiting.path), ask.span)
-            return
+            return False
+        if _says_cancel(text, ask.cancel_words):
+            self._set(waiting=None)
+            self.effects.append(Note(text=f'the contact cancelled the question for "{ask.field}"'))
+            return False
+        value = answers.validate(ask.expects, text, self.today)
+        if value is not None:
+            self.accept(ask, actions, value)
+            return True
+        if trigger_takes_it:
+            self._set(waiting=None)
+            self.effects.append(
+                Note(text=f'not an answer for "{ask.field}": a trigger takes this message')
+            )
+            return False
+        wrong = waiting.wrong + 1
+        if wrong >= ask.tries:
+            self._set(waiting=None)
+            self.effects.append(
+                Note(text=f'{wrong} answers that do not fit "{ask.field}": the question lets go')
+            )
+            return self.give_up(ask, actions, waiting.root, waiting.path)
+        self._set(waiting=waiting.model_copy(update={"wrong": wrong}))
+        text = (
+            render.fill(ask.invalid, self.values) if ask.invalid else DEFAULT_INVALID[ask.expects]
+        )
+        message = render.ask_message(text, ask.choices, waiting.root, waiting.path)
+        self.send(message, ask.span)
+        return True
+
+    def tap_answer(self, choice: m.AskChoice, root: str, path: Path) -> bool:
+        """A tap on a question's quick reply: its title is the answer, if that question waits.
+
+        A tap on the quick reply of a question that no longer waits is read as the
+        title typed (False): triggers, or another waiting question, take it.
+        """
+        waiting = self.contact.waiting
+        if waiting is None or (waiting.root, tuple(waiting.path)) != (root, tuple(path[:-2])):
+            return False
+        found = self.waiting_ask()
+        if found is None or waiting.expired(self.now):
+            return False
+        ask, actions = found
+        value = answers.validate(ask.expects, choice.title, self.today)
+        if value is None:  # the checker warns (PF415); the contact gets the invalid text
+            return self.answer(MessageIn(contact_id=self.contact.id, timestamp=self.now))
+        self.accept(ask, actions, value)
+        return True
+
+    def accept(self, ask: m.Ask, actions: tuple[m.Action, ...], value: str) -> None:
+        waiting = self.contact.waiting
+        assert waiting is not None
         self._set(waiting=None)
         self._set_field(ask.field, value)
         with contextlib.suppress(Halt):
-            self.resume(waiting.root, found[1] if found else (), waiting.path)
+            self.resume(waiting.root, actions, waiting.path)
+
+    def give_up(self, ask: m.Ask, actions: tuple[m.Action, ...], root: str, path: Path) -> bool:
+        """Where the flow goes when a question gets no answer: `if no answer`, else nowhere."""
+        if ask.give_up is not None:
+            with contextlib.suppress(Halt):
+                self.jump(ask.give_up, root)
+            return True
+        if ask.give_up_continue:
+            with contextlib.suppress(Halt):
+                self.resume(root, actions, path)
+            return True
+        return False
+
+    def timeout(self, event: TimeoutDue) -> None:
+        """A question's `for` ran out: it lets go, and the flow goes on if it says where."""
+        if event.purpose == "handoff_timeout":
+            if not any(isinstance(e, TakeBack) for e in self.effects):
+                self.effects.append(Note(text="the handoff had already ended"))
+            return
+        waiting = self.contact.waiting
+        same = waiting is not None and (
+            (waiting.root, tuple(waiting.path), waiting.asked_at)
+            == (event.root, tuple(event.path), event.created_at)
+        )
+        found = self.waiting_ask() if same else None
+        if waiting is None or found is None:
+            return  # answered or let go already: this timer has nothing left to end
+        ask, actions = found
+        self._set(waiting=None)
+        if self.contact.automation_paused(self.now):
+            self.effects.append(self._paused(ask.span))
+            return
+        self.effects.append(
+            Note(text=f'no answer for "{ask.field}" in {ask.timeout_text}: the question lets go')
+        )
+        self.channel = Channel(scheduled=True)
+        self.give_up(ask, actions, waiting.root, waiting.path)
+
+    @property
+    def today(self) -> date:
+        """The event's day where the Page is, for "tomorrow" and "friday" in answers.
+
+        The Page's time zone when it has one (`timezone`), else UTC.
+        """
+        zone = getattr(self.page, "timezone", None)
+        if isinstance(zone, str) and zone:
+            with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+                return self.now.astimezone(ZoneInfo(zone)).date()
+        return self.now.astimezone(UTC).date()
 
     def follow_up(self, event: FollowUpDue) -> None:
         found = addresses.resolve(self.program, event.root)
@@ -255,10 +379,7 @@ class Run:
         elif isinstance(action, m.AddTag | m.RemoveTag | m.SetField | m.Goto):
             self.react(action, root)
         elif isinstance(action, m.Ask):
-            text = render.fill(action.question, self.values)
-            self.send(render.text_message(text, (), root, path), action.span)
-            self._set(waiting=PendingAsk(root=root, path=path, field=action.field))
-            raise Halt
+            self.ask(action, root, path)
         elif isinstance(action, m.After):
             self.schedule(action, root, path)
         elif isinstance(action, m.If):
@@ -271,15 +392,55 @@ class Run:
                 root, action.then if then else action.otherwise, (*path, "then" if then else "else")
             )
         elif isinstance(action, m.Handoff):
-            self._set(handed_off=True, waiting=None)
-            self.effects.append(HandOff(reason=action.reason))
-            raise Halt
+            self.handoff(action, root, path)
         elif isinstance(action, m.Notify):
             self.effects.append(NotifyOut(url=action.url, payload=self.notify_payload()))
         elif isinstance(action, m.Stop):
             raise Halt
         elif isinstance(action, m.Typing):
             self.typing(action)
+
+    def ask(self, action: m.Ask, root: str, path: Path) -> None:
+        """Send the question and wait: until an answer, a cancel word, or `for` runs out."""
+        text = render.fill(action.question, self.values)
+        self.send(render.ask_message(text, action.choices, root, path), action.span)
+        until = self.now + action.waits
+        pending = PendingAsk(
+            root=root, path=path, field=action.field, asked_at=self.now, until=until
+        )
+        self._set(waiting=pending)
+        if action.timeout is not None:  # only a `for` goes on by itself; else it just expires
+            self.effects.append(
+                Schedule(
+                    key=f"{self.contact.id}|ask|{root}|{_dotted(path)}|{self.now.isoformat()}",
+                    purpose="ask_timeout",
+                    due_at=until,
+                    root=root,
+                    path=path,
+                    created_at=self.now,
+                    origin=action.span,
+                )
+            )
+        raise Halt
+
+    def handoff(self, action: m.Handoff, root: str, path: Path) -> None:
+        """Pass the thread to the Page inbox; with `for`, automation takes it back after."""
+        until = self.now + action.timeout if action.timeout is not None else None
+        self._set(handed_off=True, waiting=None, handoff_until=until)
+        self.effects.append(HandOff(reason=action.reason))
+        if until is not None:
+            self.effects.append(
+                Schedule(
+                    key=f"{self.contact.id}|handoff|{root}|{_dotted(path)}|{self.now.isoformat()}",
+                    purpose="handoff_timeout",
+                    due_at=until,
+                    root=root,
+                    path=path,
+                    created_at=self.now,
+                    origin=action.span,
+                )
+            )
+        raise Halt
 
     def react(self, reaction: m.Reaction, root: str) -> None:
         if isinstance(reaction, m.AddTag):
@@ -308,10 +469,13 @@ class Run:
 
     def schedule(self, action: m.After, root: str, path: Path) -> None:
         created = self.now
+        due_at = self.due_at(action)
+        if due_at is None:
+            return
         self.effects.append(
             Schedule(
                 key=f"{self.contact.id}|{root}|{'.'.join(map(str, path))}|{created.isoformat()}",
-                due_at=created + action.delay,
+                due_at=due_at,
                 root=root,
                 path=(*path, "body", 0),
                 created_at=created,
@@ -321,6 +485,37 @@ class Run:
                 origin=action.span,
             )
         )
+
+    def due_at(self, action: m.After) -> datetime | None:
+        """When a follow-up is due (issue 12: at a time of day, or from a stored date);
+        None, with a Cancelled saying why, if a stored date gives no time to wait for."""
+        if action.at is None and not action.anchored:
+            return self.now + action.delay
+        tz, zone_name = timing.contact_zone(self.contact.fields, self.page)
+        if not action.anchored:
+            assert action.at is not None
+            return timing.days_later_at(self.now, action.delay.days, action.at, tz)
+        field_name = f"{{contact.{action.anchor}}}"
+        value = self.contact.fields.get(action.anchor or "")
+        if not value:
+            reason, detail = "date_missing", f"{field_name} is empty: no date to count from"
+        else:
+            due = timing.from_stored(value, action.side, action.delay, action.at, tz)
+            if due is not None and due > self.now:
+                return due
+            if due is None:
+                reason = "date_unreadable"
+                detail = f'{field_name} is "{value}", not a date such as 2026-12-05'
+            else:
+                reason = "date_passed"
+                detail = (
+                    f"{action.delay_text} {action.side} {field_name} ({value}) was"
+                    f" {timing.say_local(due, tz, zone_name)}, already past"
+                )
+        self.effects.append(
+            Cancelled(reason=reason, detail=f"not scheduled: {detail}", origin=action.span)
+        )
+        return None
 
     def holds(self, condition: m.Condition) -> bool:
         return conditions.holds(condition, self.contact.tags, self.values)  # issue 12: D
@@ -497,6 +692,20 @@ class Run:
     def _set_field(self, name: str, value: str) -> None:
         self._set(fields={**self.contact.fields, name: value})
         self.effects.append(Changed(what=f'set {name} = "{value}"'))
+
+
+def _says_cancel(text: str, words: tuple[str, ...]) -> bool:
+    """The whole message is one of the cancel words (case, spaces and end signs aside)."""
+    said = text.strip().strip(".!?").strip().casefold()
+    return any(said == word.strip().casefold() for word in words)
+
+
+def _dotted(path: Path) -> str:
+    return ".".join(map(str, path))
+
+
+def _at(moment: datetime | None) -> str:
+    return "an unknown time" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def _bucket(contact_id: str, root: str, path: Path) -> float:

@@ -27,6 +27,8 @@ NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
 MAX_TYPING = timedelta(seconds=20)
 DEFAULT_TYPING = timedelta(seconds=1)
 MAX_CONDITION_DEPTH = 16  # issue 12: D. `not`, `and`, `or` and parentheses inside each other
+MAX_RETRIES = 10  # issue 12: asks
+MIN_WAIT = timedelta(minutes=1)
 Node = Tree[Token] | Token
 
 
@@ -137,13 +139,20 @@ class Builder:
 
     def broadcast_block(self, tree: Tree[Token]) -> m.Broadcast:
         kids = list(tree.children)
+        every_tree = (
+            kids.pop(2) if isinstance(kids[2], Tree) and kids[2].data == "broadcast_every" else None
+        )
         name, audience, at, zone = (cast(Any, k) for k in kids[:4])
         body = cast(Tree[Token], kids[-1])
         tag_tree = next(
             (k for k in kids[4:-1] if isinstance(k, Tree) and k.data == "broadcast_tag"), None
         )
         value = self.string(audience.children[0]) if audience.children else None
-        local, send_at = self.broadcast_time(at, zone)
+        every, every_text = self.weekdays(cast(Any, every_tree)) if every_tree else ((), "")
+        if every_tree:
+            local, send_at = self.recurring_time(at, zone)
+        else:
+            local, send_at = self.broadcast_time(at, zone)
         tag_token = cast(Token, tag_tree.children[0]) if tag_tree else None
         return m.Broadcast(
             span=self.span(name),
@@ -156,6 +165,8 @@ class Builder:
             tag=str(tag_token) if tag_token else None,
             tag_span=self.span(tag_token) if tag_token else None,
             body=self.body(body),
+            every=every,
+            every_text=every_text,
         )
 
     def broadcast_time(self, at: Token, zone: Token) -> tuple[datetime, datetime]:
@@ -180,6 +191,91 @@ class Builder:
             )
             tz = ZoneInfo("UTC")
         return local, local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+    # ------------------------------------------------------------ issue 12: time
+
+    def time_of_day(self, token: Token) -> str | None:
+        """A quoted `"10:00"` as `HH:MM`, or None (reported) if it is no time of day."""
+        hour_minute, problem = values.parse_time_of_day(self.string(token))
+        if problem or hour_minute is None:
+            self.fail(Code.BAD_TIME_OF_DAY, token, problem or ("", None))
+            return None
+        return f"{hour_minute[0]:02d}:{hour_minute[1]:02d}"
+
+    def weekdays(self, tree: Tree[Token]) -> tuple[tuple[int, ...], str]:
+        days: set[int] = set()
+        words = [cast(Token, t) for t in tree.children]
+        for word in words:
+            day, problem = values.parse_weekday(str(word))
+            if problem or day is None:
+                self.fail(Code.BAD_WEEKDAY, word, problem or ("", None))
+            elif day < 0:
+                days.update(range(7))
+            else:
+                days.add(day)
+        return tuple(sorted(days)), "every " + ", ".join(str(w) for w in words)
+
+    def recurring_time(self, at: Token, zone: Token) -> tuple[datetime, datetime]:
+        """A recurring broadcast's time of day, on a placeholder date (the occurrences are
+        computed from `every` when the schedule runs)."""
+        text = self.time_of_day(at) or "00:00"
+        name = self.string(zone)
+        try:
+            tz = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            self.fail(
+                Code.BAD_TIMEZONE,
+                zone,
+                (f"{zone} is not a time zone", 'use an IANA name such as "Europe/Berlin" or "UTC"'),
+            )
+            tz = ZoneInfo("UTC")
+        local = datetime(2000, 1, 1, int(text[:2]), int(text[3:]))
+        return local, local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+    def after_fields(self, kids: list[Any], delay: timedelta | None, text: str) -> dict[str, Any]:
+        """The optional parts of `after`/`before`: at, unless replied, tag, notification."""
+        fields: dict[str, Any] = {}
+        for kid in kids:
+            if kid.data == "at_time":
+                token = kid.children[0]
+                fields["at"] = self.time_of_day(token)
+                fields["at_span"] = self.span(token)
+                if delay is not None and values.whole_days(delay) is None:
+                    self.fail(
+                        Code.AT_NEEDS_DAYS,
+                        token,
+                        (
+                            f"a follow-up at {self.string(token)} waits whole days, not {text}",
+                            'count in days or weeks, such as after 1d at "10:00"'
+                            ' (the next day at 10:00); without "at", any duration works',
+                        ),
+                    )
+            elif kid.data == "unless_replied":
+                fields["unless_replied"] = True
+            elif kid.data == "with_tag":
+                fields["tag"] = str(kid.children[0])
+                fields["tag_span"] = self.span(kid.children[0])
+            else:
+                fields["topic"] = self.string(kid.children[0])
+        return fields
+
+    def a_after_date(self, tree: Tree[Token], span: Span) -> m.Action:
+        kids: list[Any] = list(tree.children)
+        side = str(kids[0].children[0])
+        anchor, problem = values.date_field_problem(str(kids[1]))
+        if problem:
+            self.fail(Code.BAD_DATE_FIELD, kids[1], problem)
+        delay, text = self.duration(kids[2])
+        fields = self.after_fields(kids[3:-1], delay, text)
+        return m.After(
+            span=span,
+            delay=delay or 0,
+            delay_text=text,
+            body=self.body(kids[-1]),
+            anchor=anchor or "",
+            side=cast(Any, side),
+            **fields,
+        )
 
     # ------------------------------------------------------------ triggers
 
@@ -374,19 +470,98 @@ class Builder:
 
     def a_ask(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)
-        expects, invalid = "text", None
+        fields: dict[str, Any] = {"expects": "text"}
+        seen: dict[str, Span] = {}
+        choices: list[m.AskChoice] = []
         for kid in kids[2:]:
             if kid.data == "ask_kind":
-                expects = str(kid.children[0].children[0])
+                fields["expects"] = str(kid.children[0].children[0])
+            elif kid.data == "ask_quick":
+                token = kid.children[0]
+                reaction = self.reaction(kid.children[1]) if len(kid.children) > 1 else None
+                choices.append(
+                    m.AskChoice(span=self.span(token), title=self.string(token), reaction=reaction)
+                )
+            elif kid.data == "ask_for":
+                delay, text = self.duration(kid.children[0])
+                self.wait_limits(kid.children[0], delay, "a question")
+                fields["timeout"], fields["timeout_text"] = delay, text
             else:
-                invalid = self.text(kid.children[0])
+                self.ask_option(kid, fields, seen)
         return m.Ask(
             span=span,
             question=self.text(kids[0]),
             field=self.field(kids[1]),
-            expects=cast(m.AskKind, expects),
-            invalid=invalid,
+            choices=tuple(choices),
+            **fields,
         )
+
+    # issue 12: asks
+    def ask_option(self, kid: Tree[Token], fields: dict[str, Any], seen: dict[str, Span]) -> None:
+        """One line of an ask's block; each may come once (PF205)."""
+        word = {
+            "ask_invalid": "invalid",
+            "ask_retries": "retries",
+            "ask_cancel": "cancel",
+            "give_up_goto": "if no answer",
+            "give_up_continue": "if no answer",
+        }[kid.data]
+        where = self.span(kid)
+        if word in seen:
+            self.diagnostics.append(
+                error(
+                    Code.ASK_OPTION_TWICE,
+                    where,
+                    f"this question already has an `{word}` line (line {seen[word].line})",
+                    "keep one of them",
+                )
+            )
+            return
+        seen[word] = where
+        first: Any = kid.children[0] if kid.children else None
+        if kid.data == "ask_invalid":
+            fields["invalid"] = self.text(first)
+        elif kid.data == "ask_retries":
+            count = int(str(first))
+            if count > MAX_RETRIES:
+                self.fail(
+                    Code.BAD_RETRIES,
+                    first,
+                    (
+                        f"{count} retries is more than anyone types",
+                        f"use 0 to {MAX_RETRIES}; after them the question lets go",
+                    ),
+                )
+            fields["retries"] = min(count, MAX_RETRIES)
+        elif kid.data == "ask_cancel":
+            words = self.strings(first)
+            for token, word_ in zip(first.children, words, strict=True):
+                if not word_.strip():
+                    self.fail(
+                        Code.EMPTY_KEYWORD,
+                        token,
+                        ("this word is empty", 'write a word between the quotes, or remove ""'),
+                    )
+            fields["cancel"] = words
+        elif kid.data == "give_up_goto":
+            fields["give_up"] = self.target(first)
+        else:
+            fields["give_up_continue"] = True
+
+    def wait_limits(self, token: Token, delay: timedelta | None, what: str) -> None:
+        """A question or a handoff waits at least a minute (PF126)."""
+        if delay is not None and delay < MIN_WAIT:
+            self.fail(
+                Code.BAD_WAIT,
+                token,
+                (
+                    f"a question that waits {token} lets go before the contact can answer"
+                    if what == "a question"
+                    else f"a handoff for {token} takes the conversation back before"
+                    " anyone on your team can answer",
+                    "wait at least a minute, such as 30m or 2h",
+                ),
+            )
 
     def a_goto(self, tree: Tree[Token], span: Span) -> m.Action:
         return m.Goto(span=span, target=self.target(cast(Tree[Token], tree.children[0])))
@@ -394,15 +569,7 @@ class Builder:
     def a_after(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)
         delay, text = self.duration(kids[0])
-        fields: dict[str, Any] = {}
-        for kid in kids[1:-1]:
-            if kid.data == "unless_replied":
-                fields["unless_replied"] = True
-            elif kid.data == "with_tag":
-                fields["tag"] = str(kid.children[0])
-                fields["tag_span"] = self.span(kid.children[0])
-            else:
-                fields["topic"] = self.string(kid.children[0])
+        fields = self.after_fields(kids[1:-1], delay, text)
         return m.After(
             span=span, delay=delay or 0, delay_text=text, body=self.body(kids[-1]), **fields
         )
@@ -526,8 +693,16 @@ class Builder:
         )
 
     def a_handoff(self, tree: Tree[Token], span: Span) -> m.Action:
-        reason = self.string(cast(Token, tree.children[0])) if tree.children else None
-        return m.Handoff(span=span, reason=reason)
+        fields: dict[str, Any] = {}
+        for kid in tree.children:
+            if isinstance(kid, Token):
+                fields["reason"] = self.string(kid)
+            else:  # issue 12: `handoff ... for 2h`
+                token = cast(Token, kid.children[0])
+                delay, text = self.duration(token)
+                self.wait_limits(token, delay, "a handoff")
+                fields["timeout"], fields["timeout_text"] = delay, text
+        return m.Handoff(span=span, **fields)
 
     def a_notify(self, tree: Tree[Token], span: Span) -> m.Action:
         return m.Notify(span=span, url=self.url(cast(Token, tree.children[0])))

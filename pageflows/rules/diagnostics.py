@@ -46,11 +46,18 @@ class Code(StrEnum):
     BAD_NUMBER = "PF130 bad-number"  # issue 12: D
     TYPING_TOO_LONG = "PF131 typing-too-long"  # issue 12: D
     CONDITION_TOO_DEEP = "PF132 condition-too-deep"  # issue 12: D
+    BAD_RETRIES = "PF125 bad-retries"  # issue 12: asks
+    BAD_WAIT = "PF126 bad-wait"  # issue 12: asks
+    BAD_TIME_OF_DAY = "PF135 bad-time-of-day"  # issue 12: time
+    BAD_WEEKDAY = "PF136 bad-weekday"  # issue 12: time
+    BAD_DATE_FIELD = "PF137 bad-date-field"  # issue 12: time
+    AT_NEEDS_DAYS = "PF138 time-of-day-needs-days"  # issue 12: time
     # structure (PF2xx)
     UNKNOWN_TARGET = "PF201 unknown-target"
     DUPLICATE_NAME = "PF202 duplicate-name"
     PRIVATE_REPLY_OUTSIDE_COMMENT = "PF203 private-reply-outside-comment"
     ASK_IN_FOLLOW_UP = "PF204 misplaced-action"
+    ASK_OPTION_TWICE = "PF205 ask-option-twice"  # issue 12: asks
     # Facebook's limits and policy (PF3xx)
     TEXT_TOO_LONG = "PF301 text-too-long"
     TOO_MANY_QUICK_REPLIES = "PF302 too-many-quick-replies"
@@ -85,6 +92,9 @@ class Code(StrEnum):
     TITLE_MAY_BE_CUT = "PF414 title-may-be-cut"  # issue 12: B
     NUMBER_FROM_TEXT = "PF418 number-from-text"  # issue 12: D
     TYPING_BEFORE_NOTHING = "PF419 typing-before-nothing"  # issue 12: D
+    ASK_CHOICE_INVALID = "PF415 quick-answer-invalid"  # issue 12: asks
+    ASK_WAITS_PAST_WINDOW = "PF416 ask-waits-past-window"  # issue 12: asks
+    DATE_FIELD_NEVER_SET = "PF420 date-field-never-set"  # issue 12: time
 
     @property
     def number(self) -> str:

@@ -193,7 +193,24 @@ class PrivateReply(Node):
     quick_replies: tuple[QuickReply, ...] = ()
 
 
-AskKind = Literal["email", "phone", "number", "text"]
+AskKind = Literal["email", "phone", "number", "text", "date", "time"]
+
+# issue 12: asks: how long a question waits, how often it asks again and which words end
+# it, when the flow does not say (docs/language.md, "When a question lets go").
+ASK_WAITS = timedelta(hours=24)
+ASK_RETRIES = 2
+ASK_CANCEL = ("stop", "cancel")
+
+
+class AskChoice(Node):
+    """`quick "4"` under an `ask`: a tappable answer, taken as if the contact typed it.
+
+    With a reaction (`quick "More than 8" -> big_group`) it is no answer: it leads
+    elsewhere, like any quick reply, and the question lets go.
+    """
+
+    title: str
+    reaction: Reaction | None = None
 
 
 class Ask(Node):
@@ -202,6 +219,27 @@ class Ask(Node):
     field: str
     expects: AskKind = "text"
     invalid: Text | None = None
+    # issue 12: asks
+    choices: tuple[AskChoice, ...] = ()
+    timeout: timedelta | None = None  # `for 1h`: the flow goes on when it runs out
+    timeout_text: str | None = None
+    retries: int | None = None  # None: ASK_RETRIES
+    cancel: tuple[str, ...] | None = None  # None: ASK_CANCEL
+    give_up: Target | None = None  # `if no answer -> step`
+    give_up_continue: bool = False  # `if no answer continue`
+
+    @property
+    def waits(self) -> timedelta:
+        return self.timeout or ASK_WAITS
+
+    @property
+    def tries(self) -> int:
+        """How many answers the question takes in all: the first and its retries."""
+        return 1 + (ASK_RETRIES if self.retries is None else self.retries)
+
+    @property
+    def cancel_words(self) -> tuple[str, ...]:
+        return ASK_CANCEL if self.cancel is None else self.cancel
 
 
 class After(Node):
@@ -213,6 +251,18 @@ class After(Node):
     tag_span: Span | None = None
     topic: str | None = None
     body: tuple[Action, ...]
+    # issue 12 (time). `at "10:00"`: the follow-up goes at that time of day (the contact's
+    # time zone when known, else the Page's), on the day `delay` (whole days) later.
+    at: str | None = None
+    at_span: Span | None = None
+    # `before {contact.booking_date} by 1d`: counted from a stored date, not from now.
+    anchor: str | None = None  # the field holding the date, such as "booking_date"
+    side: Literal["before", "after"] = "after"
+
+    @property
+    def anchored(self) -> bool:
+        """Counted from a stored date: when it fires is known only at run time."""
+        return self.anchor is not None
 
 
 class Tagged(Node):
@@ -301,6 +351,9 @@ class RequestNotifications(Node):
 class Handoff(Node):
     kind: Literal["handoff"] = "handoff"
     reason: str | None = None
+    # issue 12: `handoff "..." for 2h`: automation takes the conversation back after it.
+    timeout: timedelta | None = None
+    timeout_text: str | None = None
 
 
 class Notify(Node):
@@ -461,6 +514,16 @@ class Broadcast(Node):
     tag: str | None = None
     tag_span: Span | None = None
     body: tuple[Action, ...]
+    # issue 12 (time). `every friday at "09:00"`: weekdays (0 = Monday) it recurs on, and
+    # its time of day in `timezone`; `local_time`/`send_at` then hold only that time of day
+    # on 2000-01-01 (see engine/timing.py for the occurrences).
+    every: tuple[int, ...] = ()
+    every_text: str = ""
+
+    @property
+    def recurring(self) -> bool:
+        """Written with `every` (even if no day of it reads: PF136 says so)."""
+        return bool(self.every or self.every_text)
 
 
 class Flow(BaseModel):

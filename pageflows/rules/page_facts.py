@@ -61,6 +61,9 @@ class PageFacts:
     region: str | None = None  # one of REGIONS, or None: none of them
     ad_window: bool = False  # the 7-day window after a click-to-Messenger ad (policy.md §1a)
     templates: tuple[TemplateInfo, ...] = ()
+    # issue 12 (time): the IANA zone `after 1d at "10:00"` counts in when the contact's
+    # own is unknown (Facebook does not give pageflows one: see docs/language.md).
+    timezone: str = "UTC"
 
     def template(self, name: str, language: str) -> TemplateInfo | None:
         for template in self.templates:

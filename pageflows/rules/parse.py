@@ -44,6 +44,7 @@ TERMINAL_WORDS = {
     "NAME": "a name such as ask_email",
     "REGEX": r"a pattern between slashes, such as /order \d+/",
     "PERCENT": "a percentage such as 50%",
+    "FIELD_REF": "a stored date such as {contact.booking_date}",  # issue 12: time
     "_NL": "the end of the line",
     "_INDENT": "an indented block on the next line",
     "_DEDENT": "the end of the indented block",
@@ -66,6 +67,7 @@ ACTION_KEYWORDS = frozenset(
         "handoff",
         "notify",
         "stop",
+        "before",  # issue 12: time
     ]
 )
 TRIGGER_KEYWORDS = frozenset(
@@ -528,6 +530,8 @@ def _all_keywords() -> frozenset[str]:
 
 
 def describe_expected(expected: set[str]) -> str:
+    if "DURATION" in expected:  # issue 12: `after {contact.date} by` is rarer; say the usual
+        expected = expected - {"FIELD_REF"}
     words = _terminal_words()
     keywords = {k for k in (_keyword(name) for name in expected) if k}
     if keywords >= ACTION_KEYWORDS:

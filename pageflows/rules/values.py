@@ -176,3 +176,54 @@ def field_problem(name: str) -> Problem | None:
             "field names use lowercase letters, digits and _ and start with a letter",
         )
     return None
+
+
+# ------------------------------------------------------------------ issue 12: time
+
+TIME_OF_DAY = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_time_of_day(text: str) -> tuple[tuple[int, int] | None, Problem | None]:
+    """`"10:00"` -> (10, 0): a 24-hour clock time, as follow-ups and broadcasts use it."""
+    match = TIME_OF_DAY.fullmatch(text.strip())
+    if match is None:
+        return None, (
+            f'"{text}" is not a time of day',
+            'write hours and minutes on the 24-hour clock, such as "10:00" or "18:30"',
+        )
+    return (int(match.group(1)), int(match.group(2))), None
+
+
+def parse_weekday(word: str) -> tuple[int | None, Problem | None]:
+    """`friday` -> 4 (Monday is 0); `day` is every day, returned as -1."""
+    name = word.lower()
+    if name == "day":
+        return -1, None
+    if name in WEEKDAYS:
+        return WEEKDAYS.index(name), None
+    close = difflib.get_close_matches(name.rstrip("s"), [*WEEKDAYS, "day"], n=1, cutoff=0.6)
+    hint = "write day names in full, such as every friday, every monday, thursday or every day"
+    if close:
+        hint = f"did you mean {close[0]}? " + hint
+    return None, (f'"{word}" is not a day of the week', hint)
+
+
+def whole_days(delay: timedelta) -> int | None:
+    """The number of days in a duration that counts whole days (`1d`, `2w`), else None."""
+    if delay.total_seconds() % 86400:
+        return None
+    return delay.days
+
+
+def date_field_problem(ref: str) -> tuple[str | None, Problem | None]:
+    """`{contact.booking_date}` -> "booking_date"; anything else a follow-up cannot count from."""
+    name = ref[1:-1].strip()
+    head, _, field = name.partition(".")
+    if head == "contact" and FIELD.fullmatch(field) and field not in PROFILE_NAMES:
+        return field, None
+    guess = f"{{contact.{name}}}" if FIELD.fullmatch(name) else "{contact.booking_date}"
+    return None, (
+        f"{ref} is not a stored date a follow-up can count from",
+        f"write the field that holds the date, such as {guess} (set or asked as a date)",
+    )

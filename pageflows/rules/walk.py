@@ -84,6 +84,10 @@ def reactions(action: m.Action) -> Iterator[m.Reaction]:
     for button in buttons:
         if isinstance(button, m.ReactButton):
             yield button.reaction
+    if isinstance(action, m.Ask):  # issue 12: asks: `quick "More" -> step` under a question
+        for choice in action.choices:
+            if choice.reaction is not None:
+                yield choice.reaction
 
 
 def taps(action: m.Action) -> Iterator[m.QuickReply | m.ReactButton]:

@@ -210,7 +210,12 @@ def hand_back(engine: Engine, page: PageConfig, psid: str, now: datetime) -> Han
         if was == "running" and not elsewhere and contact.agent_until is None:
             return HandedBack(was, took_thread=False)
         resumed = contact.model_copy(
-            update={"agent_until": None, "handed_off": False, "inbox_has_thread": False}
+            update={
+                "agent_until": None,
+                "handed_off": False,
+                "inbox_has_thread": False,
+                "handoff_until": None,  # issue 12: a `handoff ... for` ends early
+            }
         )
         save_state(session, row, contact, resumed, now)
         if elsewhere:  # only a thread another app holds is taken back

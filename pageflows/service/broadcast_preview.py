@@ -23,6 +23,7 @@ from pageflows.engine.effects import Cancelled, Send, Skipped
 from pageflows.engine.events import BroadcastDue
 from pageflows.rules.compile import Program
 from pageflows.service.broadcast_modes import mode_label
+from pageflows.service.broadcasts import base_name
 from pageflows.service.config import PageConfig
 from pageflows.service.storage.models import Contact
 from pageflows.service.storage.templates import load_page_facts
@@ -99,7 +100,8 @@ def preview(
             ).all()
         for psid, state, first, last in rows:
             contact = ContactState.model_validate(state)
-            event = BroadcastDue(name=name, contact_id=psid, timestamp=now)
+            # issue 12: `weekly_menu@2026-12-04T08:00Z` previews weekly_menu's actions
+            event = BroadcastDue(name=base_name(name), contact_id=psid, timestamp=now)
             decision = handle(program, contact, event, now, page.get_started_payload, page=facts)
             _count(outcome, psid, " ".join(p for p in (first, last) if p) or None, decision.effects)
         outcome.contacts += len(rows)

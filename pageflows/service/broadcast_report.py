@@ -23,6 +23,7 @@ from pageflows.service.broadcasts import (
     delivery_key,
     latest_message_ids,
     run_json,
+    runs_of,
 )
 from pageflows.service.storage.models import BroadcastRun, FollowUp, OutboxMessage
 
@@ -34,6 +35,10 @@ def report(engine: Engine, page_id: str, name: str) -> dict[str, Any]:
     """The run's numbers; refused (404) when the broadcast never ran on this page."""
     with Session(engine) as session:
         run = session.get(BroadcastRun, (page_id, name))
+        recurring = runs_of(session, page_id, name) if run is None else []
+        if recurring:  # issue 12: a recurring broadcast's name reports its latest occurrence
+            run = recurring[0]
+            name = run.name
         if run is None:
             raise BroadcastError(
                 404,

@@ -14,26 +14,39 @@ sender paces the messages by the page's rate (pace.py).
 Run status: enumerating (contacts being written) -> running (every delivery
 written, being decided) -> done (none pending); too_late (the schedule found
 it more than a day late and did not send; an operator may still send it).
+
+A recurring broadcast (`every friday at "09:00"`, issue 12) has one run per
+occurrence, named `weekly_menu@2026-12-04T08:00Z` (the occurrence in UTC): the
+same claim, keys and report, so an occurrence goes once whoever asks, and the
+next one is simply the next name. An occurrence the schedule finds more than
+LATE_OCCURRENCE late (the server was down at its time) is recorded too_late, not
+sent, as is each one missed since the broadcast's previous run.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from pageflows.engine import timing
+from pageflows.rules import model as m
 from pageflows.rules.compile import Program
 from pageflows.service.storage.models import BroadcastRun, Contact, FollowUp, OutboxMessage
 
 log = logging.getLogger("pageflows.broadcasts")
 BATCH = 1000
 ENUMERATING, RUNNING, DONE, TOO_LATE = "enumerating", "running", "done", "too_late"
+# issue 12 (time): how late an occurrence of a recurring broadcast may still go out.
+LATE_OCCURRENCE = timedelta(hours=6)
+MISSED_RECORDED = 60  # occurrences recorded too_late at most, after a long stop
 
 
 class BroadcastError(Exception):
@@ -64,7 +77,7 @@ def _insert(session: Session) -> Any:
 
 def known(program: Program, name: str) -> None:
     """Refuse a name the flows do not declare, listing the ones they do."""
-    if name not in program.broadcasts:
+    if base_name(name) not in program.broadcasts:
         raise BroadcastError(
             404, f"no broadcast named {name!r} in the flows", known=sorted(program.broadcasts)
         )
@@ -82,8 +95,11 @@ def run_json(run: BroadcastRun | None) -> dict[str, Any] | None:
     }
 
 
-def list_broadcasts(engine: Engine, page_id: str, program: Program) -> list[dict[str, Any]]:
-    """Every broadcast in the page's flows, with its run if it has one."""
+def list_broadcasts(
+    engine: Engine, page_id: str, program: Program, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Every broadcast in the page's flows, with its run if it has one (a recurring one's
+    latest run, and its next occurrence after `now`)."""
     with Session(engine) as session:
         runs = {
             r.name: r
@@ -101,8 +117,11 @@ def list_broadcasts(engine: Engine, page_id: str, program: Program) -> list[dict
                     "send_at": cast.send_at.isoformat(),
                     "local_time": f"{cast.local_time:%Y-%m-%d %H:%M} {cast.timezone}",
                     "run": run_json(runs.get(name)),
+                    "when": f"at {cast.local_time:%Y-%m-%d %H:%M} {cast.timezone}",
                 }
             )
+            if cast.recurring:  # issue 12: time
+                listed[-1].update(_recurring_json(session, page_id, cast, now))
         return listed
 
 
@@ -131,6 +150,8 @@ def start(engine: Engine, page_id: str, program: Program, name: str, now: dateti
     then finds the run and leaves it). Refused if it already ran; a run the schedule found
     too late may still be sent by a person."""
     known(program, name)
+    if program.broadcasts[base_name(name)][1].recurring:
+        name = run_name(base_name(name), now)  # issue 12: an extra occurrence, now
     with Session(engine, expire_on_commit=False) as session, session.begin():
         if not claim(session, page_id, name, now, "operator", ENUMERATING):
             run = session.get(BroadcastRun, (page_id, name), with_for_update=True)
@@ -205,7 +226,7 @@ def _delivery(page_id: str, name: str, psid: str, now: datetime) -> dict[str, An
         "contact_id": psid,
         "purpose": "broadcast",
         "due_at": now,
-        "spec": {"name": name},
+        "spec": {"name": base_name(name), "run": name} if "@" in name else {"name": name},
         "status": "pending",
         "created_at": now,
     }
@@ -258,6 +279,10 @@ def retry(engine: Engine, page_id: str, program: Program, name: str, now: dateti
     """The contacts whose latest message of this broadcast failed are decided again by the
     worker through today's policy: a new follow-up each (a distinct key per attempt)."""
     known(program, name)
+    if program.broadcasts[base_name(name)][1].recurring and "@" not in name:
+        with Session(engine) as session:  # issue 12: a recurring one's latest occurrence
+            latest = next(iter(runs_of(session, page_id, name)), None)
+        name = latest.name if latest else name
     _, again = _prefixes(page_id, name)
     with Session(engine) as session, session.begin():
         run = session.get(BroadcastRun, (page_id, name), with_for_update=True)
@@ -318,3 +343,114 @@ def failed_contacts(session: Session, page_id: str, name: str) -> list[str]:
             .order_by(OutboxMessage.contact_id)
         )
     )
+
+
+# ------------------------------------------------------------------ issue 12: recurring
+
+
+def run_name(name: str, occurrence: datetime) -> str:
+    """The run of one occurrence: `weekly_menu@2026-12-04T08:00Z` (UTC, to the minute)."""
+    return f"{name}@{occurrence.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+
+
+def base_name(run: str) -> str:
+    """The broadcast a run belongs to: `weekly_menu` for `weekly_menu@...` and itself."""
+    return run.split("@", 1)[0]
+
+
+def occurrence_of(run: str) -> datetime | None:
+    _, _, at = run.partition("@")
+    try:
+        return datetime.strptime(at, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC) if at else None
+    except ValueError:
+        return None
+
+
+def zone_of(cast: m.Broadcast) -> ZoneInfo:
+    return timing.zone(cast.timezone) or ZoneInfo("UTC")
+
+
+def hhmm(cast: m.Broadcast) -> str:
+    return f"{cast.local_time:%H:%M}"
+
+
+def next_occurrence(cast: m.Broadcast, now: datetime) -> datetime:
+    return timing.occurrences(cast.every, hhmm(cast), zone_of(cast), now)
+
+
+def runs_of(session: Session, page_id: str, name: str) -> list[BroadcastRun]:
+    """A recurring broadcast's runs, latest occurrence first."""
+    runs = session.scalars(
+        select(BroadcastRun).where(
+            BroadcastRun.page_id == page_id,
+            BroadcastRun.name.startswith(f"{name}@", autoescape=True),
+        )
+    ).all()
+    return sorted(runs, key=lambda r: r.name, reverse=True)
+
+
+def start_occurrences(engine: Engine, page_id: str, cast: m.Broadcast, now: datetime) -> int:
+    """Claim the latest occurrence at or before `now` (once, by its run's name), or
+    record it too_late if it is more than LATE_OCCURRENCE late; occurrences missed
+    between the previous run and it are recorded too_late as well. A broadcast with no
+    run yet (new in the flows) does not start with an occurrence already that late."""
+    latest = timing.latest_occurrence(cast.every, hhmm(cast), zone_of(cast), now)
+    run = run_name(cast.name, latest)
+    with Session(engine) as session, session.begin():
+        if session.get(BroadcastRun, (page_id, run)) is not None:
+            return 0
+        previous = runs_of(session, page_id, cast.name)
+        since = occurrence_of(previous[0].name) if previous else None
+        late = now - latest > LATE_OCCURRENCE
+        if late and not previous:
+            return 0  # a broadcast new to this page starts with its next occurrence
+        missed = _missed(cast, since, latest)
+        for at in missed:
+            claim(session, page_id, run_name(cast.name, at), now, "schedule", TOO_LATE)
+        if not claim(session, page_id, run, now, "schedule", TOO_LATE if late else ENUMERATING):
+            return 0
+    if late or missed:
+        log.warning(
+            "broadcast %s: %d occurrence(s) missed while nothing ran (latest due %s),"
+            " recorded too_late, not sent",
+            cast.name,
+            len(missed) + (1 if late else 0),
+            latest.isoformat(),
+        )
+    return 0 if late else 1
+
+
+def _missed(cast: m.Broadcast, since: datetime | None, latest: datetime) -> list[datetime]:
+    """Occurrences after the previous run's and before `latest`: none ran."""
+    if since is None:
+        return []
+    found: list[datetime] = []
+    at = next_occurrence(cast, since)
+    while at < latest and len(found) < MISSED_RECORDED:
+        found.append(at)
+        at = next_occurrence(cast, at)
+    return found
+
+
+def _recurring_json(
+    session: Session, page_id: str, cast: m.Broadcast, now: datetime | None
+) -> dict[str, Any]:
+    """A recurring broadcast as listed: its rule, its next occurrence, its latest run."""
+    latest = next(iter(runs_of(session, page_id, cast.name)), None)
+    upcoming = next_occurrence(cast, now) if now else None
+    local = f"{cast.every_text} at {hhmm(cast)} {cast.timezone}"
+    listed: dict[str, Any] = {
+        "every": cast.every_text,
+        "local_time": local,
+        "send_at": upcoming.isoformat() if upcoming else None,
+        "next": upcoming.isoformat() if upcoming else None,
+        "run": run_json(latest),
+        "run_name": latest.name if latest else None,
+        "when": local
+        + (
+            f" (next {timing.say_local(upcoming, zone_of(cast), cast.timezone)})"
+            if upcoming
+            else ""
+        ),
+    }
+    return listed

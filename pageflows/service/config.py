@@ -3,10 +3,12 @@
 The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
 PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
 PAGEFLOWS_PAGE_RATE, PAGEFLOWS_PAGE_REGION, PAGEFLOWS_AD_WINDOW,
-PAGEFLOWS_GRAPH_URL, PAGEFLOWS_GRAPH_VERSION, PAGEFLOWS_SANDBOX; in the file
+PAGEFLOWS_GRAPH_URL, PAGEFLOWS_GRAPH_VERSION, PAGEFLOWS_SANDBOX,
+PAGEFLOWS_PAGE_TIMEZONE; in the file
 `database_url`, `app_secret`, `verify_token`, `graph_url`, `graph_version` and
 `[[pages]]` tables (`id`, `token`, `name`, `greeting`, `get_started_payload`,
-`ice_breakers`, `flows`, `rate`, `region`, `ad_window`, `[[pages.templates]]`).
+`ice_breakers`, `flows`, `rate`, `region`, `ad_window`, `[[pages.templates]]`,
+`timezone`: the IANA zone of `after 1d at "10:00"`, UTC by default).
 
 The Graph API version is the first of PAGEFLOWS_GRAPH_VERSION, `graph_version`,
 a version at the end of the Graph URL (PAGEFLOWS_GRAPH_URL or `graph_url`,
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pageflows.engine.graph_versions import (
     DEFAULT_VERSION,
@@ -66,6 +69,7 @@ TOP_KEYS = ("database_url", "app_secret", "verify_token", "graph_url", "graph_ve
 PAGE_KEYS = (
     "id", "token", "name", "greeting", "get_started_payload", "ice_breakers", "flows", "rate",
     "region", "ad_window", "templates", "human_agent", "username", "handback_after",
+    "timezone",
 )  # fmt: skip
 TEMPLATE_KEYS = ("name", "language", "status", "category", "body", "buttons")
 DEFAULT_LANGUAGE = "en_US"
@@ -104,11 +108,17 @@ class PageConfig:
     username: str | None = None  # the Page's @username, for m.me links
     # A person's reply pauses automation for the contact this long, unless handed back.
     handback_after: timedelta = DEFAULT_HANDBACK_AFTER
+    # issue 12 (time): the zone of times of day in flows (`after 1d at "10:00"`), an IANA name.
+    timezone: str = "UTC"
 
     def facts(self) -> PageFacts:
         """The Page as declared here; `storage.templates.load_page_facts` adds what is stored."""
         return PageFacts(
-            id=self.id, region=self.region, ad_window=self.ad_window, templates=self.templates
+            id=self.id,
+            region=self.region,
+            ad_window=self.ad_window,
+            templates=self.templates,
+            timezone=self.timezone,
         )
 
     def messenger_profile(self) -> dict[str, Any]:
@@ -185,7 +195,22 @@ def _page(table: Any, n: int, path: str) -> PageConfig:
         human_agent=_toml_flag(table.get("human_agent", False), f"{where}: human_agent"),
         username=_username(table.get("username"), f"{where}: username"),
         handback_after=_duration(table.get("handback_after", "12h"), f"{where}: handback_after"),
+        timezone=_timezone(table.get("timezone", "UTC"), f"{where}: timezone"),
     )
+
+
+def _timezone(value: Any, where: str) -> str:
+    """An IANA zone name that this machine's zone database knows (issue 12: time)."""
+    name = value.strip() if isinstance(value, str) else ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        name = ""
+    if not name:
+        raise ConfigError(
+            f'{where} is {value!r}; give an IANA time zone such as "Europe/Paris" or "UTC"'
+        )
+    return name
 
 
 def _username(value: Any, where: str) -> str | None:
@@ -320,6 +345,7 @@ PAGE_FACT_ENV = (
     ("PAGEFLOWS_HUMAN_AGENT", "human_agent"),
     ("PAGEFLOWS_PAGE_USERNAME", "username"),
     ("PAGEFLOWS_HANDBACK_AFTER", "handback_after"),
+    ("PAGEFLOWS_PAGE_TIMEZONE", "timezone"),
 )
 
 
@@ -340,6 +366,9 @@ def with_env_facts(page: PageConfig, env: Mapping[str, str]) -> PageConfig:
     if env.get("PAGEFLOWS_HANDBACK_AFTER"):
         after = _duration(env["PAGEFLOWS_HANDBACK_AFTER"], "PAGEFLOWS_HANDBACK_AFTER")
         page = replace(page, handback_after=after)
+    if env.get("PAGEFLOWS_PAGE_TIMEZONE"):
+        zone = _timezone(env["PAGEFLOWS_PAGE_TIMEZONE"], "PAGEFLOWS_PAGE_TIMEZONE")
+        page = replace(page, timezone=zone)
     return page
 
 

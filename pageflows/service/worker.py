@@ -50,6 +50,7 @@ from pageflows.engine.events import (
     FollowUpDue,
     InboundEvent,
     MessageIn,
+    TimeoutDue,
     WindowClosingDue,
 )
 from pageflows.engine.inbound import (
@@ -301,6 +302,7 @@ class Worker:
             update: dict[str, object] = {"handed_off": not ours}
             if ours:
                 update["agent_until"] = None
+                update["handoff_until"] = None  # issue 12: a `handoff ... for` ends early
             contact = contact.model_copy(update=update)
             self.save_contact(session, runtime.page_id, contact, now)
         if ours:  # held messages are released on every pass back, whatever the state said
@@ -469,7 +471,7 @@ class Worker:
         text = getattr(event, "text", None) if isinstance(event, MessageIn) else None
         self.save_contact(session, runtime.page_id, decision.contact, now, last_message=text)
         comment_at = event.timestamp if isinstance(event, CommentIn) else None
-        broadcast = event.name if isinstance(event, BroadcastDue) else None
+        broadcast = (event.run or event.name) if isinstance(event, BroadcastDue) else None
         # The 7-day window after an ad binds a message as long as it let it go.
         ad_at = decision.contact.ad_message_at if page.ad_window else None
         for effect in decision.effects:
@@ -740,9 +742,17 @@ class Worker:
         spec = row.spec
         base = {"contact_id": row.contact_id, "timestamp": row.due_at}
         if row.purpose == "broadcast":
-            return BroadcastDue(name=spec["name"], **base)
+            return BroadcastDue(name=spec["name"], run=spec.get("run"), **base)
         if row.purpose == "window_closing":
             return WindowClosingDue(root=spec["root"], for_message_at=spec["created_at"], **base)
+        if row.purpose in ("ask_timeout", "handoff_timeout"):  # issue 12: asks
+            return TimeoutDue(
+                purpose=row.purpose,
+                root=spec["root"],
+                path=tuple(spec["path"]),
+                created_at=spec["created_at"],
+                **base,
+            )
         return FollowUpDue(
             root=spec["root"],
             path=tuple(spec["path"]),
@@ -765,6 +775,11 @@ class Worker:
         started = 0
         for runtime in self.pages.values():
             for name, (_, broadcast) in runtime.program.broadcasts.items():
+                if broadcast.recurring:  # issue 12: time
+                    started += broadcasts.start_occurrences(
+                        self.engine, runtime.page_id, broadcast, now
+                    )
+                    continue
                 if broadcast.send_at > now:
                     continue
                 with Session(self.engine) as session, session.begin():

@@ -315,3 +315,28 @@ def test_a_misplaced_or_misspelt_setting_is_refused_not_ignored(
     tmp_path: Path, toml: str, says: str
 ) -> None:
     assert says in refusal(tmp_path, toml)
+
+
+# ------------------------------------------------------------------ issue 12: the Page's time zone
+
+
+@pytest.mark.parametrize(
+    ("toml_line", "env", "zone"),
+    [
+        ("", {}, "UTC"),
+        ('timezone = "Europe/Paris"', {}, "Europe/Paris"),
+        ('timezone = "Europe/Paris"', {"PAGEFLOWS_PAGE_TIMEZONE": "Asia/Tokyo"}, "Asia/Tokyo"),
+    ],
+)
+def test_the_pages_time_zone_from_the_file_and_the_environment(
+    tmp_path: Path, toml_line: str, env: dict[str, str], zone: str
+) -> None:
+    (page,) = settings(tmp_path, HEAD + toml_line + "\n", env).pages
+    assert page.facts().timezone == zone
+
+
+@pytest.mark.parametrize("value", ['"Paris"', '"CET+1"', '""', "2"])
+def test_a_time_zone_that_is_no_zone_is_one_line(tmp_path: Path, value: str) -> None:
+    message = refusal(tmp_path, HEAD + f"timezone = {value}\n")
+    assert "timezone is" in message
+    assert 'give an IANA time zone such as "Europe/Paris" or "UTC"' in message

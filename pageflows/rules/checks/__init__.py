@@ -12,6 +12,7 @@ from typing import Protocol
 
 from pageflows.rules import model as m
 from pageflows.rules.checks import (  # issue 12: B
+    asks,
     conditions,  # issue 12: D
     fields,
     limits,
@@ -21,6 +22,7 @@ from pageflows.rules.checks import (  # issue 12: B
     silence,
     structure,
     templates,
+    times,
     titles,
     triggers,
 )
@@ -73,4 +75,6 @@ def run_checks(
     found += titles.check(flows)  # issue 12: B
     found += silence.check(flows, as_of)  # issue 12: B
     found += conditions.check(flows)  # issue 12: D
+    found += asks.check(flows, as_of)  # issue 12: asks
+    found += times.check(flows)  # issue 12: time
     return found

@@ -124,6 +124,7 @@ def _check_action(action: m.Action) -> list[Diagnostic]:
             found += _buttons(card.buttons)
     elif isinstance(action, m.Ask):
         found += _text(action.question, TEXT_MAX, "this question")
+        found += _ask_choices(action.choices)
     elif isinstance(action, m.RequestNotifications) and len(action.title) > NOTIFICATION_TITLE_MAX:
         found.append(
             error(
@@ -141,3 +142,30 @@ def _own(item: m.QuickReply | m.Button) -> str:
     """issue 12: B: a title with templates is measured without its values; say so."""
     parts = item.title_text.parts if item.title_text is not None else ()
     return " without its values" if any(isinstance(p, m.Placeholder) for p in parts) else ""
+
+
+def _ask_choices(choices: tuple[m.AskChoice, ...]) -> list[Diagnostic]:
+    """Quick replies under an `ask` are quick replies to Facebook: the same limits (issue 12)."""
+    found: list[Diagnostic] = []
+    if len(choices) > QUICK_REPLIES_MAX:
+        found.append(
+            error(
+                Code.TOO_MANY_QUICK_REPLIES,
+                choices[QUICK_REPLIES_MAX].span,
+                f"{len(choices)} quick replies; Messenger shows at most {QUICK_REPLIES_MAX}",
+                "keep the 13 most useful answers; the contact can still type any other",
+            )
+        )
+    for choice in choices:
+        if not choice.title.strip() or len(choice.title) > QUICK_REPLY_TITLE_MAX:
+            size = f"{len(choice.title)} characters" if choice.title.strip() else "empty"
+            found.append(
+                error(
+                    Code.QUICK_REPLY_TOO_LONG,
+                    choice.span,
+                    f'quick reply "{choice.title}" is {size};'
+                    f" Messenger takes 1 to {QUICK_REPLY_TITLE_MAX}",
+                    "shorten the answer; the question above it can say more",
+                )
+            )
+    return found

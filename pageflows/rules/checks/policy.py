@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from pageflows.rules import model as m
+from pageflows.rules.checks.times import stored_fields
 from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
 from pageflows.rules.source import Span
 from pageflows.rules.walk import children, walk_flow
@@ -43,6 +44,7 @@ MESSAGES = (
 
 def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
     found: list[Diagnostic] = []
+    stored = stored_fields(flows)  # issue 12: a date never stored is PF420's, not ours
     for flow in flows:
         for action, where in walk_flow(flow):
             if isinstance(action, m.After):
@@ -50,13 +52,14 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
                     found += _tag(action.tag, action.tag_span, as_of, tag_policy)
                 total = where.delay + action.delay
                 has_channel = action.tag or action.topic or where.channel_tag or where.channel_topic
-                if total > WINDOW and not has_channel and not _only_templates(action.body):
+                never = action.anchor and action.anchor not in stored
+                late = None if never else _late(action, total)
+                if late and not has_channel and not _only_templates(action.body):
                     found.append(
                         warning(
                             Code.FOLLOW_UP_OUTSIDE_WINDOW,
                             action.span,
-                            f"this follow-up comes {_say(total)} after the contact's message,"
-                            " after the 24 h window: it is skipped unless they write again",
+                            late,
                             'send it within 24h, or as a utility template (`send template "name"`)'
                             " for transactional updates",
                         )
@@ -80,6 +83,29 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
                     )
                 )
     return found
+
+
+def _late(action: m.After, total: timedelta) -> str | None:
+    """Why a follow-up may come after the 24 h window, or None if it never does."""
+    skipped = "after the 24 h window: it is skipped unless they write again"
+    if action.anchor == "" or (action.at and action.delay.total_seconds() % 86400):
+        return None  # issue 12: time; an error already says what is wrong (PF137, PF138)
+    if action.anchored:  # issue 12: time
+        return (
+            f"this follow-up comes {action.delay_text} {action.side} the date in"
+            f" {{contact.{action.anchor}}}, usually days after the contact's message, {skipped}"
+        )
+    if action.at:  # issue 12: time; the latest it can come: just before midnight + a day
+        latest = total + timedelta(days=1)
+        if latest > WINDOW:
+            return (
+                f"this follow-up comes {action.delay_text} later at {action.at}, up to"
+                f" {_say(latest)} after the contact's message, {skipped}"
+            )
+        return None
+    if total > WINDOW:
+        return f"this follow-up comes {_say(total)} after the contact's message, {skipped}"
+    return None
 
 
 def _only_templates(body: tuple[m.Action, ...]) -> bool:

@@ -71,6 +71,8 @@ def _step_name(title: str) -> str:
 
 
 def _is_past(cast: m.Broadcast, as_of: date) -> bool:
+    if cast.recurring:  # issue 12: time; `every friday` has no day of its own to pass
+        return False
     send_at = getattr(cast, "send_at", None)  # a broadcast that repeats may have none
     if not isinstance(send_at, datetime) or cast.local_time == UNREADABLE_TIME:
         return False

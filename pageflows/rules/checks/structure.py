@@ -14,6 +14,8 @@ def _targets(action: m.Action) -> list[m.Target]:
     found = [r.target for r in reactions(action) if isinstance(r, m.Goto)]
     if isinstance(action, m.Goto):
         found.append(action.target)
+    if isinstance(action, m.Ask) and action.give_up is not None:  # issue 12: asks
+        found.append(action.give_up)
     return found
 
 
