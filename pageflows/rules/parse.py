@@ -509,6 +509,10 @@ def _keyword(name: str) -> str | None:
     return None
 
 
+def _has_keyword(expected: set[str]) -> bool:
+    return bool(expected & _keyword_types())
+
+
 @lru_cache(maxsize=1)
 def _keyword_types() -> frozenset[str]:
     """The terminal names of the language's words (GOTO, SEND...)."""
@@ -603,7 +607,9 @@ def syntax_diagnostic(
         # `on keyword "hi"` + Enter: the colon is by far the likeliest miss.
         message = 'expected ":" at the end of this line'
     # issue 12: A: where only a duration fits, it is a bad duration (as the docs say).
-    code = Code.BAD_DURATION if expected == {"DURATION"} else Code.SYNTAX
+    code = (
+        Code.BAD_DURATION if "DURATION" in expected and not _has_keyword(expected) else Code.SYNTAX
+    )
     return error(code, span, message, _hint(expected, found, chunk, exc))
 
 

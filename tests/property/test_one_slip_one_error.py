@@ -41,6 +41,7 @@ from pageflows.engine.policy import check_tag
 from pageflows.rules.diagnostics import Code
 from pageflows.rules.load import LoadResult, load_texts
 from pageflows.rules.page_facts import PageFacts, TemplateInfo
+from pageflows.service.config import read_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 11, 24)
@@ -58,20 +59,28 @@ PAGE = PageFacts(
 )
 
 Folder = dict[str, str]
+# The examples run on the Page of their pageflows.toml (its templates, its region).
+EXAMPLES = ROOT / "examples" / "flows"
 COUNTS = {Code.TOO_MANY_BUTTONS, Code.TOO_MANY_QUICK_REPLIES, Code.TOO_MANY_CARDS}
+
+
+@cache
+def example_pages() -> tuple[PageFacts, ...]:
+    settings = read_settings({}, EXAMPLES / "pageflows.toml")
+    return tuple(page.facts() for page in settings.pages)
 
 
 def load(folder: Folder) -> LoadResult:
     texts = {path: text.encode("utf-8") for path, text in folder.items()}
-    return load_texts(texts, AS_OF, check_tag, (PAGE,))
+    examples = any(path.startswith("examples/") for path in folder)
+    return load_texts(texts, AS_OF, check_tag, example_pages() if examples else (PAGE,))
 
 
 @cache
 def clean_folders() -> tuple[Folder, ...]:
     """The examples folder, and each doc example alone: those that check with no finding."""
     examples = {
-        f"examples/flows/{p.name}": p.read_text("utf-8")
-        for p in sorted((ROOT / "examples" / "flows").glob("*.flow"))
+        f"examples/flows/{p.name}": p.read_text("utf-8") for p in sorted(EXAMPLES.glob("*.flow"))
     }
     doc = (ROOT / "docs" / "language.md").read_text("utf-8")
     candidates = [examples] + [
