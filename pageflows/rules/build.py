@@ -750,4 +750,11 @@ def build_flow(parsed: Parsed, name: str) -> tuple[m.Flow, list[Diagnostic]]:
             )
         )
     flow = builder.flow(parsed, name)
+    if parsed.unread:  # issue 12: A
+        flow = flow.model_copy(
+            update={
+                "unread_lines": tuple(u.line for u in parsed.unread),
+                "unread_steps": tuple(s for u in parsed.unread for s in u.steps),
+            }
+        )
     return flow, diagnostics + builder.diagnostics

@@ -536,9 +536,18 @@ class Flow(BaseModel):
     triggers: tuple[TriggerBlock, ...] = ()
     steps: tuple[Step, ...] = ()
     broadcasts: tuple[Broadcast, ...] = ()
+    # issue 12: A. Blocks of the file that failed to read or parse (their first lines),
+    # and the steps they would have defined ("*": a step whose name is unreadable).
+    # Checks about the whole program must not guess about what these blocks held.
+    unread_lines: tuple[int, ...] = ()
+    unread_steps: tuple[str, ...] = ()
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)
+
+    def may_define(self, name: str) -> bool:
+        """issue 12: A. True if a block that failed to parse may be step `name`."""
+        return name in self.unread_steps or "*" in self.unread_steps
 
 
 After.model_rebuild()

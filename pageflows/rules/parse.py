@@ -28,11 +28,13 @@ from lark.exceptions import (
 )
 from lark.indenter import Indenter
 
+from pageflows.rules import slips
 from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.source import SourceFile, Span
 
 MAX_FILE_BYTES = 1_000_000
 TAB_WIDTH = 4
+INDENT_STEP = 4  # issue 12: A: one level of indentation, in columns (4 spaces or one tab)
 MAX_DEPTH = 24  # nested blocks; a real flow rarely goes past 5
 
 # How each terminal reads in "expected ..." messages.
@@ -101,6 +103,20 @@ class FlowIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = TAB_WIDTH
 
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        # issue 12: A: words glued to a keyword are refused before the indenter.
+        unglued = self._note_openers(_unglued(stream))
+        processed: Iterator[Token] = super().process(unglued)  # type: ignore[no-untyped-call]
+        return processed
+
+    def _note_openers(self, stream: Iterator[Token]) -> Iterator[Token]:
+        """issue 12: A. Whether the line before a line end opens a block (ends with ":")."""
+        self.opens_block = False
+        for token in stream:
+            if token.type != self.NL_type:
+                self.opens_block = token.type == "COLON"
+            yield token
+
     def handle_NL(self, token: Token) -> Iterator[Token]:
         indent_str = token.rsplit("\n", 1)[1]
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
@@ -116,6 +132,10 @@ class FlowIndenter(Indenter):
                     len(indent_str) + 1,
                     f"blocks are nested more than {MAX_DEPTH} levels deep here",
                     "move the inner part into its own step and goto it",
+                )
+            if indent != self.indent_level[-1] + INDENT_STEP:
+                raise _indent_step_error(
+                    line, indent_str, self.indent_level[-1], getattr(self, "opens_block", True)
                 )
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
@@ -134,6 +154,63 @@ class FlowIndenter(Indenter):
                 f"indent it by {_either([n // size for n in open_levels])} {unit},"
                 " like the other lines of the block it belongs to",
             )
+
+
+class GluedWord(LarkError):
+    """issue 12: A. A keyword with letters stuck to it: `gotoo` lexes as `goto` + `o`."""
+
+    def __init__(self, keyword: Token, token: Token) -> None:
+        super().__init__(f"a word runs into the keyword before it at {token.line}:{token.column}")
+        self.keyword, self.token = keyword, token
+
+
+def _unglued(stream: Iterator[Token]) -> Iterator[Token]:
+    """Refuse a keyword followed, with no space, by letters or digits.
+
+    Why: Lark's lexer matches keywords without a word boundary, so `gotoo`
+    read as `goto o` and `gotomenu` as `goto menu`, both without an error.
+    """
+    previous: Token | None = None
+    for token in stream:
+        if (
+            previous is not None
+            and previous.type in _keyword_types()
+            and token.start_pos == previous.end_pos
+            and str(token)[:1].isalnum()
+        ):
+            raise GluedWord(previous, token)
+        previous = token
+        yield token
+
+
+def _indent_step_error(
+    line: int, indent_str: str, outer: int, under_opener: bool
+) -> IndentationError_:
+    """issue 12: A. One step of indentation is 4 spaces (or one tab), as docs/language.md says.
+
+    Why exactly one step: with any deeper indentation accepted, a 5-space line
+    opened a block of its own and the error landed on the next, correct line.
+    Under a line that opens no block, the line meant is likely level with it.
+    """
+    tabs = "\t" in indent_str
+    unit = TAB_WIDTH if tabs else 1
+    level = outer + INDENT_STEP if under_opener else outer
+    count = level // unit
+    noun = ("tab" if tabs else "space") + ("s" if count != 1 else "")
+    here = f"{len(indent_str)} {'tab' if tabs else 'space'}{'s' if len(indent_str) != 1 else ''}"
+    step = "one tab" if tabs else "4 spaces"
+    where = (
+        f"{step} more than the line that opens the block"
+        if under_opener
+        else "like the line above: it opens no block"
+    )
+    return IndentationError_(
+        line,
+        len(indent_str) + 1,
+        f"this line is indented by {here}: the lines of a block are indented {step}"
+        " more than the line that opens it",
+        f"indent it by {count} {noun}, {where}",
+    )
 
 
 def _either(numbers: list[int]) -> str:
@@ -162,10 +239,24 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Unread:
+    """issue 12: A. A block that failed to read or parse: where it starts, the steps it names.
+
+    Why: the checks judge the whole program ("no step book", "nothing leads to
+    menu"); a block they cannot see must not make them report what it would
+    have defined. "*" stands for a step whose name cannot be read.
+    """
+
+    line: int
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Parsed:
     source: SourceFile
     blocks: tuple[Block, ...]
     diagnostics: tuple[Diagnostic, ...]
+    unread: tuple[Unread, ...] = ()  # issue 12: A
 
 
 def decode(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]:
@@ -214,7 +305,7 @@ def _indent_of(line: str) -> str:
 def check_indentation(source: SourceFile) -> list[Diagnostic]:
     """Tabs and spaces may not be mixed: the same file would nest differently per editor."""
     found: list[Diagnostic] = []
-    style: str | None = None
+    style: str | None = _usual_indent(source.text)  # issue 12: A
     for number, line in enumerate(source.text.split("\n"), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -242,11 +333,27 @@ def check_indentation(source: SourceFile) -> list[Diagnostic]:
                 error(
                     Code.MIXED_INDENT,
                     span,
-                    f"this line is indented with {kind}, but earlier lines use {style}",
+                    f"this line is indented with {kind}, but the other lines use {style}",
                     "indent with spaces only (4 per level)",
                 )
             )
     return found
+
+
+def _usual_indent(text: str) -> str | None:
+    """issue 12: A. "tabs" or "spaces", whichever indents more lines (spaces on a tie).
+
+    Why not the first indented line: one tab-indented line at the top made
+    every later, correct line an error; the slip is the odd line out.
+    """
+    counts = {"tabs": 0, "spaces": 0}
+    for line in text.split("\n"):
+        indent = _indent_of(line)
+        if indent and line.strip() and not line.strip().startswith("#") and len(set(indent)) == 1:
+            counts["tabs" if indent[0] == "\t" else "spaces"] += 1
+    if not any(counts.values()):
+        return None
+    return "tabs" if counts["tabs"] > counts["spaces"] else "spaces"
 
 
 def split_blocks(text: str) -> list[tuple[int, str]]:
@@ -267,9 +374,29 @@ def split_blocks(text: str) -> list[tuple[int, str]]:
 def parse_source(source: SourceFile) -> Parsed:
     diagnostics = check_indentation(source)
     if diagnostics:
-        return Parsed(source, (), tuple(diagnostics))
+        return Parsed(source, (), tuple(diagnostics), (unread_block(0, source.text),))
     blocks: list[Block] = []
+    unread: list[Unread] = []
+    previous: tuple[int, str] | None = None
     for offset, chunk in split_blocks(source.text):
+        failed = len(diagnostics)
+        stray = _stray_line(chunk) if previous else None  # issue 12: A
+        if stray and previous and blocks and blocks[-1].line_offset == previous[0]:
+            # The line belongs to the block above, which is read without it: its
+            # findings would be about a block cut short. It waits with this one.
+            blocks.pop()
+            unread.append(unread_block(*previous))
+        previous = (offset, chunk)
+        if stray:
+            diagnostics.append(
+                error(
+                    Code.BAD_INDENT,
+                    Span.point(source.path, offset + 1, 1, len(stray)),
+                    *_stray_words(stray),
+                )
+            )
+            unread.append(unread_block(offset, chunk))
+            continue
         try:
             tree = parser().parse(chunk)
         except IndentationError_ as exc:
@@ -283,6 +410,8 @@ def parse_source(source: SourceFile) -> Parsed:
             )
         except UnexpectedInput as exc:
             diagnostics.append(syntax_diagnostic(source, chunk, offset, exc))
+        except GluedWord as exc:  # issue 12: A
+            diagnostics.append(glued_diagnostic(source, chunk, offset, exc.keyword, exc.token))
         except LarkError as exc:  # pragma: no cover - any other Lark failure stays located
             diagnostics.append(
                 error(
@@ -291,14 +420,74 @@ def parse_source(source: SourceFile) -> Parsed:
             )
         else:
             blocks.append(Block(tree, offset))
-    return Parsed(source, tuple(blocks), tuple(diagnostics))
+        if len(diagnostics) > failed:
+            unread.append(unread_block(offset, chunk))
+    return Parsed(source, tuple(blocks), tuple(diagnostics), tuple(unread))
+
+
+@lru_cache(maxsize=1)
+def _top_level_words() -> frozenset[str]:
+    """The words a top-level block starts with (on, step, broadcast), read from the grammar."""
+    accepted = parser().parse_interactive("").accepts()  # type: ignore[no-untyped-call]
+    return frozenset(k for k in (_keyword(name) for name in accepted) if k)
+
+
+def _stray_line(chunk: str) -> str | None:
+    """issue 12: A. The first word of a block that is a line of the block above, at the margin.
+
+    `send "x"` at the left margin ends the step above it: that is one slip, on
+    this line, not a broken block here plus findings about the step cut short.
+    """
+    match = WORD.match(chunk)
+    if match is None:
+        return None
+    word = match.group(0)
+    if word in _top_level_words() or word not in _all_keywords():
+        return None
+    return word
+
+
+def _stray_words(word: str) -> tuple[str, str]:
+    top = sorted(_top_level_words(), key=lambda w: ("on", "step", "broadcast", w).index(w))
+    starters = ", ".join(top[:-1]) + " and " + top[-1] if len(top) > 1 else "".join(top)
+    return (
+        f'this "{word}" line starts at the left margin, so it ends the block above it',
+        "indent it to its place in the block above (4 spaces per level);"
+        f" only {starters} lines start at the left margin",
+    )
 
 
 def parse_bytes(path: str, data: bytes) -> Parsed:
     source, problems = decode(path, data)
     if source is None:
-        return Parsed(SourceFile(path=path, text=""), (), tuple(problems))
+        lost = (Unread(1, ("*",)),)  # issue 12: A
+        return Parsed(SourceFile(path=path, text=""), (), tuple(problems), lost)
     return parse_source(source)
+
+
+STEP_LINE = re.compile(r"[ \t]*([^\W\d]\w*)(?:[ \t]+([^\W\d][\w-]*))?(.*)")
+
+
+def unread_block(offset: int, chunk: str) -> Unread:
+    """issue 12: A. The steps a failed block names, read leniently, line by line.
+
+    Every line counts, not only the first: an indented `step` line makes its
+    whole block part of the block above, and `stpe book:` is still step book.
+    """
+    steps: list[str] = []
+    for line in chunk.split("\n"):
+        match = STEP_LINE.match(line)
+        if not match:
+            continue
+        word, name, rest = match.groups()
+        if word == "step" or (
+            word not in _all_keywords()
+            and name
+            and rest.rstrip().endswith(":")
+            and difflib.get_close_matches(word.lower(), ["step"], n=1, cutoff=0.7)
+        ):
+            steps.append(name or "*")
+    return Unread(offset + 1, tuple(steps))
 
 
 # ------------------------------------------------------------------ messages
@@ -318,6 +507,30 @@ def _keyword(name: str) -> str | None:
             value = str(terminal.pattern.value)
             return value if value.isalpha() else None
     return None
+
+
+def _has_keyword(expected: set[str]) -> bool:
+    return bool(expected & _keyword_types())
+
+
+@lru_cache(maxsize=1)
+def _keyword_types() -> frozenset[str]:
+    """The terminal names of the language's words (GOTO, SEND...)."""
+    return frozenset(
+        t.name
+        for t in parser().terminals
+        if t.pattern.type == "str" and str(t.pattern.value).isalpha()
+    )
+
+
+@lru_cache(maxsize=1)
+def _all_keywords() -> frozenset[str]:
+    """Every word of the language (send, goto, quick...), read from the grammar."""
+    return frozenset(
+        str(t.pattern.value)
+        for t in parser().terminals
+        if t.pattern.type == "str" and str(t.pattern.value).isalpha()
+    )
 
 
 def describe_expected(expected: set[str]) -> str:
@@ -347,6 +560,14 @@ def syntax_diagnostic(
     source: SourceFile, chunk: str, offset: int, exc: UnexpectedInput
 ) -> Diagnostic:
     """One located finding for a Lark error, worded for a marketer."""
+    slip = slips.recognise(chunk, exc, _all_keywords(), _first_error_line)  # issue 12: A
+    if slip is not None:
+        return error(
+            slip.code,
+            Span.point(source.path, slip.line + offset, slip.col, slip.width),
+            slip.message,
+            slip.hint,
+        )
     expected: set[str] = set()
     line, col, width = (exc.line or 1), (exc.column or 1), 1
     found = ""
@@ -385,7 +606,47 @@ def syntax_diagnostic(
     if not found and "COLON" in expected:
         # `on keyword "hi"` + Enter: the colon is by far the likeliest miss.
         message = 'expected ":" at the end of this line'
-    return error(Code.SYNTAX, span, message, _hint(expected, found, chunk, exc))
+    # issue 12: A: where only a duration fits, it is a bad duration (as the docs say).
+    code = (
+        Code.BAD_DURATION if "DURATION" in expected and not _has_keyword(expected) else Code.SYNTAX
+    )
+    return error(code, span, message, _hint(expected, found, chunk, exc))
+
+
+def glued_diagnostic(
+    source: SourceFile, chunk: str, offset: int, keyword: Token, token: Token
+) -> Diagnostic:
+    """issue 12: A. `gotoo`, `gotomenu`: the whole word, and what it was meant to be."""
+    word = f"{keyword}{token}"
+    close = difflib.get_close_matches(word.lower(), sorted(_all_keywords()), n=1, cutoff=0.75)
+    hint = (
+        f'did you mean "{close[0]}"?'
+        if close
+        else f'did you mean "{keyword} {token}"? a keyword is followed by a space'
+    )
+    return error(
+        Code.SYNTAX,
+        Span.point(
+            source.path, (keyword.line or 1) + offset, keyword.column or 1, max(len(word), 1)
+        ),
+        f'"{word}" is not a word of the flow language',
+        hint,
+    )
+
+
+def _first_error_line(chunk: str) -> int | None:
+    """issue 12: A. The line of a block's first error, None if it parses: to try a fix."""
+    try:
+        parser().parse(chunk)
+    except IndentationError_ as exc:
+        return exc.line
+    except GluedWord as exc:
+        return exc.token.line or 1
+    except UnexpectedInput as exc:
+        return exc.line if exc.line and exc.line > 0 else chunk.count("\n")
+    except LarkError:
+        return 1
+    return None
 
 
 def _line_end(chunk: str, token: Token) -> tuple[int, int]:
@@ -423,16 +684,38 @@ def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> s
         return "this text has no closing double quote"
     if "STRING" in expected and found and WORD.fullmatch(found):
         return f'texts go between double quotes: "{found}"'
+    if hint := _between_words_hint(expected, found, chunk, exc):  # issue 12: A
+        return hint
     if expected == {"QUICK"}:
         return 'only quick replies (quick "Title" -> step) are indented under a send'
     if "DURATION" in expected:
         return "write a number and a unit, such as 20h, 3d, 1h30m or 45m"
-    if "_INDENT" in expected:
+    if "_INDENT" in expected and not found:
+        # issue 12: A: only where the block has no indented line; a line that is
+        # indented already gets no indentation hint (slips.py names its depth).
         return "indent the lines of this block by 4 spaces"
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_INDENT":
         return "only the lines of a block (after a line ending in ':') are indented"
     if "COLON" in expected:
         return 'a line that opens a block ends with ":"'
+    return None
+
+
+def _between_words_hint(
+    expected: set[str], found: str, chunk: str, exc: UnexpectedInput
+) -> str | None:
+    """issue 12: A. A quote inside a text, a name with a space, texts without a comma."""
+    pos = exc.token.start_pos if isinstance(exc, UnexpectedToken) else exc.pos_in_stream
+    if not found or pos is None or pos < 1:
+        return None
+    history = getattr(exc, "token_history", None) or []
+    last = history[-1] if history else None
+    if chunk[pos - 1] == '"' and WORD.match(found):
+        return 'a text ends at the second "; write \\" for a quote inside a text'
+    if last is not None and last.type == "NAME" and WORD.fullmatch(found):
+        return f"a name is one word, without spaces: {last}_{found}"
+    if last is not None and last.type == "STRING" and found.startswith('"') and "COMMA" in expected:
+        return f"separate the texts with a comma: {last}, {found}"
     return None
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
+from pageflows.rules.duration_words import not_a_duration
 from pageflows.rules.model import Literal_, Placeholder, TemplatePart
 
 Problem = tuple[str, str | None]
@@ -53,9 +54,8 @@ def unquote(token: str) -> tuple[str, Problem | None]:
 
 
 def parse_duration(text: str) -> tuple[timedelta | None, Problem | None]:
-    hint = "write a number and a unit (s, m, h, d, w), such as 20h, 3d, 1h30m or 45m"
     if not DURATION.fullmatch(text):
-        return None, (f'"{text}" is not a duration', hint)
+        return None, not_a_duration(text)  # issue 12: A
     seconds = sum(int(n) * UNIT_SECONDS[u] for n, u in DURATION_PART.findall(text))
     if seconds == 0:
         return None, (f'"{text}" is no time at all', "a duration must be longer than zero")

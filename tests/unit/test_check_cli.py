@@ -15,6 +15,8 @@ from pageflows.clock import Clock, FakeClock, SystemClock
 CLEAN = 'on keyword "hello":\n    send "Hi there!"\n'
 WARNING_ONLY = CLEAN + '\nstep old_offer:\n    send "This offer has ended."\n'
 ERROR = 'on keyword "hello":\n    sned "Hi there!"\n'
+# A warning about one block alone (PF406), which a parse error elsewhere does not withhold.
+LOCAL_WARNING = 'on keyword "bye":\n    stop\n    send "Bye!"\n'
 ORDER_UPDATE = (
     'on keyword "order":\n'
     '    send "Thanks for your order!"\n'
@@ -68,14 +70,14 @@ def test_folders_are_searched_recursively_for_flow_files(tmp_path: Path) -> None
 
 
 def test_json_format_is_a_list_of_findings_with_their_fields(tmp_path: Path) -> None:
-    write(tmp_path, "a.flow", WARNING_ONLY)
+    write(tmp_path, "a.flow", LOCAL_WARNING)
     write(tmp_path, "b.flow", ERROR)
     result = run(str(tmp_path), "--format", "json")
     assert result.exit_code == 1
     records = json.loads(result.stdout)
     assert isinstance(records, list)
     assert [(r["code"], r["severity"]) for r in records] == [
-        ("PF402", "warning"),
+        ("PF406", "warning"),
         ("PF010", "error"),
     ]
     for record in records:

@@ -57,7 +57,9 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
                     )
                 )
         found += _after_jumps(flow)
-    for flow in flows:
+    # issue 12: A: a block that failed to parse may hold the goto that leads there.
+    unread = any(f.unread_lines for f in flows)
+    for flow in flows if not unread else ():
         for step in flow.steps:
             if (flow.name, step.name) not in reached:
                 found.append(
@@ -117,8 +119,8 @@ def _resolve(target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]) -> Diag
             else "flows are named after their files; loaded: " + ", ".join(sorted(by_name))
         )
         return error(Code.UNKNOWN_TARGET, target.span, f'there is no flow "{target.flow}"', hint)
-    if owner.step(target.step) is not None:
-        return None
+    if owner.step(target.step) is not None or owner.may_define(target.step):
+        return None  # issue 12: A: a block that failed to parse may be that step
     names = [s.name for s in owner.steps]
     close = difflib.get_close_matches(target.step, names, n=1, cutoff=0.6)
     if close:

@@ -21,7 +21,9 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
     found = _keyword_shadows(program.triggers)
     found += _same_key_shadows(program.triggers)
     ref_triggers = [t for t in program.triggers if isinstance(t.trigger, m.RefTrigger)]
-    if ref_triggers and not program.first("ref_missing"):
+    # issue 12: A: a block that failed to parse may be the `on ref missing`.
+    unread = any(f.unread_lines for f in flows)
+    if ref_triggers and not program.first("ref_missing") and not unread:
         first = ref_triggers[0]
         found.append(
             warning(
