@@ -11,8 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "flows"
+# Each example folder is one Page (its own pageflows.toml): a shop and a restaurant.
+FOLDERS = [EXAMPLES, ROOT / "examples" / "restaurant"]
 PAGEFLOWS = Path(sys.executable).parent / "pageflows"
 
 
@@ -29,10 +33,11 @@ def pageflows(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProces
     )
 
 
-def test_examples_check_without_errors_or_warnings() -> None:
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_examples_check_without_errors_or_warnings(folder: Path) -> None:
     # The examples' story is set on 2026-11-24 (their transcripts' `~ start`): checked
     # on a later day, their 2026-12-01 broadcast is rightly past (PF412).
-    result = pageflows("check", EXAMPLES, "--as-of", "2026-11-24")
+    result = pageflows("check", folder, "--as-of", "2026-11-24")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines, result.stderr
@@ -40,23 +45,33 @@ def test_examples_check_without_errors_or_warnings() -> None:
     assert len(lines) == 1, result.stdout
 
 
-def test_examples_have_flows_and_transcripts() -> None:
-    flows = {p.stem for p in EXAMPLES.glob("*.flow")}
-    assert {"spring_sale", "faq", "comments", "lead_capture", "broadcasts"} <= flows
-    transcripts = [p.stem for p in EXAMPLES.glob("*.chat")]
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        (EXAMPLES, {"spring_sale", "faq", "comments", "lead_capture", "broadcasts"}),
+        (ROOT / "examples" / "restaurant", {"welcome", "booking", "growth", "weekly_menu"}),
+    ],
+    ids=["flows", "restaurant"],
+)
+def test_examples_have_flows_and_transcripts(folder: Path, expected: set[str]) -> None:
+    flows = {p.stem for p in folder.glob("*.flow")}
+    assert expected <= flows
+    assert (folder / "pageflows.toml").is_file()
+    transcripts = [p.stem for p in folder.glob("*.chat")]
     for flow in flows:
         assert any(t.startswith(flow) for t in transcripts), f"no transcript for {flow}.flow"
-    for transcript in EXAMPLES.glob("*.chat"):
+    for transcript in folder.glob("*.chat"):
         assert "~ start " in transcript.read_text("utf-8"), f"{transcript.name} has no ~ start"
 
 
-def test_examples_transcripts_pass() -> None:
-    result = pageflows("test", EXAMPLES)
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_examples_transcripts_pass(folder: Path) -> None:
+    result = pageflows("test", folder)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAIL" not in result.stdout
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.endswith(", 0 failed"), result.stdout
-    assert int(summary.split()[0]) == len(list(EXAMPLES.glob("*.chat")))
+    assert int(summary.split()[0]) == len(list(folder.glob("*.chat")))
 
 
 def test_a_broken_expectation_fails_with_file_line_and_diff(tmp_path: Path) -> None:
