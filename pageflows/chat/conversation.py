@@ -394,7 +394,24 @@ class Conversation:
             self.optin_requests[topic] = str(payload.get("title") or topic)
 
     def pending_follow_ups(self) -> list[Schedule]:
-        return sorted(self.pending.values(), key=lambda s: s.due_at)
+        """What is still to come. A question's timer whose question was answered (or let go)
+        and a handoff's timer after a handback stay in `pending` and fire as no-ops, as in the
+        service; they are not shown as if something were still to happen."""
+        return sorted(
+            (item for item in self.pending.values() if self._live(item)), key=lambda s: s.due_at
+        )
+
+    def _live(self, item: Schedule) -> bool:
+        if item.purpose == "ask_timeout":
+            waiting = self.contact.waiting
+            return (
+                waiting is not None
+                and (waiting.root, waiting.path) == (item.root, item.path)
+                and waiting.asked_at == item.created_at
+            )
+        if item.purpose == "handoff_timeout":
+            return self.contact.handed_off
+        return True
 
 
 def _tappables(outbound: Outbound) -> list[tuple[str, str, str]]:
