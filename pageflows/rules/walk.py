@@ -90,10 +90,19 @@ def reactions(action: m.Action) -> Iterator[m.Reaction]:
                 yield choice.reaction
 
 
-def taps(action: m.Action) -> Iterator[m.QuickReply | m.ReactButton]:
-    """The quick replies and buttons inside one action whose tap runs a reaction."""
+Tap = m.QuickReply | m.ReactButton | m.AskChoice
+
+
+def taps(action: m.Action) -> Iterator[Tap]:
+    """The quick replies and buttons inside one action whose tap runs a reaction.
+
+    A quick answer under an `ask` runs one only when it leads elsewhere
+    (`quick "More than 8" -> big_group`); a plain one is taken as the answer.
+    """
     if isinstance(action, m.SendText | m.PrivateReply | m.SendTemplate):
         yield from action.quick_replies
+    if isinstance(action, m.Ask):
+        yield from (choice for choice in action.choices if choice.reaction is not None)
     if isinstance(action, m.SendButtons):
         yield from (b for b in action.buttons if isinstance(b, m.ReactButton))
     elif isinstance(action, m.SendCards):

@@ -80,6 +80,19 @@ def test_a_tap_that_goes_somewhere_is_not_silent() -> None:
     assert codes({"a.flow": flow}) == []
 
 
+def test_a_quick_answer_under_an_ask_that_only_saves_is_silent_and_an_answer_is_not() -> None:
+    # Tapping "Just looking" lets the question go and only saves: the contact hears
+    # nothing (chat shows just `set intent`). "2" is an answer and the flow goes on.
+    flow = (
+        'on keyword "book":\n'
+        '    ask "How many?" into guests as number:\n'
+        '        quick "2"\n'
+        '        quick "Just looking" -> set intent = "browse"\n'
+        '    send "A table for {contact.guests}."\n'
+    )
+    assert codes({"a.flow": flow}) == ["flows/a.flow:4 PF411"]
+
+
 @pytest.mark.parametrize(
     ("at", "zone", "past"),
     [

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, warning
-from pageflows.rules.walk import taps, walk_flow
+from pageflows.rules.walk import Tap, taps, walk_flow
 
 # build.py gives a broadcast whose time does not read this placeholder (and PF117).
 UNREADABLE_TIME = datetime(2000, 1, 1)
@@ -34,10 +34,11 @@ def check(flows: list[m.Flow], as_of: date) -> list[Diagnostic]:
     return found
 
 
-def _silent(silent: list[m.QuickReply | m.ReactButton]) -> Diagnostic:
+def _silent(silent: list[Tap]) -> Diagnostic:
     """One finding per message, at its first silent tap: the fix is the same for each."""
     tap = silent[0]
     reaction = tap.reaction
+    assert reaction is not None  # taps() yields only what runs a reaction
     if isinstance(reaction, m.SetField):
         does = f"saves {reaction.field}"
         line = f'set {reaction.field} = "{reaction.value.raw}"'
@@ -46,7 +47,7 @@ def _silent(silent: list[m.QuickReply | m.ReactButton]) -> Diagnostic:
         name = getattr(reaction, "name", "")
         does = f'{word}s "{name}"'
         line = f'{word} "{name}"'
-    what = "quick reply" if isinstance(tap, m.QuickReply) else "button"
+    what = "button" if isinstance(tap, m.ReactButton) else "quick reply"
     others = ""
     if len(silent) > 1:
         titles = ", ".join(f'"{t.title}"' for t in silent[1:4])
