@@ -139,9 +139,7 @@ _ASCII_TABLE: dict[int, str] = {
 
 def _char_class(ranges: list[tuple[int, int]]) -> str:
     """A regular-expression character class (without brackets) for sorted ranges."""
-    return "".join(
-        f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges
-    )
+    return "".join(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
 
 
 def _one_of(ranges: list[tuple[int, int]]) -> str:
@@ -191,10 +189,9 @@ _RUN = re.compile(r"W+|M+|F+")
 class _Patterns(NamedTuple):
     """The regular expressions of the non-ASCII path, built once by `_patterns`."""
 
-    drop: re.Pattern[str]  # marks and invisibles removed before NFC
-    skip: re.Pattern[str]  # format characters left after NFC: ignored, never separators
+    drop: re.Pattern[str]  # marks and invisible format characters: removed
     words: re.Pattern[str]  # a solo-script letter with its marks, or a run of letters and marks
-    skip_astral: re.Pattern[str]  # the same two for text with characters beyond U+FFFF
+    drop_astral: re.Pattern[str]  # the same two for text with letters beyond U+FFFF
     words_astral: re.Pattern[str]
 
 
@@ -208,8 +205,8 @@ def _patterns() -> _Patterns:
     The scan runs in C (`map`, then one regular expression over a string of
     kinds). Python's `re` tests a class of characters up to U+FFFF against a
     bitmap but one with characters beyond that against every range in turn, so
-    text without such characters (after emoji are turned into spaces) is split
-    with classes of the BMP only.
+    text without such characters (once emoji are turned into spaces) is
+    handled with classes of the BMP only.
     """
     runs: dict[str, list[tuple[int, int]]] = {"W": [], "M": [], "F": []}
     for lo, hi in SCANNED_RANGES:
@@ -218,8 +215,9 @@ def _patterns() -> _Patterns:
         for run in _RUN.finditer(kinds):
             runs[run.group()[0]].append((lo + run.start(), lo + run.end() - 1))
     solo, word = _split_ranges(runs["W"], _SOLO_RANGES)
-    # The zero-width space separates words: not skipped.
-    _, skip = _split_ranges(runs["F"], ((0x200B, 0x200B),))
+    # Format characters are invisible, except the zero-width space, which separates.
+    _, invisible = _split_ranges(runs["F"], ((0x200B, 0x200B),))
+    dropped = _merge([*_DROP_RANGES, *invisible])
     marks = runs["M"]
     word_or_mark = sorted(word + marks)
 
@@ -227,12 +225,21 @@ def _patterns() -> _Patterns:
         return re.compile(f"{one_of(solo)}{one_of(marks)}*|{one_of(word)}{one_of(word_or_mark)}*")
 
     return _Patterns(
-        drop=re.compile(f"[{_char_class(sorted(_DROP_RANGES))}]+"),
-        skip=re.compile(f"{_bmp_class(skip)}+"),
+        drop=re.compile(f"{_bmp_class(dropped)}+"),
         words=words(_bmp_class),
-        skip_astral=re.compile(f"{_one_of(skip)}+"),
+        drop_astral=re.compile(f"{_one_of(dropped)}+"),
         words_astral=words(_one_of),
     )
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _bmp_class(ranges: list[tuple[int, int]]) -> str:
@@ -241,34 +248,38 @@ def _bmp_class(ranges: list[tuple[int, int]]) -> str:
 
 @cache
 def _separates(ch: str) -> bool:
-    """A character that is neither a letter, a digit, a mark nor ignored (e.g. an emoji)."""
+    """A character that is neither a letter, a digit, a mark nor invisible (e.g. an emoji)."""
     return _KINDS.get(unicodedata.category(ch)) is None or ch == "\u200b"
 
 
 _FOLD_CHARS = re.compile(f"[{''.join(_FOLDS)}]")
 _FOLD_TABLE = {ord(k): v for k, v in _FOLDS.items()}
+_ASCII_BYTES = bytes(ord(_ASCII_TABLE[cp]) if cp < 128 else 32 for cp in range(256))
 
 
 def fold_words(text: str) -> list[str]:
     """Split `text` into case- and accent-folded words (see the module docstring)."""
     if text.isascii():
-        return text.translate(_ASCII_TABLE).split()
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    again = folded.casefold()  # NFKD can yield letters with case ("ℌ" -> "H")
-    if again != folded:
-        folded = unicodedata.normalize("NFKD", again)
+        # bytes.translate is a plain 256-byte table; str.translate looks up a dict.
+        return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    folded = text.casefold()
+    if not unicodedata.is_normalized("NFKD", folded):
+        folded = unicodedata.normalize("NFKD", folded)
+        again = folded.casefold()  # NFKD can yield letters with case ("ℌ" -> "H")
+        if again != folded:
+            folded = unicodedata.normalize("NFKD", again)
     patterns = _patterns()
-    folded = patterns.drop.sub("", folded)
-    if _FOLD_CHARS.search(folded):
-        folded = folded.translate(_FOLD_TABLE)
-    folded = unicodedata.normalize("NFC", folded)
-    if folded.isascii():
-        return folded.translate(_ASCII_TABLE).split()
+    wide = False
     astral = _ASTRAL.findall(folded)
     if astral:  # emoji, mostly: separators, so spaces
         for ch in set(astral):
             if _separates(ch):
                 folded = folded.replace(ch, " ")
-        if _ASTRAL.search(folded):
-            return patterns.words_astral.findall(patterns.skip_astral.sub("", folded))
-    return patterns.words.findall(patterns.skip.sub("", folded))
+        wide = _ASTRAL.search(folded) is not None
+    folded = (patterns.drop_astral if wide else patterns.drop).sub("", folded)
+    if _FOLD_CHARS.search(folded):
+        folded = folded.translate(_FOLD_TABLE)
+    folded = unicodedata.normalize("NFC", folded)
+    if folded.isascii():
+        return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    return (patterns.words_astral if wide else patterns.words).findall(folded)
