@@ -30,12 +30,12 @@ and does its per-character work in C, never in a Python loop:
 * ASCII text (most messages) takes one `str.translate` through a 128-entry
   table (lowercase letters and digits, everything else a space) and one
   `str.split`;
-* other text is casefolded and NFKD-normalized, the dropped marks are removed
-  with one regular-expression substitution, then NFC; if that left ASCII it
-  takes the ASCII path, else one `findall` with character classes built from
-  `unicodedata` splits it into words. The classes are built once, on the first
-  non-ASCII text (a few tens of milliseconds), so a flow set written in ASCII
-  never pays for them.
+* other text is casefolded and NFKD-normalized, emoji become spaces, the
+  dropped marks are removed with one regular-expression substitution, then
+  NFC; if that left ASCII it takes the ASCII path, else one `findall` with
+  character classes generated from `unicodedata` (pageflows/rules/
+  unicode_classes.py, compiled on the first non-ASCII text) splits it into
+  words.
 
 This module is pure and uses the standard library only.
 """
@@ -47,7 +47,8 @@ import unicodedata
 from collections.abc import Callable
 from functools import cache
 from itertools import repeat
-from typing import NamedTuple
+
+from pageflows.rules import unicode_classes as classes
 
 __all__ = ["fold_words"]
 
@@ -186,27 +187,10 @@ _KINDS = {
 _RUN = re.compile(r"W+|M+|F+")
 
 
-class _Patterns(NamedTuple):
-    """The regular expressions of the non-ASCII path, built once by `_patterns`."""
+def _scan() -> dict[str, list[tuple[int, int]]]:
+    """Ranges of letters and digits (W), marks (M) and format characters (F).
 
-    drop: re.Pattern[str]  # marks and invisible format characters: removed
-    words: re.Pattern[str]  # a solo-script letter with its marks, or a run of letters and marks
-    drop_astral: re.Pattern[str]  # the same two for text with letters beyond U+FFFF
-    words_astral: re.Pattern[str]
-
-
-_ASTRAL = re.compile("[\\U00010000-\\U0010ffff]")
-
-
-@cache
-def _patterns() -> _Patterns:
-    """Character classes from this Python's `unicodedata`, built on first use.
-
-    The scan runs in C (`map`, then one regular expression over a string of
-    kinds). Python's `re` tests a class of characters up to U+FFFF against a
-    bitmap but one with characters beyond that against every range in turn, so
-    text without such characters (once emoji are turned into spaces) is
-    handled with classes of the BMP only.
+    The scan runs in C (`map`, then one regular expression over a string of kinds).
     """
     runs: dict[str, list[tuple[int, int]]] = {"W": [], "M": [], "F": []}
     for lo, hi in SCANNED_RANGES:
@@ -214,6 +198,20 @@ def _patterns() -> _Patterns:
         kinds = "".join(map(_KINDS.get, categories, repeat(".")))
         for run in _RUN.finditer(kinds):
             runs[run.group()[0]].append((lo + run.start(), lo + run.end() - 1))
+    return runs
+
+
+def pattern_sources() -> dict[str, str]:
+    """The patterns of pageflows/rules/unicode_classes.py, from this Python's `unicodedata`.
+
+    drop: marks and invisible format characters, removed before NFC; words: a
+    solo-script letter with its marks, or a run of letters, digits and marks.
+    Python's `re` tests a class of characters up to U+FFFF against a bitmap but
+    one with characters beyond that against every range in turn, so each comes
+    twice: for text of the BMP only (once emoji are turned into spaces) and for
+    any text.
+    """
+    runs = _scan()
     solo, word = _split_ranges(runs["W"], _SOLO_RANGES)
     # Format characters are invisible, except the zero-width space, which separates.
     _, invisible = _split_ranges(runs["F"], ((0x200B, 0x200B),))
@@ -221,15 +219,58 @@ def _patterns() -> _Patterns:
     marks = runs["M"]
     word_or_mark = sorted(word + marks)
 
-    def words(one_of: Callable[[list[tuple[int, int]]], str]) -> re.Pattern[str]:
-        return re.compile(f"{one_of(solo)}{one_of(marks)}*|{one_of(word)}{one_of(word_or_mark)}*")
+    def words(one_of: Callable[[list[tuple[int, int]]], str]) -> str:
+        return f"{one_of(solo)}{one_of(marks)}*|{one_of(word)}{one_of(word_or_mark)}*"
 
-    return _Patterns(
-        drop=re.compile(f"{_bmp_class(dropped)}+"),
-        words=words(_bmp_class),
-        drop_astral=re.compile(f"{_one_of(dropped)}+"),
-        words_astral=words(_one_of),
-    )
+    return {
+        "drop": f"{_bmp_class(dropped)}+",
+        "words": words(_bmp_class),
+        "drop_astral": f"{_one_of(dropped)}+",
+        "words_astral": words(_one_of),
+    }
+
+
+def classes_source() -> str:
+    """The text of pageflows/rules/unicode_classes.py (a test keeps the file in step).
+
+    The classes are generated once, not built at run time: a scan of Unicode
+    costs tens of milliseconds, and every pattern given to `re` in pageflows is
+    a literal (tests/unit/test_layers.py), never text a person wrote. Regenerate:
+
+        .venv/bin/python -c 'from pageflows.rules.folding import classes_source as s
+        print(s(), end="")' > pageflows/rules/unicode_classes.py
+    """
+    lines = [
+        '"""Character classes for pageflows/rules/folding.py: generated, do not edit.',
+        "",
+        f"From Unicode {unicodedata.unidata_version} (Python's `unicodedata`), by `classes_source`",
+        "in pageflows/rules/folding.py, which says how to regenerate it.",
+        "tests/unit/test_keyword_index.py fails when this file and `unicodedata` disagree.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import re",
+        "from functools import cache",
+        "",
+        f'UNIDATA_VERSION = "{unicodedata.unidata_version}"',
+    ]
+    for name, pattern in pattern_sources().items():
+        lines += ["", "", "@cache", f"def {name}() -> re.Pattern[str]:", "    return re.compile("]
+        lines += [f'        r"{piece}"' for piece in _pieces(pattern, 80)]
+        lines += ["    )"]
+    return "\n".join(lines) + "\n"
+
+
+def _pieces(pattern: str, width: int) -> list[str]:
+    """`pattern` cut into pieces of about `width` characters, never inside an escape."""
+    tokens = re.findall(r"\\U[0-9a-f]{8}|.", pattern)
+    pieces = [""]
+    for token in tokens:
+        if len(pieces[-1]) + len(token) > width:
+            pieces.append("")
+        pieces[-1] += token
+    return pieces
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -246,13 +287,16 @@ def _bmp_class(ranges: list[tuple[int, int]]) -> str:
     return f"[{_char_class(_split_ranges(ranges, ((0, 0xFFFF),))[0])}]"
 
 
+_ASTRAL = re.compile("[\\U00010000-\\U0010ffff]")
+
+
 @cache
 def _separates(ch: str) -> bool:
     """A character that is neither a letter, a digit, a mark nor invisible (e.g. an emoji)."""
     return _KINDS.get(unicodedata.category(ch)) is None or ch == "\u200b"
 
 
-_FOLD_CHARS = re.compile(f"[{''.join(_FOLDS)}]")
+_FOLD_CHARS = re.compile("[ıłøđħŧƀɨæœ]")  # the keys of _FOLDS
 _FOLD_TABLE = {ord(k): v for k, v in _FOLDS.items()}
 _ASCII_BYTES = bytes(ord(_ASCII_TABLE[cp]) if cp < 128 else 32 for cp in range(256))
 
@@ -268,7 +312,6 @@ def fold_words(text: str) -> list[str]:
         again = folded.casefold()  # NFKD can yield letters with case ("ℌ" -> "H")
         if again != folded:
             folded = unicodedata.normalize("NFKD", again)
-    patterns = _patterns()
     wide = False
     astral = _ASTRAL.findall(folded)
     if astral:  # emoji, mostly: separators, so spaces
@@ -276,10 +319,10 @@ def fold_words(text: str) -> list[str]:
             if _separates(ch):
                 folded = folded.replace(ch, " ")
         wide = _ASTRAL.search(folded) is not None
-    folded = (patterns.drop_astral if wide else patterns.drop).sub("", folded)
+    folded = (classes.drop_astral() if wide else classes.drop()).sub("", folded)
     if _FOLD_CHARS.search(folded):
         folded = folded.translate(_FOLD_TABLE)
     folded = unicodedata.normalize("NFC", folded)
     if folded.isascii():
         return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
-    return (patterns.words_astral if wide else patterns.words).findall(folded)
+    return (classes.words_astral() if wide else classes.words()).findall(folded)

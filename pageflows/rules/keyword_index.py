@@ -31,8 +31,9 @@ flows may hold 100,000 keywords, and a node object with its own dict and lists
 costs 700-800 bytes per keyword; the flat dict costs a key and a small int. A
 multi-word phrase also stores its shorter beginnings as keys (marked "goes
 on"), so a message is walked word by word from each position exactly as a trie
-would be. And most messages match nothing: one C-level `isdisjoint` of the
-message's words against the keys answers those before any Python loop runs.
+would be. And most messages match nothing: one C-level intersection of the
+message's words with the keys answers those before any Python loop runs, and
+otherwise gives the few words a walk can start from.
 
 This module is pure and uses the standard library only.
 """
@@ -172,38 +173,47 @@ class KeywordIndex:
         """The matching entry with the lowest rank, or None."""
         words = fold_words(text)
         phrases = self._phrases
-        if phrases.keys().isdisjoint(words):
+        # The words that begin some phrase, found in C; empty for most messages.
+        heads = phrases.keys() & words
+        if not heads:
             return None
         bits = self._bits
         mask = (1 << bits) - 1
         best = mask
         n = len(words)
-        # From position 0: every mode.
-        key = words[0]
-        packed = phrases.get(key)
-        k = 1
-        while packed is not None:
-            found = (packed >> 1) & mask if k == n else (packed >> (1 + bits)) & mask
-            best = min(best, found)
-            if not packed & 1 or k == n:
-                break
-            key = f"{key} {words[k]}"
-            k += 1
-            packed = phrases.get(key)
+        first = words[0]
+        if first in heads:
+            # From position 0: every mode.
+            key, packed, k = first, phrases[first], 1
+            while True:
+                found = (packed >> 1) & mask if k == n else (packed >> (1 + bits)) & mask
+                best = min(best, found)
+                if not packed & 1 or k == n:
+                    break
+                key = f"{key} {words[k]}"
+                k += 1
+                next_packed = phrases.get(key)
+                if next_packed is None:
+                    break
+                packed = next_packed
         if self._has_contains:
-            # From every later position: CONTAINS only.
+            # From every later position where a phrase begins: CONTAINS only.
             shift = 1 + 2 * bits
-            for i in range(1, n):
-                key = words[i]
-                packed = phrases.get(key)
-                j = i + 1
-                while packed is not None:
-                    best = min(best, packed >> shift)
-                    if not packed & 1 or j == n:
-                        break
-                    key = f"{key} {words[j]}"
-                    j += 1
-                    packed = phrases.get(key)
+            for head in heads:
+                i = 0
+                for _ in range(words.count(head) - (first == head)):
+                    i = words.index(head, i + 1)
+                    key, packed, j = head, phrases[head], i + 1
+                    while True:
+                        best = min(best, packed >> shift)
+                        if not packed & 1 or j == n:
+                            break
+                        key = f"{key} {words[j]}"
+                        j += 1
+                        next_packed = phrases.get(key)
+                        if next_packed is None:
+                            break
+                        packed = next_packed
         return None if best == mask else self._entries[best]
 
     def matches(self, text: str) -> list[KeywordEntry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -464,6 +465,21 @@ def test_folding_classes_cover_every_letter_mark_and_format_character() -> None:
         if cp not in scanned and unicodedata.category(chr(cp)).startswith(needed)
     ]
     assert outside == []
+
+
+def test_generated_unicode_classes_are_in_step_with_unicodedata() -> None:
+    import unicodedata
+
+    from pageflows.rules import unicode_classes
+    from pageflows.rules.folding import classes_source
+
+    if unicodedata.unidata_version != unicode_classes.UNIDATA_VERSION:
+        pytest.skip(
+            f"classes from Unicode {unicode_classes.UNIDATA_VERSION}, this Python has"
+            f" {unicodedata.unidata_version}: regenerate (pageflows/rules/folding.py)"
+        )
+    path = Path(unicode_classes.__file__)
+    assert path.read_text(encoding="utf-8") == classes_source(), "regenerate unicode_classes.py"
 
 
 def test_cafe_does_not_match_caf() -> None:
