@@ -187,7 +187,8 @@ class KeywordIndex:
             key, packed, k = first, phrases[first], 1
             while True:
                 found = (packed >> 1) & mask if k == n else (packed >> (1 + bits)) & mask
-                best = min(best, found)
+                if found < best:
+                    best = found
                 if not packed & 1 or k == n:
                     break
                 key = f"{key} {words[k]}"
@@ -205,7 +206,8 @@ class KeywordIndex:
                     i = words.index(head, i + 1)
                     key, packed, j = head, phrases[head], i + 1
                     while True:
-                        best = min(best, packed >> shift)
+                        if packed >> shift < best:
+                            best = packed >> shift
                         if not packed & 1 or j == n:
                             break
                         key = f"{key} {words[j]}"
