@@ -296,6 +296,13 @@ def _separates(ch: str) -> bool:
     return _KINDS.get(unicodedata.category(ch)) is None or ch == "\u200b"
 
 
+# Punctuation and symbols common in Latin-script messages ("¿", "«»", "’", "—",
+# "…", "❤"): turned into spaces, text that was ASCII but for them takes the ASCII
+# path. Every character here separates words (a test checks it).
+_PUNCTUATION = re.compile(
+    "[\u00a1-\u00a9\u00ab\u00ac\u00ae-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u00d7\u00f7"
+    "\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2600-\u2775\u2794-\u27bf\u3000-\u3003]"
+)
 _FOLD_CHARS = re.compile("[ıłøđħŧƀɨæœ]")  # the keys of _FOLDS
 _FOLD_TABLE = {ord(k): v for k, v in _FOLDS.items()}
 _ASCII_BYTES = bytes(ord(_ASCII_TABLE[cp]) if cp < 128 else 32 for cp in range(256))
@@ -323,6 +330,8 @@ def fold_words(text: str) -> list[str]:
     if _FOLD_CHARS.search(folded):
         folded = folded.translate(_FOLD_TABLE)
     folded = unicodedata.normalize("NFC", folded)
+    if not folded.isascii():
+        folded = _PUNCTUATION.sub(" ", folded)
     if folded.isascii():
         return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
     return (classes.words_astral() if wide else classes.words()).findall(folded)

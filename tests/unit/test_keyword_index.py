@@ -482,6 +482,27 @@ def test_generated_unicode_classes_are_in_step_with_unicodedata() -> None:
     assert path.read_text(encoding="utf-8") == classes_source(), "regenerate unicode_classes.py"
 
 
+def test_punctuation_shortcut_only_holds_separators() -> None:
+    import unicodedata
+
+    from pageflows.rules.folding import _PUNCTUATION
+
+    found = [chr(cp) for cp in range(0x10000) if _PUNCTUATION.match(chr(cp))]
+    assert len(found) > 500
+    for ch in found:
+        category = unicodedata.category(ch)
+        assert category[0] not in "LNM" and category != "Cf", (hex(ord(ch)), category)
+    assert normalize_words("¿Cuánto cuesta? «Très» bien — what’s up… ❤") == (
+        "cuanto",
+        "cuesta",
+        "tres",
+        "bien",
+        "what",
+        "s",
+        "up",
+    )
+
+
 def test_cafe_does_not_match_caf() -> None:
     assert index(entry("caf")).match("un café, por favor") is None
     assert index(entry("café")).match("un CAFE, por favor") is not None
