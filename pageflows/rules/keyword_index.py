@@ -201,6 +201,11 @@ class KeywordIndex:
             # From every later position where a phrase begins: CONTAINS only.
             shift = 1 + 2 * bits
             for head in heads:
+                packed = phrases[head]
+                if not packed & 1:  # a one-word phrase that no longer phrase extends
+                    if (head != first or words.count(head) > 1) and packed >> shift < best:
+                        best = packed >> shift
+                    continue
                 i = 0
                 for _ in range(words.count(head) - (first == head)):
                     i = words.index(head, i + 1)
