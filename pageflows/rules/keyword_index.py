@@ -7,24 +7,11 @@ keyed by folded phrase, so the cost per message is O(words in message x words
 in the longest phrase), independent of how many keywords are registered.
 
 Folding (`normalize_words`) is shared by phrases and messages, so both sides
-always agree (pageflows/rules/folding.py says why it is built as it is):
-
-* case-insensitive (`str.casefold`, so "ß" matches "ss") and accent-insensitive
-  (NFKD, then the diacritic marks are dropped: "PRÊÇO" -> "preco"). Besides
-  the Latin/Greek/Cyrillic combining diacritics, Arabic harakat and tatweel and
-  Hebrew points are dropped, and a few letters that carry a stroke instead of a
-  combining accent are folded ("ł" -> "l", "ø" -> "o", "ı" -> "i", "æ" -> "ae",
-  "œ" -> "oe"). Marks that are part of the spelling (Indic vowel signs, Thai
-  tone marks, Japanese voicing marks) are kept.
-* words are runs of Unicode letters and digits of any script; punctuation,
-  symbols, emoji and whitespace separate words, and so do apostrophes
-  ("what's" -> "what", "s"). Invisible format characters (zero-width joiners,
-  soft hyphens, bidi marks) are ignored, except the zero-width space, which
-  separates.
-* scripts written without spaces between words (CJK ideographs, Hiragana,
-  Katakana, Bopomofo, Thai, Lao, Khmer, Myanmar) yield one word per character,
-  with its marks attached, so that "价格" is found inside "这个价格多少". Word
-  boundaries are therefore not enforced inside such text.
+always agree; its rules, and why it is built as it is, are in
+pageflows/rules/folding.py: case- and accent-insensitive ("PRÊÇO" -> "preco"),
+words are runs of letters and digits of any script (punctuation, emoji and
+apostrophes separate them), and scripts written without spaces (CJK, Thai...)
+give one word per character, so "价格" is found inside "这个价格多少".
 
 Why one flat dict and packed ints rather than a trie of nodes: a busy Page's
 flows may hold 100,000 keywords, and a node object with its own dict and lists
