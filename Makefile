@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test lint fuzz bench crash crash-many clean
+.PHONY: install run chat test lint fuzz bench bench-quick bench-deps crash crash-many clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -75,9 +75,18 @@ crash-many: install
 	$(PY) -m tests.crash --database postgresql --topology web2+workers4 --kills 0 \
 		--blips 40 $(CRASH_MANY_ARGS) --workdir .crash/many-blips --json .crash/many-blips.json
 
-bench: install
+# Benchmarks (docs/performance.md): each prints its figures against a baseline measured in
+# the same run and merges them into bench/results.json. `bench-quick` runs every one of
+# them small and short (under a minute in all); `bench` the long form. Add new ones to BENCHES.
+BENCHES ?= bench/bench_matching.py
+bench-deps: install
 	$(PY) -m pip install -q -e ".[bench]"
-	$(PY) bench/bench_matching.py
+
+bench: bench-deps
+	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
+
+bench-quick: bench-deps
+	@for b in $(BENCHES); do echo "== $$b --quick"; $(PY) $$b --quick || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .crash

@@ -1,56 +1,57 @@
-"""Benchmark: keyword matching cost per message as the number of keywords grows.
+"""Benchmark 1: keyword matching at 10, 1,000 and 100,000 keywords.
 
-For 10, 100, 1,000, 10,000 and 100,000 keywords (seeded random pseudo-words in
-mixed 1-3 word phrases, plus a handful of real shop keywords so that some
-messages match), this builds a `KeywordIndex` and matches a fixed set of
-realistic ~20-word messages, then prints, per size, the microseconds per
-message (best of several rounds, `time.perf_counter`) of: `ours` (the full
-`KeywordIndex.match`, normalization included), `normalize` (only
-`normalize_words`, the part of `ours` that does not depend on the keywords),
-`regex` (the usual baseline: one `\\b(?:kw1|kw2|...)\\b` alternation with
-`re.I`, searched over the casefolded, accent-stripped text; it stops at the
-leftmost hit, so it does less work than a lowest-rank match) and, when
-pyahocorasick is installed, `aho-corasick` (a bare `ahocorasick.Automaton` of
-the space-padded normalized phrases, iterated over the same normalized words
-and keeping the lowest rank). The `ours/x` columns are ratios measured in the
-same run (below 1 means ours is faster), `hits` counts the messages for which
-something matched (both baselines treat every phrase as "contains", ignoring
-exact/starts, so their hits can be higher), and the last lines give the growth of our cost from the
-smallest to the largest index: a flat ~1x is what "cost grows with the
-message, not with the number of keywords" means, whereas the regex column grows
-roughly linearly with the keywords. Absolute numbers depend on the machine;
-compare columns and sizes within one run. There is no pass/fail.
+For each size (seeded random pseudo-words in 1-3 word phrases of all three
+modes, plus a handful of real shop keywords so that some messages match) this
+builds the index and matches twelve realistic ~20-word messages (seven ASCII,
+five not: Portuguese, Spanish, Russian, Chinese and one with emoji), and
+measures, in microseconds per message (best of several rounds,
+`time.perf_counter`):
 
-Run: .venv/bin/python bench/bench_matching.py [--quick]
+* `ours`: `KeywordIndex.match`, folding included;
+* `ahocorasick-rs folded`: the baseline doing the same job: the message folded
+  by the same function, space-padded, one ahocorasick-rs automaton of the
+  space-padded folded phrases searched with overlapping matches, the best rank
+  kept with the same exact/starts/contains rules. Its answers must equal ours
+  for every message (checked; the run fails otherwise);
+* `ahocorasick-rs raw`: the same automaton on the raw message (no folding, no
+  word boundaries): the floor of any matcher, the time folding is compared with;
+* `regex`: one `\\b(?:kw1|kw2|...)\\b` alternation over the folded text (it stops
+  at the leftmost hit, so it does less than a best-rank match);
+* `fold`: `fold_words` alone, on all messages and on the ASCII ones.
+
+Memory per keyword: ours with tracemalloc (what `KeywordIndex.build` allocates
+and keeps, the entries given to it not counted), ahocorasick-rs (whose memory
+is Rust's, unseen by tracemalloc) and ours again by the growth of the resident
+set (VmRSS) of a fresh process building only that index, at 100,000 keywords.
+Build time is the wall time of one build.
+
+Run: .venv/bin/python bench/bench_matching.py [--quick] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import re
+import subprocess
 import sys
 import time
-import unicodedata
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pageflows.rules.keyword_index import (
-    KeywordEntry,
-    KeywordIndex,
-    KeywordMode,
-    normalize_words,
-)
+import ahocorasick_rs
 
-try:
-    import ahocorasick  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # pragma: no cover - optional
-    ahocorasick = None
+from bench.results import Results, arguments, ratio_at_most, value_at_most
+from pageflows.rules.folding import fold_words
+from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
 
-SIZES = (10, 100, 1_000, 10_000, 100_000)
+SIZES = (10, 1_000, 100_000)
+MEMORY_SIZE = 100_000
 
 REAL_KEYWORDS = [
     ("price", KeywordMode.CONTAINS),
@@ -77,6 +78,7 @@ MESSAGES = [
     "hey!! 🔥🔥 saw your story, is the summer sale still on and does it include the kids section?",
     "你好，请问这件外套还有蓝色的吗？价格多少，可以包邮到上海吗？谢谢你们的帮助",
 ]
+ASCII_MESSAGES = [m for m in MESSAGES if m.isascii()]
 
 _SYLLABLES = [c + v for c in "bcdfghjklmnprstvz" for v in "aeiou"] + ["é", "ã", "ço", "ñu", "ü"]
 
@@ -85,7 +87,8 @@ def random_word(rnd: random.Random) -> str:
     return "".join(rnd.choice(_SYLLABLES) for _ in range(rnd.randint(2, 4)))
 
 
-def make_entries(n: int, rnd: random.Random) -> list[KeywordEntry]:
+def make_entries(n: int) -> list[KeywordEntry]:
+    rnd = random.Random(n)
     entries: list[KeywordEntry] = []
     for phrase, mode in REAL_KEYWORDS[:n]:
         entries.append(KeywordEntry(phrase, mode, (0, len(entries)), len(entries)))
@@ -98,129 +101,314 @@ def make_entries(n: int, rnd: random.Random) -> list[KeywordEntry]:
     return entries
 
 
-def fold(text: str) -> str:
-    """Casefold and strip combining marks: what a regex baseline would search."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-# --------------------------------------------------------------------------- matchers
+# --------------------------------------------------------------------------- baselines
 
 Matcher = Callable[[str], Any]
+
+
+class AhoFolded:
+    """ahocorasick-rs doing our job: same folding, same modes, same ranks."""
+
+    def __init__(self, entries: list[KeywordEntry]) -> None:
+        ordered = sorted(enumerate(entries), key=lambda item: (item[1].rank, item[0]))
+        self.entries = [e for _, e in ordered]
+        none = len(self.entries)
+        self.patterns: list[str] = []
+        self.best: list[list[int]] = []  # per pattern: [whole, prefix, contains]
+        slot_of: dict[str, int] = {}
+        reach = {KeywordMode.EXACT: 1, KeywordMode.STARTS: 2, KeywordMode.CONTAINS: 3}
+        for order, e in enumerate(self.entries):
+            words = fold_words(e.phrase)
+            if not words:
+                continue
+            key = " " + " ".join(words) + " "
+            slot = slot_of.get(key)
+            if slot is None:
+                slot = slot_of[key] = len(self.patterns)
+                self.patterns.append(key)
+                self.best.append([none, none, none])
+            for i in range(reach[e.mode]):
+                self.best[slot][i] = min(self.best[slot][i], order)
+        self.none = none
+        self.automaton = ahocorasick_rs.AhoCorasick(self.patterns)
+
+    def match(self, text: str) -> KeywordEntry | None:
+        folded = " " + " ".join(fold_words(text)) + " "
+        end_all = len(folded)
+        best = self.none
+        for slot, start, end in self.automaton.find_matches_as_indexes(folded, overlapping=True):
+            bests = self.best[slot]
+            found = bests[2] if start else (bests[0] if end == end_all else bests[1])
+            best = min(best, found)
+        return None if best == self.none else self.entries[best]
 
 
 def build_ours(entries: list[KeywordEntry]) -> Matcher:
     return KeywordIndex.build(entries).match
 
 
+def build_aho_folded(entries: list[KeywordEntry]) -> Matcher:
+    return AhoFolded(entries).match
+
+
+def build_aho_raw(entries: list[KeywordEntry]) -> Matcher:
+    """The automaton alone on the raw message: no folding, no boundaries, no ranks."""
+    patterns = sorted({" ".join(fold_words(e.phrase)) for e in entries} - {""})
+    automaton = ahocorasick_rs.AhoCorasick(patterns)
+
+    def match(text: str) -> Any:
+        return automaton.find_matches_as_indexes(text, overlapping=True)
+
+    return match
+
+
 def build_regex(entries: list[KeywordEntry]) -> Matcher:
-    phrases = sorted({fold(e.phrase) for e in entries}, key=len, reverse=True)
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, phrases)) + r")\b", re.I)
+    phrases = sorted({" ".join(fold_words(e.phrase)) for e in entries} - {""}, key=len)
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, reversed(phrases))) + r")\b")
 
     def match(text: str) -> Any:
-        return pattern.search(fold(text))
+        return pattern.search(" ".join(fold_words(text)))
 
     return match
 
 
-def build_aho(entries: list[KeywordEntry]) -> Matcher:
-    automaton = ahocorasick.Automaton()
-    for e in entries:
-        key = " " + " ".join(normalize_words(e.phrase)) + " "
-        best = automaton.get(key, None)
-        if best is None or e.rank < best[0]:
-            automaton.add_word(key, (e.rank, e))
-    automaton.make_automaton()
-
-    def match(text: str) -> Any:
-        best: Any = None
-        for _end, value in automaton.iter(" " + " ".join(normalize_words(text)) + " "):
-            if best is None or value[0] < best[0]:
-                best = value
-        return None if best is None else best[1]
-
-    return match
+# --------------------------------------------------------------------------- measuring
 
 
-# --------------------------------------------------------------------------- timing
+def time_per_message(fn: Matcher, messages: list[str], rounds: int, target_s: float) -> float:
+    """Best-of-`rounds` µs per message over `messages`, each round lasting ~target_s."""
+    return time_interleaved({"fn": fn}, messages, rounds, target_s)["fn"]
 
 
-def time_per_message(fn: Matcher, rounds: int, target_s: float) -> float:
-    """Best-of-`rounds` µs per message over MESSAGES, each round lasting ~target_s."""
+def time_interleaved(
+    fns: dict[str, Matcher], messages: list[str], rounds: int, target_s: float
+) -> dict[str, float]:
+    """Best-of-`rounds` µs per message of each function, the functions taking turns.
 
-    def one_pass(reps: int) -> float:
-        start = time.perf_counter()
-        for _ in range(reps):
-            for msg in MESSAGES:
-                fn(msg)
-        return time.perf_counter() - start
+    The machine is shared: taking turns round by round exposes every function to
+    the same load, so their ratio holds even when the absolute numbers move.
+    """
 
-    first = one_pass(1)
-    reps = max(1, int(target_s / max(first, 1e-9)))
-    best = min(one_pass(reps) / reps for _ in range(rounds))
-    return best / len(MESSAGES) * 1e6
+    def one_pass(fn: Matcher, reps: int) -> float:
+        gc.disable()  # as timeit does: a collection of the whole heap is no matcher's cost
+        try:
+            start = time.perf_counter()
+            for _ in range(reps):
+                for msg in messages:
+                    fn(msg)
+            return time.perf_counter() - start
+        finally:
+            gc.enable()
+
+    reps = {name: max(1, int(target_s / max(one_pass(fn, 1), 1e-9))) for name, fn in fns.items()}
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            best[name] = min(best[name], one_pass(fn, reps[name]) / reps[name])
+    return {name: t / len(messages) * 1e6 for name, t in best.items()}
 
 
 def timed_build(
     build: Callable[[list[KeywordEntry]], Matcher], entries: list[KeywordEntry]
 ) -> tuple[Matcher, float]:
+    gc.collect()
     start = time.perf_counter()
     fn = build(entries)
     return fn, time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (< 20 s)")
-    args = parser.parse_args()
-    rounds, target_s = (3, 0.02) if args.quick else (7, 0.2)
+def traced_bytes_per_keyword(entries: list[KeywordEntry]) -> float:
+    """What KeywordIndex.build allocates and keeps (tracemalloc), per keyword."""
+    gc.collect()
+    tracemalloc.start()
+    index = KeywordIndex.build(entries)
+    gc.collect()
+    kept, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del index
+    return kept / len(entries)
 
-    builders: list[tuple[str, Callable[[list[KeywordEntry]], Matcher]]] = [
-        ("ours", build_ours),
-        ("regex", build_regex),
-    ]
-    if ahocorasick is not None:
-        builders.append(("aho-corasick", build_aho))
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def rss_child(which: str, n: int) -> None:
+    """In a fresh process: print the resident-set growth per keyword of one build."""
+    entries = make_entries(n)
+    fold_words("é")  # the Unicode classes are built once per process: not the index's
+    if which == "aho":
+        patterns = sorted({" " + " ".join(fold_words(e.phrase)) + " " for e in entries})
+        gc.collect()
+        before = _rss_bytes()
+        keep: Any = ahocorasick_rs.AhoCorasick(patterns)
     else:
-        print("pyahocorasick not installed: aho-corasick column skipped")
+        gc.collect()
+        before = _rss_bytes()
+        keep = KeywordIndex.build(entries)
+    gc.collect()
+    print((_rss_bytes() - before) / n)
+    del keep
 
-    avg_words = sum(len(normalize_words(m)) for m in MESSAGES) / len(MESSAGES)
-    print(
-        f"{len(MESSAGES)} messages, {avg_words:.1f} normalized words on average; "
-        f"best of {rounds} rounds; µs per message"
+
+def rss_bytes_per_keyword(which: str, n: int) -> float:
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss-child", which, str(n)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    normalize_us = time_per_message(normalize_words, rounds, target_s)
+    return float(out.stdout.strip())
 
-    summary: list[tuple[int, dict[str, float]]] = []
-    for n in SIZES:
-        entries = make_entries(n, random.Random(n))
-        us: dict[str, float] = {}
-        print(f"\n== {n:,} keywords ==")
-        print(f"  {'impl':<13} {'build s':>8} {'µs/msg':>9} {'ours/x':>8} {'hits':>5}")
-        rows = []
+
+def main() -> int:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--sizes", help="comma-separated keyword counts (default 10,1000,100000)")
+    parser.add_argument(
+        "--memory-size", type=int, default=MEMORY_SIZE, help="keywords measured for memory"
+    )
+    parser.add_argument("--rss-child", nargs=2, metavar=("WHICH", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child[0], int(args.rss_child[1]))
+        return 0
+    sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else SIZES
+    memory_size = args.memory_size
+    rounds, target_s = (7, 0.01) if args.quick else (25, 0.05)
+    results = Results("matching", quick=args.quick)
+    fold_words("é")  # build the Unicode classes once, outside every timing
+
+    avg_words = sum(len(fold_words(m)) for m in MESSAGES) / len(MESSAGES)
+    print(
+        f"{len(MESSAGES)} messages ({len(ASCII_MESSAGES)} ASCII), {avg_words:.1f} words on"
+        f" average; best of {rounds} rounds; µs per message"
+    )
+    kept: dict[int, dict[str, Matcher]] = {}  # the smallest and largest, timed together below
+    failures = 0
+    for n in sizes:
+        entries = make_entries(n)
+        builders: list[tuple[str, Callable[[list[KeywordEntry]], Matcher]]] = [
+            ("ours", build_ours),
+            ("aho folded", build_aho_folded),
+            ("aho raw", build_aho_raw),
+        ]
+        if not (args.quick and n > 10_000):  # 100,000 alternatives: ~20 ms a message
+            builders.append(("regex", build_regex))
+        fns: dict[str, Matcher] = {}
+        build_s: dict[str, float] = {}
         for name, build in builders:
-            fn, build_s = timed_build(build, entries)
-            hits = sum(1 for m in MESSAGES if fn(m) is not None)
-            us[name] = time_per_message(fn, rounds, target_s)
-            rows.append((name, build_s, hits))
-        for name, build_s, hits in rows:
-            print(
-                f"  {name:<13} {build_s:>8.3f} {us[name]:>9.2f} "
-                f"{us['ours'] / us[name]:>8.3f} {hits:>3}/{len(MESSAGES)}"
+            fns[name], build_s[name] = timed_build(build, entries)
+        hits = 0
+        for msg in MESSAGES:
+            ours, theirs = fns["ours"](msg), fns["aho folded"](msg)
+            hits += ours is not None
+            if ours != theirs:
+                failures += 1
+                print(
+                    f"MISMATCH at {n:,} keywords on {msg!r}: ours {ours}, ahocorasick-rs {theirs}"
+                )
+        us = time_interleaved({**fns, "fold": fold_words}, MESSAGES, rounds, target_s)
+        ascii_us = time_interleaved(
+            {"fold": fold_words, "aho raw": fns["aho raw"]}, ASCII_MESSAGES, rounds, target_s
+        )
+        if n in (sizes[0], sizes[-1]):
+            kept[n] = {"ours": fns["ours"], "aho folded": fns["aho folded"]}
+        print(
+            f"{n:>7,} keywords, {hits}/{len(MESSAGES)} messages match: "
+            + ", ".join(f"{name} {v:.2f}" for name, v in us.items())
+        )
+        k = f"{n:,} keywords"
+        results.add(
+            f"match, {k}: ours vs ahocorasick-rs on folded text",
+            us["ours"],
+            "µs/msg",
+            baseline=us["aho folded"],
+            baseline_name="ahocorasick-rs, same folding, same modes and ranks",
+            target=ratio_at_most(1.0),
+        )
+        if "regex" in us:
+            results.add(
+                f"match, {k}: ours vs a regex alternation",
+                us["ours"],
+                "µs/msg",
+                baseline=us["regex"],
+                baseline_name="re alternation over the folded text",
             )
-        print(f"  {'normalize':<13} {'':>8} {normalize_us:>9.2f} {'':>8} (part of ours)")
-        summary.append((n, us))
-
-    print("\n== summary: µs per message ==")
-    names = [name for name, _ in builders]
-    print(f"  {'keywords':>9} " + " ".join(f"{name:>13}" for name in names))
-    for n, us in summary:
-        print(f"  {n:>9,} " + " ".join(f"{us[name]:>13.2f}" for name in names))
-    first, last = summary[0], summary[-1]
-    for name in names:
-        growth = last[1][name] / first[1][name]
-        print(f"  growth of {name} from {first[0]:,} to {last[0]:,} keywords: {growth:.2f}x")
+        results.add(
+            f"fold, all messages: vs ahocorasick-rs raw, {k}",
+            us["fold"],
+            "µs/msg",
+            baseline=us["aho raw"],
+            baseline_name="ahocorasick-rs on the raw message",
+            target=ratio_at_most(2.0),
+        )
+        results.add(
+            f"fold, ASCII messages: vs ahocorasick-rs raw, {k}",
+            ascii_us["fold"],
+            "µs/msg",
+            baseline=ascii_us["aho raw"],
+            baseline_name="ahocorasick-rs on the raw ASCII messages",
+            target=ratio_at_most(2.0),
+        )
+        results.add(
+            f"build, {k}: ours vs ahocorasick-rs",
+            build_s["ours"],
+            "s",
+            baseline=build_s["aho folded"],
+            baseline_name="ahocorasick-rs build, folding included",
+        )
+    small, large = sizes[0], sizes[-1]
+    growth = time_interleaved(
+        {f"{name} {n}": fn for n in (small, large) for name, fn in kept[n].items()},
+        MESSAGES,
+        rounds,
+        target_s,
+    )
+    del kept
+    results.add(
+        f"match: ours at {large:,} keywords vs at {small:,}",
+        growth[f"ours {large}"],
+        "µs/msg",
+        baseline=growth[f"ours {small}"],
+        baseline_name=f"ours at {small:,} keywords, timed in the same turns",
+        target=ratio_at_most(1.5),
+    )
+    results.add(
+        f"match: ahocorasick-rs folded at {large:,} keywords vs at {small:,}",
+        growth[f"aho folded {large}"],
+        "µs/msg",
+        baseline=growth[f"aho folded {small}"],
+        baseline_name=f"ahocorasick-rs folded at {small:,} keywords, timed in the same turns",
+    )
+    entries = make_entries(memory_size)
+    aho_rss = rss_bytes_per_keyword("aho", memory_size)
+    results.add(
+        f"memory, {memory_size:,} keywords: ours (tracemalloc) per keyword",
+        traced_bytes_per_keyword(entries),
+        "bytes",
+        baseline=aho_rss,
+        baseline_name="ahocorasick-rs, resident-set growth",
+        target=value_at_most(300),
+    )
+    results.add(
+        f"memory, {memory_size:,} keywords: ours (resident set) per keyword",
+        rss_bytes_per_keyword("ours", memory_size),
+        "bytes",
+        baseline=aho_rss,
+        baseline_name="ahocorasick-rs, resident-set growth",
+    )
+    print()
+    print(results.table())
+    results.write(args.json)
+    print(f"\nwritten to {args.json}")
+    if failures:
+        print(f"{failures} answers differ from ahocorasick-rs: see MISMATCH above")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

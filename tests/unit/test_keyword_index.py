@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -379,3 +380,201 @@ def test_phrase_is_found_where_it_occurs(
     )
     if mode == CONTAINS:
         assert idx.match(f"{before} {phrase} {after}") == e
+
+
+# --------------------------------------------------------------------------- issue 13: folding
+
+# The rules of pageflows/rules/folding.py written the plain way, one character at
+# a time (the index's folding does the same work in C): the fast folding must
+# give the same words for any text.
+_REFERENCE_FOLDS = {"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ŧ": "t", "ƀ": "b"}
+_REFERENCE_FOLDS |= {"ɨ": "i", "æ": "ae", "œ": "oe"}
+
+
+def reference_words(text: str) -> tuple[str, ...]:
+    import unicodedata
+
+    from pageflows.rules import folding
+
+    def dropped(cp: int) -> bool:
+        return any(lo <= cp <= hi for lo, hi in folding._DROP_RANGES)
+
+    def solo(cp: int) -> bool:
+        return any(lo <= cp <= hi for lo, hi in folding._SOLO_RANGES)
+
+    def invisible(ch: str) -> bool:
+        return unicodedata.category(ch) == "Cf" and ch != "\u200b"
+
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(
+        _REFERENCE_FOLDS.get(ch, ch) for ch in text if not dropped(ord(ch)) and not invisible(ch)
+    )
+    text = unicodedata.normalize("NFC", text)
+    words: list[str] = []
+    buf = ""
+    buf_solo = False
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category[0] in "LN":
+            if solo(ord(ch)) or buf_solo:
+                if buf:
+                    words.append(buf)
+                buf = ""
+            buf += ch
+            buf_solo = solo(ord(ch))
+        elif category[0] == "M":
+            buf += ch if buf else ""  # a stray mark is dropped
+        elif not invisible(ch):
+            if buf:
+                words.append(buf)
+            buf, buf_solo = "", False
+    if buf:
+        words.append(buf)
+    return tuple(words)
+
+
+# Characters that exercise every branch of the folding: accents composed and not,
+# stroke letters, marks that stay, invisible characters, solo scripts, emoji and
+# letters beyond U+FFFF.
+_TRICKY = (
+    "aéE\u0301İıIßſℌﬁæŁø 0١٢\u0300\u0307\u093c\u0e31\u200b\u200c\u00ad\u0600\ufeff"
+    "-'’.,!?¿ \n\tप्रकीमतกราคา价格がぎ가가🔥👍🏽❤️\U00010400\U0001d400\U00020000\U000110bd\U000e0041"
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text() | st.text(alphabet=_TRICKY))
+def test_folding_equals_the_reference(text: str) -> None:
+    assert normalize_words(text) == reference_words(text)
+
+
+def test_folding_classes_cover_every_letter_mark_and_format_character() -> None:
+    """folding.py scans only some planes for its classes: nothing it needs lies elsewhere."""
+    import unicodedata
+
+    from pageflows.rules.folding import SCANNED_RANGES
+
+    scanned = set()
+    for lo, hi in SCANNED_RANGES:
+        scanned.update(range(lo, hi + 1))
+    needed = ("L", "N", "M", "Cf")
+    outside = [
+        cp
+        for cp in range(0x110000)
+        if cp not in scanned and unicodedata.category(chr(cp)).startswith(needed)
+    ]
+    assert outside == []
+
+
+def test_generated_unicode_classes_are_in_step_with_unicodedata() -> None:
+    import unicodedata
+
+    from pageflows.rules import unicode_classes
+    from pageflows.rules.folding import classes_source
+
+    if unicodedata.unidata_version != unicode_classes.UNIDATA_VERSION:
+        pytest.skip(
+            f"classes from Unicode {unicode_classes.UNIDATA_VERSION}, this Python has"
+            f" {unicodedata.unidata_version}: regenerate (pageflows/rules/folding.py)"
+        )
+    path = Path(unicode_classes.__file__)
+    assert path.read_text(encoding="utf-8") == classes_source(), "regenerate unicode_classes.py"
+
+
+def test_punctuation_shortcut_only_holds_separators() -> None:
+    import unicodedata
+
+    from pageflows.rules.folding import _PUNCTUATION
+
+    found = [chr(cp) for cp in range(0x10000) if _PUNCTUATION.match(chr(cp))]
+    assert len(found) > 500
+    for ch in found:
+        category = unicodedata.category(ch)
+        assert category[0] not in "LNM" and category != "Cf", (hex(ord(ch)), category)
+    assert normalize_words("¿Cuánto cuesta? «Très» bien — what’s up… ❤") == (
+        "cuanto",
+        "cuesta",
+        "tres",
+        "bien",
+        "what",
+        "s",
+        "up",
+    )
+
+
+def test_cafe_does_not_match_caf() -> None:
+    assert index(entry("caf")).match("un café, por favor") is None
+    assert index(entry("café")).match("un CAFE, por favor") is not None
+    assert index(entry("cafe")).match("caf") is None
+
+
+def test_priceless_does_not_match_price() -> None:
+    idx = index(entry("price"), entry("hi", STARTS))
+    assert idx.match("priceless") is None
+    assert idx.match("this is PRICELESS!") is None
+    assert idx.match("high price") == entry("price")
+    assert idx.match("hiya") is None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text"),
+    [
+        ("café", "cafe\u0301"),  # composed keyword, decomposed message
+        ("cafe\u0301", "CAFÉ?"),  # and the other way round
+        ("preço", "prec\u0327o"),
+        ("Ångström", "A\u030angstro\u0308m"),
+        ("ñu", "n\u0303u"),
+    ],
+)
+def test_composed_and_decomposed_accents_match_each_other(phrase: str, text: str) -> None:
+    assert index(entry(phrase, EXACT)).match(text) == entry(phrase, EXACT)
+
+
+def test_turkish_dotted_i_does_not_shift_positions() -> None:
+    # "İ".casefold() is "i" plus a combining dot: two characters for one. The dot
+    # is a mark inside the word, never a boundary, so words and positions hold.
+    assert normalize_words("İSTANBUL İÇİN FİYAT") == ("istanbul", "icin", "fiyat")
+    assert normalize_words("İİİ fiyat") == ("iii", "fiyat")
+    idx = index(entry("fiyat", STARTS, trigger=1), entry("istanbul için", EXACT, trigger=2))
+    assert idx.match("FİYAT nedir?") == entry("fiyat", STARTS, trigger=1)
+    assert idx.match("İİİ fiyat") is None  # not at the start
+    assert idx.match("İSTANBUL İÇİN") == entry("istanbul için", EXACT, trigger=2)
+    assert idx.match("İSTANBUL İÇİNDE") is None  # a longer word is another word
+    assert index(entry("fiyat")).match("FİYATİ") is None
+    assert index(entry("fiyat")).match("İfiyat") is None
+    assert index(entry("i")).match("İ") == entry("i")
+
+
+def test_ascii_and_non_ascii_paths_agree() -> None:
+    # The same words reached by the ASCII shortcut and by the full Unicode path.
+    assert normalize_words("Hello, WORLD 42!") == normalize_words("Hello, WORLD 42! 🔥")
+    assert normalize_words("naïve café") == normalize_words("naive cafe")
+    assert normalize_words("K") == ("k",)  # the Kelvin sign folds to ASCII
+
+
+def test_emoji_separate_words_and_letters_beyond_the_bmp_stay() -> None:
+    assert normalize_words("buy🔥now") == ("buy", "now")
+    assert normalize_words("𝐏𝐑𝐈𝐂𝐄 𐐀") == ("price", "𐐨")  # bold math letters, Deseret
+    assert normalize_words("𠀀𠀁") == ("𠀀", "𠀁")  # CJK extension B: one word each
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*VOCAB, "İ", "café", "cafe\u0301", "caf", "priceless"]), max_size=6),
+    st.lists(st.sampled_from(list(KeywordMode)), min_size=1, max_size=1),
+    st.lists(messages, min_size=1, max_size=4),
+)
+def test_large_ranks_and_many_phrases_equal_the_reference(
+    phrase_words: list[str], modes: list[KeywordMode], texts: list[str]
+) -> None:
+    # Many entries (so the packed numbers take many bits), each phrase a suffix of
+    # the next: every key is both a phrase and the beginning of a longer one.
+    entries = [
+        KeywordEntry(" ".join(phrase_words[: k + 1]), modes[0], (k % 3, -k), k)
+        for k in range(len(phrase_words))
+    ] + [entry(f"filler{i}", rank=i, trigger=i) for i in range(70)]
+    idx = KeywordIndex.build(entries)
+    for text in texts:
+        assert idx.match(text) == naive_match(entries, text)
+        assert idx.matches(text) == naive_matches(entries, text)

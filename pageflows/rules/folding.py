@@ -1,0 +1,337 @@
+"""Folding: turn a message or a keyword phrase into case- and accent-folded words.
+
+Keywords and messages go through the same function (`fold_words`), so both sides
+always agree:
+
+* case-insensitive (`str.casefold`, so "ß" matches "ss") and accent-insensitive
+  (NFKD, then the diacritic marks are dropped: "PRÊÇO" -> "preco"). Besides
+  the Latin/Greek/Cyrillic combining diacritics, Arabic harakat and tatweel and
+  Hebrew points are dropped, and a few letters that carry a stroke instead of a
+  combining accent are folded ("ł" -> "l", "ø" -> "o", "ı" -> "i", "æ" -> "ae",
+  "œ" -> "oe"). Marks that are part of the spelling (Indic vowel signs, Thai
+  tone marks, Japanese voicing marks) are kept. Composed and decomposed accents
+  fold alike ("café" is "cafe" + U+0301 is "cafe"), and a Turkish dotted capital
+  I folds to "i" inside its word: the dot that `casefold` adds is a mark, never a
+  word boundary.
+* words are runs of Unicode letters and digits of any script; punctuation,
+  symbols, emoji and whitespace separate words, and so do apostrophes
+  ("what's" -> "what", "s"). Invisible format characters (zero-width joiners,
+  soft hyphens, bidi marks) are ignored, except the zero-width space, which
+  separates.
+* scripts written without spaces between words (CJK ideographs, Hiragana,
+  Katakana, Bopomofo, Thai, Lao, Khmer, Myanmar) yield one word per character,
+  with its marks attached, so that "价格" is found inside "这个价格多少". Word
+  boundaries are therefore not enforced inside such text.
+
+Why it is built this way: folding is most of the cost of matching a message
+(the index itself is a few dictionary look-ups), so it runs once per message
+and does its per-character work in C, never in a Python loop:
+
+* ASCII text (most messages) takes one `str.translate` through a 128-entry
+  table (lowercase letters and digits, everything else a space) and one
+  `str.split`;
+* other text is casefolded and NFKD-normalized, emoji become spaces, the
+  dropped marks are removed with one regular-expression substitution, then
+  NFC; if that left ASCII it takes the ASCII path, else one `findall` with
+  character classes generated from `unicodedata` (pageflows/rules/
+  unicode_classes.py, compiled on the first non-ASCII text) splits it into
+  words.
+
+This module is pure and uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import cache
+from itertools import repeat
+
+from pageflows.rules import unicode_classes as classes
+
+__all__ = ["fold_words"]
+
+# Characters removed before splitting (they never separate words).
+_DROP_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0300, 0x036F),  # combining diacritical marks (Latin, Greek, Cyrillic accents)
+    (0x1AB0, 0x1AFF),  # combining diacritical marks extended
+    (0x1DC0, 0x1DFF),  # combining diacritical marks supplement
+    (0x20D0, 0x20FF),  # combining marks for symbols (keycap, enclosing circle...)
+    (0xFE20, 0xFE2F),  # combining half marks
+    (0xFE00, 0xFE0F),  # variation selectors (emoji presentation)
+    (0xE0100, 0xE01EF),  # variation selectors supplement
+    (0x0591, 0x05BD),  # Hebrew cantillation and points
+    (0x05BF, 0x05BF),
+    (0x05C1, 0x05C2),
+    (0x05C4, 0x05C5),
+    (0x05C7, 0x05C7),
+    (0x0610, 0x061A),  # Arabic honorific and Quranic marks
+    (0x064B, 0x065F),  # Arabic harakat, hamza above/below
+    (0x0670, 0x0670),  # Arabic superscript alef
+    (0x0640, 0x0640),  # Arabic tatweel (elongation)
+    (0x06D6, 0x06DC),
+    (0x06DF, 0x06E4),
+    (0x06E7, 0x06E8),
+    (0x06EA, 0x06ED),
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x180B, 0x180F),  # Mongolian variation selectors / vowel separator
+    (0x200C, 0x200F),  # ZWNJ, ZWJ, LRM, RLM
+    (0x202A, 0x202E),  # bidi embeddings and overrides
+    (0x2060, 0x2064),  # word joiner, invisible operators
+    (0x2066, 0x206F),  # bidi isolates, deprecated format characters
+    (0xFEFF, 0xFEFF),  # zero-width no-break space / BOM
+    (0xE0001, 0xE0001),  # language tag
+    (0xE0020, 0xE007F),  # tag characters (emoji flags of subdivisions)
+)
+
+# Letters with a stroke or ligatures that NFKD does not decompose.
+_FOLDS: dict[str, str] = {
+    "ı": "i",
+    "ł": "l",
+    "ø": "o",
+    "đ": "d",
+    "ħ": "h",
+    "ŧ": "t",
+    "ƀ": "b",
+    "ɨ": "i",
+    "æ": "ae",
+    "œ": "oe",
+}
+
+# Scripts written without spaces: every letter is a word of its own.
+_SOLO_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0E00, 0x0E7F),  # Thai
+    (0x0E80, 0x0EFF),  # Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x19E0, 0x19FF),  # Khmer symbols
+    (0x3005, 0x3007),  # 々 〆 〇
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3031, 0x3035),  # kana repeat marks
+    (0x303B, 0x303C),
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3100, 0x312F),  # Bopomofo
+    (0x31A0, 0x31BF),  # Bopomofo extended
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA9E0, 0xA9FF),  # Myanmar extended-B
+    (0xAA60, 0xAA7F),  # Myanmar extended-A
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # halfwidth Katakana
+    (0x16FE0, 0x16FFF),  # ideographic symbols
+    (0x1B000, 0x1B16F),  # Kana supplement / extended
+    (0x20000, 0x323AF),  # CJK extensions B..H, compatibility supplement
+)
+
+# The planes that hold every letter, digit, mark and format character that
+# `unicodedata` knows: the BMP, plane 1, the CJK planes 2-3 and plane 14 (tags,
+# variation selectors). tests/unit/test_keyword_index.py checks the rest holds none.
+SCANNED_RANGES: tuple[tuple[int, int], ...] = ((0x0000, 0x3FFFF), (0xE0000, 0xE0FFF))
+
+# ASCII: lowercase letters and digits stay, everything else separates.
+_ASCII_TABLE: dict[int, str] = {
+    cp: (chr(cp).lower() if chr(cp).isalnum() else " ") for cp in range(128)
+}
+
+
+def _char_class(ranges: list[tuple[int, int]]) -> str:
+    """A regular-expression character class (without brackets) for sorted ranges."""
+    return "".join(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+
+
+def _one_of(ranges: list[tuple[int, int]]) -> str:
+    """A pattern matching one character of `ranges`, fast for the BMP.
+
+    Python's `re` tests a class of characters up to U+FFFF against a bitmap, but
+    one with characters beyond that against every range in turn: so the BMP part
+    is a class of its own, and the rest is tried only for characters beyond it.
+    """
+    bmp, astral = _split_ranges(ranges, ((0, 0xFFFF),))
+    if not astral:
+        return f"[{_char_class(bmp)}]"
+    return f"(?:[{_char_class(bmp)}]|(?=[\\U00010000-\\U0010ffff])[{_char_class(astral)}])"
+
+
+def _split_ranges(
+    ranges: list[tuple[int, int]], cut: tuple[tuple[int, int], ...]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(the parts of `ranges` inside `cut`, the parts outside), both sorted."""
+    inside: list[tuple[int, int]] = []
+    outside: list[tuple[int, int]] = []
+    for lo, hi in ranges:
+        start = lo
+        for c_lo, c_hi in sorted(cut):
+            if c_hi < start or c_lo > hi:
+                continue
+            if c_lo > start:
+                outside.append((start, c_lo - 1))
+            inside.append((max(start, c_lo), min(hi, c_hi)))
+            start = min(hi, c_hi) + 1
+            if start > hi:
+                break
+        if start <= hi:
+            outside.append((start, hi))
+    return sorted(inside), sorted(outside)
+
+
+# The kind of each general category: W letter or digit, M mark, F format, . other.
+_KINDS = {
+    **dict.fromkeys(("Lu", "Ll", "Lt", "Lm", "Lo", "Nd", "Nl", "No"), "W"),
+    **dict.fromkeys(("Mn", "Mc", "Me"), "M"),
+    "Cf": "F",
+}
+_RUN = re.compile(r"W+|M+|F+")
+
+
+def _scan() -> dict[str, list[tuple[int, int]]]:
+    """Ranges of letters and digits (W), marks (M) and format characters (F).
+
+    The scan runs in C (`map`, then one regular expression over a string of kinds).
+    """
+    runs: dict[str, list[tuple[int, int]]] = {"W": [], "M": [], "F": []}
+    for lo, hi in SCANNED_RANGES:
+        categories = map(unicodedata.category, map(chr, range(lo, hi + 1)))
+        kinds = "".join(map(_KINDS.get, categories, repeat(".")))
+        for run in _RUN.finditer(kinds):
+            runs[run.group()[0]].append((lo + run.start(), lo + run.end() - 1))
+    return runs
+
+
+def pattern_sources() -> dict[str, str]:
+    """The patterns of pageflows/rules/unicode_classes.py, from this Python's `unicodedata`.
+
+    drop: marks and invisible format characters, removed before NFC; words: a
+    solo-script letter with its marks, or a run of letters, digits and marks.
+    Python's `re` tests a class of characters up to U+FFFF against a bitmap but
+    one with characters beyond that against every range in turn, so each comes
+    twice: for text of the BMP only (once emoji are turned into spaces) and for
+    any text.
+    """
+    runs = _scan()
+    solo, word = _split_ranges(runs["W"], _SOLO_RANGES)
+    # Format characters are invisible, except the zero-width space, which separates.
+    _, invisible = _split_ranges(runs["F"], ((0x200B, 0x200B),))
+    dropped = _merge([*_DROP_RANGES, *invisible])
+    marks = runs["M"]
+    word_or_mark = sorted(word + marks)
+
+    def words(one_of: Callable[[list[tuple[int, int]]], str]) -> str:
+        return f"{one_of(solo)}{one_of(marks)}*|{one_of(word)}{one_of(word_or_mark)}*"
+
+    return {
+        "drop": f"{_bmp_class(dropped)}+",
+        "words": words(_bmp_class),
+        "drop_astral": f"{_one_of(dropped)}+",
+        "words_astral": words(_one_of),
+    }
+
+
+def classes_source() -> str:
+    """The text of pageflows/rules/unicode_classes.py (a test keeps the file in step).
+
+    The classes are generated once, not built at run time: a scan of Unicode
+    costs tens of milliseconds, and every pattern given to `re` in pageflows is
+    a literal (tests/unit/test_layers.py), never text a person wrote. Regenerate:
+
+        .venv/bin/python -c 'from pageflows.rules.folding import classes_source as s
+        print(s(), end="")' > pageflows/rules/unicode_classes.py
+    """
+    lines = [
+        '"""Character classes for pageflows/rules/folding.py: generated, do not edit.',
+        "",
+        f"From Unicode {unicodedata.unidata_version} (Python's `unicodedata`), by `classes_source`",
+        "in pageflows/rules/folding.py, which says how to regenerate it.",
+        "tests/unit/test_keyword_index.py fails when this file and `unicodedata` disagree.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import re",
+        "from functools import cache",
+        "",
+        f'UNIDATA_VERSION = "{unicodedata.unidata_version}"',
+    ]
+    for name, pattern in pattern_sources().items():
+        lines += ["", "", "@cache", f"def {name}() -> re.Pattern[str]:", "    return re.compile("]
+        lines += [f'        r"{piece}"' for piece in _pieces(pattern, 80)]
+        lines += ["    )"]
+    return "\n".join(lines) + "\n"
+
+
+def _pieces(pattern: str, width: int) -> list[str]:
+    """`pattern` cut into pieces of about `width` characters, never inside an escape."""
+    tokens = re.findall(r"\\U[0-9a-f]{8}|.", pattern)
+    pieces = [""]
+    for token in tokens:
+        if len(pieces[-1]) + len(token) > width:
+            pieces.append("")
+        pieces[-1] += token
+    return pieces
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _bmp_class(ranges: list[tuple[int, int]]) -> str:
+    return f"[{_char_class(_split_ranges(ranges, ((0, 0xFFFF),))[0])}]"
+
+
+_ASTRAL = re.compile("[\\U00010000-\\U0010ffff]")
+
+
+@cache
+def _separates(ch: str) -> bool:
+    """A character that is neither a letter, a digit, a mark nor invisible (e.g. an emoji)."""
+    return _KINDS.get(unicodedata.category(ch)) is None or ch == "\u200b"
+
+
+# Punctuation and symbols common in Latin-script messages ("¿", "«»", "’", "—",
+# "…", "❤"): turned into spaces, text that was ASCII but for them takes the ASCII
+# path. Every character here separates words (a test checks it).
+_PUNCTUATION = re.compile(
+    "[\u00a1-\u00a9\u00ab\u00ac\u00ae-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u00d7\u00f7"
+    "\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2600-\u2775\u2794-\u27bf\u3000-\u3003]"
+)
+_FOLD_CHARS = re.compile("[ıłøđħŧƀɨæœ]")  # the keys of _FOLDS
+_FOLD_TABLE = {ord(k): v for k, v in _FOLDS.items()}
+_ASCII_BYTES = bytes(ord(_ASCII_TABLE[cp]) if cp < 128 else 32 for cp in range(256))
+
+
+def fold_words(text: str) -> list[str]:
+    """Split `text` into case- and accent-folded words (see the module docstring)."""
+    if text.isascii():
+        # bytes.translate is a plain 256-byte table; str.translate looks up a dict.
+        return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    folded = text.casefold()
+    if not unicodedata.is_normalized("NFKD", folded):
+        folded = unicodedata.normalize("NFKD", folded)
+        again = folded.casefold()  # NFKD can yield letters with case ("ℌ" -> "H")
+        if again != folded:
+            folded = unicodedata.normalize("NFKD", again)
+    wide = False
+    astral = _ASTRAL.findall(folded)
+    if astral:  # emoji, mostly: separators, so spaces
+        for ch in set(astral):
+            if _separates(ch):
+                folded = folded.replace(ch, " ")
+        wide = _ASTRAL.search(folded) is not None
+    folded = (classes.drop_astral() if wide else classes.drop()).sub("", folded)
+    if _FOLD_CHARS.search(folded):
+        folded = folded.translate(_FOLD_TABLE)
+    folded = unicodedata.normalize("NFC", folded)
+    if not folded.isascii():
+        folded = _PUNCTUATION.sub(" ", folded)
+    if folded.isascii():
+        return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    return (classes.words_astral() if wide else classes.words()).findall(folded)
