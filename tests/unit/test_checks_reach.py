@@ -72,6 +72,20 @@ def test_a_bare_name_suggests_only_a_field_that_exists() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("dya", "day"), ("gusets", "guests"), ("frist_name", "first_name"), ("bookng", "booking")],
+)
+def test_a_misspelt_field_suggests_the_saved_one(typed: str, meant: str) -> None:
+    flow = (
+        'on keyword "hi":\n    ask "?" into day\n    ask "?" into guests\n'
+        '    ask "?" into booking\n'
+        f'    send "Hi {{contact.{typed}}}"\n'
+    )
+    (found,) = [d for d in findings({"a.flow": flow}) if d.code.number == "PF410"]
+    assert found.hint == f"did you mean {{contact.{meant}}}?"
+
+
 def test_a_tap_that_goes_somewhere_is_not_silent() -> None:
     flow = (
         'on keyword "hi":\n    send "Hello"\n        quick "Menu" -> menu\n'

@@ -105,8 +105,19 @@ def _text(text: m.Text, known: set[str]) -> list[tuple[str | None, Diagnostic]]:
     return found
 
 
+def closest(name: str, known: set[str]) -> list[str]:
+    """The saved field a slip most likely meant: two letters swapped (`dya` for `day`,
+    which difflib rates too low in short names), else a close spelling."""
+    swapped = {
+        name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(len(name) - 1)
+    } & known
+    if swapped:
+        return [min(swapped)]
+    return difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+
+
 def _field_hint(field: str, known: set[str], template: bool = False) -> str:
-    close = difflib.get_close_matches(field, sorted(known), n=1, cutoff=0.75)
+    close = closest(field, known)
     if close:
         return f"did you mean {{contact.{close[0]}}}?" if template else f"did you mean {close[0]}?"
     return f'save it first with `set {field} = "..."` or `ask "..." into {field}`'
@@ -118,7 +129,7 @@ def _bare(name: str, span: Span, known: set[str]) -> Diagnostic:
         "a template can show {contact.first_name}, {contact.last_name}, {ref},"
         " or a field saved with set or ask, such as {contact.email}"
     )
-    close = [name] if name in known else difflib.get_close_matches(name, sorted(known), 1, 0.75)
+    close = [name] if name in known else closest(name, known)
     if close:
         hint = f"did you mean {{contact.{close[0]}}}? " + hint
     return error(Code.BAD_TEMPLATE, span, f'"{{{name}}}" is not a name a template can show', hint)
