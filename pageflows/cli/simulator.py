@@ -26,6 +26,7 @@ DEFAULT_SIM = "http://127.0.0.1:8765"
 TEMPLATE_STATUSES = ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED", "IN_APPEAL")
 REPLY_WAIT = 3.0  # seconds to wait for the bot's answer
 QUIET_AFTER = 0.7  # stop early once the bot has been quiet this long after answering
+TYPING_WAIT = 21.0  # after a typing indicator: its pause is at most 20 s (docs/language.md)
 
 
 @click.group()
@@ -347,16 +348,29 @@ def _silence_seen_by_facebook(sim: str, psid: str, page_id: str | None) -> str:
 
 
 def _wait_for_answers(sim: str, psid: str, after: int) -> list[dict[str, Any]]:
+    """The bot's answers to one action: until it has been quiet a moment after answering.
+
+    A typing indicator is a promise of more: the next message is held for the flow's
+    `typing` pause (at most 20 s), so the bot is not quiet until that message came.
+    """
     deadline, last_new = time.monotonic() + REPLY_WAIT, 0.0
     found: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         new = _call(sim, "GET", f"messages?psid={psid}&after={after}")["data"]
+        now = time.monotonic()
+        typing = bool(new) and _is_typing(new[-1])
         if len(new) > len(found):
-            found, last_new = new, time.monotonic()
-        elif found and time.monotonic() - last_new > QUIET_AFTER:
+            found, last_new = new, now
+            if typing:
+                deadline = max(deadline, now + TYPING_WAIT)
+        elif found and now - last_new > (TYPING_WAIT if typing else QUIET_AFTER):
             break
         time.sleep(0.1)
     return found
+
+
+def _is_typing(entry: dict[str, Any]) -> bool:
+    return (entry.get("request") or {}).get("sender_action") == "typing_on"
 
 
 def how_sent(entry: dict[str, Any]) -> str:

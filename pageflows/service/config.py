@@ -532,15 +532,17 @@ def sandbox_settings(settings: Settings, env: Mapping[str, str] | None = None) -
 
     The configured pages are dropped: their tokens must never reach the simulator.
     The sandbox page stands in for the first configured one as Facebook knows it
-    (its region, ad window and declared templates, which the sandbox simulator is
-    given too), so `make run` behaves as that Page would; PAGEFLOWS_PAGE_REGION and
-    PAGEFLOWS_AD_WINDOW still win.
+    (its id and name, region, ad window, time zone and declared templates, which the
+    sandbox simulator is given too), so `make run` behaves as that Page would;
+    PAGEFLOWS_PAGE_REGION, PAGEFLOWS_PAGE_TIMEZONE and PAGEFLOWS_AD_WINDOW still win.
     """
     first = settings.pages[0] if settings.pages else None
     page = PageConfig(
-        id=SANDBOX_PAGE_ID,
+        # The configured Page's id and name, so `pageflows contacts`, `conversation`,
+        # `broadcast preview`... (which read pageflows.toml) find the sandbox's contacts.
+        id=first.id if first else SANDBOX_PAGE_ID,
         token=SANDBOX_TOKEN,
-        name="Sandbox Page",
+        name=first.name if first and first.name else "Sandbox Page",
         greeting="Hi {{user_first_name}}! (sandbox)",
         region=first.region if first else None,
         ad_window=first.ad_window if first else False,
@@ -549,6 +551,7 @@ def sandbox_settings(settings: Settings, env: Mapping[str, str] | None = None) -
         human_agent=first.human_agent if first else True,
         username=first.username if first else "pageflows.sandbox",
         handback_after=first.handback_after if first else DEFAULT_HANDBACK_AFTER,
+        timezone=first.timezone if first else "UTC",
     )
     return replace(
         settings,

@@ -132,13 +132,18 @@ def test_the_sandbox_page_stands_in_for_the_first_page_and_the_environment_wins(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "pageflows.toml"
-    path.write_text(HEAD + 'region = "EU"\nad_window = true\n', "utf-8")
+    path.write_text(
+        HEAD + 'region = "EU"\nad_window = true\ntimezone = "Europe/Paris"\n', "utf-8"
+    )
     (plain,) = load_settings({}, path, sandbox=True).pages
-    assert (plain.id, plain.token, plain.region, plain.ad_window) == (
-        SANDBOX_PAGE_ID,
+    # The configured Page's id (the operator CLI reads pageflows.toml and must find the
+    # sandbox's contacts) and facts, never its token: the simulator gets the sandbox's.
+    assert (plain.id, plain.token, plain.region, plain.ad_window, plain.timezone) == (
+        "104123456789012",
         SANDBOX_TOKEN,
         "EU",
         True,
+        "Europe/Paris",
     )
     (nothing,) = load_settings({}, None, sandbox=True).pages
     assert (nothing.region, nothing.ad_window, nothing.templates) == (None, False, ())
