@@ -42,6 +42,9 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
                 problem = _resolve(target, flow, by_name)
                 if problem:
                     found.append(problem)
+                    meant = _meant_step(target, flow, by_name)
+                    if meant is not None:  # one slip, one finding: not also "unreachable"
+                        reached.add(meant)
                 else:
                     reached.add((target.flow or flow.name, target.step))
             if isinstance(action, m.PrivateReply) and (
@@ -109,6 +112,17 @@ def _duplicates(flows: list[m.Flow]) -> list[Diagnostic]:
     return found
 
 
+def _meant_step(
+    target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]
+) -> tuple[str, str] | None:
+    """The step a misspelt target most likely meant (flow name, step name), if any."""
+    owner = by_name.get(target.flow or flow.name)
+    if owner is None:
+        return None
+    close = difflib.get_close_matches(target.step, [s.name for s in owner.steps], 1, 0.6)
+    return (owner.name, close[0]) if close else None
+
+
 def _resolve(target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]) -> Diagnostic | None:
     owner = by_name.get(target.flow or flow.name)
     if owner is None:
@@ -122,9 +136,9 @@ def _resolve(target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]) -> Diag
     if owner.step(target.step) is not None or owner.may_define(target.step):
         return None  # issue 12: A: a block that failed to parse may be that step
     names = [s.name for s in owner.steps]
-    close = difflib.get_close_matches(target.step, names, n=1, cutoff=0.6)
-    if close:
-        hint = f'did you mean "{close[0]}"?'
+    meant = _meant_step(target, flow, by_name)
+    if meant is not None:
+        hint = f'did you mean "{meant[1]}"?'
     elif names:
         hint = "steps in this flow: " + ", ".join(names)
     else:
