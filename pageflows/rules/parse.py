@@ -682,6 +682,10 @@ def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> s
             return f'did you mean "{close[0]}"?'
     if found.startswith('"') and found.count('"') == 1 and "STRING" in expected:
         return "this text has no closing double quote"
+    if hint := _glued_or_listed_hint(expected, found, chunk, exc):
+        return hint
+    if "NUMBER" in expected and found and WORD.fullmatch(found):
+        return f'write the number in digits, such as 8 (not "{found}")'
     if "STRING" in expected and found and WORD.fullmatch(found):
         return f'texts go between double quotes: "{found}"'
     if hint := _between_words_hint(expected, found, chunk, exc):  # issue 12: A
@@ -698,6 +702,23 @@ def _hint(expected: set[str], found: str, chunk: str, exc: UnexpectedInput) -> s
         return "only the lines of a block (after a line ending in ':') are indented"
     if "COLON" in expected:
         return 'a line that opens a block ends with ":"'
+    return None
+
+
+def _glued_or_listed_hint(
+    expected: set[str], found: str, chunk: str, exc: UnexpectedInput
+) -> str | None:
+    """`as datetime` (a keyword with letters glued on, read as `date` + `time`) and
+    `every monday and friday` (a list written with "and" where commas go)."""
+    pos = exc.token.start_pos if isinstance(exc, UnexpectedToken) else exc.pos_in_stream
+    history = getattr(exc, "token_history", None) or []
+    last = history[-1] if history else None
+    if not found or pos is None or last is None:
+        return None
+    if last.end_pos == pos and str(last)[-1:].isalpha() and found[0].isalpha():
+        return f'"{last}{found}" is not a word of the flow language; did you mean "{last}"?'
+    if found.lower() in ("and", "&") and "COMMA" in expected:
+        return f"list them with commas: {last}, ..."
     return None
 
 

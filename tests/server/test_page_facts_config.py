@@ -132,9 +132,7 @@ def test_the_sandbox_page_stands_in_for_the_first_page_and_the_environment_wins(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "pageflows.toml"
-    path.write_text(
-        HEAD + 'region = "EU"\nad_window = true\ntimezone = "Europe/Paris"\n', "utf-8"
-    )
+    path.write_text(HEAD + 'region = "EU"\nad_window = true\ntimezone = "Europe/Paris"\n', "utf-8")
     (plain,) = load_settings({}, path, sandbox=True).pages
     # The configured Page's id (the operator CLI reads pageflows.toml and must find the
     # sandbox's contacts) and facts, never its token: the simulator gets the sandbox's.
