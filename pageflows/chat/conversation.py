@@ -117,6 +117,9 @@ class Conversation:
         line = line.strip()
         if not line.startswith("/"):
             return self.say(line)
+        head, _, raw = line[1:].partition(" ")
+        if head.lower() == "tap":  # a title as typed: "Bob's table" has a lone quote
+            return self.tap(raw)
         try:
             words = shlex.split(line[1:])
         except ValueError as exc:
@@ -126,8 +129,6 @@ class Conversation:
         name, args = words[0].lower(), words[1:]
         options = {k: v for k, _, v in (a.partition("=") for a in args if "=" in a)}
         rest = " ".join(a for a in args if "=" not in a)
-        if name == "tap":
-            return self.tap(" ".join(args))
         if name == "arrive":
             return self.arrive(options.get("ref"), options.get("from", "link"))
         if name == "ad":
@@ -157,12 +158,12 @@ class Conversation:
         return self.event(MessageIn(text=text, **self._base()))
 
     def tap(self, title: str) -> list[Happened]:
-        wanted = title.strip().strip('"').casefold()
+        wanted = _tap_key(title)
         offered: list[str] = []
         for outbound in reversed(self.last_messages):
             for kind, button_title, payload in _tappables(outbound):
                 offered.append(button_title)
-                if button_title.casefold() != wanted:
+                if _tap_key(button_title) != wanted:
                     continue
                 if kind == "quick":
                     return self.event(
@@ -454,3 +455,12 @@ def wait_text(delta: timedelta) -> str:
         f"{minutes}m" if minutes else "",
     ]
     return "".join(parts) or f"{seconds}s"
+
+
+def _tap_key(title: str) -> str:
+    """A title as people type it: any case, in quotes or not, with a phone's curly
+    apostrophe (’) for the straight one."""
+    title = title.strip()
+    if len(title) > 1 and title[0] == title[-1] == '"':
+        title = title[1:-1]
+    return title.replace("\u2019", "'").replace("\u2018", "'").casefold()

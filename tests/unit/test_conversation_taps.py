@@ -59,3 +59,25 @@ def test_an_attachment_fires_the_attachment_trigger_of_its_kind() -> None:
     audio = [h.effect for h in chat.run("/attach audio")]
     assert [e.outbound.preview for e in image if isinstance(e, Send)] == ["Nice picture!"]
     assert [e.outbound.preview for e in audio if isinstance(e, Send)] == ["Hm?"]
+
+
+TABLE = b"""\
+on keyword "hi":
+    send "Table?"
+        quick "{contact.first_name}'s table" -> yes
+
+step yes:
+    send "Done."
+"""
+
+
+@pytest.mark.parametrize(
+    "typed", ["/tap Alice's table", "/tap alice\u2019s TABLE", '/tap "Alice\'s table"']
+)
+def test_a_title_with_an_apostrophe_is_tapped_as_typed(typed: str) -> None:
+    result = load_texts({"f/table.flow": TABLE}, date(2026, 11, 24), check_tag)
+    assert result.program is not None
+    chat = Conversation.start(result.program, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    chat.run("hi")
+    sent = [h.effect for h in chat.run(typed) if isinstance(h.effect, Send)]
+    assert [s.outbound.preview for s in sent] == ["Done."]
