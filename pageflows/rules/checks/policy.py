@@ -95,12 +95,18 @@ def _late(action: m.After, total: timedelta) -> str | None:
             f"this follow-up comes {action.delay_text} {action.side} the date in"
             f" {{contact.{action.anchor}}}, usually days after the contact's message, {skipped}"
         )
-    if action.at:  # issue 12: time; the latest it can come: just before midnight + a day
-        latest = total + timedelta(days=1)
+    if action.at:  # issue 12: time; a message at 00:00 waits longest, one at 23:59 least
+        hours, _, minutes = action.at.partition(":")
+        if not (hours.isdigit() and minutes.isdigit()):
+            return None  # PF135 bad-time-of-day already says what is wrong
+        clock = timedelta(hours=int(hours), minutes=int(minutes))
+        latest = total + clock
         if latest > WINDOW:
+            earliest = max(total - timedelta(days=1) + clock, timedelta(0))
             return (
-                f"this follow-up comes {action.delay_text} later at {action.at}, up to"
-                f" {_say(latest)} after the contact's message, {skipped}"
+                f"this follow-up comes {action.delay_text} later at {action.at}, from"
+                f" {_say(earliest)} to {_say(latest)} after the contact's message (by the"
+                f" hour they wrote), {skipped}"
             )
         return None
     if total > WINDOW:
