@@ -401,8 +401,8 @@ def run_serving(
     if simulator is not None:
         sim_flag = "" if simulator_port == 8765 else f" --sim {simulator.root}"
         log.info(
-            "talk to it from another terminal: pageflows simulator arrive --as alice"
-            ' --ref spring_sale%s, then pageflows simulator say "how much?" --as alice%s',
+            "talk to it from another terminal: pageflows simulator arrive --as alice%s,"
+            ' then pageflows simulator say "hello" --as alice%s',
             sim_flag,
             sim_flag,
         )

@@ -137,6 +137,11 @@ def template_name_problem(name: str) -> Problem | None:
     head, _, field = name.partition(".")
     if head == "contact" and FIELD.fullmatch(field):
         return None
+    if head.casefold() == "contact" and FIELD.fullmatch(field.casefold()):
+        lower = f"contact.{field.casefold()}"
+        return f'"{{{name}}}" is not a name a template can show', (
+            f"field names are in small letters: {{{lower}}}"
+        )
     guesses = ["contact.first_name", "contact.last_name", "ref"]
     close = difflib.get_close_matches(name, guesses, n=1, cutoff=0.75)
     if close:
