@@ -33,8 +33,15 @@ lint: install
 
 # The storage and end-to-end suites run on SQLite and on a real PostgreSQL
 # server, which .ci/postgres.sh starts (installing Debian's packages if needed).
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist; `auto` is one per
+# core): every test has its own temp folder, PostgreSQL database and free ports,
+# so they may run side by side (docs/testing.md, "In parallel"). One process took
+# 13 minutes of CI's 15 (2 cores); two took 11 on a quiet machine: the crash short
+# forms (~8 of those minutes) wait on real time, not on the CPU.
+# `make test PYTEST_WORKERS=0` runs it in one process, as before.
+PYTEST_WORKERS ?= auto
 test: lint
-	eval "$$(bash .ci/postgres.sh)" && $(BIN)/pytest
+	eval "$$(bash .ci/postgres.sh)" && $(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # The long form of tests/property/test_webhook_over_http.py: 10,000 generated and
 # mutated webhook bodies over HTTP per database; prints the tally for each.

@@ -44,3 +44,14 @@ def fresh_postgres() -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(POSTGRES, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# The slowest tests wait on real time (tests/crash: paced traffic, SIGKILLs, draining),
+# not on the CPU. Collected first, they start at once on the parallel workers and run
+# beside the CPU-bound rest; collected last (their folder's place), they ran at the end,
+# alone, and set the suite's wall time (docs/testing.md).
+SLOW_FIRST = ("tests/crash/",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
