@@ -90,9 +90,13 @@ TRIGGER_KEYWORDS = frozenset(
 class IndentationError_(LarkError):
     """Raised by the indenter with a located message; turned into a diagnostic below."""
 
-    def __init__(self, line: int, col: int, message: str, hint: str) -> None:
+    def __init__(
+        self, line: int, col: int, message: str, hint: str, over_indented: bool = False
+    ) -> None:
         super().__init__(message)
         self.line, self.col, self.message, self.hint = line, col, message, hint
+        # Deeper than the line above allows: the slip may be that line (see _indent_finding).
+        self.over_indented = over_indented
 
 
 class FlowIndenter(Indenter):
@@ -210,6 +214,7 @@ def _indent_step_error(
         f"this line is indented by {here}: the lines of a block are indented {step}"
         " more than the line that opens it",
         f"indent it by {count} {noun}, {where}",
+        over_indented=True,
     )
 
 
@@ -400,14 +405,7 @@ def parse_source(source: SourceFile) -> Parsed:
         try:
             tree = parser().parse(chunk)
         except IndentationError_ as exc:
-            diagnostics.append(
-                error(
-                    Code.BAD_INDENT,
-                    Span.point(source.path, exc.line + offset, exc.col),
-                    exc.message,
-                    exc.hint,
-                )
-            )
+            diagnostics.append(_indent_finding(source, chunk, offset, exc))
         except UnexpectedInput as exc:
             diagnostics.append(syntax_diagnostic(source, chunk, offset, exc))
         except GluedWord as exc:  # issue 12: A
@@ -632,6 +630,27 @@ def glued_diagnostic(
         f'"{word}" is not a word of the flow language',
         hint,
     )
+
+
+def _indent_finding(
+    source: SourceFile, chunk: str, offset: int, exc: IndentationError_
+) -> Diagnostic:
+    """A line deeper than the line above allows, where the line above is the slip:
+
+        split 50%:
+            tag "a"
+        send "Hi!"            <- dedented one level (still valid on its own)
+                quick "Yes" -> yes   <- the first line that no longer fits
+
+    Indenting the line above one level more makes the block read past this line,
+    so that line is named (one slip, one finding on its line), as for `else:`.
+    """
+    slip = slips.line_above_at_wrong_depth(chunk, exc.line, _first_error_line)
+    if exc.over_indented and slip is not None:
+        span = Span.point(source.path, slip.line + offset, slip.col, slip.width)
+        return error(slip.code, span, slip.message, slip.hint)
+    span = Span.point(source.path, exc.line + offset, exc.col)
+    return error(Code.BAD_INDENT, span, exc.message, exc.hint)
 
 
 def _first_error_line(chunk: str) -> int | None:

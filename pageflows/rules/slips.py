@@ -65,7 +65,7 @@ def recognise(
         or (_after_duration(exc) and _duration_in_words(text, line, col))
         or _unknown_word(chunk, pos, line, col, keywords)
         or _wrong_depth(text, line, col, exc)
-        or _line_above_at_wrong_depth(chunk, line, reparse)
+        or line_above_at_wrong_depth(chunk, line, reparse)
     )
 
 
@@ -258,7 +258,7 @@ def _missing_colon(chunk: str, exc: UnexpectedInput, reparse: Reparse) -> Slip |
     )
 
 
-def _line_above_at_wrong_depth(chunk: str, line: int, reparse: Reparse) -> Slip | None:
+def line_above_at_wrong_depth(chunk: str, line: int, reparse: Reparse) -> Slip | None:
     """`else:` refused because the line above it left the `if` one level too early.
 
     The line above parsed, as the first line of an outer block; only the next
