@@ -289,7 +289,8 @@ class Worker:
             core_event = core_event.model_copy(update={"already_replied": replied is not None})
         decision = self.decide(session, runtime, core_event, now)
         # issue 12: R. Why it sent nothing, as the engine said it, for operators to read.
-        row.notes = [e.text for e in decision.effects if isinstance(e, Note)] or None
+        # An empty list says the engine decided and noted nothing (a trigger ran).
+        row.notes = [e.text for e in decision.effects if isinstance(e, Note)]
         return "done"
 
     def _handover(
