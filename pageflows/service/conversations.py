@@ -553,12 +553,17 @@ def _not_run(
 
 
 NOT_SCHEDULED = ("date_missing", "date_unreadable", "date_passed")
+NOT_RUN_WHAT = {
+    "broadcast": "broadcast",
+    "ask_timeout": "question's time limit",
+    "handoff_timeout": "handoff's time limit",
+}
 
 
 def not_run_item(row: FollowUp) -> dict[str, Any]:
     """A follow-up (or broadcast delivery) that did not run, and the engine's reason."""
     never = row.reason in NOT_SCHEDULED
-    what = "broadcast" if row.purpose == "broadcast" else "follow-up"
+    what = NOT_RUN_WHAT.get(row.purpose, "follow-up")
     detail = (row.detail or "").removeprefix("not scheduled: ")
     return {
         "id": f"fu-{row.id}",

@@ -36,6 +36,15 @@ on keyword "hi":
     send "Hello!"
     after 2h unless replied:
         send "Still there?"
+
+on keyword "menu":
+    send "Our menu: https://example.com/menu"
+    after 1h:
+        send "Hungry yet?"
+
+on keyword "human":
+    send "A person will answer you here."
+    handoff "asked for a human"
 """
 PASSED = (
     "follow-up not scheduled (date_passed): 1d before {contact.booking_date} (2026-11-20)"
@@ -136,3 +145,23 @@ def test_a_follow_up_cancelled_because_the_contact_replied_says_so(
         "2026-11-24 11:00  · follow-up cancelled (contact_replied): the contact wrote again at"
         " 2026-11-24 09:30 UTC\n"
     ) in shown
+
+
+def test_a_follow_up_due_while_a_human_has_the_thread_is_cancelled_with_why(
+    world: World,
+) -> None:
+    world.sim.control.say("menu", psid=PSID)
+    world.settle()
+    world.advance(timedelta(minutes=10), step=timedelta(minutes=10))
+    world.sim.control.say("human", psid=PSID)
+    world.settle()
+    world.advance(timedelta(hours=1), step=timedelta(minutes=30))
+    assert world.texts(PSID) == [
+        "Our menu: https://example.com/menu",
+        "A person will answer you here.",
+    ]
+    (row,) = follow_ups(world)
+    assert (row.status, row.reason) == ("cancelled", "handed_off")
+    assert conversation(world)[-1]["text"] == (
+        "follow-up cancelled (handed_off): a human has this conversation"
+    )
