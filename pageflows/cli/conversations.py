@@ -217,7 +217,10 @@ def transcript_lines(item: dict[str, Any]) -> list[str]:
     when = _when(item["at"])
     pad = " " * (len(when) + 4)
     if item["direction"] == "in":
-        return [f"{when}  > {_inbound_text(item)}"]
+        notes = [f"{pad}· {note}" for note in item.get("notes") or ()]  # issue 12: R
+        return [f"{when}  > {_inbound_text(item)}", *notes]
+    if item["kind"] == "follow_up":  # issue 12: R: not sent, and the engine's reason
+        return [f"{when}  · {item['text']}"]
     if item["kind"] == "echo":
         who = "a person in the Page inbox" if item["source"] == "page_inbox" else "another app"
         return [f"{when}  < {item['text'] or '(attachment)'}  [sent by {who}]"]

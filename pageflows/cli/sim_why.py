@@ -56,7 +56,14 @@ def unsent_lines(outcome: silence.Outcome) -> list[str]:
         lines.append(f"not sent > [{how}] {row.preview}")
         if row.detail:
             lines.append(f"           {row.detail}")
+    for reason, detail in outcome.not_scheduled:  # issue 12: R
+        lines.append(f"not sent > [follow-up not scheduled ({reason})] {_plain(detail)}")
     return lines
+
+
+def _plain(detail: str) -> str:
+    """The engine's sentence without the prefix the line already says."""
+    return detail.removeprefix("not scheduled: ")
 
 
 def silent_reason(outcome: silence.Outcome, psid: str) -> str:
@@ -76,6 +83,8 @@ def silent_reason(outcome: silence.Outcome, psid: str) -> str:
             "pageflows has no record of this event: the simulator's webhook URL may point to"
             " another server, or its database is not the one read here (--config)"
         )
+    if outcome.notes and not outcome.unsent:  # issue 12: R: what the engine itself said
+        return "; ".join(dict.fromkeys(outcome.notes))
     if outcome.handed_off:
         return (
             "a human has this conversation (handoff): automation waits until the thread is"
@@ -90,6 +99,10 @@ def silent_reason(outcome: silence.Outcome, psid: str) -> str:
         return "pageflows decided to answer, but nothing it decided was sent (above: why)"
     if outcome.sent:
         return "pageflows sent an answer the simulator has not shown yet; run the command again"
+    if outcome.decided:  # issue 12: R: a trigger ran, and the engine noted nothing
+        if outcome.not_scheduled:
+            return "the flow that ran sends nothing now, and its follow-up was not scheduled"
+        return "the flow that ran sends nothing: it only tags, sets fields or waits"
     return (
         "pageflows processed it and sent nothing: no trigger matched it, or the flow that ran"
         " only tags, sets fields or waits"

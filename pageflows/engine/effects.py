@@ -65,13 +65,19 @@ class Skipped(BaseModel):
 
 
 class Cancelled(BaseModel):
-    """A whole follow-up not run (the contact replied, or a human has the thread)."""
+    """A whole follow-up not run (the contact replied, or a human has the thread).
+
+    One never scheduled (its stored date is missing, unreadable or past) carries a
+    `key` made as a Schedule's is, so the shell records it once as a row of its own,
+    and `due_at`, the time it would have had when one could be worked out."""
 
     model_config = ConfigDict(frozen=True)
     kind: Literal["cancelled"] = "cancelled"
     reason: str
     detail: str
     origin: Span | None = None
+    key: str | None = None  # issue 12: R, set when a follow-up is not scheduled at all
+    due_at: AwareDatetime | None = None  # issue 12: R
 
 
 class Schedule(BaseModel):

@@ -469,12 +469,13 @@ class Run:
 
     def schedule(self, action: m.After, root: str, path: Path) -> None:
         created = self.now
-        due_at = self.due_at(action)
+        key = f"{self.contact.id}|{root}|{'.'.join(map(str, path))}|{created.isoformat()}"
+        due_at = self.due_at(action, key)
         if due_at is None:
             return
         self.effects.append(
             Schedule(
-                key=f"{self.contact.id}|{root}|{'.'.join(map(str, path))}|{created.isoformat()}",
+                key=key,
                 due_at=due_at,
                 root=root,
                 path=(*path, "body", 0),
@@ -486,9 +487,10 @@ class Run:
             )
         )
 
-    def due_at(self, action: m.After) -> datetime | None:
+    def due_at(self, action: m.After, key: str | None = None) -> datetime | None:
         """When a follow-up is due (issue 12: at a time of day, or from a stored date);
-        None, with a Cancelled saying why, if a stored date gives no time to wait for."""
+        None, with a Cancelled saying why, if a stored date gives no time to wait for
+        (keyed as the Schedule would have been, so the shell records it once)."""
         if action.at is None and not action.anchored:
             return self.now + action.delay
         tz, zone_name = timing.contact_zone(self.contact.fields, self.page)
@@ -497,6 +499,7 @@ class Run:
             return timing.days_later_at(self.now, action.delay.days, action.at, tz)
         field_name = f"{{contact.{action.anchor}}}"
         value = self.contact.fields.get(action.anchor or "")
+        would_be: datetime | None = None
         if not value:
             reason, detail = "date_missing", f"{field_name} is empty: no date to count from"
         else:
@@ -507,13 +510,19 @@ class Run:
                 reason = "date_unreadable"
                 detail = f'{field_name} is "{value}", not a date such as 2026-12-05'
             else:
-                reason = "date_passed"
+                reason, would_be = "date_passed", due
                 detail = (
                     f"{action.delay_text} {action.side} {field_name} ({value}) was"
                     f" {timing.say_local(due, tz, zone_name)}, already past"
                 )
         self.effects.append(
-            Cancelled(reason=reason, detail=f"not scheduled: {detail}", origin=action.span)
+            Cancelled(
+                reason=reason,
+                detail=f"not scheduled: {detail}",
+                origin=action.span,
+                key=None if key is None else f"{key}|not_scheduled",
+                due_at=would_be,
+            )
         )
         return None
 

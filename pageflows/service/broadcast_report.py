@@ -129,7 +129,7 @@ def _follow_ups(session: Session, page_id: str, name: str) -> dict[str, int]:
         counts[state] += 1
         if key.startswith(again):
             counts["retries"] += 1
-        elif state == "done":
+        elif state in ("done", "cancelled"):  # issue 12: R: decided, with a reason kept
             counts["first_done"] += 1
     with_rows = session.scalar(
         select(func.count(func.distinct(OutboxMessage.contact_id))).where(

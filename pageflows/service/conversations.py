@@ -15,7 +15,10 @@ row), so page 1,000 of 100,000 contacts costs what page 1 costs.
   open (the standard window), human_agent (after it, within the human agent
   window), closed.
 - A conversation merges the contact's inbox events and outbox rows, each read
-  backwards on its own (page, contact, id) index, newest first.
+  backwards on its own (page, contact, id) index, newest first, and the
+  follow-ups that did not run (cancelled when due, or never scheduled), with
+  the engine's reason; an inbox event carries the engine's notes ("no trigger
+  matched").
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pageflows.service.storage.models import (
     Contact,
     ContactField,
     ContactTag,
+    FollowUp,
     InboxEvent,
     OutboxMessage,
 )
@@ -381,30 +385,39 @@ def conversation(
     cursor = decode_cursor(before, "conversation")
     in_before = _int(cursor, "in")
     out_before = _int(cursor, "out")
+    fu_before = _follow_up_key(cursor)
     with Session(engine) as session:
         inbound = _inbound(session, page_id, psid, in_before)
         outbound = _outbound(session, page_id, psid, out_before)
+        unrun = _not_run(session, page_id, psid, fu_before)
         taken: list[Item] = []
-        next_in, next_out = _peek(inbound), _peek(outbound)
-        while len(taken) < size and (next_in or next_out):
-            # Newest first; on a tie the reply (outbound) is the later one.
-            if next_out and (not next_in or next_out[2] >= next_in[2]):
+        next_in, next_out, next_fu = _peek(inbound), _peek(outbound), _peek(unrun)
+        while len(taken) < size and (next_in or next_out or next_fu):
+            # Newest first; on a tie the reply (outbound) is the later one, and a
+            # follow-up not run, decided with it, later still.
+            if next_fu and all(n is None or next_fu[2] >= n[2] for n in (next_in, next_out)):
+                taken.append(next_fu)
+                next_fu = _peek(unrun)
+            elif next_out and (not next_in or next_out[2] >= next_in[2]):
                 taken.append(next_out)
                 next_out = _peek(outbound)
             else:
                 assert next_in is not None
                 taken.append(next_in)
                 next_in = _peek(inbound)
-        more = next_in is not None or next_out is not None
+        more = next_in is not None or next_out is not None or next_fu is not None
     next_cursor = None
     if more:
         ins = [row_id for side, row_id, _, _ in taken if side == "in"]
         outs = [row_id for side, row_id, _, _ in taken if side == "out"]
+        fus = [(at, row_id) for side, row_id, at, _ in taken if side == "fu"]
+        last_fu = min(fus) if fus else fu_before
         next_cursor = encode_cursor(
             {
                 "k": "conversation",
                 "in": min(ins) if ins else in_before,
                 "out": min(outs) if outs else out_before,
+                "fu": [last_fu[0].isoformat(), last_fu[1]] if last_fu else None,
             }
         )
     return Page([item for _, _, _, item in reversed(taken)], next_cursor)
@@ -417,6 +430,20 @@ def _int(cursor: dict[str, Any] | None, key: str) -> int | None:
     if not isinstance(value, int):
         raise QueryError("this conversation cursor is damaged: start again without `before`")
     return value
+
+
+def _follow_up_key(cursor: dict[str, Any] | None) -> tuple[datetime, int] | None:
+    """issue 12: R. Where the follow-ups not run stopped: (time, id), newest first."""
+    if cursor is None or cursor.get("fu") is None:
+        return None
+    value = cursor["fu"]
+    try:
+        at, row_id = datetime.fromisoformat(value[0]), value[1]
+    except (TypeError, ValueError, IndexError, KeyError):
+        at, row_id = None, None
+    if at is None or at.tzinfo is None or not isinstance(row_id, int):
+        raise QueryError("this conversation cursor is damaged: start again without `before`")
+    return at, row_id
 
 
 Item = tuple[str, int, datetime, dict[str, Any]]
@@ -493,6 +520,65 @@ def _outbound(session: Session, page_id: str, psid: str, before: int | None) -> 
         before = rows[-1].id
 
 
+def _not_run(
+    session: Session, page_id: str, psid: str, before: tuple[datetime, int] | None
+) -> Iterator[Item]:
+    """issue 12: R. The contact's follow-ups that did not run, newest decision first:
+    cancelled when due (the contact replied, a human has the thread) or never scheduled
+    (the date it counts from is missing, unreadable or past). Few per contact."""
+    moment = FollowUp.fired_at
+    while True:
+        query = (
+            select(FollowUp)
+            .where(
+                FollowUp.page_id == page_id,
+                FollowUp.contact_id == psid,
+                FollowUp.status == "cancelled",
+                moment.is_not(None),
+            )
+            .order_by(moment.desc(), FollowUp.id.desc())
+            .limit(CHUNK)
+        )
+        if before is not None:
+            query = query.where(tuple_(moment, FollowUp.id) < tuple_(*before))
+        rows = list(session.scalars(query))
+        for row in rows:
+            assert row.fired_at is not None
+            yield ("fu", row.id, row.fired_at, not_run_item(row))
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1]
+        assert last.fired_at is not None
+        before = (last.fired_at, last.id)
+
+
+NOT_SCHEDULED = ("date_missing", "date_unreadable", "date_passed")
+NOT_RUN_WHAT = {
+    "broadcast": "broadcast",
+    "ask_timeout": "question's time limit",
+    "handoff_timeout": "handoff's time limit",
+}
+
+
+def not_run_item(row: FollowUp) -> dict[str, Any]:
+    """A follow-up (or broadcast delivery) that did not run, and the engine's reason."""
+    never = row.reason in NOT_SCHEDULED
+    what = NOT_RUN_WHAT.get(row.purpose, "follow-up")
+    detail = (row.detail or "").removeprefix("not scheduled: ")
+    return {
+        "id": f"fu-{row.id}",
+        "direction": "out",
+        "kind": "follow_up",
+        "purpose": row.purpose,
+        "at": _iso(row.fired_at),
+        "text": f"{what} {'not scheduled' if never else 'cancelled'} ({row.reason}): {detail}",
+        "status": "not_scheduled" if never else "cancelled",
+        "reason": row.reason,
+        "detail": row.detail,
+        "due_at": _iso(row.due_at),
+    }
+
+
 def inbound_item(
     row: InboxEvent, ours: frozenset[str] | set[str] = frozenset()
 ) -> dict[str, Any] | None:
@@ -515,6 +601,8 @@ def inbound_item(
         "at": at,
         "text": None,
         "standby": standby,
+        # issue 12: R. What the engine said of it, when that is why nothing came back.
+        "notes": list(row.notes or ()),
     }
     if kind == "message":
         item["text"] = payload.get("text")

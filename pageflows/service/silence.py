@@ -2,7 +2,8 @@
 
 `pageflows simulator say/tap/...` shows what Facebook delivered; what pageflows chose
 *not* to send lives only in its database: events not processed yet, messages skipped
-with their reason, held, still queued or failed, and a paused or handed-off contact.
+with their reason, held, still queued or failed, follow-ups not scheduled, what the
+engine noted on each event ("no trigger matched"), and a paused or handed-off contact.
 The CLI takes a `Mark` before it plays an action and reads `since` afterwards, by row
 ids, so neither the simulator's clock nor pageflows' matters.
 """
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pageflows.engine.contact import ContactState
-from pageflows.service.storage.models import Contact, InboxEvent, OutboxMessage
+from pageflows.service.storage.models import Contact, FollowUp, InboxEvent, OutboxMessage
 
 UNSENT = ("skipped", "held", "failed", "queued", "claimed", "sending")
 
@@ -27,6 +28,7 @@ class Mark:
 
     inbox: int
     outbox: int
+    follow_up: int = 0  # issue 12: R: follow-ups recorded not scheduled after it
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class Outcome:
     handed_off: bool = False
     paused_until: datetime | None = None
     waiting_for: str | None = None  # the field an `ask` waits for
+    # issue 12: R. What the engine said of the events (stored on their rows), in order,
+    # and the follow-ups it decided not to schedule (reason, sentence).
+    notes: list[str] = field(default_factory=list)
+    decided: bool = False  # the engine decided on at least one of them (notes were kept)
+    not_scheduled: list[tuple[str, str]] = field(default_factory=list)
 
 
 def mark(engine: Engine, page_id: str) -> Mark:
@@ -59,7 +66,8 @@ def mark(engine: Engine, page_id: str) -> Mark:
         outbox = session.scalar(
             select(func.max(OutboxMessage.id)).where(OutboxMessage.page_id == page_id)
         )
-    return Mark(inbox or 0, outbox or 0)
+        follow_up = session.scalar(select(func.max(FollowUp.id)).where(FollowUp.page_id == page_id))
+    return Mark(inbox or 0, outbox or 0, follow_up or 0)
 
 
 def since(engine: Engine, page_id: str, psid: str, after: Mark, now: datetime) -> Outcome:
@@ -75,6 +83,21 @@ def since(engine: Engine, page_id: str, psid: str, after: Mark, now: datetime) -
         outcome.events = len(events)
         outcome.pending = sum(1 for e in events if e.status == "pending")
         outcome.parked = [e.error or "(no error kept)" for e in events if e.status == "parked"]
+        outcome.notes = [note for e in sorted(events, key=lambda e: e.id) for note in e.notes or ()]
+        outcome.decided = any(e.notes is not None for e in events)
+        outcome.not_scheduled = [
+            (row.reason or "cancelled", row.detail or "")
+            for row in session.scalars(
+                select(FollowUp)
+                .where(
+                    FollowUp.page_id == page_id,
+                    FollowUp.contact_id == psid,
+                    FollowUp.id > after.follow_up,
+                    FollowUp.status == "cancelled",
+                )
+                .order_by(FollowUp.id)
+            )
+        ]
         rows = session.scalars(
             select(OutboxMessage)
             .where(

@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session
 
 from pageflows.clock import Clock
 from pageflows.engine.contact import ContactState
-from pageflows.engine.core import handle
+from pageflows.engine.core import Decision, handle
 from pageflows.engine.effects import (
     Cancelled,
     Effect,
     HandOff,
+    Note,
     NotifyOut,
     Schedule,
     Send,
@@ -286,7 +287,10 @@ class Worker:
                 CommentReply, (row.page_id, getattr(core_event, "comment_id", ""))
             )
             core_event = core_event.model_copy(update={"already_replied": replied is not None})
-        self.decide(session, runtime, core_event, now)
+        decision = self.decide(session, runtime, core_event, now)
+        # issue 12: R. Why it sent nothing, as the engine said it, for operators to read.
+        # An empty list says the engine decided and noted nothing (a trigger ran).
+        row.notes = [e.text for e in decision.effects if isinstance(e, Note)]
         return "done"
 
     def _handover(
@@ -460,7 +464,7 @@ class Worker:
 
     def decide(
         self, session: Session, runtime: PageRuntime, event: InboundEvent, now: datetime
-    ) -> None:
+    ) -> Decision:
         contact = self.load_contact(session, runtime, event.contact_id, now)
         is_new = session.get(Contact, (runtime.page_id, event.contact_id)) is None
         arrivals.record(session, runtime.page_id, event, is_new)
@@ -492,6 +496,7 @@ class Worker:
             self.apply(
                 session, runtime.page_id, decision.contact.id, effect, now, deadline, broadcast
             )
+        return decision
 
     def page_facts(self, session: Session, runtime: PageRuntime) -> PageFacts:
         """The page as the engine decides for it: declared, overlaid by stored templates."""
@@ -603,6 +608,8 @@ class Worker:
             log.info(
                 "follow-up for %s cancelled (%s): %s", contact_id, effect.reason, effect.detail
             )
+            if effect.key is not None:  # never scheduled: a row of its own (a due one: fire)
+                self.not_scheduled(session, page_id, contact_id, effect, now)
         elif isinstance(effect, Typing):
             self.typing(session, page_id, contact_id, effect, now, deadline)
 
@@ -671,6 +678,32 @@ class Worker:
             )
         )
 
+    def not_scheduled(
+        self, session: Session, page_id: str, contact_id: str, effect: Cancelled, now: datetime
+    ) -> None:
+        """issue 12: R. A follow-up the engine could not schedule (its stored date is
+        missing, unreadable or past), kept as a cancelled row with the reason, so the
+        conversation shows it; its key is the Schedule's own, so a second pass over the
+        same decision records it once."""
+        assert effect.key is not None
+        if session.scalar(select(FollowUp.id).where(FollowUp.key == effect.key)) is not None:
+            return
+        session.add(
+            FollowUp(
+                key=effect.key,
+                page_id=page_id,
+                contact_id=contact_id,
+                purpose="follow_up",
+                due_at=effect.due_at or now,
+                spec={"origin": str(effect.origin) if effect.origin else None},
+                status="cancelled",
+                created_at=now,
+                fired_at=now,
+                reason=effect.reason[:32],
+                detail=effect.detail,
+            )
+        )
+
     # ---------------------------------------------------------- time
 
     def process_due(self) -> int:
@@ -733,7 +766,12 @@ class Worker:
             if runtime is None:
                 row.status = "orphaned"
                 return 1
-            self.decide(session, runtime, self._due_event(row), now)
+            decision = self.decide(session, runtime, self._due_event(row), now)
+            # issue 12: R. One that did not run keeps the engine's reason on its row.
+            cancelled = [e for e in decision.effects if isinstance(e, Cancelled) and not e.key]
+            if cancelled:
+                row.status = "cancelled"
+                row.reason, row.detail = cancelled[0].reason[:32], cancelled[0].detail
         self.on_queued()
         return 1
 

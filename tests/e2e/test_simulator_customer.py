@@ -39,6 +39,11 @@ on keyword "deals" exact:
 on keyword "human" exact:
     send "A person will answer you here."
     handoff "asked for a human"
+
+on keyword "book" exact:
+    set booking_date = "2026-11-20"
+    before {contact.booking_date} by 1d at "18:00":
+        send "See you tomorrow!"
 """
 
 
@@ -91,9 +96,9 @@ def customer(
 
 def test_an_answer_says_how_it_was_sent_and_silence_says_why(customer: Customer) -> None:
     assert customer.run("say", "hi") == "bot > [RESPONSE] Hello!\n"
-    assert customer.run("say", "what's new?") == (
-        "(silent: pageflows processed it and sent nothing: no trigger matched it, or the flow"
-        " that ran only tags, sets fields or waits)\n"
+    assert customer.run("say", "what's new?") == "(silent: no trigger matched)\n"
+    assert customer.run("say", "later") == (
+        "(silent: the flow that ran sends nothing: it only tags, sets fields or waits)\n"
     )
     assert customer.run("say", "deals") == (
         "not sent > [skipped notifications_discontinued] <opt-in: Deals and offers>"
@@ -108,6 +113,13 @@ def test_an_answer_says_how_it_was_sent_and_silence_says_why(customer: Customer)
 def test_after_a_handoff_the_silence_names_the_human(customer: Customer) -> None:
     assert customer.run("say", "human") == "bot > [RESPONSE] A person will answer you here.\n"
     assert customer.run("say", "hi") == (
-        "(silent: a human has this conversation (handoff): automation waits until the thread"
-        " is handed back)\n"
+        "(silent: a human has this conversation; automation waits)\n"
+    )
+
+
+def test_a_reminder_whose_date_has_passed_is_shown_not_sent(customer: Customer) -> None:
+    assert customer.run("say", "book") == (
+        "not sent > [follow-up not scheduled (date_passed)] 1d before {contact.booking_date}"
+        " (2026-11-20) was 2026-11-19 18:00 UTC, already past\n"
+        "(silent: the flow that ran sends nothing now, and its follow-up was not scheduled)\n"
     )

@@ -14,7 +14,9 @@
 - `page_state`: a page whose sending is paused (token, permission, policy
   block) and why, and a page slowed by Facebook's rate limits until when.
 - `follow_ups`: scheduled work; the row's `due_at` is the truth, APScheduler
-  only the alarm. `key` is unique, so scheduling is idempotent.
+  only the alarm. `key` is unique, so scheduling is idempotent. pending -> done,
+  or cancelled with the engine's reason and detail (the contact replied, a human
+  has the thread); one never scheduled (its date passed) is a cancelled row too.
 - `comment_replies`: the one private reply per comment.
 - `media_checks`: HEAD results per URL (size, type), cached.
 - `broadcast_runs`: a broadcast goes out once per page; its contacts become
@@ -96,6 +98,9 @@ class InboxEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
+    # issue 12: R. What the engine said of it when nothing else shows why (its `Note`s:
+    # "no trigger matched", "a human has this conversation; automation waits"), a list.
+    notes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Contact(Base):
@@ -223,6 +228,11 @@ class FollowUp(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
+    # issue 12: R. Why one did not run (status `cancelled`): the engine's reason
+    # (contact_replied, handed_off, date_passed...) and its sentence. A follow-up never
+    # scheduled is a cancelled row of its own, `fired_at` the moment that was decided.
+    reason: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class CommentReply(Base):
