@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pageflows.engine import addresses, answers, conditions, render, timing
@@ -410,17 +410,7 @@ class Run:
         )
         self._set(waiting=pending)
         if action.timeout is not None:  # only a `for` goes on by itself; else it just expires
-            self.effects.append(
-                Schedule(
-                    key=f"{self.contact.id}|ask|{root}|{_dotted(path)}|{self.now.isoformat()}",
-                    purpose="ask_timeout",
-                    due_at=until,
-                    root=root,
-                    path=path,
-                    created_at=self.now,
-                    origin=action.span,
-                )
-            )
+            self._timer("ask_timeout", until, root, path, action.span)
         raise Halt
 
     def handoff(self, action: m.Handoff, root: str, path: Path) -> None:
@@ -429,18 +419,30 @@ class Run:
         self._set(handed_off=True, waiting=None, handoff_until=until)
         self.effects.append(HandOff(reason=action.reason))
         if until is not None:
-            self.effects.append(
-                Schedule(
-                    key=f"{self.contact.id}|handoff|{root}|{_dotted(path)}|{self.now.isoformat()}",
-                    purpose="handoff_timeout",
-                    due_at=until,
-                    root=root,
-                    path=path,
-                    created_at=self.now,
-                    origin=action.span,
-                )
-            )
+            self._timer("handoff_timeout", until, root, path, action.span)
         raise Halt
+
+    def _timer(
+        self,
+        purpose: Literal["ask_timeout", "handoff_timeout"],
+        due_at: datetime,
+        root: str,
+        path: Path,
+        span: Span,
+    ) -> None:
+        """When a question's or a handoff's `for` runs out (keyed by where and when it began)."""
+        kind = purpose.removesuffix("_timeout")
+        self.effects.append(
+            Schedule(
+                key=f"{self.contact.id}|{kind}|{root}|{_dotted(path)}|{self.now.isoformat()}",
+                purpose=purpose,
+                due_at=due_at,
+                root=root,
+                path=path,
+                created_at=self.now,
+                origin=span,
+            )
+        )
 
     def react(self, reaction: m.Reaction, root: str) -> None:
         if isinstance(reaction, m.AddTag):

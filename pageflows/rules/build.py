@@ -180,16 +180,7 @@ class Builder:
                 (f"{at} is not a date and time", 'write it as "2026-12-01 09:00" (24-hour clock)'),
             )
             local = placeholder
-        name = self.string(zone)
-        try:
-            tz = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            self.fail(
-                Code.BAD_TIMEZONE,
-                zone,
-                (f"{zone} is not a time zone", 'use an IANA name such as "Europe/Berlin" or "UTC"'),
-            )
-            tz = ZoneInfo("UTC")
+        tz = self.zone(zone)
         return local, local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
     # ------------------------------------------------------------ issue 12: time
@@ -215,20 +206,23 @@ class Builder:
                 days.add(day)
         return tuple(sorted(days)), "every " + ", ".join(str(w) for w in words)
 
-    def recurring_time(self, at: Token, zone: Token) -> tuple[datetime, datetime]:
-        """A recurring broadcast's time of day, on a placeholder date (the occurrences are
-        computed from `every` when the schedule runs)."""
-        text = self.time_of_day(at) or "00:00"
-        name = self.string(zone)
+    def zone(self, zone: Token) -> ZoneInfo:
+        """A broadcast's time zone; UTC (after a PF118 finding) when it names none."""
         try:
-            tz = ZoneInfo(name)
+            return ZoneInfo(self.string(zone))
         except (ZoneInfoNotFoundError, ValueError, OSError):
             self.fail(
                 Code.BAD_TIMEZONE,
                 zone,
                 (f"{zone} is not a time zone", 'use an IANA name such as "Europe/Berlin" or "UTC"'),
             )
-            tz = ZoneInfo("UTC")
+            return ZoneInfo("UTC")
+
+    def recurring_time(self, at: Token, zone: Token) -> tuple[datetime, datetime]:
+        """A recurring broadcast's time of day, on a placeholder date (the occurrences are
+        computed from `every` when the schedule runs)."""
+        text = self.time_of_day(at) or "00:00"
+        tz = self.zone(zone)
         local = datetime(2000, 1, 1, int(text[:2]), int(text[3:]))
         return local, local.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
