@@ -33,6 +33,9 @@ SCHEDULED = {
 }
 
 
+NOT_SCHEDULED = "not scheduled: "  # engine/run.py: a follow-up that never got a time
+
+
 def effect_lines(happened: list[Happened], now: datetime, zone: str = "UTC") -> list[str]:
     lines: list[str] = []
     last_at: datetime | None = None
@@ -59,7 +62,11 @@ def effect_lines(happened: list[Happened], now: datetime, zone: str = "UTC") -> 
                 f" (in {wait_text(effect.due_at - item.at)})"
             )
         elif isinstance(effect, Cancelled):
-            lines.append(f"·   follow-up cancelled ({effect.reason}): {effect.detail}")
+            # In the words of `pageflows conversation` and `simulator say`.
+            never = effect.detail.startswith(NOT_SCHEDULED)
+            what = "not scheduled" if never else "cancelled"
+            detail = effect.detail.removeprefix(NOT_SCHEDULED)
+            lines.append(f"·   follow-up {what} ({effect.reason}): {detail}")
         elif isinstance(effect, HandOff):
             lines.append(f"·   handed to a human{': ' + effect.reason if effect.reason else ''}")
         elif isinstance(effect, TakeBack):

@@ -205,9 +205,9 @@ def test_chat_shows_when_and_why_not() -> None:
     chat.contact = chat.contact.model_copy(update={"fields": {"booking_date": "2026-11-28"}})
     lines = effect_lines(chat.event(chat_message(chat, "book")), chat.clock.now())
     assert lines[1:] == [
-        "·   follow-up cancelled (date_passed): not scheduled: 1d before"
+        "·   follow-up not scheduled (date_passed): 1d before"
         " {contact.booking_date} (2026-11-28) was 2026-11-27 18:00 Europe/Paris, already past",
-        "·   follow-up cancelled (date_passed): not scheduled: 2h after"
+        "·   follow-up not scheduled (date_passed): 2h after"
         " {contact.booking_date} (2026-11-28) was 2026-11-28 02:00 Europe/Paris, already past",
     ]
 
