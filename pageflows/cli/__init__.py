@@ -21,6 +21,7 @@ from pageflows.cli.simulator import simulator
 from pageflows.cli.status import status
 from pageflows.cli.templates import templates
 from pageflows.cli.test import test
+from pageflows.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,3 +51,4 @@ main.add_command(contact)
 main.add_command(broadcast)
 main.add_command(contacts)
 main.add_command(conversation)
+main.add_command(users)

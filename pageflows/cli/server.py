@@ -352,12 +352,15 @@ def announce_operator_api(settings: Settings, host: str, port: int) -> Settings:
                 MIN_ADMIN_TOKEN,
             )
         log.info("operator API: %s (Authorization: Bearer $PAGEFLOWS_ADMIN_TOKEN)", url)
+        log.info("web console: http://%s:%s/ (sign in with the admin token)", host, port)
         return settings
     if not settings.sandbox:
         log.info("operator API: off; set PAGEFLOWS_ADMIN_TOKEN to turn it on")
         return settings
     token = secrets.token_urlsafe(24)
     os.environ["PAGEFLOWS_ADMIN_TOKEN"] = token
+    # issue 11: the link signs the browser in to the web console and drops the token.
+    click.echo(f"web console (sandbox, signs you in): http://{host}:{port}/?token={token}")
     click.echo(f"operator API (sandbox, this run's token): {url}?token={token}")
     click.echo(f'  or: curl -H "Authorization: Bearer {token}" {url}status')
     return replace(settings, admin_token=token)

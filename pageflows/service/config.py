@@ -4,11 +4,12 @@ The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
 PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
 PAGEFLOWS_PAGE_RATE, PAGEFLOWS_PAGE_REGION, PAGEFLOWS_AD_WINDOW,
 PAGEFLOWS_GRAPH_URL, PAGEFLOWS_GRAPH_VERSION, PAGEFLOWS_SANDBOX,
-PAGEFLOWS_PAGE_TIMEZONE; in the file
+PAGEFLOWS_PAGE_TIMEZONE, PAGEFLOWS_ADMIN_TOKEN, PAGEFLOWS_SECRET_KEY; in the file
 `database_url`, `app_secret`, `verify_token`, `graph_url`, `graph_version` and
 `[[pages]]` tables (`id`, `token`, `name`, `greeting`, `get_started_payload`,
 `ice_breakers`, `flows`, `rate`, `region`, `ad_window`, `[[pages.templates]]`,
-`timezone`: the IANA zone of `after 1d at "10:00"`, UTC by default).
+`timezone`: the IANA zone of `after 1d at "10:00"`, UTC by default), and `[[users]]`
+(`name`, `password_hash`: who may sign in to the web console, service/users.py).
 
 The Graph API version is the first of PAGEFLOWS_GRAPH_VERSION, `graph_version`,
 a version at the end of the Graph URL (PAGEFLOWS_GRAPH_URL or `graph_url`,
@@ -57,6 +58,7 @@ from pageflows.rules.page_facts import (
 from pageflows.service.graph.transport import DEFAULT_GRAPH_URL
 from pageflows.service.pace import DEFAULT_RATE, MAX_RATE, MIN_RATE
 from pageflows.service.storage.database import DEFAULT_URL
+from pageflows.service.users import ConsoleUser, UsersError, parse_users
 
 SANDBOX_PAGE_ID = "100000000000001"
 SANDBOX_TOKEN = "sandbox-page-token"
@@ -65,7 +67,15 @@ SANDBOX_VERIFY = "sandbox-verify-token"
 # Button types a declared template may list: Facebook's, and QUICK_REPLY, which Facebook
 # refuses in a utility template (subcode 2018416) but is kept so `check` can say so.
 DECLARABLE_BUTTONS = (*TEMPLATE_BUTTONS, "QUICK_REPLY")
-TOP_KEYS = ("database_url", "app_secret", "verify_token", "graph_url", "graph_version", "pages")
+TOP_KEYS = (
+    "database_url",
+    "app_secret",
+    "verify_token",
+    "graph_url",
+    "graph_version",
+    "pages",
+    "users",
+)
 PAGE_KEYS = (
     "id", "token", "name", "greeting", "get_started_payload", "ice_breakers", "flows", "rate",
     "region", "ad_window", "templates", "human_agent", "username", "handback_after",
@@ -144,6 +154,11 @@ class Settings:
     # The operator API's bearer token (PAGEFLOWS_ADMIN_TOKEN); empty: the API is off, except
     # under `serve --sandbox`, which makes one and prints a link with it.
     admin_token: str = ""
+    # issue 11: who may sign in to the web console besides the admin token ([[users]]).
+    users: tuple[ConsoleUser, ...] = ()
+    # Signs the console's session cookies (PAGEFLOWS_SECRET_KEY); empty: derived from the
+    # admin token or the app secret (console/session.py).
+    secret_key: str = ""
 
 
 def _str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -474,7 +489,16 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
         graph_version=graph_version,
         pages=tuple(pages),
         admin_token=env.get("PAGEFLOWS_ADMIN_TOKEN", "").strip(),
+        users=_users(data.get("users", []), name),
+        secret_key=env.get("PAGEFLOWS_SECRET_KEY", "").strip(),
     )
+
+
+def _users(value: Any, path: str) -> tuple[ConsoleUser, ...]:
+    try:
+        return parse_users(value, path)
+    except UsersError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def sandbox_asked(env: Mapping[str, str]) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from pageflows.api import ApiContext, create_api
 from pageflows.clock import SystemClock
+from pageflows.console import install_console
 from pageflows.service.config import ConfigError, Settings, load_settings
 from pageflows.service.storage.database import DatabaseUrlError, make_engine, normalise_url
 from pageflows.web.options import WebOptions
@@ -71,9 +72,9 @@ class WebApplication(BaseApplication):  # type: ignore[misc]  # gunicorn has no 
             verify_token=settings.verify_token,
             clock=clock,
         )
-        app.register_blueprint(
-            create_api(ApiContext(engine, clock, settings, self.options.flows_dir))
-        )
+        context = ApiContext(engine, clock, settings, self.options.flows_dir)
+        app.register_blueprint(create_api(context))
+        install_console(app, context)  # issue 11: the web console at /, on the same context
         return app
 
 
