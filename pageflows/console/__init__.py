@@ -14,8 +14,11 @@ from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
 from pageflows.console import auth, session, status
+from pageflows.console.page import ConsolePage
 
-PAGE_MODULES = (status,)
+# Each page module has `register(blueprint, context)` and `NAV = (endpoint, label)`; the
+# navigation bar lists them in this order. Add a page: one module, one line here.
+PAGE_MODULES: tuple[ConsolePage, ...] = (status,)
 
 
 def create_console(context: ApiContext) -> Blueprint:
@@ -42,6 +45,7 @@ def create_console(context: ApiContext) -> Blueprint:
             "csrf_field_name": session.CSRF_FIELD,
             "who": session.signed_in,
             "sandbox": context.settings.sandbox,
+            "nav_items": [module.NAV for module in PAGE_MODULES],
         }
 
     return blueprint

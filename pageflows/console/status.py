@@ -11,6 +11,8 @@ from flask import Blueprint, render_template
 from pageflows.api.context import ApiContext
 from pageflows.service import status as service_status
 
+NAV = ("console.status", "Status")
+
 
 def register(blueprint: Blueprint, context: ApiContext) -> None:
     @blueprint.get("/status")
