@@ -13,6 +13,7 @@ from pageflows.cli.broadcast import broadcast
 from pageflows.cli.chat import chat
 from pageflows.cli.check import check
 from pageflows.cli.conversations import contacts, conversation
+from pageflows.cli.graph import graph
 from pageflows.cli.growth import links_command, qr_command, stats_command
 from pageflows.cli.operate import inbox, pages_group
 from pageflows.cli.policy import policy
@@ -52,3 +53,4 @@ main.add_command(broadcast)
 main.add_command(contacts)
 main.add_command(conversation)
 main.add_command(users)
+main.add_command(graph)
