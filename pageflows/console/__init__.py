@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
-from pageflows.console import auth, flows, session, status
+from pageflows.console import auth, flows, inbox, session, status
 from pageflows.console.page import ConsolePage
 
 # Each page module has `register(blueprint, context)` and `NAV = (endpoint, label)`; the
@@ -21,6 +21,7 @@ from pageflows.console.page import ConsolePage
 PAGE_MODULES: tuple[ConsolePage, ...] = (
     status,
     flows,
+    inbox,
 )
 
 
