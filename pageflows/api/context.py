@@ -23,6 +23,8 @@ class ApiContext:
     clock: Clock
     settings: Settings
     flows_dir: str | None = None  # the flows `serve` runs; None: routes that need them say so
+    # issue 11: sandbox mode's simulator root (the console's preview plays a contact there)
+    simulator_url: str | None = None
     _programs: dict[str, Program] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

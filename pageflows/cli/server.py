@@ -44,6 +44,7 @@ from pageflows.service.config import (
 )
 from pageflows.service.graph.client import GraphClient, Sent
 from pageflows.service.graph.transport import RequestsTransport
+from pageflows.service.sandbox_clock import SandboxClock
 from pageflows.service.sender import CONCURRENCY
 from pageflows.service.storage.database import (
     DatabaseUrlError,
@@ -126,13 +127,17 @@ def check_port(option: str, port: int) -> None:
 
 
 def build_or_exit(
-    settings: Settings, flows_dir: str, senders: int, graph_url: str | None = None
+    settings: Settings,
+    flows_dir: str,
+    senders: int,
+    graph_url: str | None = None,
+    clock: Clock | None = None,
 ) -> Service:
     """The worker side, built and migrated, or one line (the flows' findings first) why not."""
     try:
         lock = hold_sqlite_worker_lock(settings.database_url)
         service = build_service(
-            settings, flows_dir, SystemClock(), graph_url=graph_url, concurrency=senders
+            settings, flows_dir, clock or SystemClock(), graph_url=graph_url, concurrency=senders
         )
     except FlowsError as exc:
         click.echo(render_text(exc.result.errors, exc.result.sources), err=True)
@@ -316,7 +321,12 @@ def serve(
             )
             stack.callback(context.__exit__, None, None, None)
         graph_url = simulator.url if simulator is not None else None
-        service = None if web_only else build_or_exit(settings, flows_dir, senders, graph_url)
+        # issue 11: in sandbox mode the worker keeps the simulator's time, which the
+        # console's preview moves (service/sandbox_clock.py); the web processes do too.
+        clock = SandboxClock(simulator.root) if simulator is not None else None
+        service = (
+            None if web_only else build_or_exit(settings, flows_dir, senders, graph_url, clock)
+        )
         if service is None:
             migrate_or_exit(settings)
         settings = announce_operator_api(settings, host, port)
@@ -330,6 +340,7 @@ def serve(
             config_path=config_path if Path(config_path).exists() else None,
             flows_dir=flows_dir,
             sandbox=settings.sandbox,
+            simulator_url=simulator.root if simulator is not None else None,
         )
         run_serving(settings, service, simulator, options, simulator_port, config_path)
 

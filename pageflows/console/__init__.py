@@ -13,15 +13,16 @@ from flask import Blueprint, Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
-from pageflows.console import auth, flows, inbox, session, status
+from pageflows.console import auth, flows, inbox, preview, session, status
 from pageflows.console.page import ConsolePage
 
 # Each page module has `register(blueprint, context)` and `NAV = (endpoint, label)`; the
 # navigation bar lists them in this order. Add a page: one module, one line here.
 PAGE_MODULES: tuple[ConsolePage, ...] = (
-    status,
-    flows,
+    preview,
     inbox,
+    flows,
+    status,
 )
 
 

@@ -22,9 +22,10 @@ from gunicorn.errors import AppImportError
 from sqlalchemy import Engine
 
 from pageflows.api import ApiContext, create_api
-from pageflows.clock import SystemClock
+from pageflows.clock import Clock, SystemClock
 from pageflows.console import install_console
 from pageflows.service.config import ConfigError, Settings, load_settings
+from pageflows.service.sandbox_clock import SandboxClock
 from pageflows.service.storage.database import DatabaseUrlError, make_engine, normalise_url
 from pageflows.web.options import WebOptions
 from pageflows.web.process import die_with_parent, raise_fd_limit
@@ -65,14 +66,24 @@ class WebApplication(BaseApplication):  # type: ignore[misc]  # gunicorn has no 
         except (ConfigError, DatabaseUrlError) as exc:
             raise AppImportError(str(exc)) from None  # gunicorn prints it as one line
         self.engine = engine = make_engine(settings.database_url)
-        clock = SystemClock()
+        clock: Clock = (
+            SandboxClock(self.options.simulator_url)
+            if self.options.simulator_url
+            else SystemClock()
+        )
         app = create_app(
             engine=engine,
             app_secret=settings.app_secret,
             verify_token=settings.verify_token,
             clock=clock,
         )
-        context = ApiContext(engine, clock, settings, self.options.flows_dir)
+        context = ApiContext(
+            engine,
+            clock,
+            settings,
+            self.options.flows_dir,
+            simulator_url=self.options.simulator_url,
+        )
         app.register_blueprint(create_api(context))
         install_console(app, context)  # issue 11: the web console at /, on the same context
         return app

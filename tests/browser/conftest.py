@@ -104,18 +104,14 @@ def _read(process: subprocess.Popen[str], into: queue.Queue[str]) -> None:
         into.put(line)
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """`pageflows serve --sandbox examples/restaurant`, as the README starts it; one per
-    test module (each test has a browser context of its own: its own cookies)."""
-    tmp_path = tmp_path_factory.mktemp("sandbox")
+def start_sandbox(folder: Path, tmp_path: Path) -> Iterator[Sandbox]:
+    """`pageflows serve --sandbox FOLDER`, as the README starts it, with FOLDER's settings."""
     port, simulator_port = free_port(), free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFLOWS_")}
     env = {**clean, "PAGEFLOWS_DATABASE_URL": f"sqlite:///{tmp_path / 'pageflows.db'}"}
     command = [
         sys.executable, "-c", "from pageflows.cli import main; main()",
-        "serve", "--sandbox", str(ROOT / "examples" / "restaurant"),
-        "--config", str(ROOT / "examples" / "restaurant" / "pageflows.toml"),
+        "serve", "--sandbox", str(folder), "--config", str(folder / "pageflows.toml"),
         "--port", str(port), "--simulator-port", str(simulator_port),
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -126,7 +122,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     threading.Thread(target=_read, args=(process, lines), daemon=True).start()
     seen: list[str] = []
     link = None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while link is None and time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.5)
@@ -149,11 +145,24 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         process.kill()
 
 
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The restaurant example (examples/restaurant) served in sandbox mode; one per test
+    module (each test has a browser context of its own: its own cookies)."""
+    yield from start_sandbox(ROOT / "examples" / "restaurant", tmp_path_factory.mktemp("sandbox"))
+
+
+@pytest.fixture(scope="module")
+def shop_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The shop example (examples/flows: a ref campaign with a follow-up) in sandbox mode."""
+    yield from start_sandbox(ROOT / "examples" / "flows", tmp_path_factory.mktemp("shop"))
+
+
 def _wait_healthy(url: str, process: subprocess.Popen[str], seen: list[str]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return
         except requests.ConnectionError:
             assert process.poll() is None, "".join(seen)
