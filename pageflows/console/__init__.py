@@ -14,11 +14,13 @@ from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
 from pageflows.console import auth, session, status
+from pageflows.console import broadcasts as broadcasts_page
+from pageflows.console import growth as growth_page
 from pageflows.console.page import ConsolePage
 
 # Each page module has `register(blueprint, context)` and `NAV = (endpoint, label)`; the
 # navigation bar lists them in this order. Add a page: one module, one line here.
-PAGE_MODULES: tuple[ConsolePage, ...] = (status,)
+PAGE_MODULES: tuple[ConsolePage, ...] = (status, growth_page, broadcasts_page)
 
 
 def create_console(context: ApiContext) -> Blueprint:
