@@ -56,7 +56,7 @@ def state_of(listed: dict[str, Any], now: datetime) -> dict[str, str]:
         " you may still send it",
     }.get(word, "")
     if recurring:
-        line = f"{listed['when']}; latest run {listed.get('run_name') or ''}: {word}. {line}"
+        line = f"{listed['when']}. Latest run, {listed.get('run_name') or ''}: {word}; {line}"
     return {"badge": word, "line": line}
 
 

@@ -95,6 +95,7 @@ class Sandbox:
     link: str  # the sign-in link `serve` printed, with this run's token
     token: str
     lines: list[str]
+    simulator: str = ""  # the built-in simulator's root, for its control API (/_sim/)
 
 
 def _read(process: subprocess.Popen[str], into: queue.Queue[str]) -> None:
@@ -108,14 +109,14 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """`pageflows serve --sandbox examples/restaurant`, as the README starts it; one per
     test module (each test has a browser context of its own: its own cookies)."""
     tmp_path = tmp_path_factory.mktemp("sandbox")
-    port = free_port()
+    port, simulator_port = free_port(), free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFLOWS_")}
     env = {**clean, "PAGEFLOWS_DATABASE_URL": f"sqlite:///{tmp_path / 'pageflows.db'}"}
     command = [
         sys.executable, "-c", "from pageflows.cli import main; main()",
         "serve", "--sandbox", str(ROOT / "examples" / "restaurant"),
         "--config", str(ROOT / "examples" / "restaurant" / "pageflows.toml"),
-        "--port", str(port), "--simulator-port", str(free_port()),
+        "--port", str(port), "--simulator-port", str(simulator_port),
     ]  # fmt: skip
     process = subprocess.Popen(
         command, env=env, cwd=tmp_path, text=True,
@@ -140,7 +141,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     token = link.split("token=", 1)[1]
     url = f"http://127.0.0.1:{port}"
     _wait_healthy(url, process, seen)
-    yield Sandbox(process, url, link, token, seen)
+    yield Sandbox(process, url, link, token, seen, f"http://127.0.0.1:{simulator_port}")
     process.terminate()
     try:
         process.wait(timeout=15)

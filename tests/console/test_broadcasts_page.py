@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from service_world import ADMIN_TOKEN, PAGE, World, running_world
 
+from pageflows.rules.compile import Program
 from pageflows.service.broadcast_preview import preview
 from pageflows.service.broadcast_report import report
 
@@ -171,6 +172,6 @@ def test_a_retry_before_the_run_is_done_is_refused_with_why(
         assert client.get("/broadcasts/nope/preview").status_code == 404
 
 
-def _program(world: World):  # type: ignore[no-untyped-def]
+def _program(world: World) -> Program:
     assert world.service is not None
     return world.service.worker.pages[PAGE].program
