@@ -134,7 +134,10 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         listed = []
         if program is not None:
             for one in broadcasts.list_broadcasts(context.engine, page.id, program, now):
-                listed.append({**one, "state": state_of(one, now)})
+                going = one["run"] is not None and one["run"]["status"] in GOING
+                shown = report_or_none(page, one["name"]) if going else None
+                progress = progress_of(shown) if shown else None
+                listed.append({**one, "state": state_of(one, now), "progress": progress})
         return render_template(
             "broadcasts.html", page=page, loaded=program is not None, broadcasts=listed
         )

@@ -117,6 +117,8 @@ def test_preview_send_progress_report_and_retry(database_url: str, tmp_path: Pat
         progress = client.get("/broadcasts/news/progress").get_json()
         assert progress["status"] == "running" and progress["going"] is True
         assert (progress["contacts"], progress["pending"], progress["sent"]) == (5, 5, 0)
+        listing = page(client, "/broadcasts")
+        assert "0 of 5 decided: 0 sent, 0 failed, 0 skipped" in listing
 
         world.settle()
         numbers = report(engine, PAGE, "news")
