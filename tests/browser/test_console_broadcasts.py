@@ -54,6 +54,7 @@ def test_preview_send_and_read_the_report(page: Page, sandbox: Sandbox, screensh
     # she wrote minutes ago: inside her 24 h window it goes as a standard UPDATE
     expect(page.locator('[data-mode="UPDATE"]')).to_contain_text("1 e.g. Alice Example")
     expect(page.locator(".bubble")).to_contain_text("This week at Chez Lina: chestnut soup")
+    expect(page.get_by_text("this sends one extra run now")).to_be_visible()
     page.screenshot(path=screenshots / "broadcast-preview.png", full_page=True)
 
     page.get_by_role("button", name="Send now").click()  # the box is not ticked: not sent

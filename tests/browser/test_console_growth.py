@@ -58,9 +58,12 @@ def test_download_a_qr_code_scan_it_and_see_the_arrival(
     page.screenshot(path=screenshots / "growth.png", full_page=True)
 
 
-def test_on_a_phone_the_growth_page_fits_the_screen(browser_phone: Page, sandbox: Sandbox) -> None:
+def test_on_a_phone_the_growth_page_fits_the_screen(
+    browser_phone: Page, sandbox: Sandbox, screenshots: Path
+) -> None:
     browser_phone.goto(sandbox.link)
     browser_phone.goto(f"{sandbox.url}/growth")
     expect(browser_phone.get_by_role("heading", name="Growth")).to_be_visible()
     width = browser_phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width}px wide on a 390px phone: it scrolls sideways"
+    browser_phone.screenshot(path=screenshots / "growth-phone.png", full_page=True)
