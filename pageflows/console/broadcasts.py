@@ -52,8 +52,8 @@ def state_of(listed: dict[str, Any], now: datetime) -> dict[str, str]:
     line = {
         "running": f"started {started} ({run['requested']}), {run['contacts']} contact(s)",
         "done": f"started {started} ({run['requested']}), {run['contacts']} contact(s)",
-        "too late": "the schedule found it more than a day late and did not send it;"
-        " you may still send it",
+        "too late": "the schedule found it too late (the server was not running at its"
+        " time) and did not send it; you may still send it",
     }.get(word, "")
     if recurring:
         line = f"{listed['when']}. Latest run, {listed.get('run_name') or ''}: {word}; {line}"

@@ -102,8 +102,13 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
     def qr(ref: str, fmt: links.QrFormat) -> Response:
         of = page()
         program = context.programs().get(of.id)
+        raw_size = request.args.get("size", str(links.QR_SIZE_DEFAULT))
         try:
-            size = links.check_size(int(request.args.get("size", links.QR_SIZE_DEFAULT)))
+            size = links.check_size(int(raw_size))
+        except ValueError:
+            why = f"size must be {links.QR_SIZE_MIN} to {links.QR_SIZE_MAX} pixels; got {raw_size}"
+            return Response(f"No QR code: {why}\n", status=400, mimetype="text/plain")
+        try:
             if program is None:
                 raise LookupError("the flows are not loaded")
             found = links.find_ref(program, ref)

@@ -155,7 +155,9 @@ def test_the_links_and_a_downloaded_qr_code_decode_to_the_refs_m_me_link(
 
         unknown = client.get("/growth/qr/nope.png")
         assert unknown.status_code == 404 and "spring_sale" in unknown.get_data(as_text=True)
-        assert client.get("/growth/qr/spring_sale.png?size=10").status_code == 404
+        for size in ("10", "99999", "big"):
+            answer = client.get(f"/growth/qr/spring_sale.png?size={size}")
+            assert answer.status_code == 400 and "64 to 4096" in answer.get_data(as_text=True)
 
 
 def test_without_a_username_the_page_says_how_to_set_one(database_url: str, tmp_path: Path) -> None:
