@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
 from pageflows.console import auth, flows, inbox, preview, session, status
+from pageflows.console import broadcasts as broadcasts_page
+from pageflows.console import growth as growth_page
 from pageflows.console.page import ConsolePage
 
 # Each page module has `register(blueprint, context)` and `NAV = (endpoint, label)`; the
@@ -22,6 +24,8 @@ PAGE_MODULES: tuple[ConsolePage, ...] = (
     preview,
     inbox,
     flows,
+    growth_page,
+    broadcasts_page,
     status,
 )
 

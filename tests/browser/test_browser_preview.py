@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Sandbox
+from browser_sandbox import Sandbox
 from playwright.sync_api import Page, expect
 
 

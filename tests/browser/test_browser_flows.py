@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from conftest import Sandbox
+from browser_sandbox import Sandbox
 from playwright.sync_api import Page, expect
 
 from pageflows.simulator.harness import SimControl
