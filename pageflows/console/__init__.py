@@ -13,12 +13,15 @@ from flask import Blueprint, Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
-from pageflows.console import auth, session, status
+from pageflows.console import auth, pages, session, status
 from pageflows.console.page import ConsolePage
 
 # Each page module has `register(blueprint, context)` and `NAV = (endpoint, label)`; the
 # navigation bar lists them in this order. Add a page: one module, one line here.
-PAGE_MODULES: tuple[ConsolePage, ...] = (status,)
+PAGE_MODULES: tuple[ConsolePage, ...] = (
+    status,
+    pages,  # issue 11, part P: connect a Facebook Page
+)
 
 
 def create_console(context: ApiContext) -> Blueprint:
