@@ -93,7 +93,7 @@ def _check_app(state: SimState, client_id: str, secret: str) -> None:
         raise GraphError(101, "Error validating application. Invalid application ID.")
     if not secrets.compare_digest(secret, page.app_secret):
         # Facebook answers a wrong client_secret with code 1 (not a transient error here).
-        raise GraphError(1, "Error validating client secret.")
+        raise GraphError(1, "Error validating client secret.", status=400)
 
 
 def _user(state: SimState, token: str | None) -> dict[str, Any]:
