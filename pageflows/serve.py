@@ -445,6 +445,7 @@ def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> 
             token=page.token,
             app_secret=settings.app_secret,
             webhook_url=webhook_url,
+            name=page.name or "Sandbox Page",  # as Facebook Login lists it (console's Pages)
             region=page.region,
             ad_window=page.ad_window,
             human_agent=page.human_agent,
