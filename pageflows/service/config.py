@@ -4,8 +4,9 @@ The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
 PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
 PAGEFLOWS_PAGE_RATE, PAGEFLOWS_PAGE_REGION, PAGEFLOWS_AD_WINDOW,
 PAGEFLOWS_GRAPH_URL, PAGEFLOWS_GRAPH_VERSION, PAGEFLOWS_SANDBOX,
-PAGEFLOWS_PAGE_TIMEZONE, PAGEFLOWS_ADMIN_TOKEN, PAGEFLOWS_SECRET_KEY; in the file
-`database_url`, `app_secret`, `verify_token`, `graph_url`, `graph_version` and
+PAGEFLOWS_PAGE_TIMEZONE, PAGEFLOWS_ADMIN_TOKEN, PAGEFLOWS_SECRET_KEY,
+PAGEFLOWS_APP_ID, PAGEFLOWS_TOKEN_KEY (issue 11: the console's Pages page); in the file
+`database_url`, `app_secret`, `app_id`, `verify_token`, `graph_url`, `graph_version` and
 `[[pages]]` tables (`id`, `token`, `name`, `greeting`, `get_started_payload`,
 `ice_breakers`, `flows`, `rate`, `region`, `ad_window`, `[[pages.templates]]`,
 `timezone`: the IANA zone of `after 1d at "10:00"`, UTC by default), and `[[users]]`

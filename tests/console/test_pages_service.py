@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from click.testing import CliRunner
 from facebook_login_steps import through_dialog
 from service_world import PAGE, SECRET, TOKEN, World, running_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pageflows.cli import main
 from pageflows.service import connected_pages, facebook_login
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.graph.transport import RequestsTransport
@@ -165,3 +167,11 @@ def test_connected_pages_replace_a_configured_token_and_others_join(database_url
     ]
     assert connected_pages.with_connected(settings, engine, None) == settings
     engine.dispose()
+
+
+def test_pageflows_pages_token_key_prints_a_key_that_seals_and_opens() -> None:
+    printed = CliRunner().invoke(main, ["pages", "token-key"])
+    assert printed.exit_code == 0, printed.output
+    key = printed.output.strip()
+    assert box(key).open(box(key).seal("EAAtoken")) == "EAAtoken"
+    assert CliRunner().invoke(main, ["pages", "token-key"]).output.strip() != key
