@@ -8,6 +8,8 @@ one. The loops:
 - deciding: inbox events, then due follow-ups and broadcast deliveries;
 - sending: claimed outbox rows, several contacts at once, each page paced;
 - a heartbeat, so `/healthz` in any web process knows a worker is alive.
+- connected pages (issue 11): a page token stored on the console's Pages page
+  is used within CONNECTED_POLL seconds, without a restart.
 
 Deciding and sending are apart: a slow or failing Graph API never delays the
 inbox. Each loop sleeps until it is woken (LISTEN/NOTIFY on PostgreSQL, the

@@ -72,10 +72,16 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
             return None
 
     def key_problem() -> str | None:
+        """Why no page can be connected here, or None: no key, or no app to log in to."""
         try:
             box(settings.token_key)
         except TokenKeyMissing as exc:
             return str(exc)
+        if not settings.app_id or not settings.app_secret:
+            return (
+                "PAGEFLOWS_APP_ID and PAGEFLOWS_APP_SECRET (the Meta app's id and secret)"
+                " must both be set for Facebook Login; set them and restart"
+            )
         return None
 
     def rows() -> list[PageRow]:
@@ -130,7 +136,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
 
     @blueprint.post("/pages/connect")
     def pages_connect() -> Response | tuple[str, int]:
-        if token_box() is None:
+        if key_problem() is not None:
             flash(f"Nothing was connected: {key_problem()}", "error")
             return redirect(url_for("console.pages"))
         state = secrets.token_urlsafe(24)

@@ -5,6 +5,7 @@ nothing is stored; the greeting is set; a page paused for a dead token is refres
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -160,3 +161,13 @@ def test_a_page_paused_for_a_dead_token_is_refreshed_and_resumes(
     with Session(engine) as session:
         assert session.get(PageState, PAGE_ID).paused_reason is None  # type: ignore[union-attr]
     engine.dispose()
+
+
+def test_without_the_apps_id_the_page_says_facebook_login_needs_it(
+    database_url: str, sim: RunningSimulator
+) -> None:
+    settings = replace(settings_for(database_url, sim, new_key()), app_id="")
+    client = signed_in(database_url, settings)
+    page = client.get("/pages").get_data(as_text=True)
+    assert "PAGEFLOWS_APP_ID and PAGEFLOWS_APP_SECRET" in page
+    assert press(client, "/pages/connect") == (302, "/pages")
