@@ -33,6 +33,7 @@ from pageflows.serve import (
     prepare_database,
     start_sandbox_simulator,
 )
+from pageflows.service import connected_pages
 from pageflows.service.config import (
     ConfigError,
     Settings,
@@ -55,6 +56,7 @@ from pageflows.service.storage.database import (
     shown_url,
 )
 from pageflows.service.storage.migrate import upgrade
+from pageflows.service.token_crypto import new_key
 from pageflows.web import WebOptions, spawn, stop, wait_listening
 
 log = logging.getLogger("pageflows")
@@ -183,6 +185,9 @@ def wait_for_signals(service: Service | None, config_path: str, sandbox: bool) -
             log.error("reload refused, keeping the running settings: %s", exc)
             return
         tokens = {page.id: page.token for page in fresh.pages}
+        sealer = service.token_box()
+        if sealer is not None:  # a page connected on the console keeps its newer token
+            tokens.update(connected_pages.tokens(service.engine, sealer))
         changed = [
             page_id
             for page_id, token in tokens.items()
@@ -320,6 +325,7 @@ def serve(
                 settings, simulator_port, f"http://{host}:{port}/webhook"
             )
             stack.callback(context.__exit__, None, None, None)
+            settings = sandbox_for_the_console(settings, simulator.url)
         graph_url = simulator.url if simulator is not None else None
         # issue 11: in sandbox mode the worker keeps the simulator's time, which the
         # console's preview moves (service/sandbox_clock.py); the web processes do too.
@@ -343,6 +349,18 @@ def serve(
             simulator_url=simulator.root if simulator is not None else None,
         )
         run_serving(settings, service, simulator, options, simulator_port, config_path)
+
+
+def sandbox_for_the_console(settings: Settings, simulator_url: str) -> Settings:
+    """Sandbox mode: the web processes (which inherit this environment) reach the simulator
+    for the console's Facebook Login and Graph calls, and page tokens connected there are
+    sealed with a key made for this run when PAGEFLOWS_TOKEN_KEY is not set (a later run
+    cannot open them: the sandbox page is connected again)."""
+    os.environ["PAGEFLOWS_GRAPH_URL"] = simulator_url
+    key = settings.token_key
+    if not key:
+        key = os.environ["PAGEFLOWS_TOKEN_KEY"] = new_key()
+    return replace(settings, graph_url=simulator_url, token_key=key)
 
 
 MIN_ADMIN_TOKEN = 20  # characters; secrets.token_urlsafe(32) gives 43

@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
-from pageflows.console import auth, flows, inbox, preview, session, status
+from pageflows.console import auth, flows, inbox, pages, preview, session, status
 from pageflows.console import broadcasts as broadcasts_page
 from pageflows.console import growth as growth_page
 from pageflows.console.page import ConsolePage
@@ -26,6 +26,7 @@ PAGE_MODULES: tuple[ConsolePage, ...] = (
     flows,
     growth_page,
     broadcasts_page,
+    pages,
     status,
 )
 

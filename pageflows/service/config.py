@@ -4,8 +4,9 @@ The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
 PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
 PAGEFLOWS_PAGE_RATE, PAGEFLOWS_PAGE_REGION, PAGEFLOWS_AD_WINDOW,
 PAGEFLOWS_GRAPH_URL, PAGEFLOWS_GRAPH_VERSION, PAGEFLOWS_SANDBOX,
-PAGEFLOWS_PAGE_TIMEZONE, PAGEFLOWS_ADMIN_TOKEN, PAGEFLOWS_SECRET_KEY; in the file
-`database_url`, `app_secret`, `verify_token`, `graph_url`, `graph_version` and
+PAGEFLOWS_PAGE_TIMEZONE, PAGEFLOWS_ADMIN_TOKEN, PAGEFLOWS_SECRET_KEY,
+PAGEFLOWS_APP_ID, PAGEFLOWS_TOKEN_KEY (issue 11: the console's Pages page); in the file
+`database_url`, `app_secret`, `app_id`, `verify_token`, `graph_url`, `graph_version` and
 `[[pages]]` tables (`id`, `token`, `name`, `greeting`, `get_started_payload`,
 `ice_breakers`, `flows`, `rate`, `region`, `ad_window`, `[[pages.templates]]`,
 `timezone`: the IANA zone of `after 1d at "10:00"`, UTC by default), and `[[users]]`
@@ -64,6 +65,7 @@ SANDBOX_PAGE_ID = "100000000000001"
 SANDBOX_TOKEN = "sandbox-page-token"
 SANDBOX_SECRET = "sandbox-app-secret"
 SANDBOX_VERIFY = "sandbox-verify-token"
+SANDBOX_APP_ID = "987654321098765"  # the simulator's app (its DEFAULT_APP_ID)
 # Button types a declared template may list: Facebook's, and QUICK_REPLY, which Facebook
 # refuses in a utility template (subcode 2018416) but is kept so `check` can say so.
 DECLARABLE_BUTTONS = (*TEMPLATE_BUTTONS, "QUICK_REPLY")
@@ -75,6 +77,7 @@ TOP_KEYS = (
     "graph_version",
     "pages",
     "users",
+    "app_id",
 )
 PAGE_KEYS = (
     "id", "token", "name", "greeting", "get_started_payload", "ice_breakers", "flows", "rate",
@@ -159,6 +162,11 @@ class Settings:
     # Signs the console's session cookies (PAGEFLOWS_SECRET_KEY); empty: derived from the
     # admin token or the app secret (console/session.py).
     secret_key: str = ""
+    # issue 11, the console's Pages page: the Meta app's id (PAGEFLOWS_APP_ID or `app_id`),
+    # which Facebook Login needs, and the key that encrypts connected pages' tokens at rest
+    # (PAGEFLOWS_TOKEN_KEY, a Fernet key: `pageflows pages token-key` prints a new one).
+    app_id: str = ""
+    token_key: str = ""
 
 
 def _str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -491,6 +499,8 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
         admin_token=env.get("PAGEFLOWS_ADMIN_TOKEN", "").strip(),
         users=_users(data.get("users", []), name),
         secret_key=env.get("PAGEFLOWS_SECRET_KEY", "").strip(),
+        app_id=pick("app_id", "PAGEFLOWS_APP_ID", ""),
+        token_key=env.get("PAGEFLOWS_TOKEN_KEY", "").strip(),
     )
 
 
@@ -582,6 +592,7 @@ def sandbox_settings(settings: Settings, env: Mapping[str, str] | None = None) -
         sandbox=True,
         app_secret=settings.app_secret or SANDBOX_SECRET,
         verify_token=settings.verify_token or SANDBOX_VERIFY,
+        app_id=SANDBOX_APP_ID,
         pages=(with_env_facts(page, env or {}),),
     )
 
