@@ -222,12 +222,63 @@ def pattern_sources() -> dict[str, str]:
     def words(one_of: Callable[[list[tuple[int, int]]], str]) -> str:
         return f"{one_of(solo)}{one_of(marks)}*|{one_of(word)}{one_of(word_or_mark)}*"
 
+    plain, solo_plain = _plain_ranges(word, solo, dropped)
     return {
         "drop": f"{_bmp_class(dropped)}+",
         "words": words(_bmp_class),
         "drop_astral": f"{_one_of(dropped)}+",
         "words_astral": words(_one_of),
+        # ASCII (any: the byte table lowercases it and turns the rest into spaces)
+        # and the letters and digits that fold to themselves whatever is around them.
+        "plain": f"{_bmp_class([(0, 0x7F), *plain])}*",
+        # The ASCII that separates, and the letters of scripts written without spaces
+        # that fold to themselves: every letter is a word of its own.
+        "solo_plain": f"{_bmp_class([*_ASCII_SEPARATORS, *solo_plain])}*",
     }
+
+
+# ASCII characters that are neither letters nor digits.
+_ASCII_SEPARATORS = ((0x00, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7F))
+
+
+def _plain_ranges(
+    word: list[tuple[int, int]], solo: list[tuple[int, int]], dropped: list[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(BMP letters and digits beyond ASCII that fold to themselves, those of solo scripts).
+
+    A plain character is already casefolded, NFKD leaves it alone or NFC brings
+    it back (so "が" is plain, "ﬁ" is not), its decomposition holds no dropped
+    mark, no separator and no letter of `_FOLDS`, and it is never the second of
+    a canonical composition (the Hangul vowel and final jamo, which compose with
+    the letter before them). Text made only of such characters (once casefolded,
+    decomposed and stripped of the Latin combining marks) folds one character at
+    a time: the fast paths of `fold_words` rely on it and a test checks every one.
+    """
+    drop = {cp for lo, hi in dropped for cp in range(lo, hi + 1)}
+    seconds = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for lo, hi in SCANNED_RANGES:
+        for cp in range(lo, hi + 1):
+            parts = unicodedata.decomposition(chr(cp)).split()
+            if len(parts) == 2 and not parts[0].startswith("<"):
+                seconds.add(int(parts[1], 16))
+
+    def is_plain(cp: int) -> bool:
+        ch = chr(cp)
+        if cp < 0x80 or cp in seconds or ch in _FOLDS or ch.casefold() != ch:
+            return False
+        parts = unicodedata.normalize("NFKD", ch)
+        if parts.casefold() != parts or unicodedata.normalize("NFC", parts) != ch:
+            return False
+        return all(
+            ord(part) not in drop and _KINDS.get(unicodedata.category(part)) in ("W", "M")
+            for part in parts
+        ) and (_KINDS.get(unicodedata.category(parts[0])) == "W" and ord(parts[0]) not in seconds)
+
+    def plain_of(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        found = [cp for lo, hi in ranges for cp in range(lo, min(hi, 0xFFFF) + 1) if is_plain(cp)]
+        return _merge([(cp, cp) for cp in found])
+
+    return plain_of(word), plain_of(solo)
 
 
 def classes_source() -> str:
@@ -313,6 +364,92 @@ def fold_words(text: str) -> list[str]:
     if text.isascii():
         # bytes.translate is a plain 256-byte table; str.translate looks up a dict.
         return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    words = _fold_plain(text)
+    return _fold_general(text) if words is None else words
+
+
+# Emoji and the punctuation of other scripts: separators, turned into spaces
+# before anything else (a test checks each one separates in any context).
+_SEPARATORS = re.compile(
+    "[\u00a1-\u00a9\u00ab\u00ac\u00ae-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u00d7\u00f7"
+    "\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2600-\u2775\u2794-\u27bf\u3000-\u3003"
+    "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+    "\U0001f1e6-\U0001f1ff\U0001f300-\U0001faff]"
+)
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
+_LATIN_MARKS = re.compile("[\u0300-\u036f]")  # dropped: never part of a plain text
+_ASCII_SEPARATOR_RUN = re.compile("[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+# UTF-8 bytes: ASCII as in _ASCII_BYTES, the bytes of other characters unchanged.
+_UTF8_BYTES = _ASCII_BYTES[:128] + bytes(range(128, 256))
+_NOT_ASCII = 0x80  # in a byte table: this character needs the general path
+
+
+@cache
+def _latin1_table() -> tuple[bytes, bytes]:
+    """(translation table, deleted bytes) folding Latin-1 text to ASCII words in one pass.
+
+    Each character of U+0080-U+00FF gets what the general path makes of it
+    between two letters: a letter ("É" -> "e"), a space (a separator), nothing
+    (the soft hyphen) or `_NOT_ASCII` ("ß" is two letters, "µ" a Greek one).
+    """
+    table = bytearray(_ASCII_BYTES[:128])
+    deleted = bytearray()
+    for cp in range(128, 256):
+        folded = _fold_general(f"a{chr(cp)}b")
+        if folded == ["ab"]:
+            deleted.append(cp)
+            table.append(_NOT_ASCII)
+        elif folded == ["a", "b"]:
+            table.append(ord(" "))
+        elif len(folded) == 1 and len(folded[0]) == 3 and folded[0][1] in _ALNUM:
+            table.append(ord(folded[0][1]))
+        else:
+            table.append(_NOT_ASCII)
+    return bytes(table), bytes(deleted)
+
+
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _fold_plain(text: str) -> list[str] | None:
+    """The words of text whose characters fold one at a time, else None.
+
+    Most messages beyond ASCII are of that kind: Latin-1 (Portuguese, Spanish,
+    French, German), any with emoji or curly quotes, Cyrillic, Greek, and CJK
+    with its own punctuation. Each takes a couple of passes in C instead of the
+    six of `_fold_general`; anything else (decomposed accents, marks that stay,
+    letters beyond the BMP) returns None for the general path.
+    """
+    if _BEYOND_LATIN1.search(text) is not None:
+        text = _SEPARATORS.sub(" ", text)
+        # Dropped wherever they are: emoji presentation selector, zero-width joiner.
+        if "\ufe0f" in text or "\u200d" in text:
+            text = text.replace("\ufe0f", "").replace("\u200d", "")
+        if text.isascii():
+            return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+        if _BEYOND_LATIN1.search(text) is not None:
+            return _fold_unicode(text)
+    table, deleted = _latin1_table()
+    folded = text.encode("latin-1").translate(table, deleted)
+    if folded.isascii():
+        return folded.decode("ascii").split()
+    return _fold_unicode(text)  # "ß", "µ", "ð", "þ", "¼": casefolding
+
+
+def _fold_unicode(text: str) -> list[str] | None:
+    """`_fold_plain` beyond Latin-1: solo scripts, or plain text once casefolded."""
+    if classes.solo_plain().fullmatch(text):
+        return list(_ASCII_SEPARATOR_RUN.sub("", text))
+    folded = text.casefold()
+    if not unicodedata.is_normalized("NFKD", folded):
+        folded = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", folded))
+    if classes.plain().fullmatch(folded):
+        return folded.encode("utf-8").translate(_UTF8_BYTES).decode("utf-8").split()
+    return None
+
+
+def _fold_general(text: str) -> list[str]:
+    """`fold_words` for any text, in six passes or so: the reference of the fast paths."""
     folded = text.casefold()
     if not unicodedata.is_normalized("NFKD", folded):
         folded = unicodedata.normalize("NFKD", folded)
