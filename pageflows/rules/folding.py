@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from itertools import repeat
 
 from pageflows.rules import unicode_classes as classes
@@ -381,65 +381,113 @@ _LATIN_MARKS = re.compile("[\u0300-\u036f]")  # dropped: never part of a plain t
 _ASCII_SEPARATOR_RUN = re.compile("[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
 # UTF-8 bytes: ASCII as in _ASCII_BYTES, the bytes of other characters unchanged.
 _UTF8_BYTES = _ASCII_BYTES[:128] + bytes(range(128, 256))
-_NOT_ASCII = 0x80  # in a byte table: this character needs the general path
+
+# Single-byte code pages, in the order tried for the first character beyond
+# Latin-1: Western (curly quotes, dashes, the euro sign), Cyrillic, Greek, Central
+# European, Turkish, Baltic. Text that one of them encodes folds in one
+# `bytes.translate` between an encode and a decode, all in C.
+_PAGES = ("cp1252", "cp1251", "cp1253", "cp1250", "cp1254", "cp1257")
+
+
+@lru_cache(maxsize=4096)
+def _page_of(ch: str) -> str | None:
+    """The first of `_PAGES` that holds `ch`, or None (emoji, CJK, most scripts)."""
+    for page in _PAGES:
+        try:
+            ch.encode(page)
+        except UnicodeEncodeError:
+            continue
+        return page
+    return None
 
 
 @cache
-def _latin1_table() -> tuple[bytes, bytes]:
-    """(translation table, deleted bytes) folding Latin-1 text to ASCII words in one pass.
+def _page_table(page: str) -> tuple[bytes, bytes, bytes]:
+    """(translation table, deleted bytes, marker) folding text of one code page.
 
-    Each character of U+0080-U+00FF gets what the general path makes of it
-    between two letters: a letter ("É" -> "e"), a space (a separator), nothing
-    (the soft hyphen) or `_NOT_ASCII` ("ß" is two letters, "µ" a Greek one).
+    Each character of the page gets what the general path makes of it between
+    two letters: a letter of the same page ("É" -> "e", "Ж" -> "ж"), a space (a
+    separator), nothing (the soft hyphen) or the marker, a byte that no folded
+    character takes, when it needs the general path ("ß" is two letters, "µ" a
+    Greek one, some bytes are no character).
     """
-    table = bytearray(_ASCII_BYTES[:128])
+    folds: list[int | None] = list(_ASCII_BYTES[:128])
     deleted = bytearray()
-    for cp in range(128, 256):
-        folded = _fold_general(f"a{chr(cp)}b")
+    for byte in range(128, 256):
+        try:
+            ch = bytes([byte]).decode(page)
+        except UnicodeDecodeError:
+            folds.append(None)
+            continue
+        folded = _fold_general(f"a{ch}b")
+        fold: int | None = None
         if folded == ["ab"]:
-            deleted.append(cp)
-            table.append(_NOT_ASCII)
+            deleted.append(byte)
         elif folded == ["a", "b"]:
-            table.append(ord(" "))
-        elif len(folded) == 1 and len(folded[0]) == 3 and folded[0][1] in _ALNUM:
-            table.append(ord(folded[0][1]))
-        else:
-            table.append(_NOT_ASCII)
-    return bytes(table), bytes(deleted)
+            fold = ord(" ")
+        elif len(folded) == 1 and len(folded[0]) == 3:
+            encoded = folded[0][1].encode(page, errors="ignore")
+            fold = encoded[0] if len(encoded) == 1 else None
+        folds.append(fold)
+    marker = next(b for b in range(128, 256) if b not in folds)
+    table = bytes(marker if fold is None else fold for fold in folds)
+    return table, bytes(deleted), bytes([marker])
 
 
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+def _fold_page(text: str, page: str) -> list[str] | None:
+    """The words of `text` through one code page's table, or None."""
+    try:
+        raw = text.encode(page)
+    except UnicodeEncodeError:
+        return None
+    table, deleted, marker = _page_table(page)
+    folded = raw.translate(table, deleted)
+    if marker in folded:
+        return None
+    if folded.isascii():
+        return folded.decode("ascii").split()
+    return folded.decode(page).split()
 
 
 def _fold_plain(text: str) -> list[str] | None:
     """The words of text whose characters fold one at a time, else None.
 
     Most messages beyond ASCII are of that kind: Latin-1 (Portuguese, Spanish,
-    French, German), any with emoji or curly quotes, Cyrillic, Greek, and CJK
-    with its own punctuation. Each takes a couple of passes in C instead of the
-    six of `_fold_general`; anything else (decomposed accents, marks that stay,
-    letters beyond the BMP) returns None for the general path.
+    French, German), text of one Windows code page (Cyrillic, Greek, Central
+    European, curly quotes), any of these with emoji, plain text of other
+    scripts, and CJK with its own punctuation. Each takes a few passes in C
+    instead of the six or more of `_fold_general`; anything else (decomposed
+    accents, marks that stay, letters beyond the BMP) returns None for the
+    general path.
     """
-    if _BEYOND_LATIN1.search(text) is not None:
-        text = _SEPARATORS.sub(" ", text)
-        # Dropped wherever they are: emoji presentation selector, zero-width joiner.
-        if "\ufe0f" in text or "\u200d" in text:
-            text = text.replace("\ufe0f", "").replace("\u200d", "")
-        if text.isascii():
-            return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
-        if _BEYOND_LATIN1.search(text) is not None:
-            return _fold_unicode(text)
-    table, deleted = _latin1_table()
-    folded = text.encode("latin-1").translate(table, deleted)
-    if folded.isascii():
-        return folded.decode("ascii").split()
-    return _fold_unicode(text)  # "ß", "µ", "ð", "þ", "¼": casefolding
+    beyond = _BEYOND_LATIN1.search(text)
+    page = "latin-1" if beyond is None else _page_of(beyond.group())
+    if page is not None:
+        words = _fold_page(text, page)
+        if words is not None:
+            return words
+    if beyond is None:
+        return _fold_unicode(text)  # "ß", "µ": casefolding
+    text = _SEPARATORS.sub(" ", text)
+    # Dropped wherever they are: emoji presentation selector, zero-width joiner.
+    if "\ufe0f" in text or "\u200d" in text:
+        text = text.replace("\ufe0f", "").replace("\u200d", "")
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    beyond = _BEYOND_LATIN1.search(text)
+    page = "latin-1" if beyond is None else _page_of(beyond.group())
+    if page is not None:
+        words = _fold_page(text, page)
+        if words is not None:
+            return words
+    return _fold_unicode(text)
 
 
 def _fold_unicode(text: str) -> list[str] | None:
     """`_fold_plain` beyond Latin-1: solo scripts, or plain text once casefolded."""
     if classes.solo_plain().fullmatch(text):
-        return list(_ASCII_SEPARATOR_RUN.sub("", text))
+        solo = text.replace(" ", "")
+        return list(solo if solo.isalpha() else _ASCII_SEPARATOR_RUN.sub("", solo))
     folded = text.casefold()
     if not unicodedata.is_normalized("NFKD", folded):
         folded = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", folded))

@@ -627,13 +627,31 @@ def test_every_plain_character_folds_alone_in_any_company() -> None:
             assert fold_words(text) == _fold_general(text), (hex(ord(ch)), text)
 
 
-def test_every_latin1_character_takes_the_byte_table_or_the_general_path() -> None:
+def _page_characters() -> str:
+    from pageflows.rules.folding import _PAGES
+
+    found = {chr(cp) for cp in range(0x80, 0x100)}
+    for page in _PAGES:
+        found.update(bytes(range(0x80, 0x100)).decode(page, errors="ignore"))
+    return "".join(sorted(found))
+
+
+def test_every_code_page_character_folds_alone_in_any_company() -> None:
     from pageflows.rules.folding import _fold_general
 
-    for cp in range(0x80, 0x100):
-        ch = chr(cp)
-        for text in (ch, f"a{ch}b", f"É{ch}{ch} ¿{ch}?", f"{ch}\u0301ж"):
-            assert fold_words(text) == _fold_general(text), (hex(cp), text)
+    chars = _page_characters()
+    assert len(chars) > 400
+    for ch in chars:
+        for text in (ch, f"a{ch}b", f"É{ch}{ch} ¿{ch}?", f"{ch}\u0301ж", f"Ж{ch}ж’{ch}🔥"):
+            assert fold_words(text) == _fold_general(text), (hex(ord(ch)), text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=_page_characters() + "aZ09 ,.!?🔥❤️\u200d\u0301"))
+def test_code_page_text_folds_as_the_general_path(text: str) -> None:
+    from pageflows.rules.folding import _fold_general
+
+    assert normalize_words(text) == tuple(_fold_general(text))
 
 
 def test_shortcut_separators_separate_in_any_company() -> None:
@@ -675,6 +693,8 @@ def test_common_messages_take_a_shortcut() -> None:
         "Γεια σας, πόσο κάνει;",
         "你好，请问价格多少？",
         "Straße",
+        "İstanbul'da güzel şeyler",
+        "Zażółć gęślą jaźń",
     ):
         assert _fold_plain(text) is not None, text
     for text in ("cafe\u0301", "नमस्ते", "iPhone价格"):
