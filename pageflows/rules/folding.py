@@ -233,12 +233,24 @@ def pattern_sources() -> dict[str, str]:
         "plain": f"{_bmp_class([(0, 0x7F), *plain])}*",
         # The ASCII that separates, and the letters of scripts written without spaces
         # that fold to themselves: every letter is a word of its own.
-        "solo_plain": f"{_bmp_class([*_ASCII_SEPARATORS, *solo_plain])}*",
+        "solo_plain": f"{_bmp_class([*_SOLO_SEPARATORS, *solo_plain])}*",
     }
 
 
-# ASCII characters that are neither letters nor digits.
-_ASCII_SEPARATORS = ((0x00, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7F))
+# ASCII characters that are neither letters nor digits, and the punctuation of
+# CJK text (ideographic comma and full stop, fullwidth and halfwidth forms): the
+# separators that text of a solo script may hold and still take its shortcut.
+_SOLO_SEPARATORS = (
+    (0x00, 0x2F),
+    (0x3A, 0x40),
+    (0x5B, 0x60),
+    (0x7B, 0x7F),
+    (0x3000, 0x3003),
+    (0xFF01, 0xFF0F),
+    (0xFF1A, 0xFF20),
+    (0xFF3B, 0xFF40),
+    (0xFF5B, 0xFF65),
+)
 
 
 def _plain_ranges(
@@ -378,7 +390,11 @@ _SEPARATORS = re.compile(
 )
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
 _LATIN_MARKS = re.compile("[\u0300-\u036f]")  # dropped: never part of a plain text
-_ASCII_SEPARATOR_RUN = re.compile("[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+")
+# The characters of _SOLO_SEPARATORS (a test keeps the two in step).
+_SOLO_SEPARATOR = re.compile(
+    "[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f\u3000-\u3003"
+    "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+)
 # UTF-8 bytes: ASCII as in _ASCII_BYTES, the bytes of other characters unchanged.
 _UTF8_BYTES = _ASCII_BYTES[:128] + bytes(range(128, 256))
 
@@ -468,6 +484,8 @@ def _fold_plain(text: str) -> list[str] | None:
             return words
     if beyond is None:
         return _fold_unicode(text)  # "ß", "µ": casefolding
+    if page is None and classes.solo_plain().fullmatch(text):
+        return list(_SOLO_SEPARATOR.sub("", text))  # CJK: every letter a word
     text = _SEPARATORS.sub(" ", text)
     # Dropped wherever they are: emoji presentation selector, zero-width joiner.
     if "\ufe0f" in text or "\u200d" in text:
@@ -486,8 +504,7 @@ def _fold_plain(text: str) -> list[str] | None:
 def _fold_unicode(text: str) -> list[str] | None:
     """`_fold_plain` beyond Latin-1: solo scripts, or plain text once casefolded."""
     if classes.solo_plain().fullmatch(text):
-        solo = text.replace(" ", "")
-        return list(solo if solo.isalpha() else _ASCII_SEPARATOR_RUN.sub("", solo))
+        return list(_SOLO_SEPARATOR.sub("", text))
     folded = text.casefold()
     if not unicodedata.is_normalized("NFKD", folded):
         folded = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", folded))

@@ -699,3 +699,12 @@ def test_common_messages_take_a_shortcut() -> None:
         assert _fold_plain(text) is not None, text
     for text in ("cafe\u0301", "नमस्ते", "iPhone价格"):
         assert _fold_plain(text) is None, text  # the general path
+
+
+def test_solo_separators_are_separators_and_in_step() -> None:
+    from pageflows.rules.folding import _SOLO_SEPARATOR, _SOLO_SEPARATORS, _fold_general
+
+    listed = {chr(cp) for lo, hi in _SOLO_SEPARATORS for cp in range(lo, hi + 1)}
+    assert {chr(cp) for cp in range(0x10000) if _SOLO_SEPARATOR.match(chr(cp))} == listed
+    for ch in listed:
+        assert _fold_general(f"价a{ch}b格") == ["价", "a", "b", "格"], hex(ord(ch))
