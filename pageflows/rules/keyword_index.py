@@ -186,6 +186,7 @@ class KeywordIndex:
                 packed = next_packed
         if self._has_contains:
             # From every later position where a phrase begins: CONTAINS only.
+            # (Counted in C: most heads occur once, and no loop object is made.)
             shift = 1 + 2 * bits
             get = phrases.get
             for head in heads:
@@ -195,9 +196,11 @@ class KeywordIndex:
                     if found < best and (head != first or words.count(head) > 1):
                         best = found
                     continue
+                count = words.count(head) - (head == first)
                 i = 0
-                for _ in range(words.count(head) - (first == head)):
-                    i = words.index(head, i + 1)
+                while count:
+                    count -= 1
+                    i = words.index(head, i + 1)  # position 0 was walked above
                     if found < best:
                         best = found
                     j = i + 1
