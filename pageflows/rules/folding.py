@@ -42,11 +42,13 @@ This module is pure and uses the standard library only.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Callable
 from functools import cache, lru_cache
 from itertools import repeat
+from typing import Any
 
 from pageflows.rules import unicode_classes as classes
 
@@ -400,8 +402,8 @@ _UTF8_BYTES = _ASCII_BYTES[:128] + bytes(range(128, 256))
 
 # Single-byte code pages, in the order tried for the first character beyond
 # Latin-1: Western (curly quotes, dashes, the euro sign), Cyrillic, Greek, Central
-# European, Turkish, Baltic. Text that one of them encodes folds in one
-# `bytes.translate` between an encode and a decode, all in C.
+# European, Turkish, Baltic. Text that one of them encodes folds in one encode
+# and one decode through a folding table, both in C.
 _PAGES = ("cp1252", "cp1251", "cp1253", "cp1250", "cp1254", "cp1257")
 
 
@@ -417,52 +419,55 @@ def _page_of(ch: str) -> str | None:
     return None
 
 
-@cache
-def _page_table(page: str) -> tuple[bytes, bytes, bytes]:
-    """(translation table, deleted bytes, marker) folding text of one code page.
+# In a decoding table: a byte with no character (here: no fold one character long).
+_UNDEFINED = "\ufffe"
 
-    Each character of the page gets what the general path makes of it between
-    two letters: a letter of the same page ("É" -> "e", "Ж" -> "ж"), a space (a
-    separator), nothing (the soft hyphen) or the marker, a byte that no folded
-    character takes, when it needs the general path ("ß" is two letters, "µ" a
-    Greek one, some bytes are no character).
+
+@cache
+def _page_codec(page: str) -> tuple[Any, str]:
+    """(the page's encoding map, or None for Latin-1; the folding decoding table).
+
+    The decoding table gives each byte of the page what the general path makes
+    of its character between two letters: a letter of any script ("É" -> "e",
+    "Ж" -> "ж", "µ" -> "μ"), a space (a separator), or `_UNDEFINED` when it needs
+    the general path (the soft hyphen is dropped, "ß" is two letters, some bytes
+    are no character). So one encode and one decode, both in C, fold the text.
     """
-    folds: list[int | None] = list(_ASCII_BYTES[:128])
-    deleted = bytearray()
-    for byte in range(128, 256):
+    folds: list[str] = []
+    for byte in range(256):
+        if byte < 0x80:
+            folds.append(chr(_ASCII_BYTES[byte]))
+            continue
         try:
             ch = bytes([byte]).decode(page)
         except UnicodeDecodeError:
-            folds.append(None)
+            folds.append(_UNDEFINED)
             continue
         folded = _fold_general(f"a{ch}b")
-        fold: int | None = None
-        if folded == ["ab"]:
-            deleted.append(byte)
-        elif folded == ["a", "b"]:
-            fold = ord(" ")
+        if folded == ["a", "b"]:
+            folds.append(" ")
         elif len(folded) == 1 and len(folded[0]) == 3:
-            encoded = folded[0][1].encode(page, errors="ignore")
-            fold = encoded[0] if len(encoded) == 1 else None
-        folds.append(fold)
-    marker = next(b for b in range(128, 256) if b not in folds)
-    table = bytes(marker if fold is None else fold for fold in folds)
-    return table, bytes(deleted), bytes([marker])
+            folds.append(folded[0][1])
+        else:
+            folds.append(_UNDEFINED)
+    if page == "latin-1":
+        return None, "".join(folds)
+    chars = (bytes([byte]).decode(page, errors="replace") for byte in range(256))
+    encoding = codecs.charmap_build("".join(_UNDEFINED if c == "\ufffd" else c for c in chars))
+    return encoding, "".join(folds)
 
 
 def _fold_page(text: str, page: str) -> list[str] | None:
-    """The words of `text` through one code page's table, or None."""
+    """The words of `text` through one code page's folding table, or None."""
+    encoding, folds = _page_codec(page)
     try:
-        raw = text.encode(page)
-    except UnicodeEncodeError:
+        if encoding is None:
+            raw = text.encode("latin-1")
+        else:
+            raw = codecs.charmap_encode(text, "strict", encoding)[0]
+        return codecs.charmap_decode(raw, "strict", folds)[0].split()
+    except UnicodeError:  # a character beyond the page, or one it does not fold alone
         return None
-    table, deleted, marker = _page_table(page)
-    folded = raw.translate(table, deleted)
-    if marker in folded:
-        return None
-    if folded.isascii():
-        return folded.decode("ascii").split()
-    return folded.decode(page).split()
 
 
 def _fold_plain(text: str) -> list[str] | None:
