@@ -27,15 +27,25 @@ Why it is built this way: folding is most of the cost of matching a message
 (the index itself is a few dictionary look-ups), so it runs once per message
 and does its per-character work in C, never in a Python loop:
 
-* ASCII text (most messages) takes one `str.translate` through a 128-entry
+* ASCII text (most messages) takes one `bytes.translate` through a 256-byte
   table (lowercase letters and digits, everything else a space) and one
   `str.split`;
-* other text is casefolded and NFKD-normalized, emoji become spaces, the
-  dropped marks are removed with one regular-expression substitution, then
-  NFC; if that left ASCII it takes the ASCII path, else one `findall` with
-  character classes generated from `unicodedata` (pageflows/rules/
-  unicode_classes.py, compiled on the first non-ASCII text) splits it into
-  words.
+* text whose characters each fold alone takes a shortcut (`_fold_plain`):
+  text of one single-byte code page (Latin-1, or Windows' Western, Cyrillic,
+  Greek, Central European, Turkish, Baltic page, chosen by its first character
+  beyond Latin-1) is encoded and decoded back through a folding table built
+  from the general path, one C call each; emoji and the punctuation of other
+  scripts first become spaces; CJK text is one word a character; other text is
+  casefolded and, if all its characters are "plain" (generated class: they
+  fold to themselves whatever is around them), split as it stands;
+* anything else (decomposed accents, marks that stay, letters beyond the BMP)
+  takes the general path (`_fold_general`): casefold and NFKD, emoji become
+  spaces, the dropped marks are removed with one regular-expression
+  substitution, then NFC; if that left ASCII it takes the ASCII path, else one
+  `findall` with character classes generated from `unicodedata`
+  (pageflows/rules/unicode_classes.py, compiled on the first non-ASCII text)
+  splits it into words. It is the reference: tests check every shortcut
+  against it, character by character and on random text.
 
 This module is pure and uses the standard library only.
 """
