@@ -453,18 +453,33 @@ def _page_codec(page: str) -> tuple[Any, str]:
         except UnicodeDecodeError:
             folds.append(_UNDEFINED)
             continue
-        folded = _fold_general(f"a{ch}b")
-        if folded == ["a", "b"]:
-            folds.append(" ")
-        elif len(folded) == 1 and len(folded[0]) == 3:
-            folds.append(folded[0][1])
-        else:
-            folds.append(_UNDEFINED)
+        folds.append(_fold_between_letters(ch))
     if page == "latin-1":
         return None, "".join(folds)
     chars = (bytes([byte]).decode(page, errors="replace") for byte in range(256))
     encoding = codecs.charmap_build("".join(_UNDEFINED if c == "\ufffd" else c for c in chars))
     return encoding, "".join(folds)
+
+
+def _fold_between_letters(ch: str) -> str:
+    """What the general path makes of `ch` between two letters, if one character.
+
+    A letter or digit (not of a solo script), a space for a separator, else
+    `_UNDEFINED` (dropped, several characters, a mark, a solo letter). Read off
+    the general path's folded text, not its words, so that building a page's
+    table never compiles the big classes of words (tens of milliseconds).
+    """
+    folded, _ = _folded_text(f"a{ch}b")
+    if len(folded) != 3 or folded[0] != "a" or folded[2] != "b":
+        return _UNDEFINED
+    one = folded[1]
+    if one.isascii():
+        return one if one.isalnum() else " "
+    kind = _KINDS.get(unicodedata.category(one))
+    if kind is None or one == "\u200b":
+        return " "
+    solo = any(lo <= ord(one) <= hi for lo, hi in _SOLO_RANGES)
+    return one if kind == "W" and not solo else _UNDEFINED
 
 
 def _fold_page(text: str, page: str) -> list[str] | None:
@@ -530,6 +545,14 @@ def _fold_unicode(text: str) -> list[str] | None:
 
 def _fold_general(text: str) -> list[str]:
     """`fold_words` for any text, in six passes or so: the reference of the fast paths."""
+    folded, wide = _folded_text(text)
+    if folded.isascii():
+        return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    return (classes.words_astral() if wide else classes.words()).findall(folded)
+
+
+def _folded_text(text: str) -> tuple[str, bool]:
+    """The general path before the split: (folded text, whether it holds letters beyond the BMP)."""
     folded = text.casefold()
     if not unicodedata.is_normalized("NFKD", folded):
         folded = unicodedata.normalize("NFKD", folded)
@@ -549,6 +572,4 @@ def _fold_general(text: str) -> list[str]:
     folded = unicodedata.normalize("NFC", folded)
     if not folded.isascii():
         folded = _PUNCTUATION.sub(" ", folded)
-    if folded.isascii():
-        return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
-    return (classes.words_astral() if wide else classes.words()).findall(folded)
+    return folded, wide
