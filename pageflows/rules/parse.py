@@ -321,6 +321,9 @@ def _indent_of(line: str) -> str:
 def check_indentation(source: SourceFile) -> list[Diagnostic]:
     """Tabs and spaces may not be mixed: the same file would nest differently per editor."""
     found: list[Diagnostic] = []
+    if "\t" not in source.text:
+        return found  # issue 13: A: spaces only (most files): nothing can be mixed
+
     style: str | None = _usual_indent(source.text)  # issue 12: A
     for number, line in enumerate(source.text.split("\n"), start=1):
         stripped = line.strip()

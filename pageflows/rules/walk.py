@@ -42,6 +42,13 @@ def children(action: m.Action) -> tuple[tuple[m.Action, ...], ...]:
 def walk_actions(actions: tuple[m.Action, ...], where: Where) -> Iterator[tuple[m.Action, Where]]:
     for action in actions:
         yield action, where
+        # issue 13: A: one dict look-up of the action's type, not isinstance calls
+        # (each goes through pydantic's metaclass) for every action of every check.
+        shape = _SHAPES.get(type(action))
+        if shape is None:
+            shape = _shape_of(type(action))
+        if shape == _PLAIN:
+            continue
         if isinstance(action, m.After):
             inner = Where(
                 flow=where.flow,
@@ -55,6 +62,17 @@ def walk_actions(actions: tuple[m.Action, ...], where: Where) -> Iterator[tuple[
         else:
             for branch in children(action):
                 yield from walk_actions(branch, where)
+
+
+_PLAIN, _NESTS = 0, 1
+_SHAPES: dict[type, int] = {}
+
+
+def _shape_of(kind: type) -> int:
+    """Whether actions of this type hold other actions (`after`, `if`, `split`)."""
+    shape = _NESTS if issubclass(kind, m.After | m.If | m.Split) else _PLAIN
+    _SHAPES[kind] = shape
+    return shape
 
 
 def roots(flow: m.Flow) -> Iterator[m.TriggerBlock | m.Step | m.Broadcast]:
