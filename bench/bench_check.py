@@ -30,9 +30,10 @@ Baselines, measured in the same run and interleaved round by round with ours:
   text, file by file, parser built beforehand: the floor of reading the
   language with the parser we use. The ratio says what our own work costs.
 
-Figures: seconds at each size (best of the rounds); the ratios 10k/1k and
-100k/10k (linear is ~10; the target is <= 12); `check` of 10,000 triggers
-under 1 s (a bound on the value).
+Figures: seconds at each size (best of the rounds), wall and CPU; the ratios
+10k/1k and 100k/10k (linear is ~10; the target, <= 12, is on CPU time: see
+timed()); `check` of 10,000 triggers under 1 s of wall time (a bound on the
+value).
 
 Run: .venv/bin/python bench/bench_check.py [--quick] [--sizes 1000,10000] [--rounds N]
      [--json PATH]
@@ -350,23 +351,34 @@ def main() -> int:
             baseline=best[f"cli clean {size}"],
             baseline_name="check of the same triggers without findings",
         )
+    # Linear in the triggers and in the findings: each tenfold size within 12x. The
+    # target is on CPU time, which a busy shared machine stretches far less than
+    # wall time; the wall time ratio is given beside it.
     for small, large in itertools.pairwise(sizes):
         growth = large / small
         for kind in ("cli", "in-process") if in_process else ("cli",):
             for series in ("clean", "findings"):
+                name = f"{kind} {series}"
                 results.add(
-                    f"check {kind}, {series}, {large:,} vs {small:,} triggers",
-                    best[f"{kind} {series} {large}"],
+                    f"check {kind} CPU, {series}, {large:,} vs {small:,} triggers",
+                    cpu[f"{name} {large}"],
                     "s",
-                    baseline=best[f"{kind} {series} {small}"],
+                    baseline=cpu[f"{name} {small}"],
                     baseline_name=f"the same at {small:,}",
                     target=ratio_at_most(growth * 1.2),
                 )
+                results.add(
+                    f"check {kind}, {series}, {large:,} vs {small:,} triggers",
+                    best[f"{name} {large}"],
+                    "s",
+                    baseline=best[f"{name} {small}"],
+                    baseline_name=f"the same at {small:,}",
+                )
         results.add(
-            f"bare Lark parse, {large:,} vs {small:,}",
-            best[f"lark {large}"],
+            f"bare Lark parse CPU, {large:,} vs {small:,}",
+            cpu[f"lark {large}"],
             "s",
-            baseline=best[f"lark {small}"],
+            baseline=cpu[f"lark {small}"],
             baseline_name=f"the same at {small:,}",
         )
     print(results.table())
