@@ -56,9 +56,13 @@ from pageflows.rules.page_facts import (
     TemplateInfo,
     count_placeholders,
 )
-from pageflows.service.graph.transport import DEFAULT_GRAPH_URL
-from pageflows.service.pace import DEFAULT_RATE, MAX_RATE, MIN_RATE
-from pageflows.service.storage.database import DEFAULT_URL
+from pageflows.service.defaults import (  # issue 13: A: not the modules that import SQLAlchemy
+    DEFAULT_GRAPH_URL,
+    DEFAULT_RATE,
+    DEFAULT_URL,
+    MAX_RATE,
+    MIN_RATE,
+)
 from pageflows.service.users import ConsoleUser, UsersError, parse_users
 
 SANDBOX_PAGE_ID = "100000000000001"

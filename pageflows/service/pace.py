@@ -23,11 +23,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 
 from pageflows.clock import Clock
+
+# Messages per second: the default (half the Page Inbox threshold), the least and
+# the most (the threshold itself, policy.md §5): in defaults.py (issue 13: A).
+from pageflows.service.defaults import DEFAULT_RATE as DEFAULT_RATE
+from pageflows.service.defaults import MAX_RATE as MAX_RATE
+from pageflows.service.defaults import MIN_RATE as MIN_RATE
 from pageflows.service.storage.models import PageState
 
-DEFAULT_RATE = 20.0  # messages per second: half the Page Inbox threshold
-MIN_RATE = 0.1  # one message every 10 s: anything slower is a mistake
-MAX_RATE = 40.0  # the Page Inbox threshold itself (policy.md §5)
 HEADROOM = 1.25  # slots 25% wider than 1/rate
 
 

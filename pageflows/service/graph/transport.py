@@ -14,10 +14,9 @@ from typing import Any, Protocol
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from pageflows.engine.graph_versions import DEFAULT_VERSION
-
-GRAPH_HOST = "https://graph.facebook.com"
-DEFAULT_GRAPH_URL = f"{GRAPH_HOST}/{DEFAULT_VERSION}"  # the base every Graph path follows
+# The base every Graph path follows: beside the other defaults (issue 13: A).
+from pageflows.service.defaults import DEFAULT_GRAPH_URL as DEFAULT_GRAPH_URL
+from pageflows.service.defaults import GRAPH_HOST as GRAPH_HOST
 
 
 @dataclass(frozen=True)

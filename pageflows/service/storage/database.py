@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-DEFAULT_URL = "sqlite:///pageflows.db"
+from pageflows.service.defaults import DEFAULT_URL as DEFAULT_URL  # issue 13: A
 
 
 class DatabaseUrlError(ValueError):
