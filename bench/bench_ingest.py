@@ -93,7 +93,11 @@ def _messaging(rnd: random.Random, seq: str, n: int) -> dict[str, Any]:
     if kind < 0.8:
         answer = rnd.choice(["YES", "NO", "SIZE_M", "SIZE_L"])
         return base | {
-            "message": {"mid": f"m_{seq}", "text": answer.title(), "quick_reply": {"payload": answer}}
+            "message": {
+                "mid": f"m_{seq}",
+                "text": answer.title(),
+                "quick_reply": {"payload": answer},
+            }
         }
     return base | {
         "postback": {"mid": f"m_{seq}", "title": "Get Started", "payload": "GET_STARTED"}
@@ -474,7 +478,9 @@ def inbox_count(database_url: str) -> int:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(InboxEvent)).scalar_one())
+            return int(
+                connection.execute(select(func.count()).select_from(InboxEvent)).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -517,12 +523,16 @@ def one_round(server: Server, seconds: float, connections: int, rate: float | No
     backends = postgres_backends(server.database_url) if _is_pg(server) else []
     cpu0, db0 = server.cpu_seconds(), sum(_cpu_of(p) for p in backends)
     prefix = f"{server.name}-{uuid.uuid4().hex[:8]}"
-    load = drive_in_process(server.port, prefix, seconds, connections, rate, random.randrange(1 << 30))
+    load = drive_in_process(
+        server.port, prefix, seconds, connections, rate, random.randrange(1 << 30)
+    )
     load.server_cpu_s = server.cpu_seconds() - cpu0
     load.db_cpu_s = sum(_cpu_of(p) for p in backends) - db0
     server.acked_events += load.acked_events
     if load.errors:
-        raise RuntimeError(f"{server.name}: answers other than 200: {load.errors}; see {server.log}")
+        raise RuntimeError(
+            f"{server.name}: answers other than 200: {load.errors}; see {server.log}"
+        )
     return load
 
 
@@ -545,7 +555,7 @@ def main() -> int:
     results = Results("ingest", quick=quick)
     postgres_admin = None if args.no_postgres else os.environ.get("PAGEFLOWS_TEST_POSTGRES_URL")
     if not args.no_postgres and not postgres_admin:
-        print("PAGEFLOWS_TEST_POSTGRES_URL is not set: eval \"$(bash .ci/postgres.sh)\" first,")
+        print('PAGEFLOWS_TEST_POSTGRES_URL is not set: eval "$(bash .ci/postgres.sh)" first,')
         print("or pass --no-postgres to measure SQLite only")
         return 1
     with contextlib.ExitStack() as stack:
@@ -580,8 +590,10 @@ def main() -> int:
                     f" {load.driver_cpu_s / seconds:.0%} of a core)"
                 )
         bare = tallies["bare Flask"]
-        print(f"load generator at most {max(t.driver_cpu_share for t in tallies.values()):.0%}"
-              " of a core in any round")
+        print(
+            f"load generator at most {max(t.driver_cpu_share for t in tallies.values()):.0%}"
+            " of a core in any round"
+        )
         ours_servers = [s for s in servers if s.name.startswith("ours")]
         for server in ours_servers:
             ours = tallies[server.name]
