@@ -190,7 +190,7 @@ def drive(
     """Post bodies for `seconds`: each connection sends as soon as it is answered (rate None),
     or one request every 1/rate s on whichever connection is free (open loop)."""
     rnd = random.Random(seed)
-    count = int((rate or 6000) * seconds * 1.2) + 1000
+    count = int((rate or 4000) * seconds * 1.2) + 500
     prepared = [body(rnd, prefix, n) for n in range(count)]
     requests = [(request_bytes(raw, port), events) for raw, events in prepared]
     del prepared
@@ -448,6 +448,21 @@ def fresh_postgres(admin_url: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def postgres_server() -> str | None:
+    """PAGEFLOWS_TEST_POSTGRES_URL, or the server `.ci/postgres.sh` starts (as `make test`
+    does), so that `make bench` needs no setup; None (SQLite only) when there is none."""
+    url = os.environ.get("PAGEFLOWS_TEST_POSTGRES_URL")
+    if url:
+        return url
+    script = Path(__file__).resolve().parents[1] / ".ci" / "postgres.sh"
+    found = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False)
+    url = found.stdout.strip().rpartition("PAGEFLOWS_TEST_POSTGRES_URL=")[2]
+    if found.returncode != 0 or not url.startswith("postgresql://"):
+        print("no PostgreSQL server (.ci/postgres.sh failed): measuring SQLite only")
+        return None
+    return url
+
+
 def postgres_backends(database_url: str) -> list[int]:
     import psycopg
 
@@ -551,13 +566,9 @@ def main() -> int:
         serve_bare(args.serve_bare, args.verify)
         return 0
     quick = args.quick
-    rounds, seconds, latency_s = (2, 1.0, 1.5) if quick else (5, 3.0, 5.0)
+    rounds, seconds, latency_s = (2, 1.0, 1.0) if quick else (5, 3.0, 5.0)
     results = Results("ingest", quick=quick)
-    postgres_admin = None if args.no_postgres else os.environ.get("PAGEFLOWS_TEST_POSTGRES_URL")
-    if not args.no_postgres and not postgres_admin:
-        print('PAGEFLOWS_TEST_POSTGRES_URL is not set: eval "$(bash .ci/postgres.sh)" first,')
-        print("or pass --no-postgres to measure SQLite only")
-        return 1
+    postgres_admin = None if args.no_postgres else postgres_server()
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ingest-")))
         servers: list[Server] = []
@@ -565,10 +576,12 @@ def main() -> int:
         servers.append(start_bare("bare Flask", False, workdir))
         if not quick:
             servers.append(start_bare("bare Flask + signature", True, workdir))
-        servers.append(start_ours("ours, SQLite", f"sqlite:///{workdir / 'pageflows.db'}", workdir))
+        ours = {"ours, SQLite": f"sqlite:///{workdir / 'pageflows.db'}"}
         if postgres_admin:
-            pg_url = stack.enter_context(fresh_postgres(postgres_admin))
-            servers.append(start_ours("ours, PostgreSQL", pg_url, workdir))
+            ours["ours, PostgreSQL"] = stack.enter_context(fresh_postgres(postgres_admin))
+        # One after the other: alembic's context is global to the process, not per thread.
+        servers.extend(start_ours(name, url, workdir) for name, url in ours.items())
+        if postgres_admin:
             sync = postgres_setting(postgres_admin, "synchronous_commit")
             fsync = postgres_setting(postgres_admin, "fsync")
             print(f"PostgreSQL: synchronous_commit={sync}, fsync={fsync}")
