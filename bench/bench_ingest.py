@@ -69,6 +69,7 @@ HOST = "127.0.0.1"
 PAGE = "104123456789012"
 SECRET = "bench-ingest-app-secret"
 MOMENT = 1795000000000  # ms: November 2026
+THREADS = 4  # per gunicorn process, as `serve --web-only` (WebOptions) has it; --threads
 
 
 # --------------------------------------------------------------------------- bodies
@@ -360,7 +361,7 @@ def start_ours(name: str, database_url: str, workdir: Path, tree: Path | None = 
 
     port = free_port()
     log = workdir / f"{name.replace(' ', '_').replace(',', '')}.log"
-    options = WebOptions(host=HOST, port=port, log_level="warning")  # serve --web-only's
+    options = WebOptions(host=HOST, port=port, threads=THREADS, log_level="warning")
     env = environment(database_url)
     if tree is not None:
         env["PYTHONPATH"] = str(tree.resolve())
@@ -380,7 +381,7 @@ def start_bare(name: str, verify: bool, workdir: Path) -> Server:
 
     port = free_port()
     log = workdir / f"{name.replace(' ', '_').replace('+', '')}.log"
-    command = [sys.executable, __file__, "--serve-bare", str(port)]
+    command = [sys.executable, __file__, "--serve-bare", str(port), "--threads", str(THREADS)]
     if verify:
         command.append("--verify")
     with log.open("wb") as out:
@@ -421,7 +422,7 @@ def serve_bare(port: int, verify: bool) -> None:
         def load(self) -> Flask:
             return bare_app()
 
-    BareApplication(WebOptions(host=HOST, port=port, log_level="warning")).run()
+    BareApplication(WebOptions(host=HOST, port=port, threads=THREADS, log_level="warning")).run()
 
 
 def wait_ready(server: Server) -> None:
@@ -549,13 +550,15 @@ class Tally:
 
 def one_round(server: Server, seconds: float, connections: int, rate: float | None) -> Load:
     backends = postgres_backends(server.database_url) if _is_pg(server) else []
-    cpu0, db0 = server.cpu_seconds(), sum(_cpu_of(p) for p in backends)
+    cpu0, db0 = server.cpu_seconds(), {p: _cpu_of(p) for p in backends}
     prefix = f"{server.name}-{uuid.uuid4().hex[:8]}"
     load = drive_in_process(
         server.port, prefix, seconds, connections, rate, random.randrange(1 << 30)
     )
     load.server_cpu_s = server.cpu_seconds() - cpu0
-    load.db_cpu_s = sum(_cpu_of(p) for p in backends) - db0
+    # Backends alive at both ends of the round (a pool's overflow connection may close).
+    after = {p: _cpu_of(p) for p in backends}
+    load.db_cpu_s = sum(after[p] - db0[p] for p in backends if after[p] >= db0[p] > 0)
     server.acked_events += load.acked_events
     if load.errors:
         raise RuntimeError(
@@ -569,9 +572,13 @@ def _is_pg(server: Server) -> bool:
 
 
 def main() -> int:
+    global THREADS
     parser = arguments(__doc__.splitlines()[0])
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--connections", type=int, default=8, help="requests in flight at peak")
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help="threads per gunicorn process, every server"
+    )
     parser.add_argument(
         "--before",
         type=Path,
@@ -580,6 +587,7 @@ def main() -> int:
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse_suppress())
     parser.add_argument("--verify", action="store_true", help=argparse_suppress())
     args = parser.parse_args()
+    THREADS = args.threads
     if args.serve_bare:
         serve_bare(args.serve_bare, args.verify)
         return 0
@@ -618,7 +626,7 @@ def main() -> int:
             wait_ready(server)
         print(
             f"{rounds} rounds of {seconds:g} s per server, {args.connections} requests in flight,"
-            f" servers taking turns; 1 gunicorn process x 4 threads each (serve --web-only)"
+            f" servers taking turns; 1 gunicorn process x {THREADS} threads each"
         )
         tallies = {server.name: Tally() for server in servers}
         for r in range(rounds):
