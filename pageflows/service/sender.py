@@ -33,11 +33,14 @@ instead. Size and type come from a HEAD request, cached per URL.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -79,7 +82,13 @@ MAX_ROW_BACKOFF = timedelta(minutes=10)  # one message's own, for errors about i
 MAX_RETRY_AGE = timedelta(days=2)
 CANDIDATES = 500
 RECORD_TRIES = 3
-CONCURRENCY = 8  # contacts sent to at once by one process
+CONCURRENCY = 8  # contacts sent to at once by one process, at least (see MAX_LANES)
+# issue 13: E. A page's lanes grow with its pace times the time its calls take (`width`):
+# 250/s against a 50 ms Graph API takes about 20. This bounds them (and the pool).
+MAX_LANES = 64
+FIRST_CALL_SECONDS = 0.1  # what a call is taken to need before one was timed
+PIPELINE = 10  # batches one drain claims back to back while there is more to send
+TAKEN_POLL = 0.002  # seconds between looks at whether a batch's rows are all taken
 # A page's share of one claim: what its pace sends in this long. Claimed rows wait for
 # their turns, so this bounds how long a claim is held before its rows are tried.
 CLAIM_AHEAD = timedelta(seconds=2)
@@ -180,28 +189,89 @@ class Sender:
         self.stopping = threading.Event()  # set on SIGTERM: finish what is in flight, no more
         self._pool: ThreadPoolExecutor | None = None
         self._ensured = False
+        # issue 13: E. Per page, how long its calls took lately (slot to recorded answer), a
+        # moving average: it sizes the page's lanes (`width`).
+        self._call_seconds: dict[str, float] = {}
 
     def drain(self, limit: int = 200) -> int:
         """Claim what may go now and send it; returns how many rows were claimed.
 
         Each contact's claimed messages go out in order on one thread; different
-        contacts go out concurrently (at most `concurrency` at once), every call
-        waiting for its page's turn (pace.py).
+        contacts go out concurrently, every call waiting for its page's turn
+        (pace.py). A page gets as many lanes (threads) as its pace and the time
+        its calls take need (`width`). The next batch is claimed as soon as every
+        row of this one is taken by a lane, so its slots follow on without a gap
+        (issue 13: a 50 ms Graph API no longer caps a page at 1/latency sends a
+        second); the drain returns when every row it claimed is done.
         """
-        claimed = self.claim(limit)
-        groups: dict[tuple[str, str], list[Claimed]] = {}
-        for row in claimed:
-            groups.setdefault((row.page_id, row.contact_id), []).append(row)
         halted = _Halted()
-        if self.concurrency == 1 or len(groups) <= 1:
-            for group in groups.values():
-                self._send_group(group, halted)
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pf-send")
-            for future in [self._pool.submit(self._send_group, g, halted) for g in groups.values()]:
+        futures: list[Future[None]] = []
+        total = 0
+        try:
+            for _ in range(PIPELINE):
+                claimed = self.claim(limit)
+                total += len(claimed)
+                groups: dict[tuple[str, str], list[Claimed]] = {}
+                for row in claimed:
+                    groups.setdefault((row.page_id, row.contact_id), []).append(row)
+                if self.concurrency == 1 or len(groups) <= 1:
+                    for group in groups.values():
+                        self._send_group(group, halted)
+                    break  # one at a time: one claim per drain, as before issue 13
+                queues = self._queues(list(groups.values()))
+                lanes = self._start_lanes(queues, halted)
+                futures += lanes
+                self._until_taken(queues, lanes)
+        finally:
+            for future in futures:
                 future.result()
-        return len(claimed)
+        return total
+
+    def width(self, page_id: str) -> int:
+        """Lanes for a page: enough that its slots are used while each call takes what its
+        calls have taken lately (the Graph API's answer time and our two small commits),
+        with half again for jitter; at least `concurrency`, at most MAX_LANES."""
+        per_second = 1 / self.pacer.interval(page_id).total_seconds()
+        busy = self._call_seconds.get(page_id, FIRST_CALL_SECONDS)
+        return max(self.concurrency, min(MAX_LANES, math.ceil(per_second * busy * 1.5) + 1))
+
+    @staticmethod
+    def _queues(groups: list[list[Claimed]]) -> dict[str, deque[list[Claimed]]]:
+        """The batch's contacts by page, in the order claimed (their slots' order)."""
+        by_page: dict[str, deque[list[Claimed]]] = {}
+        for group in groups:
+            by_page.setdefault(group[0].page_id, deque()).append(group)
+        return by_page
+
+    def _start_lanes(
+        self, queues: dict[str, deque[list[Claimed]]], halted: _Halted
+    ) -> list[Future[None]]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max(MAX_LANES, self.concurrency), thread_name_prefix="pf-send"
+            )
+        return [
+            self._pool.submit(self._lane, queue, halted)
+            for page_id, queue in queues.items()
+            for _ in range(min(self.width(page_id), len(queue)))
+        ]
+
+    def _lane(self, queue: deque[list[Claimed]], halted: _Halted) -> None:
+        """One thread's share of a page's batch: the next contact's rows, until none is left
+        (a deque's popleft is atomic, so no two lanes take one contact)."""
+        while True:
+            try:
+                group = queue.popleft()
+            except IndexError:
+                return
+            self._send_group(group, halted)
+
+    @staticmethod
+    def _until_taken(queues: dict[str, deque[list[Claimed]]], lanes: list[Future[None]]) -> None:
+        """Wait until the lanes have taken every row of this batch (its last ones are then
+        waiting for their slots), or have all ended."""
+        while any(queues.values()) and not all(lane.done() for lane in lanes):
+            time.sleep(TAKEN_POLL)
 
     def _send_group(self, rows: list[Claimed], halted: _Halted) -> None:
         """One contact's claimed messages, in order; the rest go back on the first that
@@ -503,12 +573,20 @@ class Sender:
         body = claimed.body
         if claimed.kind == "message":
             body = self.with_media_fallback(client, body)  # before the turn: a HEAD takes time
-        if claimed.kind != "notify":  # an outside URL is not Facebook's to pace
-            self.pacer.wait_for(claimed.page_id, claimed.slot)
+        paced = claimed.kind != "notify"  # an outside URL is not Facebook's to pace
+        slot = None
+        if paced:
+            slot = self.pacer.wait_for(claimed.page_id, claimed.slot)
             if halted() or self.stopping.is_set():
                 return None
+        started = time.perf_counter()
         if not self.start_attempt(claimed):
             return None  # its lease ran out and another process took it over
+        if slot is not None and self.pacer.missed(claimed.page_id, slot):
+            # Its commit took it past its turn: a fresh one, so that the call never lands
+            # later than the pace allows for (pace.py). Marked in flight meanwhile: a crash
+            # now sends it once more, flagged, which is the in-doubt rule's safe side.
+            self.pacer.wait_for(claimed.page_id, None)
         token = client.token  # the token this call uses, even if a reload replaces it meanwhile
         outcome = refused_as_discontinued(body, self.deliver(client, claimed.kind, body))
         for attempt in range(RECORD_TRIES):  # Facebook's answer is known: worth keeping
@@ -519,7 +597,15 @@ class Sender:
                 if attempt == RECORD_TRIES - 1:
                     raise
                 self.clock.sleep(0.5 * (attempt + 1))
+        if paced:
+            self._timed(claimed.page_id, time.perf_counter() - started)
         return outcome
+
+    def _timed(self, page_id: str, seconds: float) -> None:
+        """Fold one call's time into the page's average (a lost update between two threads
+        costs nothing: the next call corrects it)."""
+        before = self._call_seconds.get(page_id)
+        self._call_seconds[page_id] = seconds if before is None else 0.9 * before + 0.1 * seconds
 
     def deliver(self, client: GraphClient, kind: str, body: dict[str, Any]) -> Outcome:
         if kind == "handoff":
