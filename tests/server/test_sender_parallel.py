@@ -13,6 +13,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import Engine, select
@@ -148,7 +149,7 @@ def test_sends_overlap_against_a_slow_facebook_yet_keep_the_pace_and_each_contac
     # ...but never two calls to one contact at once...
     for psid in psids:
         own = sorted((s, e) for r, s, e in transport.calls if r == psid)
-        assert all(end <= nxt for (_, end), (nxt, _) in zip(own, own[1:], strict=False)), psid
+        assert all(end <= nxt for (_, end), (nxt, _) in pairwise(own)), psid
     # ...and never more than the pace in any one second, as Facebook counts them.
     moments = [datetime.fromisoformat(m["at"]) for m in accepted]
     assert max_in_one_second(moments) <= RATE
