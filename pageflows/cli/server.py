@@ -219,7 +219,8 @@ senders_option = click.option(
     default=CONCURRENCY,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Contacts this process sends to at once (each page is paced either way).",
+    help="Contacts this process sends to at once, at least; more when a page's pace and"
+    " Graph's answer time need it, up to 64 (each page is paced either way).",
 )
 
 
