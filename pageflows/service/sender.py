@@ -82,7 +82,11 @@ MAX_ROW_BACKOFF = timedelta(minutes=10)  # one message's own, for errors about i
 MAX_RETRY_AGE = timedelta(days=2)
 CANDIDATES = 500
 RECORD_TRIES = 3
-CONCURRENCY = 8  # contacts sent to at once by one process, at least (see MAX_LANES)
+# Contacts sent to at once by one process: AUTO (the default, issue 13: E) sizes each
+# page's lanes from its pace and its calls' time, MIN_LANES to MAX_LANES; `--senders K` fixes K.
+AUTO = 0
+CONCURRENCY = AUTO
+MIN_LANES = 8
 # issue 13: E. A page's lanes grow with its pace times the time its calls take (`width`):
 # 250/s against a 50 ms Graph API takes about 20. This bounds them (and the pool).
 MAX_LANES = 64
@@ -189,7 +193,10 @@ class Sender:
         self.rng = rng or random.Random()
         self.lease = lease
         self.pacer = pacer or Pacer(engine, clock, {})
-        self.concurrency = max(1, concurrency)
+        # issue 13: E. AUTO (0): each page's lanes follow its pace and its calls' time
+        # (`width`); a number K is a fixed bound, K contacts at once, as before.
+        self.auto = concurrency <= AUTO
+        self.concurrency = MIN_LANES if self.auto else concurrency
         self.stopping = threading.Event()  # set on SIGTERM: finish what is in flight, no more
         self._pool: ThreadPoolExecutor | None = None
         self._ensured = False
@@ -245,10 +252,13 @@ class Sender:
     def width(self, page_id: str) -> int:
         """Lanes for a page: enough that its slots are used while each call takes what its
         calls have taken lately (the Graph API's answer time and our two small commits),
-        with half again for jitter; at least `concurrency`, at most MAX_LANES."""
+        with half again for jitter; between MIN_LANES and MAX_LANES. A process started
+        with `--senders K` has K, whatever the page."""
         per_second = 1 / self.pacer.interval(page_id).total_seconds()
         busy = self._call_seconds.get(page_id, FIRST_CALL_SECONDS)
-        return max(self.concurrency, min(MAX_LANES, math.ceil(per_second * busy * 1.5) + 1))
+        if not self.auto:
+            return self.concurrency
+        return max(MIN_LANES, min(MAX_LANES, math.ceil(per_second * busy * 1.5) + 1))
 
     @staticmethod
     def _queues(groups: list[list[Claimed]]) -> dict[str, deque[list[Claimed]]]:

@@ -23,7 +23,7 @@ from pageflows.clock import SystemClock
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import Request, RequestsTransport, Response
 from pageflows.service.pace import Pacer
-from pageflows.service.sender import Sender
+from pageflows.service.sender import AUTO, Sender
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
 from pageflows.service.storage.models import OutboxMessage
@@ -123,7 +123,7 @@ def test_sends_overlap_against_a_slow_facebook_yet_keep_the_pace_and_each_contac
             {PAGE: GraphClient(transport, TOKEN)},
             clock,
             pacer=Pacer(engine, clock, {PAGE: RATE}),
-            concurrency=2,  # the lanes grow from here with the pace and the delay
+            concurrency=AUTO,  # lanes sized by the pace and the delay
         )
         try:
             deadline = time.monotonic() + 60
