@@ -228,8 +228,9 @@ senders_option = click.option(
     "--senders",
     default=CONCURRENCY,
     show_default=True,
-    type=click.IntRange(1, 64),
-    help="Contacts this process sends to at once (each page is paced either way).",
+    type=click.IntRange(0, 64),
+    help="Contacts this process sends to at once; 0: as many as each page's pace times"
+    " Graph's answer time needs, 8 to 64 (each page is paced either way).",
 )
 
 
