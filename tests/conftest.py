@@ -7,15 +7,11 @@ and tests that take it run on both.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-
-POSTGRES = os.environ.get("PAGEFLOWS_TEST_POSTGRES_URL")
+from fresh_databases import fresh_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -30,20 +26,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def postgres_url() -> Iterator[str]:
     """PostgreSQL only: for what SQLite does not offer (several worker processes)."""
     yield from fresh_postgres()
-
-
-def fresh_postgres() -> Iterator[str]:
-    if not POSTGRES:
-        if os.environ.get("CI"):
-            pytest.fail("PAGEFLOWS_TEST_POSTGRES_URL is not set: .ci/postgres.sh did not run")
-        pytest.skip("no PostgreSQL server: `make test` starts one with .ci/postgres.sh")
-    name = f"pageflows_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = POSTGRES.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(POSTGRES, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # The slowest tests wait on real time (tests/crash: paced traffic, SIGKILLs, draining),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_postgres
+from fresh_databases import fresh_postgres
 
 from .pace import UNANSWERED, max_in_one_second
 from .processes import pageflows_command, wait_until
