@@ -12,6 +12,7 @@ import unicodedata
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 
 from pageflows.engine.contact import ContactState
 from pageflows.service.storage.models import Contact, ContactField, ContactTag
@@ -45,16 +46,18 @@ def copy_searchable(
     new_tags = {_cut(tag, TAG_LIMIT) or "" for tag in after.tags}
     gone = old_tags - new_tags
     if gone:
+        session.flush()  # a batch's tag rows added before are deleted too (worker.py)
         session.execute(
             delete(ContactTag).where(
                 ContactTag.page_id == page_id, ContactTag.psid == psid, ContactTag.tag.in_(gone)
             )
         )
     for tag in sorted(new_tags - old_tags):
-        session.merge(ContactTag(page_id=page_id, psid=psid, tag=tag))
+        _put(session, ContactTag(page_id=page_id, psid=psid, tag=tag))
     old_fields = dict(before.fields) if before else {}
     removed = set(old_fields) - set(after.fields)
     if removed:
+        session.flush()
         session.execute(
             delete(ContactField).where(
                 ContactField.page_id == page_id,
@@ -64,14 +67,37 @@ def copy_searchable(
         )
     for name, value in sorted(after.fields.items()):
         if old_fields.get(name) != value:
-            session.merge(
+            _put(
+                session,
                 ContactField(
                     page_id=page_id,
                     psid=psid,
                     name=_cut(name, NAME_LIMIT) or "",
                     value=_cut(value, FIELD_VALUE_LIMIT) or "",
-                )
+                ),
             )
+
+
+def _put(session: Session, row: ContactTag | ContactField) -> None:
+    """`session.merge(row)`, remembering the row merged: a worker's batch (worker.py) writes
+    at its end, so a second event of the contact in the batch must find the row the first
+    added (merge would not: it looks in the database, where it is not yet)."""
+    merged_rows: dict[tuple[object, ...], ContactTag | ContactField] = session.info.setdefault(
+        MERGED, {}
+    )
+    name = row.tag if isinstance(row, ContactTag) else row.name
+    key = (type(row), row.page_id, row.psid, name)
+    earlier = merged_rows.get(key)
+    if earlier is not None and (
+        instance_state(earlier).pending or instance_state(earlier).persistent
+    ):
+        if isinstance(row, ContactField) and isinstance(earlier, ContactField):
+            earlier.value = row.value
+        return
+    merged_rows[key] = session.merge(row)
+
+
+MERGED = "pageflows.searchable_rows"
 
 
 def _cut(text: str | None, limit: int) -> str | None:
