@@ -81,6 +81,7 @@ from pageflows.service.graph.client import GraphClient, Profile
 from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_contacts
 from pageflows.service.sender import TYPING_PAUSE, release_held
 from pageflows.service.storage.contact_search import copy_searchable
+from pageflows.service.storage.contact_search import preload as preload_searchable
 from pageflows.service.storage.models import (
     BroadcastRun,
     CommentReply,
@@ -359,6 +360,7 @@ class Worker:
             rows[(row.page_id, row.psid)] = row
         session.info[CONTACT_ROWS] = rows
         session.info[PROFILES] = profiles
+        preload_searchable(session, contacts, lambda table: _of_contacts(table, contacts))
 
     @staticmethod
     def _contact_row(
@@ -1088,12 +1090,12 @@ PROFILES = "pageflows.profiles"
 SCHEDULED = "pageflows.scheduled"
 
 
-def _of_contacts(table: type[InboxEvent] | type[Contact], pairs: list[tuple[str, str]]) -> Any:
+def _of_contacts(table: Any, pairs: list[tuple[str, str]]) -> Any:
     """`(page, contact) IN pairs`, as one `contact IN (...)` per page (an index range each)."""
     by_page: dict[str, list[str]] = {}
     for page_id, contact_id in pairs:
         by_page.setdefault(page_id, []).append(contact_id)
-    column = table.contact_id if table is InboxEvent else table.psid  # type: ignore[union-attr]
+    column = table.contact_id if table is InboxEvent else table.psid
     return or_(
         *(and_(table.page_id == page_id, column.in_(ids)) for page_id, ids in by_page.items())
     )

@@ -25,7 +25,13 @@ from pageflows.clock import FakeClock
 from pageflows.serve import Service, build_service
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.storage.inbox import store_batch
-from pageflows.service.storage.models import FollowUp, InboxEvent, OutboxMessage
+from pageflows.service.storage.models import (
+    ContactField,
+    ContactTag,
+    FollowUp,
+    InboxEvent,
+    OutboxMessage,
+)
 from pageflows.simulator import RunningSimulator, running_simulator
 from pageflows.webhook.fit import inbox_row
 from pageflows.webhook.parse import parse_body
@@ -40,6 +46,16 @@ on keyword "count":
 
 on keyword "boom":
     send "boom answered"
+
+on keyword "vip":
+    tag "vip"
+    set color = "red"
+    send "vip on"
+
+on keyword "plain":
+    untag "vip"
+    set color = "blue"
+    send "vip off"
 
 on keyword "later":
     send "ok"
@@ -267,5 +283,33 @@ def test_due_follow_ups_of_many_contacts_fire_once_each_and_a_bad_one_is_parked(
         assert statuses == {psid: "parked" if psid == "7007" else "done" for psid in psids}
         got = decided(svc)
         assert got == {psid: ["ok"] if psid == "7007" else ["ok", "reminder"] for psid in psids}
+    finally:
+        svc.stop()
+
+
+def test_tags_and_fields_operators_search_by_follow_a_batch_of_one_contacts_events(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """A contact tagged, untagged and tagged again (its field changed each time) in one
+    batch, another tagged then untagged: the rows operators search by end as the state."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        for psid in ("7001", "7002"):
+            sim.control.add_contact(psid)
+        say(svc, "7002", "vip", 0)
+        drain(svc)  # 7002 is stored with its tag; then both in one batch
+        for step, text in enumerate(("vip", "plain", "vip")):
+            say(svc, "7001", text, 10 + step)
+        say(svc, "7002", "plain", 20)
+        assert drain(svc) == 4
+        with Session(svc.engine) as session:
+            tags = {(t.psid, t.tag) for t in session.scalars(select(ContactTag))}
+            fields = {(f.psid, f.name, f.value) for f in session.scalars(select(ContactField))}
+        assert tags == {("7001", "vip")}
+        assert fields == {("7001", "color", "red"), ("7002", "color", "blue")}
+        assert decided(svc) == {
+            "7001": ["vip on", "vip off", "vip on"],
+            "7002": ["vip on", "vip off"],
+        }
     finally:
         svc.stop()
