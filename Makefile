@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install run chat test lint fuzz bench bench-quick bench-deps crash crash-many clean
+.PHONY: install run chat test screenshots lint fuzz bench bench-quick bench-deps crash crash-many clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,7 +41,13 @@ lint: install
 # `make test PYTEST_WORKERS=0` runs it in one process, as before.
 PYTEST_WORKERS ?= auto
 test: lint
-	eval "$$(bash .ci/postgres.sh)" && $(BIN)/pytest -n $(PYTEST_WORKERS)
+	eval "$$(bash .ci/postgres.sh)" && eval "$$(bash .ci/chromium.sh)" && \
+		$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# The web console's pages as the browser tests see them, into docs/screenshots (README).
+screenshots: install
+	eval "$$(bash .ci/chromium.sh)" && PAGEFLOWS_SCREENSHOTS=docs/screenshots \
+		$(BIN)/pytest -q -o addopts="" tests/browser
 
 # The long form of tests/property/test_webhook_over_http.py: 10,000 generated and
 # mutated webhook bodies over HTTP per database; prints the tally for each.
@@ -85,7 +91,7 @@ crash-many: install
 # Benchmarks (docs/performance.md): each prints its figures against a baseline measured in
 # the same run and merges them into bench/results.json. `bench-quick` runs every one of
 # them small and short (under a minute in all); `bench` the long form. Add new ones to BENCHES.
-BENCHES ?= bench/bench_matching.py
+BENCHES ?= bench/bench_matching.py bench/bench_check.py bench/bench_ingest.py bench/bench_broadcast.py
 bench-deps: install
 	$(PY) -m pip install -q -e ".[bench]"
 

@@ -17,7 +17,9 @@ measures, in microseconds per message (best of several rounds,
   word boundaries): the floor of any matcher, the time folding is compared with;
 * `regex`: one `\\b(?:kw1|kw2|...)\\b` alternation over the folded text (it stops
   at the leftmost hit, so it does less than a best-rank match);
-* `fold`: `fold_words` alone, on all messages and on the ASCII ones.
+* `fold`: `fold_words` alone, on all messages and on the ASCII ones; and on the
+  non-ASCII ones against its general path alone (what they all took before the
+  shortcuts of pageflows/rules/folding.py), together and one by one.
 
 Memory per keyword: ours with tracemalloc (what `KeywordIndex.build` allocates
 and keeps, the entries given to it not counted), ahocorasick-rs (whose memory
@@ -47,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import ahocorasick_rs
 
 from bench.results import Results, arguments, ratio_at_most, value_at_most
-from pageflows.rules.folding import fold_words
+from pageflows.rules.folding import _fold_general, fold_words
 from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
 
 SIZES = (10, 1_000, 100_000)
@@ -79,6 +81,7 @@ MESSAGES = [
     "你好，请问这件外套还有蓝色的吗？价格多少，可以包邮到上海吗？谢谢你们的帮助",
 ]
 ASCII_MESSAGES = [m for m in MESSAGES if m.isascii()]
+OTHER_MESSAGES = [m for m in MESSAGES if not m.isascii()]
 
 _SYLLABLES = [c + v for c in "bcdfghjklmnprstvz" for v in "aeiou"] + ["é", "ã", "ço", "ñu", "ü"]
 
@@ -277,7 +280,9 @@ def main() -> int:
         return 0
     sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else SIZES
     memory_size = args.memory_size
-    rounds, target_s = (7, 0.01) if args.quick else (25, 0.05)
+    # Many short rounds, the best kept: on a shared machine a short round is more
+    # often run undisturbed than a long one, so the minimum is steadier.
+    rounds, target_s = (41, 0.001) if args.quick else (201, 0.002)
     results = Results("matching", quick=args.quick)
     fold_words("é")  # build the Unicode classes once, outside every timing
 
@@ -383,6 +388,27 @@ def main() -> int:
         baseline=growth[f"aho folded {small}"],
         baseline_name=f"ahocorasick-rs folded at {small:,} keywords, timed in the same turns",
     )
+    by_path = time_interleaved(
+        {"fold": fold_words, "general": _fold_general}, OTHER_MESSAGES, rounds, target_s
+    )
+    results.add(
+        "fold, non-ASCII messages: shortcuts vs the general path alone",
+        by_path["fold"],
+        "µs/msg",
+        baseline=by_path["general"],
+        baseline_name="folding.py's general path (all non-ASCII text before the shortcuts)",
+    )
+    for msg in [] if args.quick else OTHER_MESSAGES:  # where the time goes, per script
+        one = time_interleaved(
+            {"fold": fold_words, "general": _fold_general}, [msg], rounds, target_s
+        )
+        results.add(
+            f"fold, {msg[:12]!r}: shortcuts vs the general path",
+            one["fold"],
+            "µs/msg",
+            baseline=one["general"],
+            baseline_name="folding.py's general path",
+        )
     entries = make_entries(memory_size)
     aho_rss = rss_bytes_per_keyword("aho", memory_size)
     results.add(

@@ -8,6 +8,8 @@ one. The loops:
 - deciding: inbox events, then due follow-ups and broadcast deliveries;
 - sending: claimed outbox rows, several contacts at once, each page paced;
 - a heartbeat, so `/healthz` in any web process knows a worker is alive.
+- connected pages (issue 11): a page token stored on the console's Pages page
+  is used within CONNECTED_POLL seconds, without a restart.
 
 Deciding and sending are apart: a slow or failing Graph API never delays the
 inbox. Each loop sleeps until it is woken (LISTEN/NOTIFY on PostgreSQL, the
@@ -36,23 +38,27 @@ from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.diagnostics import Code
 from pageflows.rules.load import LoadResult, load_paths
 from pageflows.rules.page_facts import PageFacts
-from pageflows.service import heartbeat
+from pageflows.service import connected_pages, heartbeat
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import RequestsTransport
 from pageflows.service.pace import Pacer
 from pageflows.service.pages import ensure as ensure_page_rows
-from pageflows.service.pages import resume_if_token_replaced
+from pageflows.service.pages import fingerprint, resume_if_token_replaced
 from pageflows.service.sender import CONCURRENCY, Sender
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
 from pageflows.service.storage.templates import load_page_facts
+from pageflows.service.token_crypto import TokenBox, TokenKeyMissing, box
 from pageflows.service.wake import Alarms, Listener
 from pageflows.service.worker import PageRuntime, Worker
 
 log = logging.getLogger("pageflows")
 POLL_POSTGRESQL = 1.0  # seconds; notifications wake the loops sooner
 POLL_SQLITE = 0.2  # no notifications: a local file is cheap to ask often
+# issue 11: how often the worker looks for a page token connected or refreshed on the
+# console's Pages page (one small query), so a running `serve` uses it without a restart.
+CONNECTED_POLL = 3.0
 
 
 class FlowsError(Exception):
@@ -133,6 +139,46 @@ class Service:
         self.wake()
         return resumed
 
+    def token_box(self) -> TokenBox | None:
+        """The key that opens connected pages' tokens; None without one (none can be stored)."""
+        try:
+            return box(self.settings.token_key)
+        except TokenKeyMissing:
+            return None
+
+    def sync_connected_tokens(self) -> list[str]:
+        """Use the tokens connected on the Pages page: each page whose stored token differs
+        from the one it sends with gets it now (paused pages resume). Returns those pages."""
+        sealer = self.token_box()
+        if sealer is None:
+            return []
+        stored = connected_pages.fingerprints(self.engine)
+        stale = [
+            page_id
+            for page_id, print_ in stored.items()
+            if page_id in self.sender.clients
+            and fingerprint(self.sender.clients[page_id].token) != print_
+        ]
+        if not stale:
+            return []
+        opened = connected_pages.tokens(self.engine, sealer)
+        fresh = {page_id: opened[page_id] for page_id in stale if page_id in opened}
+        if fresh:
+            resumed = self.replace_tokens(fresh)
+            log.info(
+                "page token(s) connected on the console now in use: %s%s",
+                ", ".join(sorted(fresh)),
+                f"; resumed: {', '.join(resumed)}" if resumed else "",
+            )
+        return sorted(fresh)
+
+    def _connected_loop(self) -> None:
+        while not self.stop_event.wait(CONNECTED_POLL):
+            try:
+                self.sync_connected_tokens()
+            except Exception as exc:  # the database away for a moment: look again later
+                log.warning("reading connected pages failed: %s", type(exc).__name__)
+
     def replace_page_facts(self, pages: Sequence[PageConfig]) -> list[str]:
         """A reload: the pages' declared region, ad window and templates take effect at the
         next decision (with what is stored over them); returns the pages that changed."""
@@ -153,6 +199,7 @@ class Service:
             threading.Thread(target=self._decide_loop, name="pageflows-decide", daemon=True),
             threading.Thread(target=self._send_loop, name="pageflows-send", daemon=True),
             threading.Thread(target=self._beat_loop, name="pageflows-beat", daemon=True),
+            threading.Thread(target=self._connected_loop, name="pageflows-pages", daemon=True),
         ]
         for thread in self.threads:
             thread.start()
@@ -308,6 +355,33 @@ def load_all_flows(settings: Settings, flows_dir: str, clock: Clock) -> dict[str
     return programs
 
 
+def with_connected_pages(
+    settings: Settings,
+    engine: Engine,
+    flows_dir: str,
+    clock: Clock,
+    programs: dict[str, LoadResult],
+) -> Settings:
+    """issue 11: pages connected on the console's Pages page, in. Their tokens replace the
+    configured ones; a page not configured joins with the default flows (`programs` gets
+    them). Without PAGEFLOWS_TOKEN_KEY no token was stored: the settings as they are."""
+    try:
+        sealer: TokenBox | None = box(settings.token_key)
+    except TokenKeyMissing:
+        sealer = None
+    merged = connected_pages.with_connected(settings, engine, sealer)
+    joined = [page for page in merged.pages if page.id not in programs]
+    for page in joined:
+        programs[page.id] = load_flows([flows_dir], clock, (page.facts(),))
+    if joined:
+        ensure_page_rows(
+            engine, [p.id for p in joined], clock.now(), {p.id: p.rate for p in joined}
+        )
+        log.info("connected page(s) joining: %s", ", ".join(p.id for p in joined))
+    resume_if_token_replaced(engine, {p.id: p.token for p in merged.pages}, clock.now())
+    return merged
+
+
 def build_service(
     settings: Settings,
     flows_dir: str,
@@ -322,6 +396,7 @@ def build_service(
     """
     programs = load_all_flows(settings, flows_dir, clock)
     engine = prepare_database(settings, clock)
+    settings = with_connected_pages(settings, engine, flows_dir, clock, programs)
     runtimes: dict[str, PageRuntime] = {}
     clients: dict[str, GraphClient] = {}
     for page in settings.pages:
@@ -372,6 +447,7 @@ def start_sandbox_simulator(settings: Settings, port: int, webhook_url: str) -> 
             token=page.token,
             app_secret=settings.app_secret,
             webhook_url=webhook_url,
+            name=page.name or "Sandbox Page",  # as Facebook Login lists it (console's Pages)
             region=page.region,
             ad_window=page.ad_window,
             human_agent=page.human_agent,

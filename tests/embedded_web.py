@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from pageflows.api import ApiContext, create_api
+from pageflows.console import install_console
 from pageflows.serve import Service
 from pageflows.webhook.app import create_app
 
@@ -48,6 +49,7 @@ def serve_in_thread(service: Service) -> Served:
     programs = {page_id: runtime.program for page_id, runtime in service.worker.pages.items()}
     context = ApiContext(service.engine, service.clock, service.settings, _programs=programs)
     app.register_blueprint(create_api(context))
+    install_console(app, context)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
     thread.start()

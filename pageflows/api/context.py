@@ -12,7 +12,7 @@ from pageflows.api.errors import ApiError
 from pageflows.clock import Clock
 from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.compile import Program
-from pageflows.rules.load import load_paths
+from pageflows.rules.load import LoadResult, load_paths
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.storage.templates import load_page_facts
 
@@ -23,6 +23,8 @@ class ApiContext:
     clock: Clock
     settings: Settings
     flows_dir: str | None = None  # the flows `serve` runs; None: routes that need them say so
+    # issue 11: sandbox mode's simulator root (the console's preview plays a contact there)
+    simulator_url: str | None = None
     _programs: dict[str, Program] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -47,15 +49,21 @@ class ApiContext:
         programs: dict[str, Program] = {}
         if self.flows_dir is None:
             return programs
-        today = self.clock.now().date()
         for page in self.settings.pages:
-            facts = load_page_facts(self.engine, page)
-            result = load_paths(
-                [page.flows or self.flows_dir], today, check_tag, (facts,), RULES.token_regions
-            )
-            if result.program is not None:
+            result = self.load_flows(page)
+            if result is not None and result.program is not None:
                 programs[page.id] = result.program
         return programs
+
+    def load_flows(self, page: PageConfig) -> LoadResult | None:
+        """The page's flows read and checked now, findings included (the console shows
+        them); None when `serve` was given no flows folder."""
+        folder = page.flows or self.flows_dir
+        if folder is None:
+            return None
+        facts = load_page_facts(self.engine, page)
+        today = self.clock.now().date()
+        return load_paths([folder], today, check_tag, (facts,), RULES.token_regions)
 
 
 def page_or_404(context: ApiContext) -> PageConfig:

@@ -24,6 +24,7 @@ from pageflows.service.config import ConfigError, read_settings
 from pageflows.service.storage import inbox as inbox_store
 from pageflows.service.storage.database import DEFAULT_URL, DatabaseUrlError, make_engine
 from pageflows.service.storage.migrate import upgrade
+from pageflows.service.token_crypto import new_key
 
 
 def _engine(config_path: str) -> Engine:
@@ -142,3 +143,11 @@ def pages_resume(page_id: str, config_path: str) -> None:
             )
         raise click.ClickException(f"page {page_id} is not paused")
     click.echo(f"page {page_id}: sending resumes")
+
+
+@pages_group.command("token-key")
+def pages_token_key() -> None:
+    """Print a new key for PAGEFLOWS_TOKEN_KEY: it encrypts the page tokens the web
+    console's Pages page stores. Give every pageflows process the same one; a new key
+    means connecting the pages again."""
+    click.echo(new_key())

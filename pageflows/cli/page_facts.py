@@ -15,12 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from pageflows.rules.page_facts import PageFacts
 from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
-from pageflows.service.storage.database import DatabaseUrlError, make_engine
-from pageflows.service.storage.templates import load_page_facts
 
 CONFIG_NAME = "pageflows.toml"
 
@@ -74,6 +71,13 @@ def _with_synced(settings: Settings, page: PageConfig) -> PageFacts:
     """Declared facts, overlaid by the stored ones when the database already exists."""
     if not _database_exists(settings.database_url):
         return page.facts()
+    # issue 13: A: only now, with a database to read: `check` beside no database
+    # does not import SQLAlchemy (a second of start-up).
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pageflows.service.storage.database import DatabaseUrlError, make_engine
+    from pageflows.service.storage.templates import load_page_facts
+
     try:
         engine = make_engine(settings.database_url)
         try:

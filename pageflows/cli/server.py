@@ -33,6 +33,7 @@ from pageflows.serve import (
     prepare_database,
     start_sandbox_simulator,
 )
+from pageflows.service import connected_pages
 from pageflows.service.config import (
     ConfigError,
     Settings,
@@ -44,6 +45,7 @@ from pageflows.service.config import (
 )
 from pageflows.service.graph.client import GraphClient, Sent
 from pageflows.service.graph.transport import RequestsTransport
+from pageflows.service.sandbox_clock import SandboxClock
 from pageflows.service.sender import CONCURRENCY
 from pageflows.service.storage.database import (
     DatabaseUrlError,
@@ -54,6 +56,7 @@ from pageflows.service.storage.database import (
     shown_url,
 )
 from pageflows.service.storage.migrate import upgrade
+from pageflows.service.token_crypto import new_key
 from pageflows.web import WebOptions, spawn, stop, wait_listening
 
 log = logging.getLogger("pageflows")
@@ -126,13 +129,17 @@ def check_port(option: str, port: int) -> None:
 
 
 def build_or_exit(
-    settings: Settings, flows_dir: str, senders: int, graph_url: str | None = None
+    settings: Settings,
+    flows_dir: str,
+    senders: int,
+    graph_url: str | None = None,
+    clock: Clock | None = None,
 ) -> Service:
     """The worker side, built and migrated, or one line (the flows' findings first) why not."""
     try:
         lock = hold_sqlite_worker_lock(settings.database_url)
         service = build_service(
-            settings, flows_dir, SystemClock(), graph_url=graph_url, concurrency=senders
+            settings, flows_dir, clock or SystemClock(), graph_url=graph_url, concurrency=senders
         )
     except FlowsError as exc:
         click.echo(render_text(exc.result.errors, exc.result.sources), err=True)
@@ -178,6 +185,9 @@ def wait_for_signals(service: Service | None, config_path: str, sandbox: bool) -
             log.error("reload refused, keeping the running settings: %s", exc)
             return
         tokens = {page.id: page.token for page in fresh.pages}
+        sealer = service.token_box()
+        if sealer is not None:  # a page connected on the console keeps its newer token
+            tokens.update(connected_pages.tokens(service.engine, sealer))
         changed = [
             page_id
             for page_id, token in tokens.items()
@@ -218,8 +228,9 @@ senders_option = click.option(
     "--senders",
     default=CONCURRENCY,
     show_default=True,
-    type=click.IntRange(1, 64),
-    help="Contacts this process sends to at once (each page is paced either way).",
+    type=click.IntRange(0, 64),
+    help="Contacts this process sends to at once; 0: as many as each page's pace times"
+    " Graph's answer time needs, 8 to 64 (each page is paced either way).",
 )
 
 
@@ -315,8 +326,14 @@ def serve(
                 settings, simulator_port, f"http://{host}:{port}/webhook"
             )
             stack.callback(context.__exit__, None, None, None)
+            settings = sandbox_for_the_console(settings, simulator.url)
         graph_url = simulator.url if simulator is not None else None
-        service = None if web_only else build_or_exit(settings, flows_dir, senders, graph_url)
+        # issue 11: in sandbox mode the worker keeps the simulator's time, which the
+        # console's preview moves (service/sandbox_clock.py); the web processes do too.
+        clock = SandboxClock(simulator.root) if simulator is not None else None
+        service = (
+            None if web_only else build_or_exit(settings, flows_dir, senders, graph_url, clock)
+        )
         if service is None:
             migrate_or_exit(settings)
         settings = announce_operator_api(settings, host, port)
@@ -330,8 +347,21 @@ def serve(
             config_path=config_path if Path(config_path).exists() else None,
             flows_dir=flows_dir,
             sandbox=settings.sandbox,
+            simulator_url=simulator.root if simulator is not None else None,
         )
         run_serving(settings, service, simulator, options, simulator_port, config_path)
+
+
+def sandbox_for_the_console(settings: Settings, simulator_url: str) -> Settings:
+    """Sandbox mode: the web processes (which inherit this environment) reach the simulator
+    for the console's Facebook Login and Graph calls, and page tokens connected there are
+    sealed with a key made for this run when PAGEFLOWS_TOKEN_KEY is not set (a later run
+    cannot open them: the sandbox page is connected again)."""
+    os.environ["PAGEFLOWS_GRAPH_URL"] = simulator_url
+    key = settings.token_key
+    if not key:
+        key = os.environ["PAGEFLOWS_TOKEN_KEY"] = new_key()
+    return replace(settings, graph_url=simulator_url, token_key=key)
 
 
 MIN_ADMIN_TOKEN = 20  # characters; secrets.token_urlsafe(32) gives 43
@@ -352,12 +382,15 @@ def announce_operator_api(settings: Settings, host: str, port: int) -> Settings:
                 MIN_ADMIN_TOKEN,
             )
         log.info("operator API: %s (Authorization: Bearer $PAGEFLOWS_ADMIN_TOKEN)", url)
+        log.info("web console: http://%s:%s/ (sign in with the admin token)", host, port)
         return settings
     if not settings.sandbox:
         log.info("operator API: off; set PAGEFLOWS_ADMIN_TOKEN to turn it on")
         return settings
     token = secrets.token_urlsafe(24)
     os.environ["PAGEFLOWS_ADMIN_TOKEN"] = token
+    # issue 11: the link signs the browser in to the web console and drops the token.
+    click.echo(f"web console (sandbox, signs you in): http://{host}:{port}/?token={token}")
     click.echo(f"operator API (sandbox, this run's token): {url}?token={token}")
     click.echo(f'  or: curl -H "Authorization: Bearer {token}" {url}status')
     return replace(settings, admin_token=token)

@@ -27,26 +27,38 @@ Why it is built this way: folding is most of the cost of matching a message
 (the index itself is a few dictionary look-ups), so it runs once per message
 and does its per-character work in C, never in a Python loop:
 
-* ASCII text (most messages) takes one `str.translate` through a 128-entry
+* ASCII text (most messages) takes one `bytes.translate` through a 256-byte
   table (lowercase letters and digits, everything else a space) and one
   `str.split`;
-* other text is casefolded and NFKD-normalized, emoji become spaces, the
-  dropped marks are removed with one regular-expression substitution, then
-  NFC; if that left ASCII it takes the ASCII path, else one `findall` with
-  character classes generated from `unicodedata` (pageflows/rules/
-  unicode_classes.py, compiled on the first non-ASCII text) splits it into
-  words.
+* text whose characters each fold alone takes a shortcut (`_fold_plain`):
+  text of one single-byte code page (Latin-1, or Windows' Western, Cyrillic,
+  Greek, Central European, Turkish, Baltic page, chosen by its first character
+  beyond Latin-1) is encoded and decoded back through a folding table built
+  from the general path, one C call each; emoji and the punctuation of other
+  scripts first become spaces; CJK text is one word a character; other text is
+  casefolded and, if all its characters are "plain" (generated class: they
+  fold to themselves whatever is around them), split as it stands;
+* anything else (decomposed accents, marks that stay, letters beyond the BMP)
+  takes the general path (`_fold_general`): casefold and NFKD, emoji become
+  spaces, the dropped marks are removed with one regular-expression
+  substitution, then NFC; if that left ASCII it takes the ASCII path, else one
+  `findall` with character classes generated from `unicodedata`
+  (pageflows/rules/unicode_classes.py, compiled on the first non-ASCII text)
+  splits it into words. It is the reference: tests check every shortcut
+  against it, character by character and on random text.
 
 This module is pure and uses the standard library only.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from itertools import repeat
+from typing import Any
 
 from pageflows.rules import unicode_classes as classes
 
@@ -222,12 +234,75 @@ def pattern_sources() -> dict[str, str]:
     def words(one_of: Callable[[list[tuple[int, int]]], str]) -> str:
         return f"{one_of(solo)}{one_of(marks)}*|{one_of(word)}{one_of(word_or_mark)}*"
 
+    plain, solo_plain = _plain_ranges(word, solo, dropped)
     return {
         "drop": f"{_bmp_class(dropped)}+",
         "words": words(_bmp_class),
         "drop_astral": f"{_one_of(dropped)}+",
         "words_astral": words(_one_of),
+        # ASCII (any: the byte table lowercases it and turns the rest into spaces)
+        # and the letters and digits that fold to themselves whatever is around them.
+        "plain": f"{_bmp_class([(0, 0x7F), *plain])}*",
+        # The ASCII that separates, and the letters of scripts written without spaces
+        # that fold to themselves: every letter is a word of its own.
+        "solo_plain": f"{_bmp_class([*_SOLO_SEPARATORS, *solo_plain])}*",
     }
+
+
+# ASCII characters that are neither letters nor digits, and the punctuation of
+# CJK text (ideographic comma and full stop, fullwidth and halfwidth forms): the
+# separators that text of a solo script may hold and still take its shortcut.
+_SOLO_SEPARATORS = (
+    (0x00, 0x2F),
+    (0x3A, 0x40),
+    (0x5B, 0x60),
+    (0x7B, 0x7F),
+    (0x3000, 0x3003),
+    (0xFF01, 0xFF0F),
+    (0xFF1A, 0xFF20),
+    (0xFF3B, 0xFF40),
+    (0xFF5B, 0xFF65),
+)
+
+
+def _plain_ranges(
+    word: list[tuple[int, int]], solo: list[tuple[int, int]], dropped: list[tuple[int, int]]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(BMP letters and digits beyond ASCII that fold to themselves, those of solo scripts).
+
+    A plain character is already casefolded, NFKD leaves it alone or NFC brings
+    it back (so "が" is plain, "ﬁ" is not), its decomposition holds no dropped
+    mark, no separator and no letter of `_FOLDS`, and it is never the second of
+    a canonical composition (the Hangul vowel and final jamo, which compose with
+    the letter before them). Text made only of such characters (once casefolded,
+    decomposed and stripped of the Latin combining marks) folds one character at
+    a time: the fast paths of `fold_words` rely on it and a test checks every one.
+    """
+    drop = {cp for lo, hi in dropped for cp in range(lo, hi + 1)}
+    seconds = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for lo, hi in SCANNED_RANGES:
+        for cp in range(lo, hi + 1):
+            parts = unicodedata.decomposition(chr(cp)).split()
+            if len(parts) == 2 and not parts[0].startswith("<"):
+                seconds.add(int(parts[1], 16))
+
+    def is_plain(cp: int) -> bool:
+        ch = chr(cp)
+        if cp < 0x80 or cp in seconds or ch in _FOLDS or ch.casefold() != ch:
+            return False
+        parts = unicodedata.normalize("NFKD", ch)
+        if parts.casefold() != parts or unicodedata.normalize("NFC", parts) != ch:
+            return False
+        return all(
+            ord(part) not in drop and _KINDS.get(unicodedata.category(part)) in ("W", "M")
+            for part in parts
+        ) and (_KINDS.get(unicodedata.category(parts[0])) == "W" and ord(parts[0]) not in seconds)
+
+    def plain_of(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        found = [cp for lo, hi in ranges for cp in range(lo, min(hi, 0xFFFF) + 1) if is_plain(cp)]
+        return _merge([(cp, cp) for cp in found])
+
+    return plain_of(word), plain_of(solo)
 
 
 def classes_source() -> str:
@@ -313,6 +388,171 @@ def fold_words(text: str) -> list[str]:
     if text.isascii():
         # bytes.translate is a plain 256-byte table; str.translate looks up a dict.
         return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    words = _fold_plain(text)
+    return _fold_general(text) if words is None else words
+
+
+# Emoji and the punctuation of other scripts: separators, turned into spaces
+# before anything else (a test checks each one separates in any context).
+_SEPARATORS = re.compile(
+    "[\u00a1-\u00a9\u00ab\u00ac\u00ae-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u00d7\u00f7"
+    "\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2600-\u2775\u2794-\u27bf\u3000-\u3003"
+    "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+    "\U0001f1e6-\U0001f1ff\U0001f300-\U0001faff]"
+)
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
+_LATIN_MARKS = re.compile("[\u0300-\u036f]")  # dropped: never part of a plain text
+# The characters of _SOLO_SEPARATORS (a test keeps the two in step).
+_SOLO_SEPARATOR = re.compile(
+    "[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f\u3000-\u3003"
+    "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+)
+# UTF-8 bytes: ASCII as in _ASCII_BYTES, the bytes of other characters unchanged.
+_UTF8_BYTES = _ASCII_BYTES[:128] + bytes(range(128, 256))
+
+# Single-byte code pages, in the order tried for the first character beyond
+# Latin-1: Western (curly quotes, dashes, the euro sign), Cyrillic, Greek, Central
+# European, Turkish, Baltic. Text that one of them encodes folds in one encode
+# and one decode through a folding table, both in C.
+_PAGES = ("cp1252", "cp1251", "cp1253", "cp1250", "cp1254", "cp1257")
+
+
+@lru_cache(maxsize=4096)
+def _page_of(ch: str) -> str | None:
+    """The first of `_PAGES` that holds `ch`, or None (emoji, CJK, most scripts)."""
+    for page in _PAGES:
+        try:
+            ch.encode(page)
+        except UnicodeEncodeError:
+            continue
+        return page
+    return None
+
+
+# In a decoding table: a byte with no character (here: no fold one character long).
+_UNDEFINED = "\ufffe"
+
+
+@cache
+def _page_codec(page: str) -> tuple[Any, str]:
+    """(the page's encoding map, or None for Latin-1; the folding decoding table).
+
+    The decoding table gives each byte of the page what the general path makes
+    of its character between two letters: a letter of any script ("É" -> "e",
+    "Ж" -> "ж", "µ" -> "μ"), a space (a separator), or `_UNDEFINED` when it needs
+    the general path (the soft hyphen is dropped, "ß" is two letters, some bytes
+    are no character). So one encode and one decode, both in C, fold the text.
+    """
+    folds: list[str] = []
+    for byte in range(256):
+        if byte < 0x80:
+            folds.append(chr(_ASCII_BYTES[byte]))
+            continue
+        try:
+            ch = bytes([byte]).decode(page)
+        except UnicodeDecodeError:
+            folds.append(_UNDEFINED)
+            continue
+        folds.append(_fold_between_letters(ch))
+    if page == "latin-1":
+        return None, "".join(folds)
+    chars = (bytes([byte]).decode(page, errors="replace") for byte in range(256))
+    encoding = codecs.charmap_build("".join(_UNDEFINED if c == "\ufffd" else c for c in chars))
+    return encoding, "".join(folds)
+
+
+def _fold_between_letters(ch: str) -> str:
+    """What the general path makes of `ch` between two letters, if one character.
+
+    A letter or digit (not of a solo script), a space for a separator, else
+    `_UNDEFINED` (dropped, several characters, a mark, a solo letter). Read off
+    the general path's folded text, not its words, so that building a page's
+    table never compiles the big classes of words (tens of milliseconds).
+    """
+    folded, _ = _folded_text(f"a{ch}b")
+    if len(folded) != 3 or folded[0] != "a" or folded[2] != "b":
+        return _UNDEFINED
+    one = folded[1]
+    if one.isascii():
+        return one if one.isalnum() else " "
+    kind = _KINDS.get(unicodedata.category(one))
+    if kind is None or one == "\u200b":
+        return " "
+    solo = any(lo <= ord(one) <= hi for lo, hi in _SOLO_RANGES)
+    return one if kind == "W" and not solo else _UNDEFINED
+
+
+def _fold_page(text: str, page: str) -> list[str] | None:
+    """The words of `text` through one code page's folding table, or None."""
+    encoding, folds = _page_codec(page)
+    try:
+        if encoding is None:
+            raw = text.encode("latin-1")
+        else:
+            raw = codecs.charmap_encode(text, "strict", encoding)[0]
+        return codecs.charmap_decode(raw, "strict", folds)[0].split()
+    except UnicodeError:  # a character beyond the page, or one it does not fold alone
+        return None
+
+
+def _fold_plain(text: str) -> list[str] | None:
+    """The words of text whose characters fold one at a time, else None.
+
+    Most messages beyond ASCII are of that kind: Latin-1 (Portuguese, Spanish,
+    French, German), text of one Windows code page (Cyrillic, Greek, Central
+    European, curly quotes), any of these with emoji, plain text of other
+    scripts, and CJK with its own punctuation. Each takes a few passes in C
+    instead of the six or more of `_fold_general`; anything else (decomposed
+    accents, marks that stay, letters beyond the BMP) returns None for the
+    general path.
+    """
+    beyond = _BEYOND_LATIN1.search(text)
+    page = "latin-1" if beyond is None else _page_of(beyond.group())
+    if page is not None:
+        words = _fold_page(text, page)
+        if words is not None:
+            return words
+    if beyond is None:
+        return _fold_unicode(text)  # "ß", "µ": casefolding
+    if page is None and classes.solo_plain().fullmatch(text):
+        return list(_SOLO_SEPARATOR.sub("", text))  # CJK: every letter a word
+    text = _SEPARATORS.sub(" ", text)
+    # Dropped wherever they are: emoji presentation selector, zero-width joiner.
+    if "\ufe0f" in text or "\u200d" in text:
+        text = text.replace("\ufe0f", "").replace("\u200d", "")
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    beyond = _BEYOND_LATIN1.search(text)
+    page = "latin-1" if beyond is None else _page_of(beyond.group())
+    if page is not None:
+        words = _fold_page(text, page)
+        if words is not None:
+            return words
+    return _fold_unicode(text)
+
+
+def _fold_unicode(text: str) -> list[str] | None:
+    """`_fold_plain` beyond Latin-1: solo scripts, or plain text once casefolded."""
+    if classes.solo_plain().fullmatch(text):
+        return list(_SOLO_SEPARATOR.sub("", text))
+    folded = text.casefold()
+    if not unicodedata.is_normalized("NFKD", folded):
+        folded = _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", folded))
+    if classes.plain().fullmatch(folded):
+        return folded.encode("utf-8").translate(_UTF8_BYTES).decode("utf-8").split()
+    return None
+
+
+def _fold_general(text: str) -> list[str]:
+    """`fold_words` for any text, in six passes or so: the reference of the fast paths."""
+    folded, wide = _folded_text(text)
+    if folded.isascii():
+        return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+    return (classes.words_astral() if wide else classes.words()).findall(folded)
+
+
+def _folded_text(text: str) -> tuple[str, bool]:
+    """The general path before the split: (folded text, whether it holds letters beyond the BMP)."""
     folded = text.casefold()
     if not unicodedata.is_normalized("NFKD", folded):
         folded = unicodedata.normalize("NFKD", folded)
@@ -332,6 +572,4 @@ def fold_words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFC", folded)
     if not folded.isascii():
         folded = _PUNCTUATION.sub(" ", folded)
-    if folded.isascii():
-        return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
-    return (classes.words_astral() if wide else classes.words()).findall(folded)
+    return folded, wide

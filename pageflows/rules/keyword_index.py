@@ -186,28 +186,34 @@ class KeywordIndex:
                 packed = next_packed
         if self._has_contains:
             # From every later position where a phrase begins: CONTAINS only.
+            # (Counted in C: most heads occur once, and no loop object is made.)
             shift = 1 + 2 * bits
+            get = phrases.get
             for head in heads:
                 packed = phrases[head]
+                found = packed >> shift
                 if not packed & 1:  # a one-word phrase that no longer phrase extends
-                    if (head != first or words.count(head) > 1) and packed >> shift < best:
-                        best = packed >> shift
+                    if found < best and (head != first or words.count(head) > 1):
+                        best = found
                     continue
+                count = words.count(head) - (head == first)
                 i = 0
-                for _ in range(words.count(head) - (first == head)):
-                    i = words.index(head, i + 1)
-                    key, packed, j = head, phrases[head], i + 1
-                    while True:
-                        if packed >> shift < best:
-                            best = packed >> shift
-                        if not packed & 1 or j == n:
-                            break
-                        key = f"{key} {words[j]}"
+                while count:
+                    count -= 1
+                    i = words.index(head, i + 1)  # position 0 was walked above
+                    if found < best:
+                        best = found
+                    j = i + 1
+                    if j == n:
+                        break
+                    step = get(f"{head} {words[j]}")
+                    while step is not None:
+                        if step >> shift < best:
+                            best = step >> shift
                         j += 1
-                        next_packed = phrases.get(key)
-                        if next_packed is None:
+                        if not step & 1 or j == n:
                             break
-                        packed = next_packed
+                        step = get(f"{' '.join(words[i:j])} {words[j]}")
         return None if best == mask else self._entries[best]
 
     def matches(self, text: str) -> list[KeywordEntry]:

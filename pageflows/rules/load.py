@@ -75,11 +75,14 @@ def load_texts(
         flow, found = build_flow(parsed, Path(path).stem)
         flows.append(flow)
         diagnostics += found or _empty(flow)  # issue 12: B
-    diagnostics += run_checks(flows, as_of, tag_policy, pages, tokens)
+    # issue 13: A: compiled once, here; the trigger checks read the same program
+    # (they judge it even when other findings are errors, so it is built anyway).
+    compiled = compile_program(flows)
+    diagnostics += run_checks(flows, as_of, tag_policy, pages, tokens, compiled)
     diagnostics = _without_guesses_about_lost_blocks(diagnostics)  # issue 12: B
     diagnostics.sort(key=sort_key)
     has_errors = any(d.is_error for d in diagnostics)
-    program = None if has_errors else compile_program(flows)
+    program = None if has_errors else compiled
     return LoadResult(program, tuple(diagnostics), sources, tuple(flows))
 
 

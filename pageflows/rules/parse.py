@@ -108,25 +108,52 @@ class FlowIndenter(Indenter):
     tab_len = TAB_WIDTH
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        # issue 12: A: words glued to a keyword are refused before the indenter.
-        unglued = self._note_openers(_unglued(stream))
-        processed: Iterator[Token] = super().process(unglued)  # type: ignore[no-untyped-call]
-        return processed
+        self.paren_level = 0
+        self.indent_level = [0]
+        return self._layout(stream)
 
-    def _note_openers(self, stream: Iterator[Token]) -> Iterator[Token]:
-        """issue 12: A. Whether the line before a line end opens a block (ends with ":")."""
+    def _layout(self, stream: Iterator[Token]) -> Iterator[Token]:
+        """The lexer's tokens with the layout tokens added, as Lark's Indenter adds them.
+
+        issue 12: A: a keyword followed, with no space, by letters or digits is
+        refused before the indenter (Lark's lexer matches keywords without a word
+        boundary, so `gotoo` read as `goto o` and `gotomenu` as `goto menu`, both
+        without an error), and whether the line before a line end opens a block
+        (ends with ":") is noted.
+        issue 13: A: the three in one generator (Lark's had no parentheses to
+        count here): every token passed through three before, a resume each.
+        """
+        keywords = _keyword_types()
+        nl_type = self.NL_type
         self.opens_block = False
+        previous: Token | None = None
         for token in stream:
-            if token.type != self.NL_type:
+            if (
+                previous is not None
+                and previous.type in keywords
+                and token.start_pos == previous.end_pos
+                and token[:1].isalnum()
+            ):
+                raise GluedWord(previous, token)
+            previous = token
+            if token.type == nl_type:
+                yield from self.handle_NL(token)
+            else:
                 self.opens_block = token.type == "COLON"
-            yield token
+                yield token
+        while len(self.indent_level) > 1:
+            self.indent_level.pop()
+            yield (
+                Token.new_borrow_pos(self.DEDENT_type, "", previous)
+                if previous is not None
+                else Token(self.DEDENT_type, "", 0, 0, 0, 0, 0, 0)
+            )
 
     def handle_NL(self, token: Token) -> Iterator[Token]:
         indent_str = token.rsplit("\n", 1)[1]
         indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
         line = token.end_line or token.line or 1
         yield token
-        open_levels = sorted(set(self.indent_level))
         if indent > self.indent_level[-1]:
             if len(self.indent_level) > MAX_DEPTH:
                 # Later stages walk blocks recursively: a cap here keeps them far from
@@ -144,11 +171,14 @@ class FlowIndenter(Indenter):
             self.indent_level.append(indent)
             yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
             return
+        closed: list[int] = []
         while indent < self.indent_level[-1]:
-            self.indent_level.pop()
+            closed.append(self.indent_level.pop())
             yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
         if indent != self.indent_level[-1]:
             # check_indentation already refused files that mix tabs and spaces.
+            # The levels open above this line (issue 13: A: sorted only here).
+            open_levels = sorted({*self.indent_level, *closed})
             unit, size = ("tabs", self.tab_len) if "\t" in indent_str else ("spaces", 1)
             here = f"{indent // size} {unit[:-1] if indent == size else unit}"
             raise IndentationError_(
@@ -166,25 +196,6 @@ class GluedWord(LarkError):
     def __init__(self, keyword: Token, token: Token) -> None:
         super().__init__(f"a word runs into the keyword before it at {token.line}:{token.column}")
         self.keyword, self.token = keyword, token
-
-
-def _unglued(stream: Iterator[Token]) -> Iterator[Token]:
-    """Refuse a keyword followed, with no space, by letters or digits.
-
-    Why: Lark's lexer matches keywords without a word boundary, so `gotoo`
-    read as `goto o` and `gotomenu` as `goto menu`, both without an error.
-    """
-    previous: Token | None = None
-    for token in stream:
-        if (
-            previous is not None
-            and previous.type in _keyword_types()
-            and token.start_pos == previous.end_pos
-            and str(token)[:1].isalnum()
-        ):
-            raise GluedWord(previous, token)
-        previous = token
-        yield token
 
 
 def _indent_step_error(
@@ -310,6 +321,9 @@ def _indent_of(line: str) -> str:
 def check_indentation(source: SourceFile) -> list[Diagnostic]:
     """Tabs and spaces may not be mixed: the same file would nest differently per editor."""
     found: list[Diagnostic] = []
+    if "\t" not in source.text:
+        return found  # issue 13: A: spaces only (most files): nothing can be mixed
+
     style: str | None = _usual_indent(source.text)  # issue 12: A
     for number, line in enumerate(source.text.split("\n"), start=1):
         stripped = line.strip()

@@ -33,6 +33,8 @@ PHONE = re.compile(r"\+[1-9][0-9]{6,14}")
 def unquote(token: str) -> tuple[str, Problem | None]:
     """`"a \\"b\\""` -> `a "b"`; an unknown escape is reported, not guessed."""
     body = token[1:-1]
+    if "\\" not in body:
+        return body, None  # issue 13: A: most texts have no escape to read
     out: list[str] = []
     i = 0
     while i < len(body):
@@ -90,6 +92,9 @@ def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]
     Only documented names resolve (see `template_name_problem`): a template
     never reaches Python attributes, so `{contact.__class__}` is an error here.
     """
+    if "{" not in text and "}" not in text:
+        # issue 13: A: most texts show no value; what the loop below would make of them.
+        return ((Literal_(text=text),) if text else ()), None
     parts: list[TemplatePart] = []
     buf: list[str] = []
     i = 0

@@ -224,6 +224,21 @@ def hand_back(engine: Engine, page: PageConfig, psid: str, now: datetime) -> Han
         return HandedBack(was, took_thread=elsewhere)
 
 
+def take_over(engine: Engine, page: PageConfig, psid: str, now: datetime) -> Window:
+    """issue 11: a person takes the conversation before typing: automation waits for
+    them (`handback_after`, as after a reply), nothing is sent. Under the contact's
+    lock, as a reply is, so no event of the contact is being decided meanwhile."""
+    with Session(engine) as session, session.begin():
+        lock_contact(session, page.id, psid)
+        row = session.get(Contact, (page.id, psid), with_for_update=True)
+        if row is None:
+            raise UnknownContact(page.id, psid)
+        contact = ContactState.model_validate(row.state)
+        paused = pause(contact, now, page.handback_after)
+        save_state(session, row, contact, paused, now)
+        return window_of(paused, now)
+
+
 def pause(contact: ContactState, at: datetime, handback_after: timedelta) -> ContactState:
     """The contact with automation paused until `at + handback_after` (never shortened)."""
     until = at + handback_after

@@ -61,10 +61,14 @@ class Outcome:
     skipped: dict[str, Bucket] = field(default_factory=dict)
     handed_off: Bucket = field(default_factory=Bucket)
     not_in_audience: Bucket = field(default_factory=Bucket)
+    # The first message a contact would get, as sent to Facebook (the console shows it as
+    # Messenger would); None when nobody would get it.
+    message: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "contacts": self.contacts,
+            "message": self.message,
             "send": {
                 "count": sum(b.count for b in self.send.values()),
                 "by_mode": {k: b.as_json() for k, b in sorted(self.send.items())},
@@ -116,6 +120,8 @@ def _count(outcome: Outcome, psid: str, name: str | None, effects: Any) -> None:
     sends = [e for e in effects if isinstance(e, Send)]
     if sends:
         first = sends[0]
+        if outcome.message is None:
+            outcome.message = first.outbound.message
         mode = mode_label(first.delivery.messaging_type, first.delivery.tag, first.delivery.because)
         outcome.send.setdefault(mode, Bucket()).add(psid, name)
         return

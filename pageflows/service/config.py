@@ -4,11 +4,13 @@ The names are a contract: PAGEFLOWS_DATABASE_URL, PAGEFLOWS_APP_SECRET,
 PAGEFLOWS_VERIFY_TOKEN, PAGEFLOWS_PAGE_ID, PAGEFLOWS_PAGE_TOKEN,
 PAGEFLOWS_PAGE_RATE, PAGEFLOWS_PAGE_REGION, PAGEFLOWS_AD_WINDOW,
 PAGEFLOWS_GRAPH_URL, PAGEFLOWS_GRAPH_VERSION, PAGEFLOWS_SANDBOX,
-PAGEFLOWS_PAGE_TIMEZONE; in the file
-`database_url`, `app_secret`, `verify_token`, `graph_url`, `graph_version` and
+PAGEFLOWS_PAGE_TIMEZONE, PAGEFLOWS_ADMIN_TOKEN, PAGEFLOWS_SECRET_KEY,
+PAGEFLOWS_APP_ID, PAGEFLOWS_TOKEN_KEY (issue 11: the console's Pages page); in the file
+`database_url`, `app_secret`, `app_id`, `verify_token`, `graph_url`, `graph_version` and
 `[[pages]]` tables (`id`, `token`, `name`, `greeting`, `get_started_payload`,
 `ice_breakers`, `flows`, `rate`, `region`, `ad_window`, `[[pages.templates]]`,
-`timezone`: the IANA zone of `after 1d at "10:00"`, UTC by default).
+`timezone`: the IANA zone of `after 1d at "10:00"`, UTC by default), and `[[users]]`
+(`name`, `password_hash`: who may sign in to the web console, service/users.py).
 
 The Graph API version is the first of PAGEFLOWS_GRAPH_VERSION, `graph_version`,
 a version at the end of the Graph URL (PAGEFLOWS_GRAPH_URL or `graph_url`,
@@ -54,18 +56,33 @@ from pageflows.rules.page_facts import (
     TemplateInfo,
     count_placeholders,
 )
-from pageflows.service.graph.transport import DEFAULT_GRAPH_URL
-from pageflows.service.pace import DEFAULT_RATE, MAX_RATE, MIN_RATE
-from pageflows.service.storage.database import DEFAULT_URL
+from pageflows.service.defaults import (  # issue 13: A: not the modules that import SQLAlchemy
+    DEFAULT_GRAPH_URL,
+    DEFAULT_RATE,
+    DEFAULT_URL,
+    MAX_RATE,
+    MIN_RATE,
+)
+from pageflows.service.users import ConsoleUser, UsersError, parse_users
 
 SANDBOX_PAGE_ID = "100000000000001"
 SANDBOX_TOKEN = "sandbox-page-token"
 SANDBOX_SECRET = "sandbox-app-secret"
 SANDBOX_VERIFY = "sandbox-verify-token"
+SANDBOX_APP_ID = "987654321098765"  # the simulator's app (its DEFAULT_APP_ID)
 # Button types a declared template may list: Facebook's, and QUICK_REPLY, which Facebook
 # refuses in a utility template (subcode 2018416) but is kept so `check` can say so.
 DECLARABLE_BUTTONS = (*TEMPLATE_BUTTONS, "QUICK_REPLY")
-TOP_KEYS = ("database_url", "app_secret", "verify_token", "graph_url", "graph_version", "pages")
+TOP_KEYS = (
+    "database_url",
+    "app_secret",
+    "verify_token",
+    "graph_url",
+    "graph_version",
+    "pages",
+    "users",
+    "app_id",
+)
 PAGE_KEYS = (
     "id", "token", "name", "greeting", "get_started_payload", "ice_breakers", "flows", "rate",
     "region", "ad_window", "templates", "human_agent", "username", "handback_after",
@@ -144,6 +161,16 @@ class Settings:
     # The operator API's bearer token (PAGEFLOWS_ADMIN_TOKEN); empty: the API is off, except
     # under `serve --sandbox`, which makes one and prints a link with it.
     admin_token: str = ""
+    # issue 11: who may sign in to the web console besides the admin token ([[users]]).
+    users: tuple[ConsoleUser, ...] = ()
+    # Signs the console's session cookies (PAGEFLOWS_SECRET_KEY); empty: derived from the
+    # admin token or the app secret (console/session.py).
+    secret_key: str = ""
+    # issue 11, the console's Pages page: the Meta app's id (PAGEFLOWS_APP_ID or `app_id`),
+    # which Facebook Login needs, and the key that encrypts connected pages' tokens at rest
+    # (PAGEFLOWS_TOKEN_KEY, a Fernet key: `pageflows pages token-key` prints a new one).
+    app_id: str = ""
+    token_key: str = ""
 
 
 def _str(table: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -474,7 +501,18 @@ def read_settings(env: Mapping[str, str], config_path: Path | None) -> Settings:
         graph_version=graph_version,
         pages=tuple(pages),
         admin_token=env.get("PAGEFLOWS_ADMIN_TOKEN", "").strip(),
+        users=_users(data.get("users", []), name),
+        secret_key=env.get("PAGEFLOWS_SECRET_KEY", "").strip(),
+        app_id=pick("app_id", "PAGEFLOWS_APP_ID", ""),
+        token_key=env.get("PAGEFLOWS_TOKEN_KEY", "").strip(),
     )
+
+
+def _users(value: Any, path: str) -> tuple[ConsoleUser, ...]:
+    try:
+        return parse_users(value, path)
+    except UsersError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def sandbox_asked(env: Mapping[str, str]) -> bool:
@@ -558,6 +596,7 @@ def sandbox_settings(settings: Settings, env: Mapping[str, str] | None = None) -
         sandbox=True,
         app_secret=settings.app_secret or SANDBOX_SECRET,
         verify_token=settings.verify_token or SANDBOX_VERIFY,
+        app_id=SANDBOX_APP_ID,
         pages=(with_env_facts(page, env or {}),),
     )
 

@@ -33,17 +33,20 @@ instead. Size and type come from a HEAD request, cached per URL.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, exists, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, or_, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
 
@@ -79,7 +82,21 @@ MAX_ROW_BACKOFF = timedelta(minutes=10)  # one message's own, for errors about i
 MAX_RETRY_AGE = timedelta(days=2)
 CANDIDATES = 500
 RECORD_TRIES = 3
-CONCURRENCY = 8  # contacts sent to at once by one process
+# Contacts sent to at once by one process: AUTO (the default, issue 13: E) sizes each
+# page's lanes from its pace and its calls' time, MIN_LANES to MAX_LANES; `--senders K` fixes K.
+AUTO = 0
+CONCURRENCY = AUTO
+MIN_LANES = 8
+# issue 13: E. A page's lanes grow with its pace times the time its calls take (`width`):
+# 250/s against a 50 ms Graph API takes about 20. This bounds them (and the pool).
+MAX_LANES = 64
+FIRST_CALL_SECONDS = 0.1  # what a call is taken to need before one was timed
+PIPELINE = 10  # batches one drain claims back to back while there is more to send
+# How long before its turn a row is marked in flight: the commit fits in it on a busy machine,
+# so the call itself starts on time.
+PREPARE = timedelta(milliseconds=50)
+RECORD_EVERY = 0.02  # seconds between the recordings of what the lanes sent
+TAKEN_POLL = 0.002  # seconds between looks at whether a batch's rows are all taken
 # A page's share of one claim: what its pace sends in this long. Claimed rows wait for
 # their turns, so this bounds how long a claim is held before its rows are tried.
 CLAIM_AHEAD = timedelta(seconds=2)
@@ -176,32 +193,162 @@ class Sender:
         self.rng = rng or random.Random()
         self.lease = lease
         self.pacer = pacer or Pacer(engine, clock, {})
-        self.concurrency = max(1, concurrency)
+        # issue 13: E. AUTO (0): each page's lanes follow its pace and its calls' time
+        # (`width`); a number K is a fixed bound, K contacts at once, as before.
+        self.auto = concurrency <= AUTO
+        self.concurrency = MIN_LANES if self.auto else concurrency
         self.stopping = threading.Event()  # set on SIGTERM: finish what is in flight, no more
         self._pool: ThreadPoolExecutor | None = None
         self._ensured = False
+        # issue 13: E. Per page, how long its calls took lately (slot to recorded answer), a
+        # moving average: it sizes the page's lanes (`width`).
+        self._call_seconds: dict[str, float] = {}
+        # issue 13: E. Messages the lanes sent, recorded by the draining thread (_flush_sent).
+        self._sent: list[tuple[Claimed, Sent, datetime]] = []
+        self._sent_lock = threading.Lock()
+        self._flushed = 0.0
+        self._lanes_running = False
 
     def drain(self, limit: int = 200) -> int:
         """Claim what may go now and send it; returns how many rows were claimed.
 
         Each contact's claimed messages go out in order on one thread; different
-        contacts go out concurrently (at most `concurrency` at once), every call
-        waiting for its page's turn (pace.py).
+        contacts go out concurrently, every call waiting for its page's turn
+        (pace.py). A page gets as many lanes (threads) as its pace and the time
+        its calls take need (`width`). The next batch is claimed as soon as every
+        row of this one is taken by a lane, so its slots follow on without a gap
+        (issue 13: a 50 ms Graph API no longer caps a page at 1/latency sends a
+        second); the drain returns when every row it claimed is done.
         """
-        claimed = self.claim(limit)
-        groups: dict[tuple[str, str], list[Claimed]] = {}
-        for row in claimed:
-            groups.setdefault((row.page_id, row.contact_id), []).append(row)
         halted = _Halted()
-        if self.concurrency == 1 or len(groups) <= 1:
-            for group in groups.values():
-                self._send_group(group, halted)
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="pf-send")
-            for future in [self._pool.submit(self._send_group, g, halted) for g in groups.values()]:
+        futures: list[Future[None]] = []
+        total = 0
+        try:
+            for _ in range(PIPELINE):
+                claimed = self.claim(limit)
+                total += len(claimed)
+                groups: dict[tuple[str, str], list[Claimed]] = {}
+                for row in claimed:
+                    groups.setdefault((row.page_id, row.contact_id), []).append(row)
+                if self.concurrency == 1 or len(groups) <= 1:
+                    for group in groups.values():
+                        self._send_group(group, halted)
+                    break  # one at a time: one claim per drain, as before issue 13
+                queues = self._queues(list(groups.values()))
+                self._lanes_running = True
+                lanes = self._start_lanes(queues, halted)
+                futures += lanes
+                self._until_taken(queues, lanes)
+        finally:
+            while not all(future.done() for future in futures):
+                self._flush_sent()
+                time.sleep(TAKEN_POLL)
+            self._lanes_running = False
+            for future in futures:
                 future.result()
-        return len(claimed)
+            self._flush_sent(force=True)
+        return total
+
+    def width(self, page_id: str) -> int:
+        """Lanes for a page: enough that its slots are used while each call takes what its
+        calls have taken lately (the Graph API's answer time and our two small commits),
+        with half again for jitter; between MIN_LANES and MAX_LANES. A process started
+        with `--senders K` has K, whatever the page."""
+        per_second = 1 / self.pacer.interval(page_id).total_seconds()
+        busy = self._call_seconds.get(page_id, FIRST_CALL_SECONDS)
+        if not self.auto:
+            return self.concurrency
+        return max(MIN_LANES, min(MAX_LANES, math.ceil(per_second * busy * 1.5) + 1))
+
+    @staticmethod
+    def _queues(groups: list[list[Claimed]]) -> dict[str, deque[list[Claimed]]]:
+        """The batch's contacts by page, in the order claimed (their slots' order)."""
+        by_page: dict[str, deque[list[Claimed]]] = {}
+        for group in groups:
+            by_page.setdefault(group[0].page_id, deque()).append(group)
+        return by_page
+
+    def _start_lanes(
+        self, queues: dict[str, deque[list[Claimed]]], halted: _Halted
+    ) -> list[Future[None]]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max(MAX_LANES, self.concurrency), thread_name_prefix="pf-send"
+            )
+        return [
+            self._pool.submit(self._lane, queue, halted)
+            for page_id, queue in queues.items()
+            for _ in range(min(self.width(page_id), len(queue)))
+        ]
+
+    def _lane(self, queue: deque[list[Claimed]], halted: _Halted) -> None:
+        """One thread's share of a page's batch: the next contact's rows, until none is left
+        (a deque's popleft is atomic, so no two lanes take one contact)."""
+        while True:
+            try:
+                group = queue.popleft()
+            except IndexError:
+                return
+            self._send_group(group, halted)
+
+    def _until_taken(
+        self, queues: dict[str, deque[list[Claimed]]], lanes: list[Future[None]]
+    ) -> None:
+        """Wait until the lanes have taken every row of this batch (its last ones are then
+        waiting for their slots), or have all ended; record what they sent meanwhile."""
+        while any(queues.values()) and not all(lane.done() for lane in lanes):
+            self._flush_sent()
+            time.sleep(TAKEN_POLL)
+
+    def _flush_sent(self, force: bool = False) -> None:
+        """issue 13: E. Record the messages the lanes sent since the last flush, in one
+        transaction (a statement run for many rows), every RECORD_EVERY: the lanes' own two
+        commits per send were what a busy page's sending waited for. Until recorded they
+        stay `sending`: a crash before the flush sends them once more, flagged
+        possible_duplicate (the in-doubt rule), as for a call whose answer was lost."""
+        if not self._sent or (not force and time.monotonic() - self._flushed < RECORD_EVERY):
+            return
+        with self._sent_lock:
+            batch, self._sent = self._sent, []
+        self._flushed = time.monotonic()
+        if not batch:
+            return
+        statement = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == bindparam("row_id"),
+                OutboxMessage.status == "sending",
+                OutboxMessage.claim_token == bindparam("token"),
+            )
+            .values(
+                status="sent",
+                message_id=bindparam("message_id"),
+                sent_at=bindparam("at"),
+                next_attempt_at=None,
+                lease_until=None,
+                claim_token=None,
+            )
+        )
+        params = [
+            {"row_id": c.id, "token": c.token, "message_id": sent.message_id, "at": at}
+            for c, sent, at in batch
+        ]
+        for attempt in range(RECORD_TRIES):  # Facebook's answers are known: worth keeping
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(statement, params)
+                    for page_id in {c.page_id for c, _, _ in batch}:
+                        _recovered(connection, page_id, max(at for _, _, at in batch))
+                return
+            except OperationalError:
+                if attempt == RECORD_TRIES - 1:
+                    log.warning(
+                        "could not record %d sent message(s) now; they are retried, flagged,"
+                        " when their leases end",
+                        len(batch),
+                    )
+                    return
+                time.sleep(0.5 * (attempt + 1))
 
     def _send_group(self, rows: list[Claimed], halted: _Halted) -> None:
         """One contact's claimed messages, in order; the rest go back on the first that
@@ -325,14 +472,15 @@ class Sender:
             if len(claimed) >= limit or self.stopping.is_set():
                 break
             share = max(1, int(CLAIM_AHEAD / self.pacer.interval(page_id)))
-            claimed += self._claim_page(page_id, min(limit - len(claimed), share), now)
+            rows = self._claim_page(page_id, min(limit - len(claimed), share), now)
+            claimed += self._with_slots(page_id, rows)
         return claimed
 
     def _claim_page(self, page_id: str, limit: int, now: datetime) -> list[Claimed]:
         """Claim for one page while holding its `page_state` row, so that claims for a page
         never interleave across processes: a contact with a message claimed or in flight
         anywhere gets nothing more until it is done, and its messages leave in order."""
-        with self.pacer.lock, Session(self.engine) as session, session.begin():
+        with Session(self.engine) as session, session.begin():
             state = session.scalars(
                 select(PageState)
                 .where(PageState.page_id == page_id)
@@ -407,16 +555,18 @@ class Sender:
                     break
                 if len(claimed) >= limit:
                     break
-            return self._with_slots(state, claimed)
+            return claimed
 
-    def _with_slots(self, state: PageState, claimed: list[Claimed]) -> list[Claimed]:
-        """Each paced row gets its turn now, in the order claimed, while the page's row is
-        held: so one batch goes out in the order decided, spaced by the page's pace."""
+    def _with_slots(self, page_id: str, claimed: list[Claimed]) -> list[Claimed]:
+        """Each paced row gets its turn, in the order claimed, reserved in one short
+        transaction after the claim's (pace.py): so one batch goes out in the order decided,
+        spaced by the page's pace. issue 13: E. Reserved inside the claim, the pace's lock
+        was held for the whole claim (half a second under load) and every sender that had
+        missed its turn waited for it."""
         paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
         if not paced:
             return claimed
-        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced), state.rate)
-        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id, state.rate)
+        slots = self.pacer.reserve(page_id, len(paced))
         for n, slot in zip(paced, slots, strict=True):
             claimed[n] = replace(claimed[n], slot=slot)
         return claimed
@@ -503,12 +653,22 @@ class Sender:
         body = claimed.body
         if claimed.kind == "message":
             body = self.with_media_fallback(client, body)  # before the turn: a HEAD takes time
-        if claimed.kind != "notify":  # an outside URL is not Facebook's to pace
-            self.pacer.wait_for(claimed.page_id, claimed.slot)
-            if halted() or self.stopping.is_set():
-                return None
+        paced = claimed.kind != "notify"  # an outside URL is not Facebook's to pace
+        if paced and claimed.slot is not None:
+            self.pacer.sleep_until(claimed.slot - PREPARE)
+        if paced and (halted() or self.stopping.is_set()):
+            return None
+        started = time.perf_counter()
         if not self.start_attempt(claimed):
             return None  # its lease ran out and another process took it over
+        if paced:
+            # issue 13: E. The row is marked in flight just before its turn, so the call
+            # starts on time (within pace.py's grace); a turn missed all the same (a slow
+            # commit) is replaced by a fresh one. A crash in this short wait sends the row
+            # once more, flagged, which is the in-doubt rule's safe side.
+            waited = time.perf_counter()
+            self.pacer.wait_for(claimed.page_id, claimed.slot)
+            started += time.perf_counter() - waited  # a lane waiting for a turn is not busy
         token = client.token  # the token this call uses, even if a reload replaces it meanwhile
         outcome = refused_as_discontinued(body, self.deliver(client, claimed.kind, body))
         for attempt in range(RECORD_TRIES):  # Facebook's answer is known: worth keeping
@@ -519,7 +679,15 @@ class Sender:
                 if attempt == RECORD_TRIES - 1:
                     raise
                 self.clock.sleep(0.5 * (attempt + 1))
+        if paced:
+            self._timed(claimed.page_id, time.perf_counter() - started + PREPARE.total_seconds())
         return outcome
+
+    def _timed(self, page_id: str, seconds: float) -> None:
+        """Fold one call's time into the page's average (a lost update between two threads
+        costs nothing: the next call corrects it)."""
+        before = self._call_seconds.get(page_id)
+        self._call_seconds[page_id] = seconds if before is None else 0.9 * before + 0.1 * seconds
 
     def deliver(self, client: GraphClient, kind: str, body: dict[str, Any]) -> Outcome:
         if kind == "handoff":
@@ -544,6 +712,13 @@ class Sender:
 
     def record(self, claimed: Claimed, body: dict[str, Any], outcome: Outcome, token: str) -> None:
         now = self.clock.now()
+        if isinstance(outcome, Sent) and claimed.kind == "message" and body == claimed.body:
+            if self._lanes_running:
+                with self._sent_lock:
+                    self._sent.append((claimed, outcome, now))
+                return
+            self._record_sent(claimed, body, outcome, now)
+            return
         with Session(self.engine) as session, session.begin():
             row = self._mine(session, claimed, "sending")
             if row is None:
@@ -589,6 +764,35 @@ class Sender:
                     outcome.subcode,
                     outcome.message,
                 )
+
+    def _record_sent(
+        self, claimed: Claimed, body: dict[str, Any], outcome: Sent, now: datetime
+    ) -> None:
+        """issue 13: E. The common case, a message Facebook accepted, in two UPDATEs and no
+        read: what `record` does for it (the row ours and in flight, else another process
+        recovered it and its answer wins; the page no longer throttled)."""
+        values: dict[str, Any] = {
+            "status": "sent",
+            "message_id": outcome.message_id,
+            "sent_at": now,
+            "next_attempt_at": None,
+            "lease_until": None,
+            "claim_token": None,
+        }
+        if body != claimed.body:
+            values["body"] = body
+        with self.engine.begin() as connection:
+            mine = connection.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == claimed.id,
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.claim_token == claimed.token,
+                )
+                .values(**values)
+            ).rowcount
+            if mine:
+                _recovered(connection, claimed.page_id, now)
 
     def _retry_later(
         self, session: Session, row: OutboxMessage, outcome: RetryLater, now: datetime
@@ -704,6 +908,21 @@ HUMAN_AGENT_REFUSED = (
     " Get it in App Review, or set `human_agent = false` so replies after 24 h are refused"
     " before they are sent."
 )
+
+
+def _recovered(connection: Connection, page_id: str, now: datetime) -> None:
+    """`pages.recovered` in one UPDATE that changes nothing unless the page was throttled."""
+    throttled = connection.execute(
+        update(PageState)
+        .where(
+            PageState.page_id == page_id,
+            or_(PageState.rate_limit_strikes > 0, PageState.slow_until.is_not(None)),
+        )
+        .values(rate_limit_strikes=0, slow_until=None, updated_at=now)
+        .returning(PageState.page_id)
+    ).first()
+    if throttled is not None:
+        log.info("page %s: Facebook accepts messages again; sending at full pace", page_id)
 
 
 def _human_agent_refused(row: OutboxMessage, outcome: NeedsOperator) -> bool:

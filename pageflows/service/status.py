@@ -22,8 +22,9 @@ from pageflows.service.storage.models import BroadcastRun, OutboxMessage, Worker
 
 # What to do about each pause reason (service/graph/client.py decides the reasons).
 WHAT_TO_DO = {
-    "token_invalid": "give the page a new token (PAGEFLOWS_PAGE_TOKEN or token under its"
-    " [[pages]]) and restart or send SIGHUP; sending resumes by itself",
+    "token_invalid": "give the page a new token (Refresh permissions on the console's Pages"
+    " page, or PAGEFLOWS_PAGE_TOKEN or token under its [[pages]] and restart or send SIGHUP);"
+    " sending resumes by itself",
     "permission_missing": "grant the app the missing permission (pages_messaging) in Meta's"
     " app settings, make a new token and restart; sending resumes by itself",
     "token_or_permission": "check the page's token and the app's permissions, make a new"

@@ -18,6 +18,7 @@ from pageflows.simulator.contact import WebhookDeliveryError
 from pageflows.simulator.control import control_blueprint
 from pageflows.simulator.errors import GraphError
 from pageflows.simulator.graph import graph_blueprint
+from pageflows.simulator.oauth import oauth_blueprint
 from pageflows.simulator.state import MediaFile, SimState
 
 _CHUNK = b"\0" * 65536
@@ -29,6 +30,7 @@ def create_app(state: SimState | None = None) -> Flask:
     app.extensions["pageflows_simulator"] = state
     app.register_blueprint(control_blueprint(state), url_prefix="/_sim")
     app.register_blueprint(graph_blueprint(state))
+    app.register_blueprint(oauth_blueprint(state))  # issue 11: Facebook Login, subscriptions
 
     @app.errorhandler(GraphError)
     def graph_error(error: GraphError) -> Response:

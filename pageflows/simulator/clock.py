@@ -53,6 +53,14 @@ class SimClock:
         with self._lock:
             self._frozen, self._offset = None, timedelta()
 
+    def offset_seconds(self) -> float:
+        """How far this clock is from the real time: what a process following the
+        simulator's time (pageflows' sandbox clock) adds to its own."""
+        with self._lock:
+            base = datetime.now(UTC)  # noqa: TID251 - the simulator's only reader
+            moment = self._frozen if self._frozen is not None else base + self._offset
+            return (moment - base).total_seconds()
+
     @property
     def frozen(self) -> bool:
         return self._frozen is not None

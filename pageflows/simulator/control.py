@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from pageflows.simulator import actions, templates
+from pageflows.simulator import actions, screen, templates
 from pageflows.simulator.actions import ActionError
 from pageflows.simulator.clock import parse_moment
 from pageflows.simulator.errors import GraphError
@@ -283,7 +283,11 @@ def control_blueprint(state: SimState) -> Blueprint:
                 state.clock.set(parse_moment(body.now.isoformat()))
             if body.advance_seconds is not None:
                 state.clock.advance(body.advance_seconds)
-        return {"now": state.clock.now().isoformat(), "frozen": state.clock.frozen}, 200
+        return {
+            "now": state.clock.now().isoformat(),
+            "frozen": state.clock.frozen,
+            "offset_seconds": state.clock.offset_seconds(),
+        }, 200
 
     @bp.route("/faults", methods=["GET", "POST"])
     def faults() -> Reply:
@@ -351,6 +355,17 @@ def control_blueprint(state: SimState) -> Blueprint:
                 "owner_is_page_inbox": owner == PAGE_INBOX_APP_ID,
                 "window_open": window_open(page, contact, state.clock.now()),
             }, 200
+
+    @bp.get("/contacts/<psid>/choices")
+    def contact_choices(psid: str) -> Reply:
+        """What the contact can tap now, newest first (screen.py): quick replies of the
+        last message, buttons of recent ones, "Get messages" under an opt-in request."""
+        page = state.only_page(request.args.get("page_id"))
+        contact = state.contact(page.page_id, psid)
+        if contact is None:
+            raise ActionError(f"unknown contact {psid}", 404)
+        listed = screen.choices(state, page, contact)
+        return {"psid": psid, "choices": [vars(c) for c in listed]}, 200
 
     @bp.post("/contacts/<psid>/<action>")
     def contact_action(psid: str, action: str) -> Reply:

@@ -23,6 +23,16 @@ from pageflows.simulator.state import SimState
 DEFAULT_VERSION = "v25.0"  # pageflows' default (engine/graph_versions.py); any vNN.N is served
 
 
+class SimRefused(RuntimeError):
+    """The simulator answered 4xx/5xx; `error` is its sentence (what a person should read)."""
+
+    def __init__(self, method: str, path: str, status: int, data: Any) -> None:
+        super().__init__(f"{method} /_sim/{path} -> {status}: {data}")
+        self.status = status
+        found = data.get("error") if isinstance(data, dict) else None
+        self.error = str(found) if found is not None else str(data)
+
+
 class SimControl:
     """Thin client for `/_sim/`; every method returns the decoded JSON answer."""
 
@@ -36,7 +46,7 @@ class SimControl:
         )
         data = response.json()
         if response.status_code >= 400:
-            raise RuntimeError(f"{method} /_sim/{path} -> {response.status_code}: {data}")
+            raise SimRefused(method, path, response.status_code, data)
         return data
 
     def register_page(
@@ -166,6 +176,15 @@ class SimControl:
         if page_id is not None:
             body["page_id"] = page_id
         return self.call("POST", f"contacts/{psid}/seen", body)
+
+    def choices(self, psid: str) -> list[dict[str, Any]]:
+        """What the contact can tap now: [{"kind", "title", "payload"}], newest first."""
+        found: list[dict[str, Any]] = self.call("GET", f"contacts/{psid}/choices")["choices"]
+        return found
+
+    def clock_offset(self) -> float:
+        """Seconds the simulator's clock is ahead of the real time (moved by `advance`)."""
+        return float(self.call("GET", "clock")["offset_seconds"])
 
     def deliver(self, psid: str) -> Any:
         return self.call("POST", f"contacts/{psid}/deliver", {})

@@ -85,6 +85,10 @@ class Page:
     # The app has Facebook's Human Agent permission (App Review): HUMAN_AGENT is refused without.
     human_agent: bool = False
     templates: dict[str, Template] = field(default_factory=dict)  # by id, in creation order
+    # issue 11 (oauth.py): page tokens Facebook Login gave out besides `token`, and the
+    # webhook fields our app is subscribed to (`subscribed_apps`).
+    issued_tokens: set[str] = field(default_factory=set)
+    subscribed_fields: list[str] = field(default_factory=list)
 
     def template(self, name: str, language: str) -> Template | None:
         found = (t for t in self.templates.values() if (t.name, t.language) == (name, language))
@@ -192,6 +196,11 @@ class SimState:
         self.template_events: list[dict[str, Any]] = []  # status webhooks posted, in order
         self.optins_tapped: set[int] = set()  # log seqs of opt-in requests already tapped
         self._next_template_id = FIRST_TEMPLATE_ID
+        # issue 11 (oauth.py): Facebook Login's codes and user tokens, and tokens killed
+        # (a person changed their password): a call with one is a 190.
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.user_tokens: dict[str, dict[str, Any]] = {}
+        self.dead_tokens: set[str] = set()
 
     def new_template_id(self) -> str:
         with self.lock:
@@ -200,7 +209,10 @@ class SimState:
 
     def page_for_token(self, token: str | None) -> Page | None:
         with self.lock:
-            return next((p for p in self.pages.values() if token and p.token == token), None)
+            if not token or token in self.dead_tokens:
+                return None
+            found = (p for p in self.pages.values() if token in (p.token, *p.issued_tokens))
+            return next(found, None)
 
     def only_page(self, page_id: str | None) -> Page:
         """The named page, or the single registered one (so CLI users can omit it)."""

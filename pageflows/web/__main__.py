@@ -72,6 +72,12 @@ DEFAULTS = WebOptions(host="127.0.0.1", port=8000)
 )
 @click.option("--sandbox", is_flag=True, help="The built-in simulator's page and secrets.")
 @click.option(
+    "--simulator",
+    "simulator_url",
+    default=None,
+    help="Sandbox mode: the built-in simulator's root URL (its clock is the time).",
+)
+@click.option(
     "--log-level", default=DEFAULTS.log_level, show_default=True, type=click.Choice(LOG_LEVELS)
 )
 @click.option("--access-log", is_flag=True, help="One line per request on stdout.")

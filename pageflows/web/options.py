@@ -24,6 +24,9 @@ class WebOptions:
     config_path: str | None = None  # pageflows.toml; the environment wins over it
     flows_dir: str | None = None  # the flows the operator API reads (broadcasts, links, stats)
     sandbox: bool = False
+    # issue 11: sandbox mode's simulator (its root URL): its clock is the time, and the
+    # console's preview plays the contact through it.
+    simulator_url: str | None = None
     log_level: str = "info"
     access_log: bool = False  # one line per request on stdout
     reuse_port: bool = False  # SO_REUSEPORT: see pageflows/web/__init__.py before turning it on
@@ -62,6 +65,8 @@ class WebOptions:
             args += ["--config", self.config_path]
         if self.flows_dir is not None:
             args += ["--flows", self.flows_dir]
+        if self.simulator_url is not None:
+            args += ["--simulator", self.simulator_url]
         for flag, on in (
             ("--sandbox", self.sandbox),
             ("--access-log", self.access_log),

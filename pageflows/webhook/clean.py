@@ -57,7 +57,27 @@ def load_json(raw: bytes) -> Any:
         raise Bad(f"body holds {exc.text[:20]}, which is not a finite JSON number") from None
     except (ValueError, RecursionError):
         raise Bad("body is not JSON (or not UTF-8)") from None
+    if _already_clean(raw):
+        return value
     return _clean(value, 0)
+
+
+# In ASCII JSON, a NUL or a lone surrogate can only come from a `\u0000` or `\uD800`-
+# `\uDFFF` escape (case-free hex); a backslash-escaped backslash before a `u` also matches,
+# which only costs the walk below.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _already_clean(raw: bytes) -> bool:
+    """True when walking the decoded body could change nothing: Facebook's bodies (ASCII,
+    unicode escaped, a dozen brackets) skip the walk, a third of the parse's time. Bytes
+    that are not plain ASCII (UTF-8 surrogates, UTF-16, a NUL) always take the walk."""
+    return (
+        raw.isascii()
+        and b"\x00" not in raw
+        and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
+        and _SUSPECT_ESCAPE.search(raw) is None
+    )
 
 
 def _refuse(name: str) -> float:

@@ -16,7 +16,7 @@ from pageflows.cli import main
 from pageflows.clock import FakeClock
 from pageflows.service import health, heartbeat, pages
 from pageflows.service.config import ConfigError, read_settings
-from pageflows.service.pace import Pacer
+from pageflows.service.pace import Pacer, slot_width
 from pageflows.service.storage.database import (
     SingleWorkerError,
     hold_sqlite_worker_lock,
@@ -136,5 +136,5 @@ def test_every_process_paces_a_page_by_the_rate_the_last_one_started_with(
     assert "pace changed from 40 to 10" in caplog.text
     eager = Pacer(engine, clock, {PAGE: 40})  # this process's own setting says 40
     slots = eager.reserve(PAGE, 3)
-    assert [b - a for a, b in itertools.pairwise(slots)] == [timedelta(seconds=0.125)] * 2
+    assert [b - a for a, b in itertools.pairwise(slots)] == [slot_width(10)] * 2
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pageflows.rules.folding import fold_words
 from pageflows.rules.keyword_index import (
     KeywordEntry,
     KeywordIndex,
@@ -578,3 +580,131 @@ def test_large_ranks_and_many_phrases_equal_the_reference(
     for text in texts:
         assert idx.match(text) == naive_match(entries, text)
         assert idx.matches(text) == naive_matches(entries, text)
+
+
+# --------------------------------------------------------------------------- issue 13: fast paths
+#
+# fold_words takes shortcuts for text that folds one character at a time (Latin-1,
+# emoji and curly quotes, Cyrillic, Greek, CJK with its punctuation). Each must
+# give exactly the words of the general path, whatever the text around.
+
+_SHORTCUT_ALPHABET = (
+    "".join(map(chr, range(0x80, 0x100)))
+    + "aZ09 ,.!?'\n’“”…—–€™🔥❤️👍🏽\u200d\ufe0f☺✔"
+    + "АБВйЙёЁїЇщЩ ΣσςΆάΐ İıŁłğşŒœ"
+    + "价格你好，？。！：が か\u3099ㄱㅏ가각각ｶﾞ"
+    + "\u0301\u0308\u0327\u093c\u0903\u0e31\u00ad\u200b\u3000ßﬁℌK\U0001d400\U00020000"
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=_SHORTCUT_ALPHABET) | st.text())
+def test_fast_paths_equal_the_general_path(text: str) -> None:
+    from pageflows.rules.folding import _fold_general
+
+    assert normalize_words(text) == tuple(_fold_general(text))
+
+
+def _class_members(pattern: re.Pattern[str]) -> list[str]:
+    return [chr(cp) for cp in range(0x80, 0x10000) if pattern.fullmatch(chr(cp))]
+
+
+def test_every_plain_character_folds_alone_in_any_company() -> None:
+    from pageflows.rules import unicode_classes
+    from pageflows.rules.folding import _fold_general
+
+    plain = _class_members(unicode_classes.plain())
+    solo = _class_members(unicode_classes.solo_plain())
+    assert len(plain) > 5000 and len(solo) > 20000
+    assert {"é", "ß", "Ж"}.isdisjoint(plain)  # not casefolded, or not NFKD-stable
+    assert {"ж", "σ", "ð", "ש"} <= set(plain)
+    assert {"价", "が", "ก"} <= set(solo)
+    for ch in plain:
+        for text in (ch, f"жa{ch}{ch}", f"{ch}\u0301 {ch}é", f"价{ch}-ᄀ{ch}"):
+            assert fold_words(text) == _fold_general(text), (hex(ord(ch)), text)
+    for ch in solo:
+        for text in (ch, f"价{ch}，{ch}a", f"{ch}\u3099{ch}"):
+            assert fold_words(text) == _fold_general(text), (hex(ord(ch)), text)
+
+
+def _page_characters() -> str:
+    from pageflows.rules.folding import _PAGES
+
+    found = {chr(cp) for cp in range(0x80, 0x100)}
+    for page in _PAGES:
+        found.update(bytes(range(0x80, 0x100)).decode(page, errors="ignore"))
+    return "".join(sorted(found))
+
+
+def test_every_code_page_character_folds_alone_in_any_company() -> None:
+    from pageflows.rules.folding import _fold_general
+
+    chars = _page_characters()
+    assert len(chars) > 400
+    for ch in chars:
+        for text in (ch, f"a{ch}b", f"É{ch}{ch} ¿{ch}?", f"{ch}\u0301ж", f"Ж{ch}ж’{ch}🔥"):
+            assert fold_words(text) == _fold_general(text), (hex(ord(ch)), text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=_page_characters() + "aZ09 ,.!?🔥❤️\u200d\u0301"))
+def test_code_page_text_folds_as_the_general_path(text: str) -> None:
+    from pageflows.rules.folding import _fold_general
+
+    assert normalize_words(text) == tuple(_fold_general(text))
+
+
+def test_shortcut_separators_separate_in_any_company() -> None:
+    from pageflows.rules.folding import _SEPARATORS, _fold_general
+
+    found = [
+        chr(cp)
+        for lo, hi in ((0x80, 0xFFFF), (0x1F000, 0x1FFFF))
+        for cp in range(lo, hi + 1)
+        if _SEPARATORS.match(chr(cp))
+    ]
+    assert len(found) > 2500
+    for ch in found:
+        assert _fold_general(f"a{ch}b") == ["a", "b"], hex(ord(ch))
+        assert _fold_general(f"ж{ch}\ufe0fж") == ["ж", "ж"], hex(ord(ch))
+        assert fold_words(f"a{ch}\u200d{ch}b") == ["a", "b"], hex(ord(ch))
+
+
+def test_messages_of_many_scripts_fold_as_a_reader_expects() -> None:
+    assert normalize_words("Olá, qual é o PREÇO? ¿Cuánto cuesta?") == (
+        "ola", "qual", "e", "o", "preco", "cuanto", "cuesta",
+    )  # fmt: skip
+    assert normalize_words("Привет! Сколько стоит? Ёлка") == ("привет", "сколько", "стоит", "елка")
+    assert normalize_words("你好，价格？") == ("你", "好", "价", "格")
+    assert normalize_words("love it ❤️🔥 so much 👍🏽!") == ("love", "it", "so", "much")
+    assert normalize_words("Straße “quoted” — fine…") == ("strasse", "quoted", "fine")
+
+
+def test_common_messages_take_a_shortcut() -> None:
+    # Not a timing: which path answers. If a shortcut stopped applying, the tests
+    # above would still pass (the general path gives the same words), so say it here.
+    from pageflows.rules.folding import _fold_plain
+
+    for text in (
+        "Olá, qual é o preço?",
+        "¿Cuánto cuesta el envío?",
+        "what’s the price… 🔥🔥❤️",
+        "Привет! Сколько стоит доставка?",
+        "Γεια σας, πόσο κάνει;",
+        "你好，请问价格多少？",
+        "Straße",
+        "İstanbul'da güzel şeyler",
+        "Zażółć gęślą jaźń",
+    ):
+        assert _fold_plain(text) is not None, text
+    for text in ("cafe\u0301", "नमस्ते", "iPhone价格"):
+        assert _fold_plain(text) is None, text  # the general path
+
+
+def test_solo_separators_are_separators_and_in_step() -> None:
+    from pageflows.rules.folding import _SOLO_SEPARATOR, _SOLO_SEPARATORS, _fold_general
+
+    listed = {chr(cp) for lo, hi in _SOLO_SEPARATORS for cp in range(lo, hi + 1)}
+    assert {chr(cp) for cp in range(0x10000) if _SOLO_SEPARATOR.match(chr(cp))} == listed
+    for ch in listed:
+        assert _fold_general(f"价a{ch}b格") == ["价", "a", "b", "格"], hex(ord(ch))

@@ -26,8 +26,10 @@ from pageflows.rules.checks import (  # issue 12: B
     titles,
     triggers,
 )
+from pageflows.rules.compile import Program
 from pageflows.rules.diagnostics import Diagnostic
 from pageflows.rules.page_facts import PageFacts
+from pageflows.rules.walk import nodes
 
 
 class TagVerdictLike(Protocol):
@@ -59,10 +61,16 @@ def run_checks(
     tag_policy: TagPolicy,
     pages: tuple[PageFacts, ...] = (),
     tokens: TokenRule | None = None,
+    program: Program | None = None,
 ) -> list[Diagnostic]:
-    """Every check; ``pages`` are the Pages the flows run on (none known: the strict default)."""
+    """Every check; ``pages`` are the Pages the flows run on (none known: the strict default).
+
+    ``program`` is `compile_program(flows)` when the caller has compiled it already
+    (load.py, issue 13: A): the trigger checks read it rather than compile again.
+    """
     known = pages or (PageFacts(),)
     found: list[Diagnostic] = []
+    every = list(nodes(flows))  # issue 13: A: one walk, shared by the checks that read all
     found += structure.check(flows)
     found += limits.check(flows)
     found += policy.check(flows, as_of, tag_policy)
@@ -70,11 +78,11 @@ def run_checks(
     found += promotional.check(flows, known)
     if tokens is not None:
         found += notifications.check(flows, as_of, known, tokens)
-    found += triggers.check(flows)
-    found += fields.check(flows)  # issue 12: B
+    found += triggers.check(flows, program)
+    found += fields.check(flows, every)  # issue 12: B
     found += titles.check(flows)  # issue 12: B
     found += silence.check(flows, as_of)  # issue 12: B
-    found += conditions.check(flows)  # issue 12: D
+    found += conditions.check(flows, every)  # issue 12: D
     found += asks.check(flows, as_of)  # issue 12: asks
     found += times.check(flows)  # issue 12: time
     return found

@@ -12,6 +12,10 @@ sent after it in its block, the contact sees dots that lead nowhere (PF419).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, warning
 from pageflows.rules.values import parse_number
@@ -21,18 +25,20 @@ from pageflows.rules.walk import nodes, roots, walk_flow
 ENDS_SILENTLY = (m.Stop, m.Handoff)
 
 
-def check(flows: list[m.Flow]) -> list[Diagnostic]:
-    return _numbers_from_text(flows) + _typing_before_nothing(flows)
+def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
+    """``every`` is `nodes(flows)` when the caller has it already (run_checks, issue 13: A)."""
+    every = list(nodes(flows)) if every is None else every
+    return _numbers_from_text(every) + _typing_before_nothing(flows)
 
 
-def _numbers_from_text(flows: list[m.Flow]) -> list[Diagnostic]:
+def _numbers_from_text(every: Sequence[BaseModel]) -> list[Diagnostic]:
     text_asks: dict[str, m.Ask] = {}
-    for node in nodes(flows):
+    for node in every:
         if isinstance(node, m.Ask) and node.expects != "number":
             text_asks.setdefault(node.field, node)
     found: list[Diagnostic] = []
     warned: set[str] = set()
-    for node in nodes(flows):
+    for node in every:
         if not isinstance(node, m.Compare) or node.field in warned:
             continue
         if parse_number(node.number_text) is None:

@@ -15,6 +15,9 @@ some flow saves `email`.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
+
+from pydantic import BaseModel
 
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
@@ -28,7 +31,7 @@ ESCAPED = frozenset('"\\\n\t')
 READS = (m.FieldEquals, m.Compare)  # issue 12: D: Compare
 
 
-def saved_fields(flows: list[m.Flow]) -> set[str]:
+def saved_fields(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> set[str]:
     """Every field some flow saves, wherever the `set` or `ask` sits.
 
     Any other node naming a `field` counts as saving it too, except the
@@ -36,20 +39,24 @@ def saved_fields(flows: list[m.Flow]) -> set[str]:
     false warning; at worst a new way to read one goes unchecked.
     """
     saved: set[str] = set()
-    for node in nodes(flows):
+    for node in nodes(flows) if every is None else every:
         if isinstance(node, m.SetField | m.Ask):
             saved.add(node.field)
-        elif not isinstance(node, READS) and isinstance(getattr(node, "field", None), str):
-            saved.add(getattr(node, "field"))  # noqa: B009 (a node of a kind unknown here)
+        # A field's value is in the node's __dict__; getattr on a node without one
+        # raises inside pydantic, which costs more than the rest of this walk.
+        elif isinstance(field := node.__dict__.get("field"), str) and not isinstance(node, READS):
+            saved.add(field)  # a node of a kind unknown here
     return saved
 
 
-def check(flows: list[m.Flow]) -> list[Diagnostic]:
-    saved = saved_fields(flows)
+def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
+    """``every`` is `nodes(flows)` when the caller has it already (run_checks, issue 13: A)."""
+    every = list(nodes(flows)) if every is None else every
+    saved = saved_fields(flows, every)
     known = saved | set(PROFILE_NAMES)
     found: list[Diagnostic] = []
     unknown: dict[str, list[Diagnostic]] = {}  # field -> its uses, first first
-    for node in nodes(flows):
+    for node in every:
         if isinstance(node, m.Text):
             for field, finding in _text(node, known):
                 if field is None:
@@ -137,20 +144,23 @@ def _bare(name: str, span: Span, known: set[str]) -> Diagnostic:
 
 def _placeholders(text: m.Text) -> list[tuple[int, m.Placeholder]]:
     """Each placeholder with where its `{` is in the text, read as parse_template reads it."""
-    holes = iter(p for p in text.parts if isinstance(p, m.Placeholder))
     found: list[tuple[int, m.Placeholder]] = []
-    raw, i = text.raw, 0
-    while i < len(raw):
-        if raw[i : i + 2] in ("{{", "}}"):
+    if all(isinstance(p, m.Literal_) for p in text.parts):
+        return found  # issue 13: A: most texts; no need to read them
+    holes = iter(p for p in text.parts if isinstance(p, m.Placeholder))
+    raw = text.raw
+    # issue 13: A: from one `{` to the next; the characters between them decide nothing.
+    i = raw.find("{")
+    while 0 <= i < len(raw):
+        if raw[i : i + 2] == "{{":
             i += 2
-        elif raw[i] == "{":
+        else:
             part = next(holes, None)
             if part is None:
                 break
             found.append((i, part))
             i = raw.find("}", i) + 1 or len(raw)
-        else:
-            i += 1
+        i = raw.find("{", i)
     return found
 
 

@@ -44,7 +44,9 @@ MESSAGES = (
 
 def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
     found: list[Diagnostic] = []
-    stored = stored_fields(flows)  # issue 12: a date never stored is PF420's, not ours
+    # issue 12: a date never stored is PF420's, not ours. issue 13: A: the stored
+    # fields are gathered (a walk of every flow) only for a follow-up that needs them.
+    stored: set[str] | None = None
     for flow in flows:
         for action, where in walk_flow(flow):
             if isinstance(action, m.After):
@@ -52,7 +54,9 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
                     found += _tag(action.tag, action.tag_span, as_of, tag_policy)
                 total = where.delay + action.delay
                 has_channel = action.tag or action.topic or where.channel_tag or where.channel_topic
-                never = action.anchor and action.anchor not in stored
+                if action.anchor and stored is None:
+                    stored = stored_fields(flows)
+                never = action.anchor and stored is not None and action.anchor not in stored
                 late = None if never else _late(action, total)
                 if late and not has_channel and not _only_templates(action.body):
                     found.append(

@@ -17,11 +17,15 @@ from pageflows.rules.walk import reactions, walk_flow
 
 
 def check(flows: list[m.Flow]) -> list[Diagnostic]:
-    stored = stored_fields(flows)
+    stored: set[str] | None = None  # issue 13: A: gathered only for a follow-up that needs it
     found: list[Diagnostic] = []
     for flow in flows:
         for action, _ in walk_flow(flow):
-            if isinstance(action, m.After) and action.anchor and action.anchor not in stored:
+            if not isinstance(action, m.After) or not action.anchor:
+                continue
+            if stored is None:
+                stored = stored_fields(flows)
+            if action.anchor not in stored:
                 close = difflib.get_close_matches(action.anchor, sorted(stored), n=1)
                 hint = (
                     f"did you mean {{contact.{close[0]}}}?"

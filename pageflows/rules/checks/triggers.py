@@ -8,7 +8,7 @@ people get no answer at all.
 from __future__ import annotations
 
 from pageflows.rules import model as m
-from pageflows.rules.compile import CompiledTrigger, compile_program, keyword_entries
+from pageflows.rules.compile import CompiledTrigger, Program, compile_program, keyword_entries
 from pageflows.rules.diagnostics import Code, Diagnostic, warning
 from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
 from pageflows.rules.source import Span
@@ -16,9 +16,10 @@ from pageflows.rules.source import Span
 SINGLE = ("ref_missing", "get_started", "first_message", "message")
 
 
-def check(flows: list[m.Flow]) -> list[Diagnostic]:
-    program = compile_program(flows)
-    found = _keyword_shadows(program.triggers)
+def check(flows: list[m.Flow], program: Program | None = None) -> list[Diagnostic]:
+    """``program`` is `compile_program(flows)` when the caller has it (issue 13: A: once)."""
+    program = compile_program(flows) if program is None else program
+    found = _keyword_shadows(program.triggers, program.keywords)
     found += _same_key_shadows(program.triggers)
     ref_triggers = [t for t in program.triggers if isinstance(t.trigger, m.RefTrigger)]
     # issue 12: A: a block that failed to parse may be the `on ref missing`.
@@ -51,9 +52,11 @@ def _covers(winner: KeywordEntry, loser: KeywordEntry) -> bool:
     return loser.mode is KeywordMode.EXACT
 
 
-def _keyword_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]:
+def _keyword_shadows(
+    triggers: tuple[CompiledTrigger, ...], index: KeywordIndex
+) -> list[Diagnostic]:
+    """``index`` is the program's, built from these same entries (issue 13: A: not again)."""
     entries = keyword_entries(triggers)
-    index = KeywordIndex.build(entries)
     found = []
     for entry in entries:
         for other in index.matches(entry.phrase):

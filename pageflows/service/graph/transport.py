@@ -3,21 +3,31 @@
 `RequestsTransport` is the only place that imports `requests`: one session,
 a base URL (Facebook's, or the simulator's) and timeouts. Tests that need
 Facebook's exact error bodies without a server use `FunctionTransport`.
+
+issue 13: E. The session keeps enough connections for the sender's lanes, and
+reads the operator's proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and
+CA bundle (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) from the environment once per
+host, the first time it calls that host, instead of on every call as
+`requests` does by itself: a change to them takes a restart. `~/.netrc` is
+not read (Graph calls carry their token).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 from urllib3.exceptions import NewConnectionError
 
-from pageflows.engine.graph_versions import DEFAULT_VERSION
-
-GRAPH_HOST = "https://graph.facebook.com"
-DEFAULT_GRAPH_URL = f"{GRAPH_HOST}/{DEFAULT_VERSION}"  # the base every Graph path follows
+# The base every Graph path follows: beside the other defaults (issue 13: A).
+from pageflows.service.defaults import DEFAULT_GRAPH_URL as DEFAULT_GRAPH_URL
+from pageflows.service.defaults import GRAPH_HOST as GRAPH_HOST
 
 
 @dataclass(frozen=True)
@@ -53,16 +63,38 @@ class Transport(Protocol):
     def send(self, request: Request) -> Response: ...
 
 
+POOL_SIZE = 64  # connections kept per host: one per sender lane (sender.MAX_LANES)
+
+
 class RequestsTransport:
-    def __init__(self, base_url: str = DEFAULT_GRAPH_URL, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str = DEFAULT_GRAPH_URL, timeout: float = 10.0, pool_size: int = POOL_SIZE
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        self.session.trust_env = False  # the environment is read once per host (`_settings`)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._hosts: dict[str, tuple[dict[str, str], bool | str]] = {}
+
+    def _settings(self, url: str) -> tuple[dict[str, str], bool | str]:
+        """The proxies and CA bundle for `url`'s host, from the environment as `requests`
+        reads it, once per host (threads racing on a first call read the same values)."""
+        parts = urlsplit(url)
+        host = f"{parts.scheme}://{parts.netloc}"
+        found = self._hosts.get(host)
+        if found is None:
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            found = self._hosts[host] = (get_environ_proxies(url), bundle or True)
+        return found
 
     def send(self, request: Request) -> Response:
         url = (
             request.path if "://" in request.path else f"{self.base_url}/{request.path.lstrip('/')}"
         )
+        proxies, verify = self._settings(url)
         try:
             answer = self.session.request(
                 request.method,
@@ -71,6 +103,8 @@ class RequestsTransport:
                 json=request.json,
                 timeout=self.timeout,
                 allow_redirects=request.method != "HEAD",
+                proxies=proxies,
+                verify=verify,
             )
         except requests.RequestException as exc:
             raise TransportError(

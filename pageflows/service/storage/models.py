@@ -319,3 +319,23 @@ class WorkerProcess(Base):
     started_at: Mapped[datetime]
     beat_at: Mapped[datetime] = mapped_column(index=True)
     stopping: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class ConnectedPage(Base):
+    """A Page connected through Facebook Login on the console's Pages page (issue 11).
+
+    The long-lived page token is kept only sealed (service/token_crypto.py); the
+    fingerprint lets a worker notice a new token without opening it.
+    """
+
+    __tablename__ = "connected_pages"
+
+    page_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    token_sealed: Mapped[str] = mapped_column(Text)
+    token_fingerprint: Mapped[str] = mapped_column(String(64))
+    tasks: Mapped[list[str]] = mapped_column(JSON)
+    subscribed_fields: Mapped[list[str]] = mapped_column(JSON)  # as Facebook reported them
+    connected_by: Mapped[str] = mapped_column(String(255))
+    connected_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

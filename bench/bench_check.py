@@ -1,0 +1,390 @@
+"""Benchmark 2: `pageflows check` of 1,000, 10,000 and 100,000 keyword triggers.
+
+A seeded generator writes a folder of flow files as a busy Page might have
+them: every trigger is a block `on keyword "..."` (one to three keywords, all
+three modes) with a comment above it now and then, a send with one or two
+quick replies to steps of its file, now and then a tag, a `set`, a field shown
+back or a `goto`; each file has its steps, a few `on ref` triggers and one
+`on message`. 400 triggers a file (about 110 KB, flow files are limited to
+1 MB), so 10,000 triggers are 25 files.
+
+Two series:
+
+* **clean**: the flows above: `check` finds nothing;
+* **findings**: the same flows, but every trigger's quick reply shows the
+  contact's name in a title with too little room for it, so every trigger
+  draws one warning (PF414 title-may-be-cut): 10,000 triggers, 10,000 findings
+  to render. This shows rendering is linear in the number of findings too.
+
+Each is timed two ways:
+
+* **cli**: `pageflows check FOLDER` as a user runs it (a subprocess of the
+  installed CLI: interpreter start-up and imports count), wall time;
+* **in-process**: `load_paths` (read, parse, build, checks, compile) and
+  `render_text` in the benchmark's own process, imports already done.
+
+Baselines, measured in the same run and interleaved round by round with ours:
+
+* `python -c pass`: the interpreter's own start-up, the floor of any CLI;
+* a bare Lark parse (our grammar, LALR, the same postlexer) of the same flow
+  text, file by file, parser built beforehand: the floor of reading the
+  language with the parser we use. The ratio says what our own work costs.
+
+Figures: seconds at each size (best of the rounds), wall and CPU; the ratios
+10k/1k and 100k/10k (linear is ~10; the target, <= 12, is on CPU time: see
+timed()); `check` of 10,000 triggers under 1 s of wall time (a bound on the
+value).
+
+Run: .venv/bin/python bench/bench_check.py [--quick] [--sizes 1000,10000] [--rounds N]
+     [--json PATH]
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.results import Results, arguments, ratio_at_most, value_at_most  # noqa: E402
+
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000, 10_000)
+PER_FILE = 400
+STEPS_PER_FILE = 12
+AS_OF = "2026-11-28"
+# The installed command, beside this interpreter (.venv/bin/pageflows).
+PAGEFLOWS = Path(sys.executable).parent / "pageflows"
+
+_SYLLABLES = [c + v for c in "bcdfghjklmnprstvz" for v in "aeiou"]
+_WORDS = [
+    "price",
+    "shipping",
+    "order",
+    "size",
+    "colour",
+    "refund",
+    "hours",
+    "store",
+    "sale",
+    "gift",
+    "card",
+    "jacket",
+    "shoes",
+    "dress",
+    "bag",
+]
+_SENTENCES = [
+    "Our {what} starts at ${n}. See https://shop.example.com/{what}",
+    "Thanks for asking about {what}! Most orders ship within {n} days.",
+    "We have {what} in stock in {n} colours. Want to see them?",
+    "Good news: {what} is {n}% off this week only.",
+    "Hi {{contact.first_name|there}}! Here is what we know about {what}.",
+]
+
+
+def _word(rnd: random.Random) -> str:
+    return "".join(rnd.choice(_SYLLABLES) for _ in range(rnd.randint(2, 4)))
+
+
+def flow_text(file_no: int, triggers: int, *, findings: bool) -> str:
+    """One flow file of `triggers` keyword triggers (seeded by the file's number)."""
+    rnd = random.Random(file_no)
+    # Every step is reached (the t-th trigger's first quick reply leads to step t),
+    # else each would draw PF402 unreachable-step.
+    steps = [f"s{file_no}_{i}" for i in range(max(3, min(STEPS_PER_FILE, triggers)))]
+    out: list[str] = [f"# Generated flow {file_no}: {triggers} keyword triggers.\n"]
+    for t in range(triggers):
+        what = rnd.choice(_WORDS)
+        count = rnd.choices((1, 2, 3), weights=(5, 3, 2))[0]
+        # Unique per file and trigger: no trigger shadows another (PF401).
+        keywords = [f"{_word(rnd)} {file_no}x{t}x{k}" for k in range(count)]
+        mode = rnd.choice(("", "", " starts", " exact"))
+        if rnd.random() < 0.3:
+            out.append(f"# {what}: asked about {rnd.randint(2, 90)} times a week\n")
+        quoted = ", ".join(f'"{k}"' for k in keywords)
+        out.append(f"on keyword {quoted}{mode}:\n")
+        if rnd.random() < 0.2:
+            out.append(f'    tag "asked-{what}"\n')
+        if rnd.random() < 0.1:
+            out.append(f'    set last_topic = "{what}"\n')
+        sentence = rnd.choice(_SENTENCES).format(what=what, n=rnd.randint(2, 60))
+        out.append(f'    send "{sentence}"\n')
+        if findings:
+            # 12 fixed characters leave 8 for the name: PF414, one warning per trigger.
+            title = "Yes please {contact.first_name}"
+            out.append(f'        quick "{title}" -> {steps[t % len(steps)]}\n')
+        else:
+            out.append(f'        quick "Yes please" -> {steps[t % len(steps)]}\n')
+        if rnd.random() < 0.5:
+            out.append(f'        quick "No thanks" -> {rnd.choice(steps)}\n')
+        if rnd.random() < 0.1:
+            out.append(f"    goto {rnd.choice(steps)}\n")
+        out.append("\n")
+    for i, step in enumerate(steps):
+        out.append(f"step {step}:\n")
+        if i % 3 == 0:
+            out.append('    send "Your last question was about {contact.last_topic|us}."\n')
+        else:
+            out.append(f'    send "Step {i} of flow {file_no}: tell us more."\n')
+        out.append("\n")
+    for r in range(3):
+        out.append(f'on ref "campaign_{file_no}_{r}":\n    goto {steps[r]}\n\n')
+    if file_no == 0:  # Facebook may drop refs in the EU: the fallback (else PF404)
+        out.append('on ref missing:\n    send "Hi! How did you find us?"\n\n')
+    return "".join(out)
+
+
+def write_flows(folder: Path, triggers: int, *, findings: bool) -> list[Path]:
+    """`triggers` keyword triggers in files of PER_FILE; the folder is created."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for n, start in enumerate(range(0, triggers, PER_FILE)):
+        path = folder / f"flow_{n:04d}.flow"
+        path.write_text(
+            flow_text(n, min(PER_FILE, triggers - start), findings=findings), encoding="utf-8"
+        )
+        files.append(path)
+    return files
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def timed(job: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of one call (its child processes' CPU included).
+
+    The collector is paused as timeit does (and as `check` does). CPU time is
+    given beside wall time because this machine is shared: another process
+    taking a core stretches the wall time of a run, much less its CPU time.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = time.process_time()
+        start = time.perf_counter()
+        job()
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+        return wall, time.process_time() - cpu + child_cpu
+    finally:
+        gc.enable()
+
+
+def summary_line(findings: int) -> str:
+    """What `check` must end with for a generated folder (the run fails otherwise)."""
+    if findings == 0:
+        return "no problems"
+    return f"0 errors, {findings} warning{'s' * (findings != 1)}"
+
+
+def cli_job(folder: Path, findings: int) -> Callable[[], object]:
+    """`pageflows check FOLDER` in a new process, as a user runs it."""
+
+    def job() -> object:
+        run = subprocess.run(
+            [str(PAGEFLOWS), "check", "--as-of", AS_OF, str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=folder,
+        )
+        last = run.stdout.strip().rsplit("\n", 1)[-1]
+        if run.returncode != 0 or not last.endswith(summary_line(findings)):
+            raise SystemExit(f"check of {folder} answered:\n{last}\n{run.stderr[-2000:]}")
+        return run
+
+    return job
+
+
+def python_pass() -> object:
+    """The interpreter's own start-up: the floor of any command line."""
+    return subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
+def in_process_job(folder: Path, findings: int) -> Callable[[], object]:
+    """Read, parse, build, check, compile and render, in this process (imports done)."""
+    from pageflows.engine.policy import RULES, check_tag
+    from pageflows.rules.load import load_paths
+    from pageflows.rules.report import render_text
+
+    day = date.fromisoformat(AS_OF)
+
+    def job() -> object:
+        result = load_paths([str(folder)], day, check_tag, (), RULES.token_regions)
+        text = render_text(result.diagnostics, result.sources)
+        if len(result.diagnostics) != findings or result.program is None:
+            raise SystemExit(f"{folder}: {len(result.diagnostics)} findings, {findings} expected")
+        return text
+
+    return job
+
+
+def lark_job(folder: Path) -> Callable[[], object]:
+    """The same files parsed by our Lark parser alone, built beforehand: no checks, no model."""
+    from pageflows.rules.parse import parser
+
+    lark = parser()
+    texts = [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.flow"))]
+
+    def job() -> object:
+        return [lark.parse(text) for text in texts]
+
+    return job
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def main() -> int:
+    parser = arguments(__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--sizes", help="comma-separated trigger counts (default 1000,10000,100000)"
+    )
+    parser.add_argument("--rounds", type=int, help="rounds of each measure (best kept)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="also time the in-process check (--quick skips it)",
+    )
+    args = parser.parse_args()
+    sizes = (
+        tuple(int(n) for n in args.sizes.split(","))
+        if args.sizes
+        else (QUICK_SIZES if args.quick else SIZES)
+    )
+    rounds = args.rounds or (1 if args.quick else 3)
+    in_process = args.in_process or not args.quick
+    results = Results("check", quick=args.quick)
+
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
+        folders: dict[tuple[str, int], Path] = {}
+        for size in sizes:
+            for series in ("clean", "findings"):
+                folder = Path(tmp) / f"{series}-{size}"
+                write_flows(folder, size, findings=series == "findings")
+                folders[series, size] = folder
+        expected = {("clean", n): 0 for n in sizes} | {("findings", n): n for n in sizes}
+
+        # name -> job; every job runs once a round, in this order, and the best is kept.
+        tiny = Path(tmp) / "one-trigger"
+        tiny.mkdir()
+        (tiny / "hello.flow").write_text('on keyword "hi":\n    send "Hello!"\n', "utf-8")
+        jobs: dict[str, Callable[[], object]] = {
+            "python -c pass": python_pass,
+            "cli one trigger": cli_job(tiny, 0),
+        }
+        for size in sizes:
+            # 100,000 triggers take a minute a run: one round of them is enough.
+            jobs[f"lark {size}"] = lark_job(folders["clean", size])
+            for series in ("clean", "findings"):
+                key = (series, size)
+                jobs[f"cli {series} {size}"] = cli_job(folders[key], expected[key])
+                if in_process:
+                    jobs[f"in-process {series} {size}"] = in_process_job(
+                        folders[key], expected[key]
+                    )
+        best: dict[str, float] = {}
+        cpu: dict[str, float] = {}
+        for round_no in range(rounds):
+            for name, job in jobs.items():
+                if round_no > 0 and name.endswith(" 100000"):
+                    continue
+                took, used = timed(job)
+                best[name] = min(best.get(name, took), took)
+                cpu[name] = min(cpu.get(name, used), used)
+                print(f"  round {round_no + 1}: {name}: {took:.3f} s ({used:.3f} s CPU)")
+
+    results.add(
+        "check cli, 1 trigger (start-up), vs python -c pass",
+        best["cli one trigger"],
+        "s",
+        baseline=best["python -c pass"],
+        baseline_name="python -c pass",
+    )
+    for size in sizes:
+        lark = best[f"lark {size}"]
+        results.add(f"bare Lark parse, {size:,}", lark, "s")
+        for series in ("clean", "findings"):
+            what = "clean" if series == "clean" else "findings"
+            cli = best[f"cli {series} {size}"]
+            target = value_at_most(1.0) if size == 10_000 and series == "clean" else None
+            results.add(
+                f"check cli, {size:,} triggers, {what}, vs Lark",
+                cli,
+                "s",
+                baseline=lark,
+                baseline_name="bare Lark parse of the same files",
+                target=target,
+            )
+            results.add(
+                f"check cli CPU, {size:,} triggers, {what}, vs Lark",
+                cpu[f"cli {series} {size}"],
+                "s",
+                baseline=cpu[f"lark {size}"],
+                baseline_name="CPU time of the bare Lark parse",
+            )
+            if in_process:
+                results.add(
+                    f"check in-process, {size:,} triggers, {what}, vs Lark",
+                    best[f"in-process {series} {size}"],
+                    "s",
+                    baseline=lark,
+                    baseline_name="bare Lark parse of the same files",
+                )
+        results.add(
+            f"check cli, {size:,} triggers, findings vs clean",
+            best[f"cli findings {size}"],
+            "s",
+            baseline=best[f"cli clean {size}"],
+            baseline_name="check of the same triggers without findings",
+        )
+    # Linear in the triggers and in the findings: each tenfold size within 12x. The
+    # target is on CPU time, which a busy shared machine stretches far less than
+    # wall time; the wall time ratio is given beside it.
+    for small, large in itertools.pairwise(sizes):
+        growth = large / small
+        for kind in ("cli", "in-process") if in_process else ("cli",):
+            for series in ("clean", "findings"):
+                name = f"{kind} {series}"
+                results.add(
+                    f"check {kind} CPU, {series}, {large:,} vs {small:,} triggers",
+                    cpu[f"{name} {large}"],
+                    "s",
+                    baseline=cpu[f"{name} {small}"],
+                    baseline_name=f"the same at {small:,}",
+                    target=ratio_at_most(growth * 1.2),
+                )
+                results.add(
+                    f"check {kind}, {series}, {large:,} vs {small:,} triggers",
+                    best[f"{name} {large}"],
+                    "s",
+                    baseline=best[f"{name} {small}"],
+                    baseline_name=f"the same at {small:,}",
+                )
+        results.add(
+            f"bare Lark parse CPU, {large:,} vs {small:,}",
+            cpu[f"lark {large}"],
+            "s",
+            baseline=cpu[f"lark {small}"],
+            baseline_name=f"the same at {small:,}",
+        )
+    print(results.table())
+    results.write(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

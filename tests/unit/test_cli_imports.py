@@ -1,0 +1,67 @@
+"""issue 13: A. `pageflows check` imports what checking needs, not the server stack.
+
+Flask, SQLAlchemy, werkzeug and requests took 2.4 s to import before `check`
+did any work. Each command now imports its own module when it runs; this runs
+the command in a fresh interpreter (as a user does) and looks at what it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("flask", "sqlalchemy", "werkzeug", "requests")
+
+PROBE = """
+import json, sys
+from pageflows.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as end:
+    code = end.code
+heavy = sorted(name for name in {heavy!r} if name in sys.modules)
+print(json.dumps({{"exit": code, "heavy": heavy}}), file=sys.stderr)
+"""
+
+
+def loaded_by(args: list[str], cwd: Path) -> tuple[int, list[str], str]:
+    """Run `pageflows ARGS` in a new interpreter: its exit code, the heavy modules it loaded."""
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(run.stderr.strip().splitlines()[-1])
+    return report["exit"], report["heavy"], run.stdout
+
+
+def test_check_loads_no_server_modules(tmp_path: Path) -> None:
+    # In an empty folder: no pageflows.db here, so no database to read templates from.
+    code, heavy, out = loaded_by(
+        ["check", "--as-of", "2026-11-28", str(ROOT / "examples" / "flows")], tmp_path
+    )
+    assert code == 0, out
+    assert "files checked: no problems" in out
+    assert heavy == []
+
+
+def test_check_with_findings_loads_no_server_modules(tmp_path: Path) -> None:
+    flow = tmp_path / "shop.flow"
+    flow.write_text('on keyword "hi":\n    sned "Hello"\n', encoding="utf-8")
+    code, heavy, out = loaded_by(["check", str(flow)], tmp_path)
+    assert code == 1
+    assert "PF010" in out
+    assert heavy == []
+
+
+def test_the_probe_sees_a_command_that_needs_the_server(tmp_path: Path) -> None:
+    """The same probe on `serve --help`: it does load them (the probe can fail)."""
+    code, heavy, _ = loaded_by(["serve", "--help"], tmp_path)
+    assert code == 0
+    assert {"flask", "sqlalchemy"} <= set(heavy)

@@ -1,0 +1,59 @@
+"""issue 13: A. `walk.nodes`, now one stack instead of nested generators, walks as before.
+
+The checks that look for a kind of node wherever it sits (fields.py,
+conditions.py) read `nodes`; its order decides which use of a field is "first"
+and so where a finding points. This compares it with the plain recursive walk
+it replaced, on every example and golden flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from pageflows.rules import model as m
+from pageflows.rules.build import build_flow
+from pageflows.rules.parse import parse_bytes
+from pageflows.rules.source import Span
+from pageflows.rules.walk import nodes
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOWS = sorted([*ROOT.glob("examples/**/*.flow"), *ROOT.glob("tests/golden/**/*.flow")])
+
+
+def recursive(value: object) -> Iterator[BaseModel]:
+    """The walk as it was written before: parents first, fields in declared order."""
+    if isinstance(value, Span):
+        return
+    if isinstance(value, BaseModel):
+        yield value
+        for name in type(value).model_fields:
+            yield from recursive(getattr(value, name))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from recursive(item)
+
+
+def built(path: Path) -> m.Flow:
+    flow, _ = build_flow(parse_bytes(str(path), path.read_bytes()), path.stem)
+    return flow
+
+
+def test_nodes_walks_as_the_recursive_walk() -> None:
+    flows = [built(path) for path in FLOWS]
+    for path, flow in zip(FLOWS, flows, strict=True):
+        walked = [id(n) for n in nodes([flow])]
+        assert walked == [id(n) for n in recursive([flow])], path
+    # And over a list of flows, as the checks call it.
+    assert [id(n) for n in nodes(flows)] == [id(n) for n in recursive(flows)]
+
+
+def test_nodes_reaches_nested_actions_and_skips_positions() -> None:
+    assert len(FLOWS) > 10
+    every = [n for path in FLOWS for n in nodes(built(path))]
+    kinds = {type(n) for n in every}
+    # Inside an `after`, an `if`, a quick reply: all reached; a position never yielded.
+    assert {m.After, m.If, m.QuickReply, m.SetField, m.Text, m.Placeholder} <= kinds
+    assert Span not in kinds
