@@ -1,8 +1,13 @@
-"""The worker: inbox events -> the core -> outbox rows and follow-ups, one contact at a time.
+"""The worker: inbox events -> the core -> outbox rows and follow-ups, in order per contact.
 
-Each event is processed in one transaction: the contact's new state, the
-outbox rows (queued or skipped with the reason) and the follow-ups are
-written together, so a crash never leaves half a decision. Sending happens
+An event's decision is written in one transaction: the contact's new state,
+the outbox rows (queued or skipped with the reason) and the follow-ups are
+written together, so a crash never leaves half a decision. A pass decides up
+to `BATCH_CONTACTS` contacts per transaction (`decide_batch`, `fire_batch`;
+issue 13): their locks in one statement, their events and rows in one query
+each, one flush and one commit for all, so a busy page costs a few round
+trips per hundred events, not several per event; a batch that cannot be
+decided or stored as a whole is redone one event per transaction. Sending happens
 after, from the outbox, so a slow or failing Graph API never loses an event.
 Any number of worker processes share the work: a contact's events, follow-ups
 and broadcast deliveries are decided under the contact's lock (locks.py),
@@ -21,12 +26,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -71,10 +77,11 @@ from pageflows.rules.page_facts import PageFacts
 from pageflows.service import agent, arrivals, broadcasts, pages
 from pageflows.service.config import PageConfig
 from pageflows.service.facts import FactsCache
-from pageflows.service.graph.client import GraphClient
-from pageflows.service.locks import lock_contact, try_lock_contact
+from pageflows.service.graph.client import GraphClient, Profile
+from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_contacts
 from pageflows.service.sender import TYPING_PAUSE, release_held
 from pageflows.service.storage.contact_search import copy_searchable
+from pageflows.service.storage.contact_search import preload as preload_searchable
 from pageflows.service.storage.models import (
     BroadcastRun,
     CommentReply,
@@ -93,6 +100,9 @@ PROFILE_TTL = timedelta(days=7)
 MAX_EVENT_ATTEMPTS = 3
 EVENT_RETRY = (timedelta(seconds=1), timedelta(seconds=5))
 CANDIDATES = 500
+BATCH_CONTACTS = 100  # issue 13: C. Contacts decided per transaction
+PROFILE_THREADS = 4  # profile look-ups at once, before a batch's transaction
+RECEIPT_KINDS = ("delivery", "read", "standby", "template_status")  # make no contact
 
 
 @dataclass
@@ -129,12 +139,13 @@ class Worker:
     def process_inbox(self, limit: int = 200) -> int:
         """Pending events, oldest contact first; each contact's events in their order.
 
-        The candidates only say which contacts have work. For each, the event taken
-        is the contact's earliest pending one, chosen under the contact's lock
+        The candidates only say which contacts have work. For each, the events taken
+        are the contact's pending ones, oldest first, chosen under the contact's lock
         (locks.py), so no other process can run that contact's events meanwhile
         and no later event can overtake an earlier one. A contact whose earliest
         event waits for a retry keeps its later events behind it; a contact another
-        process is busy with is left to that process.
+        process is busy with is left to that process. Contacts are decided
+        `BATCH_CONTACTS` to a transaction (`decide_batch`).
         """
         now = self.clock.now()
         with Session(self.engine) as session:
@@ -144,18 +155,20 @@ class Worker:
                 .order_by(InboxEvent.id)
                 .limit(CANDIDATES)
             ).all()
-        seen: set[tuple[str, str]] = set()
+        contacts: dict[tuple[str, str], None] = {}  # in the order of their earliest event
         done = 0
         for row_id, page_id, contact_id in rows:
-            if self.stopping.is_set() or done >= limit:
-                break
             if contact_id is None:  # page-level events (a policy block) have no order to keep
+                if self.stopping.is_set() or done >= limit:
+                    break
                 done += self.process_one(row_id, page_id, None, now)
                 continue
-            if (page_id, contact_id) in seen:
-                continue
-            seen.add((page_id, contact_id))
-            done += self.process_contact(page_id, contact_id, now, limit - done)
+            contacts.setdefault((page_id, contact_id), None)
+        ordered = list(contacts)
+        for start in range(0, len(ordered), BATCH_CONTACTS):
+            if self.stopping.is_set() or done >= limit:
+                break
+            done += self.decide_batch(ordered[start : start + BATCH_CONTACTS], limit - done)
         return done
 
     def process_contact(self, page_id: str, contact_id: str, now: datetime, limit: int) -> int:
@@ -215,6 +228,149 @@ class Worker:
                 return 0
             self._failed(taken, page_id, contact_id, exc, now)
             return 1
+
+    # ---------------------------------------------------------- batches (issue 13: C)
+
+    def decide_batch(self, contacts: list[tuple[str, str]], limit: int) -> int:
+        """The pending events of up to `BATCH_CONTACTS` contacts, decided in ONE transaction.
+
+        The guarantees are those of `process_one`, for many contacts at once: each
+        contact's lock is taken (one statement) before anything is read, and the
+        clock read after it; a contact held elsewhere is left to that process. Its
+        events are taken oldest first and locked (waited for, never skipped); the
+        contacts' rows are read in one query, so deciding an event costs no round
+        trip of its own; the writes go out in one flush and one commit. A contact's
+        event that waits for its retry keeps its later events behind it.
+
+        Profile look-ups (Graph calls) for contacts not yet stored happen before,
+        outside the transaction, so a slow Graph API never holds locks open.
+
+        Anything but the database being away (an event that raises while it is
+        decided, a value the database refuses at commit) rolls the whole batch back
+        and decides its contacts again one event per transaction (`process_contact`),
+        the path that isolates the bad event: it waits for its retry, the others go on.
+        """
+        profiles = self._profiles_before(contacts)
+        try:
+            with Session(self.engine) as session, session.begin():
+                taken = try_lock_contacts(session, contacts)
+                if not taken:
+                    return 0
+                now = self.clock.now()  # under the locks, as in `process_one`
+                events = session.scalars(
+                    select(InboxEvent)
+                    .where(InboxEvent.status == "pending", _of_contacts(InboxEvent, taken))
+                    .order_by(InboxEvent.id)
+                    .limit(max(limit, 1))
+                    .with_for_update()
+                ).all()
+                self._preload_contacts(session, taken, profiles)
+                done = 0
+                waiting: set[tuple[str, str | None]] = set()
+                with session.no_autoflush:
+                    for row in events:
+                        key = (row.page_id, row.contact_id)
+                        if key in waiting:
+                            continue
+                        if row.next_attempt_at is not None and row.next_attempt_at > now:
+                            waiting.add(key)  # its later events wait behind it
+                            continue
+                        try:
+                            row.status = self._process(session, row, now)
+                        except ValidationError as exc:
+                            row.status = "parked"
+                            row.error = f"stored event unreadable: {exc.errors()[:1]}"
+                        row.processed_at = now
+                        done += 1
+            if done:
+                self.on_queued()
+            return done
+        except OperationalError:
+            raise  # the database, not an event: nothing counted; the loop waits for it
+        except Exception as exc:
+            log.warning(
+                "a batch of %d contacts could not be decided together (%s: %s);"
+                " deciding them one event at a time",
+                len(contacts),
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return self._one_at_a_time(contacts, limit)
+
+    def _one_at_a_time(self, contacts: list[tuple[str, str]], limit: int) -> int:
+        done = 0
+        for page_id, contact_id in contacts:
+            if self.stopping.is_set() or done >= limit:
+                break
+            done += self.process_contact(page_id, contact_id, self.clock.now(), limit - done)
+        return done
+
+    def _profiles_before(
+        self, contacts: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], Profile | None]:
+        """The names of the batch's contacts not stored yet, looked up before its transaction
+        (several at once): the event's transaction then makes no Graph call. A failed
+        look-up is None: that contact is greeted without a name, as before."""
+        wanted = [(p, c) for p, c in contacts if p in self.pages]
+        if not wanted:
+            return {}
+        with Session(self.engine) as session:
+            stored = set(
+                session.execute(
+                    select(Contact.page_id, Contact.psid).where(_of_contacts(Contact, wanted))
+                ).all()
+            )
+            # Only contacts with an event that makes a contact (not a receipt alone).
+            needing = set(
+                session.execute(
+                    select(InboxEvent.page_id, InboxEvent.contact_id)
+                    .where(
+                        InboxEvent.status == "pending",
+                        _of_contacts(InboxEvent, wanted),
+                        InboxEvent.kind.not_in(RECEIPT_KINDS),
+                    )
+                    .distinct()
+                ).all()
+            )
+        missing = [pair for pair in wanted if pair not in stored and pair in needing]
+        if not missing:
+            return {}
+
+        def look_up(pair: tuple[str, str]) -> Profile | None:
+            return self.pages[pair[0]].client.get_profile(pair[1])
+
+        if len(missing) == 1:
+            return {missing[0]: look_up(missing[0])}
+        with ThreadPoolExecutor(max_workers=min(PROFILE_THREADS, len(missing))) as pool:
+            return dict(zip(missing, pool.map(look_up, missing), strict=True))
+
+    @staticmethod
+    def _preload_contacts(
+        session: Session,
+        contacts: list[tuple[str, str]],
+        profiles: dict[tuple[str, str], Profile | None],
+    ) -> None:
+        """The batch's contact rows, locked, in one query; the session then answers
+        `_contact_row` from memory (a contact absent here is new: nobody else can
+        store it while we hold its lock)."""
+        rows: dict[tuple[str, str], Contact | None] = dict.fromkeys(contacts)
+        for row in session.scalars(
+            select(Contact).where(_of_contacts(Contact, contacts)).with_for_update()
+        ):
+            rows[(row.page_id, row.psid)] = row
+        session.info[CONTACT_ROWS] = rows
+        session.info[PROFILES] = profiles
+        preload_searchable(session, contacts, lambda table: _of_contacts(table, contacts))
+
+    @staticmethod
+    def _contact_row(
+        session: Session, page_id: str, psid: str, lock: bool = False
+    ) -> Contact | None:
+        """The contact's row: from the batch's preloaded rows, or read (and locked)."""
+        rows: dict[tuple[str, str], Contact | None] | None = session.info.get(CONTACT_ROWS)
+        if rows is not None and (page_id, psid) in rows:
+            return rows[(page_id, psid)]
+        return session.get(Contact, (page_id, psid), with_for_update=True if lock else None)
 
     def _failed(
         self, row_id: int, page_id: str, contact_id: str | None, exc: Exception, now: datetime
@@ -361,7 +517,7 @@ class Worker:
             return self._echo(session, runtime, inner, now)
         if not isinstance(inner, MessageEvent | PostbackEvent):
             return "ignored"
-        row = session.get(Contact, (runtime.page_id, inner.sender_id))
+        row = self._contact_row(session, runtime.page_id, inner.sender_id)
         if row is None:
             return "ignored"
         last = row.last_user_message_at
@@ -466,7 +622,7 @@ class Worker:
         self, session: Session, runtime: PageRuntime, event: InboundEvent, now: datetime
     ) -> Decision:
         contact = self.load_contact(session, runtime, event.contact_id, now)
-        is_new = session.get(Contact, (runtime.page_id, event.contact_id)) is None
+        is_new = self._contact_row(session, runtime.page_id, event.contact_id) is None
         arrivals.record(session, runtime.page_id, event, is_new)
         page = self.page_facts(session, runtime)
         decision = handle(
@@ -506,10 +662,14 @@ class Worker:
         self, session: Session, runtime: PageRuntime, psid: str, now: datetime
     ) -> ContactState:
         # Locked for the event's transaction: one contact's events never run at once.
-        row = session.get(Contact, (runtime.page_id, psid), with_for_update=True)
+        row = self._contact_row(session, runtime.page_id, psid, lock=True)
         if row is not None:
             return ContactState.model_validate(row.state)
-        profile = runtime.client.get_profile(psid)
+        looked_up: dict[tuple[str, str], Profile | None] = session.info.get(PROFILES, {})
+        if (runtime.page_id, psid) in looked_up:  # before the batch's transaction
+            profile = looked_up[(runtime.page_id, psid)]
+        else:
+            profile = runtime.client.get_profile(psid)
         if profile is None:
             log.info("profile look-up for %s failed; greeting without a name", psid)
             return ContactState(id=psid)
@@ -524,11 +684,13 @@ class Worker:
         last_message: str | None = None,
     ) -> None:
         """The state, and the copies of it operators search by (contact_search.py)."""
-        row = session.get(Contact, (page_id, contact.id))
+        row = self._contact_row(session, page_id, contact.id)
         state = contact.model_dump(mode="json")
         if row is None:
             row = Contact(page_id=page_id, psid=contact.id, profile_checked_at=now)
             session.add(row)
+            if CONTACT_ROWS in session.info:  # the batch's next event of this contact finds it
+                session.info[CONTACT_ROWS][(page_id, contact.id)] = row
             before = None
         else:
             before = ContactState.model_validate(row.state)
@@ -563,7 +725,7 @@ class Worker:
             if isinstance(effect, Send):
                 row.body = effect.request_body()
                 row.status = "queued"
-                notify(session, OUTBOX)
+                _notify_outbox(session)
                 row.expires_at = deadline
                 row.messaging_type = effect.delivery.messaging_type
                 row.tag = effect.delivery.tag
@@ -603,7 +765,7 @@ class Worker:
                     attempts=0,
                 )
             )
-            notify(session, OUTBOX)
+            _notify_outbox(session)
         elif isinstance(effect, Cancelled):
             log.info(
                 "follow-up for %s cancelled (%s): %s", contact_id, effect.reason, effect.detail
@@ -645,15 +807,16 @@ class Worker:
             row.status, row.expires_at = "queued", deadline
             row.messaging_type = effect.delivery.messaging_type
             row.rationale = effect.delivery.because or None
-            notify(session, OUTBOX)
+            _notify_outbox(session)
         session.add(row)
 
     def schedule(
         self, session: Session, page_id: str, contact_id: str, effect: Schedule, now: datetime
     ) -> None:
-        if session.scalar(select(FollowUp.id).where(FollowUp.key == effect.key)) is not None:
+        if _scheduled_before(session, effect.key):
             return
         if effect.purpose == "window_closing":
+            session.flush()  # a batch's earlier window_closing row is superseded too
             session.execute(
                 update(FollowUp)
                 .where(
@@ -686,7 +849,7 @@ class Worker:
         conversation shows it; its key is the Schedule's own, so a second pass over the
         same decision records it once."""
         assert effect.key is not None
-        if session.scalar(select(FollowUp.id).where(FollowUp.key == effect.key)) is not None:
+        if _scheduled_before(session, effect.key):
             return
         session.add(
             FollowUp(
@@ -719,25 +882,91 @@ class Worker:
                 .order_by(FollowUp.due_at, FollowUp.id)
                 .limit(CANDIDATES)
             ).all()
-        done = 0
-        busy: set[tuple[str, str]] = set()
+        ids: dict[tuple[str, str], list[int]] = {}  # each contact's, in the order they fell due
         for follow_up_id, page_id, contact_id in due:
+            ids.setdefault((page_id, contact_id), []).append(follow_up_id)
+        contacts = list(ids)
+        done = 0
+        for start in range(0, len(contacts), BATCH_CONTACTS):
             if self.stopping.is_set():
                 break
-            if (page_id, contact_id) in busy:
-                continue  # an earlier one of this contact's is not done: no overtaking it
             try:
-                fired = self.fire(follow_up_id, page_id, contact_id)
-            except OperationalError as exc:  # the database, not the follow-up: next pass
-                log.warning("follow-up %s waits for the database: %s", follow_up_id, exc)
+                done += self.fire_batch(contacts[start : start + BATCH_CONTACTS], ids, now)
+            except OperationalError as exc:  # the database, not the follow-ups: next pass
+                log.warning("due follow-ups wait for the database: %s", exc)
                 return done + started
-            except Exception as exc:  # a follow-up that cannot run must not stop the others
-                self._park_follow_up(follow_up_id, page_id, contact_id, exc, now)
-                fired = 1
-            if not fired:
-                busy.add((page_id, contact_id))
-            done += fired
         return done + started + broadcasts.finish_runs(self.engine, self.clock.now())
+
+    def fire_batch(
+        self, contacts: list[tuple[str, str]], ids: dict[tuple[str, str], list[int]], now: datetime
+    ) -> int:
+        """issue 13: C. The due follow-ups (and broadcast deliveries) of up to
+        `BATCH_CONTACTS` contacts, claimed and decided in ONE transaction, as `fire` does
+        one: under each contact's lock (one statement), the clock read after it, the
+        rows locked (one query; one taken elsewhere is skipped and the contact's later
+        ones wait for the next pass). One that raises rolls the batch back and the
+        batch is done again one follow-up per transaction (`_fire_one_at_a_time`),
+        which parks the bad one and goes on with the others."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                taken = try_lock_contacts(session, contacts)
+                if not taken:
+                    return 0
+                now = self.clock.now()
+                wanted = [i for pair in taken for i in ids[pair]]
+                rows = {
+                    row.id: row
+                    for row in session.scalars(
+                        select(FollowUp)
+                        .where(FollowUp.id.in_(wanted))
+                        .with_for_update(skip_locked=True)
+                    )
+                }
+                self._preload_contacts(session, taken, {})
+                done = 0
+                with session.no_autoflush:
+                    for pair in taken:
+                        for follow_up_id in ids[pair]:
+                            row = rows.get(follow_up_id)
+                            if row is None or row.status != "pending":
+                                break  # taken elsewhere: none of the contact's overtakes it
+                            self._fire_row(session, row, now)
+                            done += 1
+            if done:
+                self.on_queued()
+            return done
+        except OperationalError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "the due follow-ups of %d contacts could not be decided together (%s: %s);"
+                " deciding them one at a time",
+                len(contacts),
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            return self._fire_one_at_a_time(contacts, ids, now)
+
+    def _fire_one_at_a_time(
+        self, contacts: list[tuple[str, str]], ids: dict[tuple[str, str], list[int]], now: datetime
+    ) -> int:
+        """Each follow-up in its own transaction (`fire`); one that fails is parked."""
+        done = 0
+        for page_id, contact_id in contacts:
+            for follow_up_id in ids[(page_id, contact_id)]:
+                if self.stopping.is_set():
+                    return done
+                try:
+                    fired = self.fire(follow_up_id, page_id, contact_id)
+                except OperationalError:
+                    raise
+                except Exception as exc:  # a follow-up that cannot run must not stop the others
+                    self._park_follow_up(follow_up_id, page_id, contact_id, exc, now)
+                    fired = 1
+                if not fired:
+                    break  # an earlier one of this contact's is not done: no overtaking it
+                done += fired
+        return done
 
     def _park_follow_up(
         self, follow_up_id: int, page_id: str, contact_id: str, exc: Exception, now: datetime
@@ -761,19 +990,23 @@ class Worker:
             row = session.get(FollowUp, follow_up_id, with_for_update={"skip_locked": True})
             if row is None or row.status != "pending":
                 return 0
-            row.status, row.fired_at = "done", now
-            runtime = self.pages.get(row.page_id)
-            if runtime is None:
-                row.status = "orphaned"
-                return 1
-            decision = self.decide(session, runtime, self._due_event(row), now)
-            # issue 12: R. One that did not run keeps the engine's reason on its row.
-            cancelled = [e for e in decision.effects if isinstance(e, Cancelled) and not e.key]
-            if cancelled:
-                row.status = "cancelled"
-                row.reason, row.detail = cancelled[0].reason[:32], cancelled[0].detail
+            self._fire_row(session, row, now)
         self.on_queued()
         return 1
+
+    def _fire_row(self, session: Session, row: FollowUp, now: datetime) -> None:
+        """Decide the due follow-up `row` (taken, pending) in `session`."""
+        row.status, row.fired_at = "done", now
+        runtime = self.pages.get(row.page_id)
+        if runtime is None:
+            row.status = "orphaned"
+            return
+        decision = self.decide(session, runtime, self._due_event(row), now)
+        # issue 12: R. One that did not run keeps the engine's reason on its row.
+        cancelled = [e for e in decision.effects if isinstance(e, Cancelled) and not e.key]
+        if cancelled:
+            row.status = "cancelled"
+            row.reason, row.detail = cancelled[0].reason[:32], cancelled[0].detail
 
     @staticmethod
     def _due_event(row: FollowUp) -> InboundEvent:
@@ -848,3 +1081,40 @@ def _as_datetime(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     return None
+
+
+# issue 13: C. What a batch's session carries: the contacts' rows read in one query, and
+# the profiles looked up before its transaction.
+CONTACT_ROWS = "pageflows.contact_rows"
+PROFILES = "pageflows.profiles"
+SCHEDULED = "pageflows.scheduled"
+
+
+def _of_contacts(table: Any, pairs: list[tuple[str, str]]) -> Any:
+    """`(page, contact) IN pairs`, as one `contact IN (...)` per page (an index range each)."""
+    by_page: dict[str, list[str]] = {}
+    for page_id, contact_id in pairs:
+        by_page.setdefault(page_id, []).append(contact_id)
+    column = table.contact_id if table is InboxEvent else table.psid
+    return or_(
+        *(and_(table.page_id == page_id, column.in_(ids)) for page_id, ids in by_page.items())
+    )
+
+
+def _scheduled_before(session: Session, key: str) -> bool:
+    """A follow-up with this key exists, stored or added earlier in this transaction (a
+    batch writes its rows at the end: the database does not know them yet)."""
+    keys: set[str] = session.info.setdefault(SCHEDULED, set())
+    if key in keys:
+        return True
+    keys.add(key)
+    return session.scalar(select(FollowUp.id).where(FollowUp.key == key)) is not None
+
+
+def _notify_outbox(session: Session) -> None:
+    """Wake the senders when this transaction commits: once per transaction, as PostgreSQL
+    delivers one notification per channel however often it was asked in one (a batch
+    queues hundreds of messages: one round trip, not hundreds)."""
+    if not session.info.get("pageflows.notified"):
+        session.info["pageflows.notified"] = True
+        notify(session, OUTBOX)

@@ -9,9 +9,12 @@ the state, so they never disagree with it.
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.util import identity_key
 
 from pageflows.engine.contact import ContactState
 from pageflows.service.storage.models import Contact, ContactField, ContactTag
@@ -45,16 +48,18 @@ def copy_searchable(
     new_tags = {_cut(tag, TAG_LIMIT) or "" for tag in after.tags}
     gone = old_tags - new_tags
     if gone:
+        session.flush()  # a batch's tag rows added before are deleted too (worker.py)
         session.execute(
             delete(ContactTag).where(
                 ContactTag.page_id == page_id, ContactTag.psid == psid, ContactTag.tag.in_(gone)
             )
         )
     for tag in sorted(new_tags - old_tags):
-        session.merge(ContactTag(page_id=page_id, psid=psid, tag=tag))
+        _put(session, ContactTag(page_id=page_id, psid=psid, tag=tag))
     old_fields = dict(before.fields) if before else {}
     removed = set(old_fields) - set(after.fields)
     if removed:
+        session.flush()
         session.execute(
             delete(ContactField).where(
                 ContactField.page_id == page_id,
@@ -64,14 +69,57 @@ def copy_searchable(
         )
     for name, value in sorted(after.fields.items()):
         if old_fields.get(name) != value:
-            session.merge(
+            _put(
+                session,
                 ContactField(
                     page_id=page_id,
                     psid=psid,
                     name=_cut(name, NAME_LIMIT) or "",
                     value=_cut(value, FIELD_VALUE_LIMIT) or "",
-                )
+                ),
             )
+
+
+def _put(session: Session, row: ContactTag | ContactField) -> None:
+    """`session.merge(row)`, remembering the row merged: a worker's batch (worker.py) writes
+    at its end, so a second event of the contact in the batch must find the row the first
+    added (merge would not: it looks in the database, where it is not yet)."""
+    merged_rows: dict[tuple[object, ...], ContactTag | ContactField] = session.info.setdefault(
+        MERGED, {}
+    )
+    name = row.tag if isinstance(row, ContactTag) else row.name
+    key = (type(row), row.page_id, row.psid, name)
+    earlier = merged_rows.get(key)
+    preloaded = (row.page_id, row.psid) in session.info.get(PRELOADED, ())
+    if earlier is None and preloaded:  # its rows are all in the session (`preload`)
+        found = session.identity_map.get(identity_key(type(row), key[1:]))
+        earlier = found if isinstance(found, ContactTag | ContactField) else None
+    if earlier is not None and (
+        instance_state(earlier).pending or instance_state(earlier).persistent
+    ):
+        if isinstance(row, ContactField) and isinstance(earlier, ContactField):
+            earlier.value = row.value
+        return
+    if preloaded:  # known absent: no look-up
+        session.add(row)
+        merged_rows[key] = row
+        return
+    merged_rows[key] = session.merge(row)
+
+
+def preload(session: Session, contacts: list[tuple[str, str]], where: Any) -> None:
+    """issue 13: C. The tag and field rows of a batch's contacts (locked by the caller, so
+    no one else writes them), read in one query each: `copy_searchable` then finds them in
+    the session, and adds a new one without a look-up of its own. `where(table)` is the
+    contacts' condition on a table with `page_id` and `psid`."""
+    for table in (ContactTag, ContactField):
+        session.scalars(select(table).where(where(table))).all()
+    loaded: set[tuple[str, str]] = session.info.setdefault(PRELOADED, set())
+    loaded.update(contacts)
+
+
+MERGED = "pageflows.searchable_rows"
+PRELOADED = "pageflows.searchable_preloaded"
 
 
 def _cut(text: str | None, limit: int) -> str | None:

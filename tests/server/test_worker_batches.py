@@ -1,0 +1,315 @@
+"""The worker decides many contacts per transaction (issue 13): what batching could break.
+
+Each test stores webhook events as the webhook would (signed bodies parsed and
+fitted into the inbox), lets the worker decide, and reads what the contacts
+would get: the outbox rows, in order, per contact. A real database each time
+(SQLite and PostgreSQL) and the Graph API simulator for profile look-ups.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from service_world import PAGE, SECRET, START, TOKEN
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pageflows.clock import FakeClock
+from pageflows.serve import Service, build_service
+from pageflows.service.config import PageConfig, Settings
+from pageflows.service.storage.inbox import store_batch
+from pageflows.service.storage.models import (
+    ContactField,
+    ContactTag,
+    FollowUp,
+    InboxEvent,
+    OutboxMessage,
+)
+from pageflows.simulator import RunningSimulator, running_simulator
+from pageflows.webhook.fit import inbox_row
+from pageflows.webhook.parse import parse_body
+
+FLOW = """\
+on keyword "count":
+    if tagged "seen":
+        send "again {contact.first_name|there}"
+    else:
+        tag "seen"
+        send "first {contact.first_name|there}"
+
+on keyword "boom":
+    send "boom answered"
+
+on keyword "vip":
+    tag "vip"
+    set color = "red"
+    send "vip on"
+
+on keyword "plain":
+    untag "vip"
+    set color = "blue"
+    send "vip off"
+
+on keyword "later":
+    send "ok"
+    after 1h:
+        send "reminder"
+"""
+
+
+@pytest.fixture
+def sim() -> Iterator[RunningSimulator]:
+    with running_simulator() as running:
+        running.control.set_clock(START)
+        running.control.register_page(
+            page_id=PAGE, token=TOKEN, app_secret=SECRET, webhook_url="http://127.0.0.1:9/x"
+        )
+        yield running
+
+
+def service(url: str, sim: RunningSimulator, tmp: Path, clock: FakeClock) -> Service:
+    flows = tmp / "flows"
+    flows.mkdir(exist_ok=True)
+    (flows / "main.flow").write_text(FLOW, "utf-8")
+    settings = Settings(
+        database_url=url,
+        app_secret=SECRET,
+        verify_token="v",
+        graph_url=sim.url,
+        pages=(PageConfig(id=PAGE, token=TOKEN, name="Shop", rate=100),),
+    )
+    return build_service(settings, str(flows), clock, concurrency=2)
+
+
+def say(svc: Service, psid: str, text: str, step: int, stored_as: str | None = None) -> None:
+    """One message from `psid`, stored as the webhook stores it (with `stored_as` for its
+    text: what an older version could have stored, which the webhook now cleans)."""
+    at = int((START + timedelta(seconds=step)).timestamp() * 1000)
+    item = {"sender": {"id": psid}, "recipient": {"id": PAGE}, "timestamp": at,
+            "message": {"mid": f"m-{psid}-{step}", "text": text}}  # fmt: skip
+    raw = json.dumps({"object": "page", "entry": [{"id": PAGE, "messaging": [item]}]})
+    parsed = parse_body(raw.encode(), 1_000_000, received_at=START)
+    assert not hasattr(parsed, "reason"), parsed
+    rows = [inbox_row(e) for e in parsed.events]
+    if stored_as is not None:
+        rows[0]["payload"] = json.loads(json.dumps(rows[0]["payload"]).replace(text, stored_as))
+    assert store_batch(svc.engine, rows, START) == 1
+
+
+def decided(svc: Service) -> dict[str, list[str]]:
+    """What each contact gets, in order (the outbox: queued or skipped, with its text)."""
+    got: dict[str, list[str]] = defaultdict(list)
+    with Session(svc.engine) as session:
+        for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)):
+            got[row.contact_id].append(row.preview)
+    return dict(got)
+
+
+def inbox(svc: Service) -> dict[str, list[tuple[str, int]]]:
+    rows: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    with Session(svc.engine) as session:
+        for row in session.scalars(select(InboxEvent).order_by(InboxEvent.id)):
+            rows[row.contact_id or ""].append((row.status, row.attempts))
+    return dict(rows)
+
+
+def drain(svc: Service) -> int:
+    total = 0
+    while done := svc.worker.process_inbox():
+        total += done
+    return total
+
+
+def test_a_contacts_events_in_one_batch_run_in_order_and_each_sees_the_one_before(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        people = {"7001": "Ana", "7002": "Bo", "7003": "Cy"}
+        for psid, name in people.items():
+            sim.control.add_contact(psid, first_name=name)
+        for step in range(3):  # interleaved: 7001, 7002, 7003, 7001, ...
+            for psid in people:
+                say(svc, psid, "count", step)
+        assert drain(svc) == 9
+        # Three new contacts, each named (its profile looked up before the batch), and the
+        # second and third "count" of each saw the tag the first one added.
+        assert decided(svc) == {
+            psid: [f"first {name}", f"again {name}", f"again {name}"]
+            for psid, name in people.items()
+        }
+        assert all(status == "done" for rows in inbox(svc).values() for status, _ in rows)
+    finally:
+        svc.stop()
+
+
+def test_an_event_that_raises_waits_for_its_retry_its_contact_waits_the_others_go_on(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    svc = service(database_url, sim, tmp_path, clock)
+    try:
+        for psid in ("7001", "7002", "7003"):
+            sim.control.add_contact(psid)
+        say(svc, "7001", "count", 0)
+        say(svc, "7002", "boom", 1)  # raises while it is decided, this time
+        say(svc, "7003", "count", 2)
+        say(svc, "7002", "count", 3)  # must wait behind the failed one
+        say(svc, "7001", "count", 4)
+        real = svc.worker.decide
+        broken = [True]
+
+        def flaky(session: Any, runtime: Any, event: Any, now: Any) -> Any:
+            if broken[0] and getattr(event, "text", "") == "boom":
+                raise RuntimeError("a bug deciding this one event")
+            return real(session, runtime, event, now)
+
+        svc.worker.decide = flaky  # type: ignore[method-assign]
+        drain(svc)
+        assert decided(svc) == {
+            "7001": ["first Alice", "again Alice"],
+            "7003": ["first Alice"],
+        }
+        waiting = inbox(svc)["7002"]
+        assert waiting == [("pending", 1), ("pending", 0)]  # tried once; the later one waits
+
+        broken[0] = False  # fixed; its retry comes after the backoff
+        assert drain(svc) == 0  # not before its time
+        clock.advance(timedelta(seconds=2))
+        drain(svc)
+        assert decided(svc)["7002"] == ["boom answered", "first Alice"]  # in their order
+        assert [status for status, _ in inbox(svc)["7002"]] == ["done", "done"]
+    finally:
+        svc.stop()
+
+
+def test_a_row_the_database_cannot_hold_is_isolated_and_the_batch_is_decided(
+    postgres_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """PostgreSQL refuses a NUL in text: the contact's last message cannot be stored (the
+    webhook cleans NULs now; an event stored before could hold one). The
+    batch's commit fails; its events are decided again one at a time, and only that
+    event waits for its retry; its contact's next event waits behind it."""
+    clock = FakeClock(START)
+    svc = service(postgres_url, sim, tmp_path, clock)
+    try:
+        for psid in ("7001", "7002", "7003"):
+            sim.control.add_contact(psid)
+        say(svc, "7001", "count", 0)
+        say(svc, "7002", "count", 1, stored_as="count\\u0000")
+        say(svc, "7003", "count", 2)
+        drain(svc)
+        assert decided(svc) == {"7001": ["first Alice"], "7003": ["first Alice"]}
+        assert inbox(svc)["7002"] == [("pending", 1)]
+        say(svc, "7002", "count", 3)  # (in the same batch, its text would replace the bad one)
+        drain(svc)
+        assert inbox(svc)["7002"] == [("pending", 1), ("pending", 0)]  # waits behind it
+        clock.advance(timedelta(seconds=2))
+        drain(svc)  # its retry, with its contact's next event: that text is the one kept
+        assert inbox(svc)["7002"] == [("done", 1), ("done", 0)]
+        assert decided(svc)["7002"] == ["first Alice", "again Alice"]
+    finally:
+        svc.stop()
+
+
+def test_a_contact_another_process_is_deciding_is_left_to_it_and_the_others_are_decided(
+    postgres_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """Two worker processes: while one holds a batch with contact 7002 open (deciding it),
+    the other decides every other contact and none of 7002's events."""
+    clock = FakeClock(START)
+    first = service(postgres_url, sim, tmp_path, clock)
+    second = service(postgres_url, sim, tmp_path, clock)
+    try:
+        sim.control.add_contact("7002")
+        say(first, "7002", "count", 0)
+        say(first, "7002", "count", 1)
+        inside, release = threading.Event(), threading.Event()
+        real = first.worker.decide
+
+        def slow(session: Any, runtime: Any, event: Any, now: Any) -> Any:
+            inside.set()
+            release.wait(20)
+            return real(session, runtime, event, now)
+
+        first.worker.decide = slow  # type: ignore[method-assign]
+        holder = threading.Thread(target=first.worker.process_inbox)
+        holder.start()
+        assert inside.wait(20)
+        for n, psid in enumerate(("7001", "7003", "7004")):
+            sim.control.add_contact(psid)
+            say(second, psid, "count", 10 + n)
+        say(second, "7002", "count", 20)
+        assert drain(second) == 3  # 7001, 7003, 7004; not 7002's, held by the first
+        assert inbox(second)["7002"] == [("pending", 0)] * 3
+        release.set()
+        holder.join(30)
+        assert not holder.is_alive()
+        first.worker.decide = real  # type: ignore[method-assign]
+        drain(second)
+        assert decided(second)["7002"] == ["first Alice", "again Alice", "again Alice"]
+    finally:
+        release.set()
+        first.stop()
+        second.stop()
+
+
+def test_due_follow_ups_of_many_contacts_fire_once_each_and_a_bad_one_is_parked(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    clock = FakeClock(START)
+    svc = service(database_url, sim, tmp_path, clock)
+    try:
+        psids = [f"70{n:02d}" for n in range(30)]
+        for step, psid in enumerate(psids):
+            sim.control.add_contact(psid)
+            say(svc, psid, "later", step)
+        drain(svc)
+        with Session(svc.engine) as session, session.begin():  # one that cannot be read
+            bad = session.scalars(select(FollowUp).where(FollowUp.contact_id == "7007")).one()
+            bad.spec = {}
+        clock.advance(timedelta(hours=1, minutes=1))
+        while svc.worker.process_due():
+            pass
+        with Session(svc.engine) as session:
+            statuses = {f.contact_id: f.status for f in session.scalars(select(FollowUp))}
+        assert statuses == {psid: "parked" if psid == "7007" else "done" for psid in psids}
+        got = decided(svc)
+        assert got == {psid: ["ok"] if psid == "7007" else ["ok", "reminder"] for psid in psids}
+    finally:
+        svc.stop()
+
+
+def test_tags_and_fields_operators_search_by_follow_a_batch_of_one_contacts_events(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """A contact tagged, untagged and tagged again (its field changed each time) in one
+    batch, another tagged then untagged: the rows operators search by end as the state."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        for psid in ("7001", "7002"):
+            sim.control.add_contact(psid)
+        say(svc, "7002", "vip", 0)
+        drain(svc)  # 7002 is stored with its tag; then both in one batch
+        for step, text in enumerate(("vip", "plain", "vip")):
+            say(svc, "7001", text, 10 + step)
+        say(svc, "7002", "plain", 20)
+        assert drain(svc) == 4
+        with Session(svc.engine) as session:
+            tags = {(t.psid, t.tag) for t in session.scalars(select(ContactTag))}
+            fields = {(f.psid, f.name, f.value) for f in session.scalars(select(ContactField))}
+        assert tags == {("7001", "vip")}
+        assert fields == {("7001", "color", "red"), ("7002", "color", "blue")}
+        assert decided(svc) == {
+            "7001": ["vip on", "vip off", "vip on"],
+            "7002": ["vip on", "vip off"],
+        }
+    finally:
+        svc.stop()
