@@ -58,7 +58,7 @@ from bench import worker_world as world
 from bench.results import Results, Target, arguments
 
 DEFAULT_CONTACTS = 1000  # 4,000 events per round
-QUICK_CONTACTS = 60
+QUICK_CONTACTS = 40
 TARGET_RATE = {"sqlite": 1000.0, "postgresql": 500.0}
 
 BASE = MetaData()
