@@ -33,6 +33,7 @@ Run: .venv/bin/python bench/bench_worker.py [--quick] [--databases sqlite,postgr
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from datetime import timedelta
@@ -40,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import requests
 from sqlalchemy import (
     JSON,
     Column,
@@ -55,11 +57,13 @@ from sqlalchemy import (
 )
 
 from bench import worker_world as world
-from bench.results import Results, Target, arguments
+from bench.results import Results, Target, arguments, value_at_most
 
 DEFAULT_CONTACTS = 1000  # 4,000 events per round
 QUICK_CONTACTS = 40
 TARGET_RATE = {"sqlite": 1000.0, "postgresql": 500.0}
+DEFAULT_INGEST_RATE = 50.0  # events/s posted to the webhook beside the worker
+E2E_TARGET_MS = 50.0  # p99 on PostgreSQL
 
 BASE = MetaData()
 BASE_CONTACTS = Table(
@@ -121,26 +125,61 @@ class Decisions:
 
         return pending_count(self.engine)
 
+    def pending_between(self, first: int, last: int) -> int:
+        from pageflows.service.storage.models import InboxEvent
+
+        with self.engine.connect() as c:
+            return int(
+                c.execute(
+                    select(func.count())
+                    .select_from(InboxEvent)
+                    .where(InboxEvent.status == "pending", InboxEvent.id.between(first, last))
+                ).scalar_one()
+            )
+
     def ours(self, contacts: int) -> float:
-        """Events per second our worker decides, draining one round."""
+        """Events per second our worker decides, draining one round (nothing else arriving);
+        with ingest running beside it, the round's events and those that came in and were
+        decided while it drained them."""
         from pageflows.service.storage.models import InboxEvent, OutboxMessage
 
-        self.fill(contacts)
+        first, last = self.fill(contacts)
         with self.engine.connect() as c:
             outbox_before = c.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
         events = contacts * world.EVENTS_PER_CONTACT
         start = time.perf_counter()
-        world.drain(self.service.worker.process_inbox, self.pending)
+        world.drain(self.service.worker.process_inbox, lambda: self.pending_between(first, last))
         elapsed = time.perf_counter() - start
         with self.engine.connect() as c:
             outbox_after = c.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
             statuses = dict(
-                c.execute(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all()
+                c.execute(
+                    select(InboxEvent.status, func.count())
+                    .where(InboxEvent.id.between(first, last))
+                    .group_by(InboxEvent.status)
+                ).all()
             )
-        if statuses.get("parked") or statuses.get("pending"):
+            extra = c.execute(
+                select(func.count())
+                .select_from(InboxEvent)
+                .where(InboxEvent.id > last, InboxEvent.status == "done")
+            ).scalar_one()
+        if statuses != {"done": events}:
             raise RuntimeError(f"the worker did not decide every event: {statuses}")
-        self.outbox_per_event = max(1, round((outbox_after - outbox_before) / events))
-        return events / elapsed
+        if not extra:
+            self.outbox_per_event = max(1, round((outbox_after - outbox_before) / events))
+        self.skip_ingested()
+        return (events + extra) / elapsed
+
+    def skip_ingested(self) -> None:
+        """Events the poster sent that are still pending are marked, untimed, so the next
+        round starts from an empty inbox (they are not this benchmark's events)."""
+        from pageflows.service.storage.models import InboxEvent
+
+        with self.engine.begin() as c:
+            c.execute(
+                update(InboxEvent).where(InboxEvent.status == "pending").values(status="ignored")
+            )
 
     def baseline(self, contacts: int) -> float:
         """Events per second of the bare loop over the same number of events."""
@@ -214,16 +253,25 @@ class Decisions:
 
 def measure_decisions(
     results: Results, kind: str, database_url: str, flows: Path, sim: world.Simulator,
-    contacts: int, rounds: int,
+    contacts: int, rounds: int, ingest_rate: float, logs: Path,
 ) -> float:  # fmt: skip
-    """Best-of-rounds events/s, ours and baseline taking turns; returns ours."""
+    """Best-of-rounds events/s, ours and baseline taking turns (and ours with ingest beside
+    it, when `ingest_rate`); returns ours alone."""
     bench = Decisions(database_url, flows, sim)
     try:
         bench.ours(max(4, contacts // 10))  # warm up: imports, caches, the first connections
-        ours, base = 0.0, 0.0
-        for _ in range(rounds):
-            ours = max(ours, bench.ours(contacts))
-            base = max(base, bench.baseline(contacts))
+        ours, base, beside = 0.0, 0.0, 0.0
+        with contextlib.ExitStack() as stack:
+            url = None
+            if ingest_rate:
+                url = stack.enter_context(world.web(database_url, flows, sim.url, logs))
+            for _ in range(rounds):
+                ours = max(ours, bench.ours(contacts))
+                base = max(base, bench.baseline(contacts))
+                if url is not None:
+                    with world.poster(url, ingest_rate, 5000 + bench.next_prefix(), bench.qr):
+                        time.sleep(0.5)  # the steady rate reached
+                        beside = max(beside, bench.ours(contacts))
         events = contacts * world.EVENTS_PER_CONTACT
         results.add(
             f"decisions/s, {kind}, one worker, {events:,} events: ours (value target)",
@@ -234,9 +282,73 @@ def measure_decisions(
             f" + {bench.outbox_per_event} outbox insert(s) + 1 inbox update, one transaction",
             target=value_at_least(TARGET_RATE[kind]),
         )
+        if ingest_rate:
+            results.add(
+                f"decisions/s, {kind}, one worker, {events:,} events, with ingest at"
+                f" {ingest_rate:g}/s beside it vs alone",
+                beside,
+                "events/s",
+                baseline=ours,
+                baseline_name="the same worker alone, same run",
+                target=Target("ratio", ">=", 0.5),
+            )
         return ours
     finally:
         bench.service.engine.dispose()
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def end_to_end(
+    results: Results, kind: str, database_url: str, flows: Path, logs: Path, rate: float,
+    seconds: float,
+) -> None:  # fmt: skip
+    """`pageflows serve` (webhook + worker) and the simulator: new contacts say "hi" at
+    `rate` a second, the simulator posting each to the webhook; latency to the answer."""
+    port = world.free_port()
+    with (
+        world.simulator(webhook_url=f"http://127.0.0.1:{port}/webhook") as sim,
+        world.web(database_url, flows, sim.url, logs, worker=True, port=port),
+    ):
+        session = requests.Session()
+        session.trust_env = False
+        said: dict[str, float] = {}
+        interval, due = 1.0 / rate, time.monotonic()
+        end = due + seconds
+        n = 0
+        while time.monotonic() < end:
+            psid = world.psid(9000, n)
+            said[psid] = time.time()
+            answer = session.post(f"{sim.root}/_sim/say", json={"text": "hi", "psid": psid})
+            if answer.status_code != 200:
+                raise RuntimeError(f"the simulator could not post: {answer.text[:200]}")
+            n += 1
+            due += interval
+            time.sleep(max(0.0, due - time.monotonic()))
+        deadline = time.monotonic() + 30
+        first: dict[str, float] = {}
+        while time.monotonic() < deadline:
+            first = {}
+            for send in sim.sends():
+                if send["psid"] in said and send["psid"] not in first:
+                    first[send["psid"]] = send["at"]
+            if len(first) == len(said):
+                break
+            time.sleep(0.2)
+    if len(first) != len(said):
+        raise RuntimeError(f"{len(said) - len(first)} of {len(said)} contacts got no answer")
+    latencies = [(first[p] - t) * 1000 for p, t in said.items()]
+    p50, p99 = world.percentile(latencies, 50), world.percentile(latencies, 99)
+    label = f"end to end, {kind}, {len(said):,} new contacts at {rate:.3g}/s"
+    results.add(
+        f"{label}: p99 ms",
+        p99,
+        "ms",
+        baseline=p50,
+        baseline_name="p50 of the same run",
+        target=value_at_most(E2E_TARGET_MS) if kind == "postgresql" else None,
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -250,18 +362,33 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--ingest-rate", type=float, default=None, help="events/s posted beside the worker"
+    )
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--e2e-seconds", type=float, default=None, help="end to end: how long")
     args = parser.parse_args()
     contacts = args.contacts or (QUICK_CONTACTS if args.quick else DEFAULT_CONTACTS)
     rounds = args.rounds or (1 if args.quick else 3)
+    e2e_seconds = args.e2e_seconds or (3.0 if args.quick else 20.0)
     results = Results("worker", quick=args.quick)
     with world.tempdir() as folder_name:
         folder = Path(folder_name)
         flows = world.write_flows(folder)
+        logs = folder / "logs"
+        logs.mkdir()
+        ingest = 0.0 if args.skip_ingest else (args.ingest_rate or DEFAULT_INGEST_RATE)
         with world.simulator() as sim:
             for kind in world.databases(args.databases):
                 with world.fresh_database(kind, folder) as url:
-                    measure_decisions(results, kind, url, flows, sim, contacts, rounds)
+                    peak = measure_decisions(
+                        results, kind, url, flows, sim, contacts, rounds, ingest, logs
+                    )
+                if not args.skip_e2e:
+                    with world.fresh_database(kind, folder) as url:
+                        # One page sends at most MAX_PACE a second: above it, sends queue.
+                        rate = min(peak / 2, 0.9 * world.MAX_PACE)
+                        end_to_end(results, kind, url, flows, logs, rate, e2e_seconds)
     print(results.table())
     results.write(args.json)
 

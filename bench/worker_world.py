@@ -54,6 +54,7 @@ TOKEN = "bench-page-token"
 SECRET = "bench-app-secret"
 VERIFY = "bench-verify"
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+MAX_PACE = 40.0  # messages a second: the most a page may be configured to send (config.py)
 PYTHON = sys.executable
 PAGEFLOWS = str(Path(sys.executable).with_name("pageflows"))
 
@@ -148,7 +149,7 @@ def settings(database_url: str, graph_url: str, rate: float = 20.0) -> Settings:
     )
 
 
-def environment(database_url: str, graph_url: str, rate: float = 1000.0) -> dict[str, str]:
+def environment(database_url: str, graph_url: str, rate: float = MAX_PACE) -> dict[str, str]:
     """The same settings for a `pageflows serve` / `pageflows worker` process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFLOWS_")}
     env.update(
@@ -337,3 +338,80 @@ def start_time() -> datetime:
 
 def later(delta: timedelta) -> datetime:
     return START + delta
+
+
+# --------------------------------------------------------------------------- load
+
+
+@contextlib.contextmanager
+def web(
+    database_url: str, flows: Path, graph_url: str, logs: Path, worker: bool = False,
+    port: int = 0,
+) -> Iterator[str]:  # fmt: skip
+    """`pageflows serve` on `port` or a free one (gunicorn; --web-only unless `worker`)."""
+    port = port or free_port()
+    command = [PAGEFLOWS, "serve", str(flows), "--port", str(port)]
+    if not worker:
+        command.append("--web-only")
+    log = (logs / f"serve-{port}.log").open("wb")
+    proc = subprocess.Popen(
+        command, env=environment(database_url, graph_url), stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_http(f"{url}/healthz", timeout=90, proc=proc)
+        except RuntimeError as exc:
+            tail = log.name and Path(log.name).read_text("utf-8", "replace")[-2000:]
+            raise RuntimeError(f"{exc}; its log ends:\n{tail}") from None
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def poster(url: str, rate: float, prefix: int, qr: str) -> Iterator[None]:
+    """A process posting signed webhook bodies (one event each) to `url` at `rate` a second,
+    new contacts' four events as in `event_items`, until the block ends."""
+    command = [PYTHON, str(Path(__file__)), "post", url, f"{rate:g}", str(prefix), qr]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != b"ready":
+            raise RuntimeError(f"the poster did not start (exit {proc.wait()})")
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def post_steadily(url: str, rate: float, prefix: int, qr: str) -> None:
+    """The poster process: steady posts, each answered 200 before the next is due or not."""
+    session = requests.Session()
+    session.trust_env = False
+    items = event_items(prefix, 100_000, qr, datetime.now(UTC))
+    interval, due = 1.0 / rate, time.monotonic()
+    for i, item in enumerate(items):
+        item["timestamp"] = int(time.time() * 1000)
+        raw = body([item])
+        answer = session.post(
+            f"{url}/webhook",
+            data=raw,
+            headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature(raw)},
+            timeout=30,
+        )
+        if answer.status_code != 200:
+            raise SystemExit(f"the webhook answered {answer.status_code}: {answer.text[:200]}")
+        if i == 0:
+            print("ready", flush=True)
+        due += interval
+        time.sleep(max(0.0, due - time.monotonic()))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["post"]:
+    post_steadily(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
