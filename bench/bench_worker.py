@@ -27,8 +27,11 @@ simulator to the webhook (as Facebook does) at half the peak decision rate;
 latency from the moment the bench asks the simulator to post a message to the
 moment the answer's send reaches the simulator. Target p99 < 50 ms on PostgreSQL.
 
+--quick measures decisions per second only (small rounds), for `make bench-quick`.
+
 Run: .venv/bin/python bench/bench_worker.py [--quick] [--databases sqlite,postgresql]
-     [--contacts N] [--rounds N] [--skip-ingest] [--skip-e2e] [--json PATH]
+     [--contacts N] [--rounds N] [--skip-ingest] [--ingest-rate N] [--skip-e2e]
+     [--e2e-seconds N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -361,11 +364,11 @@ def main() -> None:
         "--contacts", type=int, default=None, help="contacts per round (4 events each)"
     )
     parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true", help="(--quick skips it too)")
     parser.add_argument(
         "--ingest-rate", type=float, default=None, help="events/s posted beside the worker"
     )
-    parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--skip-e2e", action="store_true", help="(--quick skips it too)")
     parser.add_argument("--e2e-seconds", type=float, default=None, help="end to end: how long")
     args = parser.parse_args()
     contacts = args.contacts or (QUICK_CONTACTS if args.quick else DEFAULT_CONTACTS)
@@ -377,14 +380,17 @@ def main() -> None:
         flows = world.write_flows(folder)
         logs = folder / "logs"
         logs.mkdir()
-        ingest = 0.0 if args.skip_ingest else (args.ingest_rate or DEFAULT_INGEST_RATE)
+        # The quick form (make bench-quick, a minute for every benchmark) measures decisions
+        # only: the webhook and `serve` processes take seconds each to start.
+        skip_ingest, skip_e2e = args.skip_ingest or args.quick, args.skip_e2e or args.quick
+        ingest = 0.0 if skip_ingest else (args.ingest_rate or DEFAULT_INGEST_RATE)
         with world.simulator() as sim:
             for kind in world.databases(args.databases):
                 with world.fresh_database(kind, folder) as url:
                     peak = measure_decisions(
                         results, kind, url, flows, sim, contacts, rounds, ingest, logs
                     )
-                if not args.skip_e2e:
+                if not skip_e2e:
                     with world.fresh_database(kind, folder) as url:
                         # One page sends at most MAX_PACE a second: above it, sends queue.
                         rate = min(peak / 2, 0.9 * world.MAX_PACE)

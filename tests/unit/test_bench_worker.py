@@ -25,9 +25,10 @@ KEYS = {"name", "value", "unit", "baseline", "ratio", "target", "met", "bench", 
 POSTGRES = os.environ.get("PAGEFLOWS_TEST_POSTGRES_URL", "")
 
 
-def run_bench(script: str, path: Path, *args: str) -> list[dict[str, Any]]:
+def run_bench(script: str, path: Path, *args: str, quick: bool = True) -> list[dict[str, Any]]:
+    form = ["--quick"] if quick else []
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--quick", "--json", str(path), *args],
+        [sys.executable, str(ROOT / "bench" / script), *form, "--json", str(path), *args],
         capture_output=True,
         text=True,
         timeout=600,
@@ -41,7 +42,7 @@ def run_bench(script: str, path: Path, *args: str) -> list[dict[str, Any]]:
         assert row["baseline"] is not None and row["baseline"] > 0
         assert row["ratio"] == pytest.approx(row["value"] / row["baseline"])
         assert (row["met"] is None) == (row["target"] is None)
-        assert row["quick"] is True
+        assert row["quick"] is quick
     return rows
 
 
@@ -59,6 +60,24 @@ def test_worker_benchmark_writes_decisions_per_second(tmp_path: Path) -> None:
     assert {r["bench"] for r in rows} == {"worker"}
     assert all(r["unit"] == "events/s" for r in rows)
     assert all(r["target"] == "value >= 1000" for r in rows if ", sqlite," in r["name"])
+
+
+def test_worker_benchmark_beside_ingest_and_end_to_end(tmp_path: Path) -> None:
+    """The long form's other figures: with a webhook taking POSTs beside the worker, and
+    the latency through `pageflows serve` to the simulator (every contact answered)."""
+    rows = run_bench(
+        "bench_worker.py", tmp_path / "results.json", "--databases", "sqlite",
+        "--contacts", "4", "--rounds", "1", "--ingest-rate", "10", "--e2e-seconds", "1",
+        quick=False,
+    )  # fmt: skip
+    names = [r["name"] for r in rows]
+    assert names[0] == "decisions/s, sqlite, one worker, 16 events: ours (value target)"
+    assert names[1] == (
+        "decisions/s, sqlite, one worker, 16 events, with ingest at 10/s beside it vs alone"
+    )
+    assert names[2].startswith("end to end, sqlite, ") and names[2].endswith(": p99 ms")
+    assert rows[1]["target"] == "ratio >= 0.5"
+    assert rows[2]["unit"] == "ms" and rows[2]["value"] >= rows[2]["baseline"]  # p99 >= p50
 
 
 def test_followups_benchmark_runs_ours_and_apscheduler(tmp_path: Path) -> None:
