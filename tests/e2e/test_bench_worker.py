@@ -6,7 +6,8 @@ each script checks of the work it timed before writing a row: every event
 decided (none pending or parked), every follow-up fired once with one queued
 message, every APScheduler job run once (none missed, the job table empty),
 every worker process exiting 0 on SIGTERM. A script whose work went wrong exits
-non-zero and writes nothing.
+non-zero and writes nothing. Here, not in tests/unit beside test_bench_results.py:
+they start real processes (the simulator, gunicorn, `pageflows serve` and `worker`).
 """
 
 from __future__ import annotations
