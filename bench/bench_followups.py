@@ -47,7 +47,7 @@ from bench import worker_world as world
 from bench.results import Results, ratio_at_least
 
 DEFAULT_COUNT = 100_000
-QUICK_COUNT = 150
+QUICK_COUNT = 100
 WRITE_BATCH = 1000
 
 # --------------------------------------------------------------------------- ours

@@ -63,7 +63,7 @@ from bench import worker_world as world
 from bench.results import Results, Target, arguments, value_at_most
 
 DEFAULT_CONTACTS = 1000  # 4,000 events per round
-QUICK_CONTACTS = 40
+QUICK_CONTACTS = 25
 TARGET_RATE = {"sqlite": 1000.0, "postgresql": 500.0}
 DEFAULT_INGEST_RATE = 50.0  # events/s posted to the webhook beside the worker
 E2E_TARGET_MS = 50.0  # p99 on PostgreSQL

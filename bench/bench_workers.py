@@ -42,7 +42,7 @@ from bench import worker_world as world
 from bench.results import Results, arguments, ratio_at_least
 
 DEFAULT_CONTACTS = 750  # 3,000 events per round
-QUICK_CONTACTS = 20
+QUICK_CONTACTS = 10
 PACE = 1.0  # messages a second: the senders stay all but idle
 
 

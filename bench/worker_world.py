@@ -390,13 +390,20 @@ def poster(url: str, rate: float, prefix: int, qr: str) -> Iterator[None]:
         proc.wait(30)
 
 
+def steady_items(prefix: int, qr: str) -> Iterator[dict[str, Any]]:
+    """`event_items` without end, eight contacts at a time, made as they are posted."""
+    group = 0
+    while True:
+        yield from event_items(prefix + group, 8, qr, datetime.now(UTC))
+        group += 10_000
+
+
 def post_steadily(url: str, rate: float, prefix: int, qr: str) -> None:
     """The poster process: steady posts, each answered 200 before the next is due or not."""
     session = requests.Session()
     session.trust_env = False
-    items = event_items(prefix, 100_000, qr, datetime.now(UTC))
     interval, due = 1.0 / rate, time.monotonic()
-    for i, item in enumerate(items):
+    for i, item in enumerate(steady_items(prefix, qr)):
         item["timestamp"] = int(time.time() * 1000)
         raw = body([item])
         answer = session.post(
