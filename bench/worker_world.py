@@ -274,6 +274,7 @@ class Simulator:
     root: str  # http://127.0.0.1:PORT
     url: str  # the Graph API base, with its version
     proc: subprocess.Popen[bytes]
+    delay: float = 0.0  # seconds it takes to answer each Graph call
 
     def sends(self) -> list[dict[str, Any]]:
         """(psid, wall time) of every send that reached it (timed_simulator.py)."""
@@ -298,7 +299,7 @@ def simulator(
     try:
         wait_http(f"{root}/_bench/sends", proc=proc)
         version = requests.get(f"{root}/_bench/version", timeout=5).text
-        yield Simulator(root, f"{root}/{version}", proc)
+        yield Simulator(root, f"{root}/{version}", proc, delay)
     finally:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
