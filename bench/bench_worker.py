@@ -65,6 +65,7 @@ from bench.results import Results, Target, arguments, value_at_most
 DEFAULT_CONTACTS = 1000  # 4,000 events per round
 QUICK_CONTACTS = 25
 TARGET_RATE = {"sqlite": 1000.0, "postgresql": 500.0}
+MESSAGES_PER_EVENT = 1  # the bench flow answers every event with one message
 DEFAULT_INGEST_RATE = 50.0  # events/s posted to the webhook beside the worker
 E2E_TARGET_MS = 50.0  # p99 on PostgreSQL
 
@@ -170,7 +171,14 @@ class Decisions:
         if statuses != {"done": events}:
             raise RuntimeError(f"the worker did not decide every event: {statuses}")
         if not extra:
-            self.outbox_per_event = max(1, round((outbox_after - outbox_before) / events))
+            # The flow answers each of a contact's four events with one message: one queued
+            # row per event, none lost or doubled (with ingest beside it, more are decided).
+            if outbox_after - outbox_before != events * MESSAGES_PER_EVENT:
+                raise RuntimeError(
+                    f"{outbox_after - outbox_before} outbox rows for {events} events"
+                    f" (expected {events * MESSAGES_PER_EVENT})"
+                )
+            self.outbox_per_event = MESSAGES_PER_EVENT
         self.skip_ingested()
         return (events + extra) / elapsed
 
