@@ -105,7 +105,7 @@ class Decisions:
         self.qr = world.quick_reply_payload(self.service)
         BASE.create_all(self.engine)
         self.prefix = 0
-        self.outbox_per_event = 1
+        self.outbox_per_event = MESSAGES_PER_EVENT
 
     def next_prefix(self) -> int:
         self.prefix += 1
@@ -143,19 +143,26 @@ class Decisions:
 
     def ours(self, contacts: int) -> float:
         """Events per second our worker decides, draining one round (nothing else arriving);
-        with ingest running beside it, the round's events and those that came in and were
-        decided while it drained them."""
+        with ingest running beside it, the round's events and those that came in (before or
+        after them) and were decided while it drained them."""
         from pageflows.service.storage.models import InboxEvent, OutboxMessage
 
+        def counts() -> tuple[int, int]:
+            with self.engine.connect() as c:
+                done = c.execute(
+                    select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "done")
+                ).scalar_one()
+                outbox = c.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+            return int(done), int(outbox)
+
         first, last = self.fill(contacts)
-        with self.engine.connect() as c:
-            outbox_before = c.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+        done_before, outbox_before = counts()
         events = contacts * world.EVENTS_PER_CONTACT
         start = time.perf_counter()
         world.drain(self.service.worker.process_inbox, lambda: self.pending_between(first, last))
         elapsed = time.perf_counter() - start
+        done_after, outbox_after = counts()
         with self.engine.connect() as c:
-            outbox_after = c.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
             statuses = dict(
                 c.execute(
                     select(InboxEvent.status, func.count())
@@ -163,24 +170,18 @@ class Decisions:
                     .group_by(InboxEvent.status)
                 ).all()
             )
-            extra = c.execute(
-                select(func.count())
-                .select_from(InboxEvent)
-                .where(InboxEvent.id > last, InboxEvent.status == "done")
-            ).scalar_one()
         if statuses != {"done": events}:
             raise RuntimeError(f"the worker did not decide every event: {statuses}")
-        if not extra:
-            # The flow answers each of a contact's four events with one message: one queued
-            # row per event, none lost or doubled (with ingest beside it, more are decided).
-            if outbox_after - outbox_before != events * MESSAGES_PER_EVENT:
-                raise RuntimeError(
-                    f"{outbox_after - outbox_before} outbox rows for {events} events"
-                    f" (expected {events * MESSAGES_PER_EVENT})"
-                )
-            self.outbox_per_event = MESSAGES_PER_EVENT
+        decided = done_after - done_before
+        # The flow answers each event with one message (the poster's too): one queued row
+        # per event decided, none lost, none doubled.
+        if outbox_after - outbox_before != decided * MESSAGES_PER_EVENT:
+            raise RuntimeError(
+                f"{outbox_after - outbox_before} outbox rows for {decided} events decided"
+                f" (expected {decided * MESSAGES_PER_EVENT})"
+            )
         self.skip_ingested()
-        return (events + extra) / elapsed
+        return decided / elapsed
 
     def skip_ingested(self) -> None:
         """Events the poster sent that are still pending are marked, untimed, so the next
@@ -284,6 +285,7 @@ def measure_decisions(
                     with world.poster(url, ingest_rate, 5000 + bench.next_prefix(), bench.qr):
                         time.sleep(0.5)  # the steady rate reached
                         beside = max(beside, bench.ours(contacts))
+                    bench.skip_ingested()  # what the poster sent after the round is not ours
         events = contacts * world.EVENTS_PER_CONTACT
         results.add(
             f"decisions/s, {kind}, one worker, {events:,} events{slow}: ours (value target)",
