@@ -91,7 +91,8 @@ crash-many: install
 # Benchmarks (docs/performance.md): each prints its figures against a baseline measured in
 # the same run and merges them into bench/results.json. `bench-quick` runs every one of
 # them small and short (under a minute in all); `bench` the long form. Add new ones to BENCHES.
-BENCHES ?= bench/bench_matching.py bench/bench_check.py bench/bench_ingest.py bench/bench_broadcast.py
+BENCHES ?= bench/bench_matching.py bench/bench_check.py bench/bench_ingest.py bench/bench_worker.py \
+	bench/bench_followups.py bench/bench_broadcast.py bench/bench_workers.py
 bench-deps: install
 	$(PY) -m pip install -q -e ".[bench]"
 

@@ -1,0 +1,94 @@
+"""The Graph API simulator in a process of its own, noting when each send reaches it.
+
+The simulator records what it was sent with its own (settable) clock; the end to
+end benchmark needs the wall time a send arrived, comparable with the time the
+benchmark posted the event. This wraps `pageflows.simulator.create_app` without
+changing it: a `before_request` hook notes (recipient, wall time) for every
+POST to `/<version>/<node>/messages`, before the simulator answers; `--delay`
+makes every Graph call answer that much later (a slow Facebook).
+
+Its own routes: GET /_bench/sends (the notes), POST /_bench/clear, GET
+/_bench/version. Run by bench/worker_world.py, not by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flask import Response, jsonify, request
+from werkzeug.serving import make_server
+
+from pageflows.simulator import SimState, create_app
+from pageflows.simulator.harness import DEFAULT_VERSION
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--page-id", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--app-secret", required=True)
+    parser.add_argument("--webhook-url", required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per Graph call")
+    args = parser.parse_args()
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per call is noise here
+    app = create_app(SimState())
+    sends: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    @app.before_request
+    def note() -> None:
+        if request.path.startswith(("/_sim", "/_bench")):
+            return
+        if request.method == "POST" and request.path.endswith("/messages"):
+            at = time.time()
+            data = request.get_json(silent=True) or {}
+            recipient = data.get("recipient") if isinstance(data, dict) else None
+            psid = recipient.get("id") if isinstance(recipient, dict) else None
+            with lock:
+                sends.append({"psid": psid, "at": at})
+        if args.delay:
+            time.sleep(args.delay)
+
+    @app.get("/_bench/sends")
+    def bench_sends() -> Response:
+        with lock:
+            return jsonify(list(sends))
+
+    @app.post("/_bench/clear")
+    def bench_clear() -> Response:
+        with lock:
+            sends.clear()
+        return jsonify(ok=True)
+
+    @app.get("/_bench/version")
+    def bench_version() -> Response:
+        return Response(DEFAULT_VERSION, mimetype="text/plain")
+
+    registered = app.test_client().post(
+        "/_sim/pages",
+        json={"page_id": args.page_id, "token": args.token, "app_secret": args.app_secret,
+              "webhook_url": args.webhook_url, "verify_token": "bench-verify"},
+    )  # fmt: skip
+    if registered.status_code >= 400:
+        raise SystemExit(f"could not register the page: {registered.get_data(as_text=True)}")
+    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
