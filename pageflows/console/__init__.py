@@ -9,7 +9,8 @@ the console, `pageflows status` and GET /api/status always agree.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, redirect, url_for
+from flask import Blueprint, Flask, redirect, render_template, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from pageflows.api.context import ApiContext
@@ -47,6 +48,12 @@ def create_console(context: ApiContext) -> Blueprint:
 
     for module in PAGE_MODULES:
         module.register(blueprint, context)
+
+    @blueprint.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        """A page of the console, never the webhook's JSON: what was not found or refused,
+        in words, with the navigation to go on from."""
+        return render_template("error.html", error=exc), exc.code or 500
 
     @blueprint.app_context_processor
     def helpers() -> dict[str, object]:

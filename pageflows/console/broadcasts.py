@@ -99,7 +99,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         for listed in broadcasts.list_broadcasts(context.engine, page.id, program, now):
             if listed["name"] == name:
                 return {**listed, "state": state_of(listed, now)}
-        abort(404)
+        abort(404, f'No broadcast called "{name}" in this page\'s flows.')
 
     def report_or_none(page: PageConfig, name: str) -> dict[str, Any] | None:
         try:
@@ -109,7 +109,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
 
     def known(program: Program | None, name: str) -> Program:
         if program is None or broadcasts.base_name(name) not in program.broadcasts:
-            abort(404)
+            abort(404, f'No broadcast called "{name}" in this page\'s flows.')
         return program
 
     def detail(name: str, refused: str | None = None, status: int = 200) -> tuple[str, int]:

@@ -29,7 +29,7 @@ PERIODS = {"7": timedelta(days=7), "30": timedelta(days=30), "all": None}
 def _page(context: ApiContext) -> PageConfig:
     page = context.page(request.args.get("page") or None)
     if page is None:
-        abort(404)
+        abort(404, "No page with that id is configured here.")
     return page
 
 
@@ -69,7 +69,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         result = context.load_flows(page)
         found = next((f for f in result.flows if f.name == name), None) if result else None
         if result is None or found is None:
-            abort(404)
+            abort(404, f'No flow called "{name}" in this page\'s folder.')
         findings = tuple(d for d in result.diagnostics if Path(d.span.path) == Path(found.path))
         chosen, period = _period(context)
         program = result.program or context.programs().get(page.id)

@@ -55,7 +55,7 @@ STATUS_WORDS = {
 def _page(context: ApiContext) -> PageConfig:
     page = context.page(request.args.get("page") or request.form.get("page") or None)
     if page is None:
-        abort(404)
+        abort(404, "No page with that id is configured here.")
     return page
 
 
@@ -74,7 +74,7 @@ def _thread(
     """What the conversation pane shows: the contact, the transcript, the reply's mode."""
     row = get_contact(context.engine, page.id, psid)
     if row is None:
-        abort(404)
+        abort(404, f"No contact {psid} has written to this page.")
     now = context.clock.now()
     contact = contact_detail(row, now, page.ad_window)
     items = conversation(context.engine, page.id, psid, limit=THREAD_SIZE).items
@@ -157,7 +157,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         try:
             outcome = agent.send_reply(context.engine, page, psid, draft, context.clock.now())
         except agent.UnknownContact:
-            abort(404)
+            abort(404, f"No contact {psid} has written to this page.")
         if isinstance(outcome, agent.ReplyMode):
             refusal = outcome.decision
             assert isinstance(refusal, Skip)
@@ -174,7 +174,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         try:
             agent.take_over(context.engine, page, psid, context.clock.now())
         except agent.UnknownContact:
-            abort(404)
+            abort(404, f"No contact {psid} has written to this page.")
         return redirect(url_for("console.contact", psid=psid))
 
     @blueprint.post("/inbox/<psid>/hand-back")
@@ -183,5 +183,5 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
         try:
             agent.hand_back(context.engine, page, psid, context.clock.now())
         except agent.UnknownContact:
-            abort(404)
+            abort(404, f"No contact {psid} has written to this page.")
         return redirect(url_for("console.contact", psid=psid))

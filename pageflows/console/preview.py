@@ -44,7 +44,7 @@ ARRIVALS = ("ref", "no_ref", "message", "comment")
 def _page(context: ApiContext) -> PageConfig:
     page = context.page(request.args.get("page") or request.form.get("page") or None)
     if page is None:
-        abort(404)
+        abort(404, "No page with that id is configured here.")
     return page
 
 
@@ -144,12 +144,15 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
     def chat_context(psid: str) -> dict[str, Any]:
         page, sim = _page(context), _simulator(context)
         if sim is None or not psid.startswith(PREFIX):
-            abort(404)
+            abort(404, f"No preview contact {psid}: start a new one on the Preview page.")
         items = conversation(context.engine, page.id, psid, limit=100).items
         try:
             choices = sim.choices(psid)
         except SimRefused:  # the simulator does not know this contact (it was restarted)
-            abort(404)
+            abort(
+                404,
+                f"The simulator does not know {psid} (it restarted): start a new contact.",
+            )
         return {
             "page": page,
             "psid": psid,
@@ -171,7 +174,7 @@ def register(blueprint: Blueprint, context: ApiContext) -> None:
     def preview_act(psid: str, action: str) -> Response:
         sim = _simulator(context)
         if sim is None or not psid.startswith(PREFIX):
-            abort(404)
+            abort(404, f"No preview contact {psid}: start a new one on the Preview page.")
         value = (request.form.get("value") or "").strip()
         try:
             if action == "say" and value:

@@ -61,7 +61,11 @@ def test_an_unknown_contact_is_a_404_on_every_form(database_url: str, tmp_path: 
         world.sim.control.say("hi", psid=PSID)
         world.settle()
         client = signed_in(world)
-        assert client.get("/inbox/nobody").status_code == 404
+        unknown = client.get("/inbox/nobody")
+        assert unknown.status_code == 404 and unknown.mimetype == "text/html"
+        assert "No contact nobody has written to this page." in unknown.get_data(as_text=True)
+        flow = client.get("/flows/nope").get_data(as_text=True)
+        assert "No flow called &#34;nope&#34;" in flow and 'href="/inbox"' in flow  # the navigation
         assert client.get("/inbox/nobody/thread").status_code == 404
         token = csrf_of(client.get(f"/inbox/{PSID}").get_data(as_text=True))
         for action in ("reply", "take-over", "hand-back"):
