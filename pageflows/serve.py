@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -42,7 +42,7 @@ from pageflows.service import connected_pages, heartbeat
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.graph.client import GraphClient
 from pageflows.service.graph.transport import RequestsTransport
-from pageflows.service.pace import Pacer
+from pageflows.service.pace import Pacer, slot_width
 from pageflows.service.pages import ensure as ensure_page_rows
 from pageflows.service.pages import fingerprint, resume_if_token_replaced
 from pageflows.service.sender import CONCURRENCY, Sender
@@ -81,6 +81,9 @@ class Service:
     threads: list[threading.Thread] = field(default_factory=list)
     worker_id: str | None = None
     lock: Any = None  # SQLite's one-worker lock file, held while the process lives
+    # issue 11: makes a page connected on the console (not configured) run here, now:
+    # its flows, its Graph client, its pace; False when its flows cannot load.
+    joiner: Callable[[PageConfig], bool] | None = None
 
     @property
     def poll(self) -> float:
@@ -172,9 +175,26 @@ class Service:
             )
         return sorted(fresh)
 
+    def join_connected_pages(self) -> list[str]:
+        """Pages connected on the console that this process does not run yet (not in
+        pageflows.toml) join now, with the default flows: no restart."""
+        sealer = self.token_box()
+        if sealer is None or self.joiner is None:
+            return []
+        if not set(connected_pages.fingerprints(self.engine)) - set(self.worker.pages):
+            return []
+        merged = connected_pages.with_connected(self.settings, self.engine, sealer)
+        joined = [p.id for p in merged.pages if p.id not in self.worker.pages and self.joiner(p)]
+        if joined:
+            self.settings = replace(self.settings, pages=merged.pages)
+            log.info("page(s) connected on the console now answered: %s", ", ".join(joined))
+            self.wake()
+        return joined
+
     def _connected_loop(self) -> None:
         while not self.stop_event.wait(CONNECTED_POLL):
             try:
+                self.join_connected_pages()
                 self.sync_connected_tokens()
             except Exception as exc:  # the database away for a moment: look again later
                 log.warning("reading connected pages failed: %s", type(exc).__name__)
@@ -423,6 +443,26 @@ def build_service(
             concurrency=concurrency,
         ),
     )
+
+    def join(page: PageConfig) -> bool:
+        """issue 11: a page connected while we run: its flows, client and pace, then the
+        maps the loops read are replaced whole (a loop mid-pass keeps the old one)."""
+        result = load_flows([page.flows or flows_dir], clock, (page.facts(),))
+        if result.program is None:
+            log.error("connected page %s cannot run: its flows have errors", page.id)
+            return False
+        ensure_page_rows(engine, [page.id], clock.now(), {page.id: page.rate})
+        transport = RequestsTransport(graph_url or settings.graph_url, timeout=graph_timeout)
+        client = GraphClient(transport, page.token)
+        runtime = PageRuntime(
+            page.id, result.program, client, page.get_started_payload, config=page
+        )
+        pacer.intervals = {**pacer.intervals, page.id: slot_width(page.rate)}
+        service.sender.clients = {**service.sender.clients, page.id: client}
+        service.worker.pages = {**service.worker.pages, page.id: runtime}
+        return True
+
+    service.joiner = join
     if engine.dialect.name == "sqlite" and service.sender.end_leases():
         log.warning("recovering the messages a stopped process was sending")
     return service

@@ -175,3 +175,28 @@ def test_pageflows_pages_token_key_prints_a_key_that_seals_and_opens() -> None:
     key = printed.output.strip()
     assert box(key).open(box(key).seal("EAAtoken")) == "EAAtoken"
     assert CliRunner().invoke(main, ["pages", "token-key"]).output.strip() != key
+
+
+def test_a_page_connected_while_serving_and_not_configured_is_answered_at_once(
+    world: World,
+) -> None:
+    other, other_token = "200000000000777", "token-of-the-other-page"
+    service = world.start()
+    service.settings = replace(service.settings, token_key=KEY)
+    assert world.served is not None
+    world.sim.control.register_page(
+        page_id=other, token=other_token, app_secret=SECRET,
+        webhook_url=f"{world.served.url}/webhook", name="Second shop",
+    )  # fmt: skip
+    assert service.join_connected_pages() == []  # nothing connected yet
+    connected_pages.store(
+        service.engine, box(KEY), page_id=other, name="Second shop", token=other_token,
+        tasks=["MESSAGING"], subscribed_fields=["messages"], who="ana", now=world.clock.now(),
+    )  # fmt: skip
+    assert service.join_connected_pages() == [other]
+    assert service.join_connected_pages() == []  # it runs here now: nothing more to do
+    psid = world.sim.control.say("hello", as_="carol", page_id=other)["psid"]
+    world.settle()
+    assert world.texts(psid) == ["got it"]
+    sent = world.sim.control.sent_messages(psid)
+    assert [m["page_id"] for m in sent] == [other]
