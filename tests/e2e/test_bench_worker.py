@@ -82,7 +82,6 @@ def test_worker_benchmark_beside_ingest_and_end_to_end(tmp_path: Path) -> None:
 
 
 def test_followups_benchmark_runs_ours_and_apscheduler(tmp_path: Path) -> None:
-    pytest.importorskip("apscheduler")
     rows = run_bench(
         "bench_followups.py", tmp_path / "results.json", "--databases", databases(),
         "--count", "12",
