@@ -208,6 +208,10 @@ class Sender:
         self._sent_lock = threading.Lock()
         self._flushed = 0.0
         self._lanes_running = False
+        # Lanes started and not yet ended, per page: the next batch's lanes start only in
+        # the room the earlier batch's leave, so a page never has more than `width` calls.
+        self._running: dict[str, int] = {}
+        self._running_lock = threading.Lock()
 
     def drain(self, limit: int = 200) -> int:
         """Claim what may go now and send it; returns how many rows were claimed.
@@ -275,21 +279,38 @@ class Sender:
             self._pool = ThreadPoolExecutor(
                 max(MAX_LANES, self.concurrency), thread_name_prefix="pf-send"
             )
-        return [
-            self._pool.submit(self._lane, queue, halted)
-            for page_id, queue in queues.items()
-            for _ in range(min(self.width(page_id), len(queue)))
-        ]
+        lanes = []
+        for page_id, queue in queues.items():
+            for _ in range(min(self._room(page_id), len(queue))):
+                with self._running_lock:
+                    self._running[page_id] = self._running.get(page_id, 0) + 1
+                lanes.append(self._pool.submit(self._lane, page_id, queue, halted))
+        return lanes
 
-    def _lane(self, queue: deque[list[Claimed]], halted: _Halted) -> None:
+    def _room(self, page_id: str) -> int:
+        """Lanes the page may start now: its width less those still sending an earlier
+        batch's last rows; waits (recording what they sent) until one is free."""
+        while True:
+            with self._running_lock:
+                free = self.width(page_id) - self._running.get(page_id, 0)
+            if free > 0:
+                return free
+            self._flush_sent()
+            time.sleep(TAKEN_POLL)
+
+    def _lane(self, page_id: str, queue: deque[list[Claimed]], halted: _Halted) -> None:
         """One thread's share of a page's batch: the next contact's rows, until none is left
         (a deque's popleft is atomic, so no two lanes take one contact)."""
-        while True:
-            try:
-                group = queue.popleft()
-            except IndexError:
-                return
-            self._send_group(group, halted)
+        try:
+            while True:
+                try:
+                    group = queue.popleft()
+                except IndexError:
+                    return
+                self._send_group(group, halted)
+        finally:
+            with self._running_lock:
+                self._running[page_id] -= 1
 
     def _until_taken(
         self, queues: dict[str, deque[list[Claimed]]], lanes: list[Future[None]]
