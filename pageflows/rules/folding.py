@@ -400,7 +400,11 @@ _SEPARATORS = re.compile(
     "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
     "\U0001f1e6-\U0001f1ff\U0001f300-\U0001faff]"
 )
+# A character beyond ASCII that is not one of _SEPARATORS: when there is none (ASCII
+# text with emoji or curly quotes), every character beyond ASCII becomes a space.
+_NOT_A_SEPARATOR = re.compile("[^\x00-\x7f" + _SEPARATORS.pattern[1:])
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
+_BEYOND_ASCII = re.compile("[^\x00-\x7f]")
 _LATIN_MARKS = re.compile("[\u0300-\u036f]")  # dropped: never part of a plain text
 # The characters of _SOLO_SEPARATORS (a test keeps the two in step).
 _SOLO_SEPARATOR = re.compile(
@@ -505,7 +509,30 @@ def _fold_plain(text: str) -> list[str] | None:
     instead of the six or more of `_fold_general`; anything else (decomposed
     accents, marks that stay, letters beyond the BMP) returns None for the
     general path.
+
+    The first character beyond ASCII says what the text most likely is: most
+    hold one code page's characters only (one encode and one decode answer
+    them, without reading the whole text for its widest character first), or
+    ASCII and emoji, or CJK. A text that is not what it seemed takes
+    `_fold_mixed`, which reads it all.
     """
+    first = _BEYOND_ASCII.search(text)
+    ch = "\x80" if first is None else first.group()
+    page = "latin-1" if ch <= "\xff" else _page_of(ch)
+    if page is not None:
+        words = _fold_page(text, page)
+        return _fold_mixed(text) if words is None else words
+    if _NOT_A_SEPARATOR.search(text) is None:
+        # ASCII but for emoji and the like: each one character, so one "?", a space.
+        return text.encode("ascii", "replace").translate(_ASCII_BYTES).decode("ascii").split()
+    if classes.solo_plain().fullmatch(text):
+        return list(_SOLO_SEPARATOR.sub("", text))  # CJK: every letter a word
+    return _fold_mixed(text)
+
+
+def _fold_mixed(text: str) -> list[str] | None:
+    """`_fold_plain` for text of several kinds: its widest character picks the page,
+    separators (emoji, other scripts' punctuation) become spaces first."""
     beyond = _BEYOND_LATIN1.search(text)
     page = "latin-1" if beyond is None else _page_of(beyond.group())
     if page is not None:

@@ -689,6 +689,8 @@ def test_common_messages_take_a_shortcut() -> None:
         "Olá, qual é o preço?",
         "¿Cuánto cuesta el envío?",
         "what’s the price… 🔥🔥❤️",
+        "hey!! 🔥🔥 saw your story 👍",  # ASCII but for emoji: each a space
+        "Olá 🔥 “isso” é ótimo",  # Latin-1 first, then emoji and curly quotes
         "Привет! Сколько стоит доставка?",
         "Γεια σας, πόσο κάνει;",
         "你好，请问价格多少？",
