@@ -24,6 +24,7 @@ contact of a broadcast.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -145,7 +146,10 @@ class Worker:
         and no later event can overtake an earlier one. A contact whose earliest
         event waits for a retry keeps its later events behind it; a contact another
         process is busy with is left to that process. Contacts are decided
-        `BATCH_CONTACTS` to a transaction (`decide_batch`).
+        `BATCH_CONTACTS` to a transaction (`decide_batch`), and no more contacts than
+        the pass's `limit` of events can reach. On PostgreSQL, where several processes
+        read the same oldest candidates, each pass starts at a random one of its
+        batches (and goes round them all), so processes lock different contacts.
         """
         now = self.clock.now()
         with Session(self.engine) as session:
@@ -155,7 +159,7 @@ class Worker:
                 .order_by(InboxEvent.id)
                 .limit(CANDIDATES)
             ).all()
-        contacts: dict[tuple[str, str], None] = {}  # in the order of their earliest event
+        contacts: dict[tuple[str, str], int] = {}  # in the order of their earliest event
         done = 0
         for row_id, page_id, contact_id in rows:
             if contact_id is None:  # page-level events (a policy block) have no order to keep
@@ -163,12 +167,18 @@ class Worker:
                     break
                 done += self.process_one(row_id, page_id, None, now)
                 continue
-            contacts.setdefault((page_id, contact_id), None)
-        ordered = list(contacts)
-        for start in range(0, len(ordered), BATCH_CONTACTS):
+            contacts[(page_id, contact_id)] = contacts.get((page_id, contact_id), 0) + 1
+        batches = _batches(contacts, limit)
+        if len(batches) > 1 and self.engine.dialect.name == "postgresql":
+            # issue 13: several processes read the same oldest candidates; each starting
+            # at a batch of its own, they lock different contacts instead of trying the
+            # same ones (a batch whose contacts are all held elsewhere decides nothing).
+            start = random.randrange(len(batches))
+            batches = batches[start:] + batches[:start]
+        for batch in batches:
             if self.stopping.is_set() or done >= limit:
                 break
-            done += self.decide_batch(ordered[start : start + BATCH_CONTACTS], limit - done)
+            done += self.decide_batch(batch, limit - done)
         return done
 
     def process_contact(self, page_id: str, contact_id: str, now: datetime, limit: int) -> int:
@@ -1088,6 +1098,24 @@ def _as_datetime(value: Any) -> datetime | None:
 CONTACT_ROWS = "pageflows.contact_rows"
 PROFILES = "pageflows.profiles"
 SCHEDULED = "pageflows.scheduled"
+
+
+def _batches(contacts: dict[tuple[str, str], int], limit: int) -> list[list[tuple[str, str]]]:
+    """The contacts in batches of at most `BATCH_CONTACTS`, each holding at most `limit`
+    pending events (at least one contact): a batch locks only the contacts it can decide
+    in this pass, so the contacts it could not reach are free for another process."""
+    batches: list[list[tuple[str, str]]] = []
+    batch: list[tuple[str, str]] = []
+    events = 0
+    for pair, count in contacts.items():
+        if batch and (len(batch) >= BATCH_CONTACTS or events + count > limit):
+            batches.append(batch)
+            batch, events = [], 0
+        batch.append(pair)
+        events += count
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def _of_contacts(table: Any, pairs: list[tuple[str, str]]) -> Any:

@@ -313,3 +313,17 @@ def test_tags_and_fields_operators_search_by_follow_a_batch_of_one_contacts_even
         }
     finally:
         svc.stop()
+
+
+def test_a_pass_locks_only_the_contacts_its_limit_of_events_can_reach() -> None:
+    # issue 13: a batch that locked contacts it could not decide in the pass kept every
+    # other process away from them; batches now end where the pass's events end.
+    from pageflows.service.worker import BATCH_CONTACTS, _batches
+
+    counts = {("p", f"c{i}"): 4 for i in range(125)}
+    batches = _batches(counts, 200)
+    assert [len(b) for b in batches] == [50, 50, 25]
+    assert [pair for b in batches for pair in b] == list(counts)  # every contact, in order
+    assert _batches({("p", "big"): 500, ("p", "next"): 1}, 200) == [[("p", "big")], [("p", "next")]]
+    many = {("p", f"c{i}"): 1 for i in range(250)}
+    assert max(len(b) for b in _batches(many, 10_000)) == BATCH_CONTACTS
