@@ -265,6 +265,7 @@ class Worker:
                     .with_for_update()
                 ).all()
                 self._preload_contacts(session, taken, profiles)
+                session.info[OUTBOX_ROWS] = []  # written in one statement below
                 done = 0
                 waiting: set[tuple[str, str | None]] = set()
                 with session.no_autoflush:
@@ -282,6 +283,7 @@ class Worker:
                             row.error = f"stored event unreadable: {exc.errors()[:1]}"
                         row.processed_at = now
                         done += 1
+                _write_outbox(session)
             if done:
                 self.on_queued()
             return done
@@ -420,6 +422,8 @@ class Worker:
                 )
             return "ignored"
         event = EVENTS.validate_python(row.payload)
+        if not isinstance(event, MessageEvent | PostbackEvent):
+            _write_outbox(session, keep=True)  # the paths below add or touch outbox rows too
         if isinstance(event, TemplateStatusEvent):
             return self._template_status(session, event, row.received_at)
         if event.kind in ("delivery", "read"):
@@ -1122,10 +1126,12 @@ def _notify_outbox(session: Session) -> None:
         notify(session, OUTBOX)
 
 
-# issue 13: W. A follow-up batch's outbox rows, written with one executemany at its end
-# instead of one ORM object each (their construction and unit of work were a third of
-# a follow-up's cost). Only `fire_batch` defers them: its decisions add no outbox row any
-# other way, so the rows keep the order they were decided in (the order they are sent).
+# issue 13: W. A batch's outbox rows, written with one executemany at its end instead of
+# one ORM object each (their construction and unit of work were a third of a follow-up's
+# cost). `fire_batch` and `decide_batch` defer them; an inbox event that is not a message
+# or postback (an echo, a handover, a receipt...) may add or update outbox rows another
+# way, so the rows deferred so far are written before it (`_process`): the rows keep the
+# order they were decided in, the order they are sent.
 OUTBOX_ROWS = "pageflows.outbox_rows"
 _OUTBOX_DEFAULTS: dict[str, Any] = dict.fromkeys(
     (
@@ -1158,8 +1164,13 @@ def _add_outbox(session: Session, values: dict[str, Any]) -> None:
         session.add(OutboxMessage(**values))
 
 
-def _write_outbox(session: Session) -> None:
-    """The batch's deferred outbox rows, in one executemany, in the order decided."""
-    rows: list[dict[str, Any]] = session.info.pop(OUTBOX_ROWS, [])
+def _write_outbox(session: Session, keep: bool = False) -> None:
+    """The batch's deferred outbox rows, in one executemany, in the order decided; with
+    `keep`, later rows are deferred again (a batch in the middle of its events)."""
+    if OUTBOX_ROWS not in session.info:
+        return
+    rows: list[dict[str, Any]] = session.info.pop(OUTBOX_ROWS)
+    if keep:
+        session.info[OUTBOX_ROWS] = []
     if rows:
         session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)

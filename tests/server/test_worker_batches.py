@@ -371,3 +371,28 @@ def test_follow_ups_fired_in_a_batch_write_the_outbox_rows_one_at_a_time_writes(
             assert {f.status for f in session.scalars(select(FollowUp))} == {"done"}
     finally:
         svc.stop()
+
+
+def test_inbox_events_decided_in_a_batch_write_the_outbox_rows_one_at_a_time_writes(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: W. The same for a batch of inbox events (its outbox rows also go out in
+    one statement at its end): several events per contact, a tag seen by the next one."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        batch = [f"73{n:02d}" for n in range(4)]
+        alone = [f"74{n:02d}" for n in range(4)]
+        for group in (batch, alone):
+            for n, psid in enumerate(group):
+                sim.control.add_contact(psid, first_name=f"N{n}")
+                for step, text in enumerate(("count", "nudge", "count", "vip", "later")):
+                    say(svc, psid, text, 10 * n + step)
+        assert svc.worker.decide_batch([(PAGE, p) for p in batch], 100) == 20
+        assert svc.worker._one_at_a_time([(PAGE, p) for p in alone], 100) == 20
+        decided_batch = outbox_as_contact_sees_it(svc, batch)
+        assert decided_batch == outbox_as_contact_sees_it(svc, alone)
+        assert [r["preview"] for r in decided_batch[1]] == [
+            "first N1", "ok", "again N1", "vip on", "ok"
+        ]  # fmt: skip
+    finally:
+        svc.stop()
