@@ -30,10 +30,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, Table, and_, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -275,6 +275,7 @@ class Worker:
                     .with_for_update()
                 ).all()
                 self._preload_contacts(session, taken, profiles)
+                session.info[OUTBOX_ROWS] = []  # written in one statement below
                 done = 0
                 waiting: set[tuple[str, str | None]] = set()
                 with session.no_autoflush:
@@ -292,6 +293,7 @@ class Worker:
                             row.error = f"stored event unreadable: {exc.errors()[:1]}"
                         row.processed_at = now
                         done += 1
+                _write_outbox(session)
             if done:
                 self.on_queued()
             return done
@@ -430,6 +432,8 @@ class Worker:
                 )
             return "ignored"
         event = EVENTS.validate_python(row.payload)
+        if not isinstance(event, MessageEvent | PostbackEvent):
+            _write_outbox(session, keep=True)  # the paths below add or touch outbox rows too
         if isinstance(event, TemplateStatusEvent):
             return self._template_status(session, event, row.received_at)
         if event.kind in ("delivery", "read"):
@@ -721,25 +725,24 @@ class Worker:
     ) -> None:
         if isinstance(effect, Send | Skipped):
             outbound = effect.outbound
-            row = OutboxMessage(
+            row = _outbox_row(
                 page_id=page_id,
                 contact_id=contact_id,
                 kind="message",
                 preview=outbound.preview[:2000],
                 origin=str(outbound.origin) if outbound.origin else None,
                 created_at=now,
-                attempts=0,
                 source="broadcast" if broadcast else "flow",
                 broadcast=broadcast,
             )
             if isinstance(effect, Send):
-                row.body = effect.request_body()
-                row.status = "queued"
+                row["body"] = effect.request_body()
+                row["status"] = "queued"
                 _notify_outbox(session)
-                row.expires_at = deadline
-                row.messaging_type = effect.delivery.messaging_type
-                row.tag = effect.delivery.tag
-                row.rationale = effect.delivery.because or None
+                row["expires_at"] = deadline
+                row["messaging_type"] = effect.delivery.messaging_type
+                row["tag"] = effect.delivery.tag
+                row["rationale"] = effect.delivery.because or None
                 if outbound.recipient.comment_id:
                     session.merge(
                         CommentReply(
@@ -749,12 +752,14 @@ class Worker:
                         )
                     )
             else:
-                row.body = {"recipient": outbound.recipient.as_json(), "message": outbound.message}
-                row.status, row.reason, row.detail = "skipped", effect.reason, effect.detail
+                recipient = outbound.recipient.as_json()
+                row["body"] = {"recipient": recipient, "message": outbound.message}
+                row["status"], row["reason"] = "skipped", effect.reason
+                row["detail"] = effect.detail
                 log.info(
                     "skipped a message to %s (%s): %s", contact_id, effect.reason, effect.detail
                 )
-            session.add(row)
+            _add_outbox(session, row)
         elif isinstance(effect, Schedule):
             self.schedule(session, page_id, contact_id, effect, now)
         elif isinstance(effect, HandOff | TakeBack | NotifyOut):
@@ -763,8 +768,9 @@ class Worker:
                 if isinstance(effect, HandOff | TakeBack)
                 else {"url": effect.url, "payload": effect.payload}
             )
-            session.add(
-                OutboxMessage(
+            _add_outbox(
+                session,
+                _outbox_row(
                     page_id=page_id,
                     contact_id=contact_id,
                     kind=effect.kind,
@@ -772,8 +778,7 @@ class Worker:
                     preview=effect.kind,
                     status="queued",
                     created_at=now,
-                    attempts=0,
-                )
+                ),
             )
             _notify_outbox(session)
         elif isinstance(effect, Cancelled):
@@ -799,7 +804,7 @@ class Worker:
         (`typing_pause` in the body, taken out before the call). One not sent is kept,
         skipped with its reason, beside the messages of its run."""
         body = {**effect.request_body(), TYPING_PAUSE: effect.pause.total_seconds()}
-        row = OutboxMessage(
+        row = _outbox_row(
             page_id=page_id,
             contact_id=contact_id,
             kind="typing",
@@ -807,18 +812,17 @@ class Worker:
             preview=f"\u2026 typing {effect.pause.total_seconds():g}s",
             origin=str(effect.origin) if effect.origin else None,
             created_at=now,
-            attempts=0,
             source="flow",
         )
         if effect.delivery is None:
-            row.status, row.reason = "skipped", effect.skip_reason
-            row.detail = effect.skip_detail
+            row["status"], row["reason"] = "skipped", effect.skip_reason
+            row["detail"] = effect.skip_detail
         else:
-            row.status, row.expires_at = "queued", deadline
-            row.messaging_type = effect.delivery.messaging_type
-            row.rationale = effect.delivery.because or None
+            row["status"], row["expires_at"] = "queued", deadline
+            row["messaging_type"] = effect.delivery.messaging_type
+            row["rationale"] = effect.delivery.because or None
             _notify_outbox(session)
-        session.add(row)
+        _add_outbox(session, row)
 
     def schedule(
         self, session: Session, page_id: str, contact_id: str, effect: Schedule, now: datetime
@@ -933,6 +937,7 @@ class Worker:
                     )
                 }
                 self._preload_contacts(session, taken, {})
+                session.info[OUTBOX_ROWS] = []  # written in one statement below
                 done = 0
                 with session.no_autoflush:
                     for pair in taken:
@@ -942,6 +947,7 @@ class Worker:
                                 break  # taken elsewhere: none of the contact's overtakes it
                             self._fire_row(session, row, now)
                             done += 1
+                _write_outbox(session)
             if done:
                 self.on_queued()
             return done
@@ -1146,3 +1152,53 @@ def _notify_outbox(session: Session) -> None:
     if not session.info.get("pageflows.notified"):
         session.info["pageflows.notified"] = True
         notify(session, OUTBOX)
+
+
+# issue 13: W. A batch's outbox rows, written with one executemany at its end instead of
+# one ORM object each (their construction and unit of work were a third of a follow-up's
+# cost). `fire_batch` and `decide_batch` defer them; an inbox event that is not a message
+# or postback (an echo, a handover, a receipt...) may add or update outbox rows another
+# way, so the rows deferred so far are written before it (`_process`): the rows keep the
+# order they were decided in, the order they are sent.
+OUTBOX_ROWS = "pageflows.outbox_rows"
+_OUTBOX_DEFAULTS: dict[str, Any] = dict.fromkeys(
+    (
+        "body",
+        "origin",
+        "messaging_type",
+        "tag",
+        "reason",
+        "detail",
+        "expires_at",
+        "rationale",
+        "source",
+        "broadcast",
+    )
+)
+
+
+def _outbox_row(**values: Any) -> dict[str, Any]:
+    """An outbox row's values; every row has the same columns, so a batch's rows go out
+    as one executemany in the order they were added."""
+    return {**_OUTBOX_DEFAULTS, "attempts": 0, **values}
+
+
+def _add_outbox(session: Session, values: dict[str, Any]) -> None:
+    """Keep the row for the batch's single insert (`_write_outbox`), or add it now."""
+    deferred: list[dict[str, Any]] | None = session.info.get(OUTBOX_ROWS)
+    if deferred is not None:
+        deferred.append(values)
+    else:
+        session.add(OutboxMessage(**values))
+
+
+def _write_outbox(session: Session, keep: bool = False) -> None:
+    """The batch's deferred outbox rows, in one executemany, in the order decided; with
+    `keep`, later rows are deferred again (a batch in the middle of its events)."""
+    if OUTBOX_ROWS not in session.info:
+        return
+    rows: list[dict[str, Any]] = session.info.pop(OUTBOX_ROWS)
+    if keep:
+        session.info[OUTBOX_ROWS] = []
+    if rows:
+        session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)

@@ -61,6 +61,13 @@ on keyword "later":
     send "ok"
     after 1h:
         send "reminder"
+
+on keyword "nudge":
+    send "ok"
+    after 1h:
+        typing 1s
+        send "still there, {contact.first_name|there}?"
+        handoff "asked for a human"
 """
 
 
@@ -327,3 +334,79 @@ def test_a_pass_locks_only_the_contacts_its_limit_of_events_can_reach() -> None:
     assert _batches({("p", "big"): 500, ("p", "next"): 1}, 200) == [[("p", "big")], [("p", "next")]]
     many = {("p", f"c{i}"): 1 for i in range(250)}
     assert max(len(b) for b in _batches(many, 10_000)) == BATCH_CONTACTS
+
+
+def outbox_as_contact_sees_it(svc: Service, psids: list[str]) -> list[list[dict[str, Any]]]:
+    """Every column of each contact's outbox rows, in order, but the ids and the contact."""
+    got: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    with Session(svc.engine) as session:
+        for row in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)):
+            values = {c.key: getattr(row, c.key) for c in OutboxMessage.__table__.columns}
+            body = json.loads(json.dumps(values.pop("body")).replace(row.contact_id, "PSID"))
+            del values["id"], values["contact_id"]
+            got[row.contact_id].append({**values, "body": body})
+    return [got[psid] for psid in psids]
+
+
+def test_follow_ups_fired_in_a_batch_write_the_outbox_rows_one_at_a_time_writes(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: W. A batch of due follow-ups writes its outbox rows in one statement at
+    its end: the same rows, column for column and in the same order per contact, as the
+    follow-ups fired one per transaction (the path a failed batch falls back to)."""
+    clock = FakeClock(START)
+    svc = service(database_url, sim, tmp_path, clock)
+    try:
+        batch = [f"71{n:02d}" for n in range(6)]
+        alone = [f"72{n:02d}" for n in range(6)]
+        for step, psid in enumerate(batch + alone):
+            sim.control.add_contact(psid, first_name="Ana" if step % 2 else "Bo")
+            say(svc, psid, "nudge" if step % 3 else "later", step % 6)
+        drain(svc)
+        clock.advance(timedelta(hours=1, minutes=1))
+        with Session(svc.engine) as session:
+            due = session.scalars(select(FollowUp).order_by(FollowUp.id)).all()
+            ids: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for row in due:
+                ids[(row.page_id, row.contact_id)].append(row.id)
+        now = clock.now()
+        assert svc.worker.fire_batch([(PAGE, p) for p in batch], ids, now) == len(batch)
+        assert svc.worker._fire_one_at_a_time([(PAGE, p) for p in alone], ids, now) == len(alone)
+        fired = outbox_as_contact_sees_it(svc, batch)
+        assert fired == outbox_as_contact_sees_it(svc, alone)
+        kinds = [[(r["kind"], r["status"], r["preview"]) for r in rows] for rows in fired]
+        assert kinds[0] == [("message", "queued", "ok"), ("message", "queued", "reminder")]
+        assert kinds[1][1:] == [
+            ("typing", "queued", "\u2026 typing 1s"),
+            ("message", "queued", "still there, Ana?"),
+            ("handoff", "queued", "handoff"),
+        ]
+        with Session(svc.engine) as session:
+            assert {f.status for f in session.scalars(select(FollowUp))} == {"done"}
+    finally:
+        svc.stop()
+
+
+def test_inbox_events_decided_in_a_batch_write_the_outbox_rows_one_at_a_time_writes(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: W. The same for a batch of inbox events (its outbox rows also go out in
+    one statement at its end): several events per contact, a tag seen by the next one."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        batch = [f"73{n:02d}" for n in range(4)]
+        alone = [f"74{n:02d}" for n in range(4)]
+        for group in (batch, alone):
+            for n, psid in enumerate(group):
+                sim.control.add_contact(psid, first_name=f"N{n}")
+                for step, text in enumerate(("count", "nudge", "count", "vip", "later")):
+                    say(svc, psid, text, 10 * n + step)
+        assert svc.worker.decide_batch([(PAGE, p) for p in batch], 100) == 20
+        assert svc.worker._one_at_a_time([(PAGE, p) for p in alone], 100) == 20
+        decided_batch = outbox_as_contact_sees_it(svc, batch)
+        assert decided_batch == outbox_as_contact_sees_it(svc, alone)
+        assert [r["preview"] for r in decided_batch[1]] == [
+            "first N1", "ok", "again N1", "vip on", "ok"
+        ]  # fmt: skip
+    finally:
+        svc.stop()

@@ -90,6 +90,7 @@ def _put(session: Session, row: ContactTag | ContactField) -> None:
     name = row.tag if isinstance(row, ContactTag) else row.name
     key = (type(row), row.page_id, row.psid, name)
     earlier = merged_rows.get(key)
+    _load_deferred(session, (row.page_id, row.psid))
     preloaded = (row.page_id, row.psid) in session.info.get(PRELOADED, ())
     if earlier is None and preloaded:  # its rows are all in the session (`preload`)
         found = session.identity_map.get(identity_key(type(row), key[1:]))
@@ -111,11 +112,14 @@ def preload(session: Session, contacts: list[tuple[str, str]], where: Any) -> No
     """issue 13: C. The tag and field rows of a batch's contacts (locked by the caller, so
     no one else writes them), read in one query each: `copy_searchable` then finds them in
     the session, and adds a new one without a look-up of its own. `where(table)` is the
-    contacts' condition on a table with `page_id` and `psid`."""
-    for table in (ContactTag, ContactField):
-        session.scalars(select(table).where(where(table))).all()
-    loaded: set[tuple[str, str]] = session.info.setdefault(PRELOADED, set())
-    loaded.update(contacts)
+    contacts' condition on a table with `page_id` and `psid`.
+
+    The two queries run when the batch first needs them (`_put`: a tag or field row
+    to add or change), not here: a batch whose decisions change no tag or field (a
+    follow-up that sends a message) reads none of those rows. The contacts stay
+    locked until the batch commits, so reading later reads the same rows."""
+    deferred: list[tuple[list[tuple[str, str]], Any]] = session.info.setdefault(DEFERRED, [])
+    deferred.append((list(contacts), where))
 
 
 MERGED = "pageflows.searchable_rows"
@@ -138,3 +142,22 @@ def name_key(text: str | None) -> str | None:
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())[:NAME_LIMIT] or None
+
+
+DEFERRED = "pageflows.searchable_deferred"
+
+
+def _load_deferred(session: Session, pair: tuple[str, str]) -> None:
+    """Read the tag and field rows `preload` deferred, for the batch that holds `pair`,
+    the first time one of its contacts needs them (in one query per table, as before)."""
+    deferred: list[tuple[list[tuple[str, str]], Any]] | None = session.info.get(DEFERRED)
+    if not deferred:
+        return
+    for index, (contacts, where) in enumerate(deferred):
+        if pair in contacts:
+            del deferred[index]
+            for table in (ContactTag, ContactField):
+                session.scalars(select(table).where(where(table))).all()
+            loaded: set[tuple[str, str]] = session.info.setdefault(PRELOADED, set())
+            loaded.update(contacts)
+            return
