@@ -259,6 +259,11 @@ def main() -> int:
         action="store_true",
         help="also time the in-process check (--quick skips it)",
     )
+    parser.add_argument(
+        "--findings",
+        action="store_true",
+        help="also time the findings series (--quick skips it)",
+    )
     args = parser.parse_args()
     sizes = (
         tuple(int(n) for n in args.sizes.split(","))
@@ -267,12 +272,15 @@ def main() -> int:
     )
     rounds = args.rounds or (1 if args.quick else 3)
     in_process = args.in_process or not args.quick
+    # The findings series (linear in the findings) in the long form only: --quick keeps
+    # make bench-quick within its minute.
+    all_series = ("clean", "findings") if args.findings or not args.quick else ("clean",)
     results = Results("check", quick=args.quick)
 
     with tempfile.TemporaryDirectory(prefix="bench-check-") as tmp:
         folders: dict[tuple[str, int], Path] = {}
         for size in sizes:
-            for series in ("clean", "findings"):
+            for series in all_series:
                 folder = Path(tmp) / f"{series}-{size}"
                 write_flows(folder, size, findings=series == "findings")
                 folders[series, size] = folder
@@ -289,7 +297,7 @@ def main() -> int:
         for size in sizes:
             # 100,000 triggers take a minute a run: one round of them is enough.
             jobs[f"lark {size}"] = lark_job(folders["clean", size])
-            for series in ("clean", "findings"):
+            for series in all_series:
                 key = (series, size)
                 jobs[f"cli {series} {size}"] = cli_job(folders[key], expected[key])
                 if in_process:
@@ -317,7 +325,7 @@ def main() -> int:
     for size in sizes:
         lark = best[f"lark {size}"]
         results.add(f"bare Lark parse, {size:,}", lark, "s")
-        for series in ("clean", "findings"):
+        for series in all_series:
             what = "clean" if series == "clean" else "findings"
             cli = best[f"cli {series} {size}"]
             target = value_at_most(1.0) if size == 10_000 and series == "clean" else None
@@ -344,6 +352,8 @@ def main() -> int:
                     baseline=lark,
                     baseline_name="bare Lark parse of the same files",
                 )
+        if "findings" not in all_series:
+            continue
         results.add(
             f"check cli, {size:,} triggers, findings vs clean",
             best[f"cli findings {size}"],
@@ -357,7 +367,7 @@ def main() -> int:
     for small, large in itertools.pairwise(sizes):
         growth = large / small
         for kind in ("cli", "in-process") if in_process else ("cli",):
-            for series in ("clean", "findings"):
+            for series in all_series:
                 name = f"{kind} {series}"
                 results.add(
                     f"check {kind} CPU, {series}, {large:,} vs {small:,} triggers",

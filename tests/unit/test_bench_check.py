@@ -40,6 +40,7 @@ def test_check_benchmark_writes_its_figures(tmp_path: Path) -> None:
             str(ROOT / "bench" / "bench_check.py"),
             "--quick",
             "--in-process",
+            "--findings",
             "--sizes",
             "20,40",
             "--json",
