@@ -402,7 +402,12 @@ _SEPARATORS = re.compile(
 )
 # A character beyond ASCII that is not one of _SEPARATORS: when there is none (ASCII
 # text with emoji or curly quotes), every character beyond ASCII becomes a space.
-_NOT_A_SEPARATOR = re.compile("[^\x00-\x7f" + _SEPARATORS.pattern[1:])
+_NOT_A_SEPARATOR = re.compile(
+    "[^\x00-\x7f\u00a1-\u00a9\u00ab\u00ac\u00ae-\u00b1\u00b4\u00b6-\u00b8\u00bb\u00bf\u00d7\u00f7"
+    "\u2010-\u2027\u2030-\u205e\u2190-\u21ff\u2600-\u2775\u2794-\u27bf\u3000-\u3003"
+    "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+    "\U0001f1e6-\U0001f1ff\U0001f300-\U0001faff]"
+)  # a test keeps it in step with _SEPARATORS
 _BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
 _BEYOND_ASCII = re.compile("[^\x00-\x7f]")
 _LATIN_MARKS = re.compile("[\u0300-\u036f]")  # dropped: never part of a plain text

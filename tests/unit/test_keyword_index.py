@@ -710,3 +710,11 @@ def test_solo_separators_are_separators_and_in_step() -> None:
     assert {chr(cp) for cp in range(0x10000) if _SOLO_SEPARATOR.match(chr(cp))} == listed
     for ch in listed:
         assert _fold_general(f"价a{ch}b格") == ["价", "a", "b", "格"], hex(ord(ch))
+
+
+def test_not_a_separator_is_every_character_beyond_ascii_but_the_separators() -> None:
+    from pageflows.rules.folding import _NOT_A_SEPARATOR, _SEPARATORS
+
+    for cp in range(0x80, 0x20000):
+        ch = chr(cp)
+        assert bool(_NOT_A_SEPARATOR.match(ch)) != bool(_SEPARATORS.match(ch)), hex(cp)
