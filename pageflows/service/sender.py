@@ -279,22 +279,18 @@ class Sender:
             self._pool = ThreadPoolExecutor(
                 max(MAX_LANES, self.concurrency), thread_name_prefix="pf-send"
             )
-        lanes = []
-        for page_id, queue in queues.items():
-            for _ in range(min(self._room(page_id), len(queue))):
-                with self._running_lock:
-                    self._running[page_id] = self._running.get(page_id, 0) + 1
-                lanes.append(self._pool.submit(self._lane, page_id, queue, halted))
-        return lanes
+        for page_id in queues:
+            self._wait_for_room(page_id)
+        return self._more_lanes(queues, halted)
 
-    def _room(self, page_id: str) -> int:
-        """Lanes the page may start now: its width less those still sending an earlier
-        batch's last rows; waits (recording what they sent) until one is free."""
+    def _wait_for_room(self, page_id: str) -> None:
+        """Until the page may start a lane: its width less those still sending an earlier
+        batch's last rows; records what they sent meanwhile. Only this thread starts
+        lanes, so the room found is still there for `_more_lanes`."""
         while True:
             with self._running_lock:
-                free = self.width(page_id) - self._running.get(page_id, 0)
-            if free > 0:
-                return free
+                if self.width(page_id) - self._running.get(page_id, 0) > 0:
+                    return
             self._flush_sent()
             time.sleep(TAKEN_POLL)
 
