@@ -504,6 +504,24 @@ def _fold_page(text: str, page: str) -> list[str] | None:
         return None
 
 
+# The first character beyond ASCII -> its page's codec (`_page_codec`), or, when
+# no page holds it, whether it is one of _SEPARATORS (an emoji: the text may be
+# ASCII but for emoji) or not (a letter: CJK, say). A plain dict read on every
+# message beyond ASCII (an lru_cache and two calls cost more); `_learn_codec`
+# bounds it.
+_CODEC_OF: dict[str, tuple[Any, str] | bool] = {}
+
+
+def _learn_codec(ch: str) -> tuple[Any, str] | bool:
+    """`_page_codec` of the page holding `ch`, else whether `ch` is a separator."""
+    page = "latin-1" if ch <= "\xff" else _page_of(ch)
+    codec: tuple[Any, str] | bool
+    codec = _SEPARATORS.match(ch) is not None if page is None else _page_codec(page)
+    if len(_CODEC_OF) < 4096:  # the characters messages begin with: a few dozen
+        _CODEC_OF[ch] = codec
+    return codec
+
+
 def _fold_plain(text: str) -> list[str] | None:
     """The words of text whose characters fold one at a time, else None.
 
@@ -523,11 +541,21 @@ def _fold_plain(text: str) -> list[str] | None:
     """
     first = _BEYOND_ASCII.search(text)
     ch = "\x80" if first is None else first.group()
-    page = "latin-1" if ch <= "\xff" else _page_of(ch)
-    if page is not None:
-        words = _fold_page(text, page)
-        return _fold_mixed(text) if words is None else words
-    if _NOT_A_SEPARATOR.search(text) is None:
+    codec = _CODEC_OF.get(ch)
+    if codec is None:
+        codec = _learn_codec(ch)
+    if codec.__class__ is tuple:
+        encoding, folds = codec
+        try:
+            if encoding is None:
+                raw = text.encode("latin-1")
+            else:
+                raw = codecs.charmap_encode(text, "strict", encoding)[0]
+            return codecs.charmap_decode(raw, "strict", folds)[0].split()
+        except UnicodeError:  # a character beyond the page, or one it does not fold alone
+            return _fold_mixed(text)
+    # (When the first is a letter, _NOT_A_SEPARATOR would find it: no need to look.)
+    if codec and _NOT_A_SEPARATOR.search(text) is None:
         # ASCII but for emoji and the like: each one character, so one "?", a space.
         return text.encode("ascii", "replace").translate(_ASCII_BYTES).decode("ascii").split()
     if classes.solo_plain().fullmatch(text):
