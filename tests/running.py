@@ -67,14 +67,40 @@ class Running:
         return int(count or 0)
 
     def drain(self, wait: float = 30.0) -> int:
-        """Wake the worker until the inbox has nothing pending (or `wait` passes); what is left."""
+        """Wake the worker until the inbox has nothing pending (or `wait` passes); what is left.
+
+        An event that failed waits for its retry (`next_attempt_at`, a second or five
+        later): on the shared fake clock that moment never comes unless the clock is
+        moved, so it is moved there, as real time would pass. An event that keeps
+        failing is parked after its last try: callers that care assert on that.
+        """
         deadline = time.monotonic() + wait
         left = self.pending()
         while left and time.monotonic() < deadline:
             self.service.wake()
             time.sleep(0.05)
+            retry_at = self.next_retry()
+            if retry_at is not None and retry_at > self.clock.now():
+                self.clock.set(retry_at)
+                self.sim.control.set_clock(retry_at)
             left = self.pending()
         return left
+
+    def next_retry(self) -> datetime | None:
+        """When the earliest pending event that failed may be tried again (None: none failed)."""
+        with Session(self.service.engine) as session:
+            moment = session.scalar(
+                select(func.min(InboxEvent.next_attempt_at)).where(
+                    InboxEvent.status == "pending", InboxEvent.attempts > 0
+                )
+            )
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.clock.now().tzinfo)
+        return moment
+
+    def failures(self) -> list[str]:
+        """The errors of the inbox events that failed at least once (retried or parked)."""
+        return [f"{row.id} {row.status}: {row.error}" for row in self.inbox() if row.attempts]
 
 
 @contextmanager

@@ -89,6 +89,7 @@ def test_no_body_gets_a_5xx_none_stays_pending_and_the_service_still_answers(
         posted = time.monotonic() - started
         stuck = world.drain(wait=max(60.0, EXAMPLES / 20))
         statuses = Counter(row.status for row in world.inbox())
+        failures = world.failures()
         # A generated policy block may have paused the page, as it should: Facebook's
         # unblock comes first, then the good message.
         unblock = {"object": "page", "entry": [{"id": PAGE, "messaging": [UNBLOCK]}]}
@@ -99,10 +100,13 @@ def test_no_body_gets_a_5xx_none_stays_pending_and_the_service_still_answers(
             f"\nfuzz[{backend}]: {sum(tally.statuses.values())} posts in {posted:.0f}s;"
             f" HTTP status {dict(sorted(tally.statuses.items()))};"
             f" 5xx {len(tally.server_errors)}; inbox {dict(statuses)}; stuck pending {stuck};"
+            f" failed once or more: {len(failures)};"
             f" good message answered: {answered == ['prices']};"
             f" total {time.monotonic() - started:.0f}s"
         )
     assert tally.server_errors == [], tally.server_errors[:3]
-    assert stuck == 0, statuses
-    assert statuses["parked"] == 0, statuses  # the edge stored nothing the worker chokes on
+    assert stuck == 0, (statuses, failures[:5])
+    # The edge stored nothing the worker chokes on: a failure retried may be a blip of
+    # the machine's (a lock timeout under load), one parked is not.
+    assert statuses["parked"] == 0, (statuses, failures[:5])
     assert answered == ["prices"]
