@@ -44,6 +44,7 @@ from bench.results import Results, arguments, ratio_at_least
 DEFAULT_CONTACTS = 750  # 3,000 events per round
 QUICK_CONTACTS = 10
 PACE = 1.0  # messages a second: the senders stay all but idle
+CORES = os.cpu_count() or 1
 
 
 def start_workers(
@@ -103,11 +104,21 @@ def pause(procs: list[subprocess.Popen[bytes]], running: int) -> None:
         proc.send_signal(signal.SIGCONT if i < running else signal.SIGSTOP)
 
 
+def busy_jiffies() -> tuple[int, int]:
+    """(CPU time spent working, all CPU time) of the whole machine so far, in clock
+    ticks (/proc/stat): the workers, PostgreSQL's backends, the simulator, all."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
 def one_round(
     n: int, procs: list[subprocess.Popen[bytes]], engine: Engine, contacts: int, prefix: int,
     qr: str,
-) -> float:  # fmt: skip
-    """Events per second the first `n` worker processes decide, draining one round."""
+) -> tuple[float, float]:  # fmt: skip
+    """Events per second the first `n` worker processes decide, draining one round,
+    and how many of the machine's cores were busy meanwhile (its share of all ticks)."""
     from pageflows.service.storage.inbox import pending_count
     from pageflows.service.storage.models import InboxEvent
 
@@ -118,12 +129,15 @@ def one_round(
     # All in one transaction, so the workers see the whole round at once.
     stored = world.store(engine, items, now, batch=len(items))
     start = time.perf_counter()
+    busy_before, all_before = busy_jiffies()
     deadline = start + 1800
     while pending_count(engine):
         if time.perf_counter() > deadline:
             raise RuntimeError(f"{n} workers did not drain {stored} events in time")
         time.sleep(0.02)
     elapsed = time.perf_counter() - start
+    busy_after, all_after = busy_jiffies()
+    cores_busy = CORES * (busy_after - busy_before) / max(1, all_after - all_before)
     time.sleep(0.3)  # every process finishes its pass before any is stopped
     with engine.connect() as c:
         statuses = dict(
@@ -131,7 +145,7 @@ def one_round(
         )
     if set(statuses) != {"done"}:
         raise RuntimeError(f"not every event was decided: {statuses}")
-    return stored / elapsed
+    return stored / elapsed, cores_busy
 
 
 def main() -> None:
@@ -159,6 +173,7 @@ def main() -> None:
             qr = world.quick_reply_payload(svc)
             engine = svc.engine
             best = dict.fromkeys(counts, 0.0)
+            busy = dict.fromkeys(counts, 0.0)  # cores busy in each count's best round
             prefix = 0
             procs = start_workers(max(counts), url, flows, sim, logs)
             try:
@@ -168,7 +183,9 @@ def main() -> None:
                 for _ in range(rounds):
                     for n in counts:
                         prefix += 1
-                        best[n] = max(best[n], one_round(n, procs, engine, contacts, prefix, qr))
+                        rate, cores_busy = one_round(n, procs, engine, contacts, prefix, qr)
+                        if rate > best[n]:
+                            best[n], busy[n] = rate, cores_busy
             finally:
                 pause(procs, len(procs))
                 began = time.perf_counter()
@@ -176,7 +193,18 @@ def main() -> None:
                 print(f"{len(procs)} workers stopped in {time.perf_counter() - began:.1f} s")
                 engine.dispose()
     events = contacts * world.EVENTS_PER_CONTACT
-    cores = os.cpu_count() or 1
+    cores = CORES
+    for n in counts:
+        print(f"{n} process(es): {best[n]:,.0f} events/s, {busy[n]:.2f} of {cores} cores busy")
+    # What more processes could add at most: the cores left idle while one decides.
+    results.add(
+        f"worker processes on PostgreSQL, {events:,} events: most the cores allow vs 1"
+        f" ({cores} cores; all cores / cores busy with 1 process)",
+        cores / max(busy[1], 0.01),
+        "x",
+        baseline=1.0,
+        baseline_name="1 process: the machine's cores busy meanwhile (/proc/stat)",
+    )
     for n in counts[1:]:
         results.add(
             f"worker processes on PostgreSQL, {events:,} events: {n} vs 1 ({cores} cores)",
