@@ -81,8 +81,8 @@ def rss_kib(pid: int, field: str) -> int:
 
 def simulator_app(count: int) -> Any:
     """The simulator's WSGI app (gunicorn calls this in its own process): the N contacts
-    known with open windows; `/_bench/times` lists when each accepted send was logged (the
-    simulator's clock) and to whom."""
+    known with open windows; `/_bench/times` lists when each accepted send arrived (the
+    simulator's clock, before its answer time) and to whom."""
     from flask import jsonify
 
     from pageflows.simulator.app import create_app
@@ -99,7 +99,9 @@ def simulator_app(count: int) -> Any:
             accepted = [e for e in state.log if e.get("ok") and e.get("recipient_id")]
         return jsonify(
             {
-                "at": [e["at"] for e in accepted],
+                # When each call arrived (before the simulator's 50 ms answer time):
+                # what Facebook's rate limit counts.
+                "at": [e["received_at"] for e in accepted],
                 "recipient_id": [e["recipient_id"] for e in accepted],
             }
         )

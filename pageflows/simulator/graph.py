@@ -63,6 +63,8 @@ def graph_blueprint(state: SimState) -> Blueprint:
 
     @bp.post("/<version>/<node>/messages")
     def messages(version: str, node: str) -> tuple[dict[str, Any], int]:
+        # When the call arrived, before any injected delay: what a rate limit counts.
+        arrived = state.clock.now().isoformat()
         body: dict[str, Any] = {}
         page_id = node
         try:
@@ -73,10 +75,12 @@ def graph_blueprint(state: SimState) -> Blueprint:
         except GraphError as error:
             recipient = body.get("recipient")
             rid = recipient.get("id") if isinstance(recipient, dict) else None
-            state.record(_entry(state, page_id, body, False, error.status, rid, error.body()))
+            entry = _entry(state, page_id, body, False, error.status, rid, error.body())
+            state.record({**entry, "received_at": arrived})
             raise
         result = accepted.response
         entry = _entry(state, page_id, body, True, 200, result["recipient_id"], result)
+        entry["received_at"] = arrived
         state.record({**entry, **accepted.notes})
         return result, 200
 
