@@ -126,7 +126,7 @@ def run_worker(database_url: str, flows: str, graph_url: str, rate: float) -> No
     """The worker's process: built as `pageflows worker` builds it, the page's pace set to
     `rate`; prints its RSS once built, then runs until SIGTERM."""
     from pageflows.clock import SystemClock
-    from pageflows.serve import build_service
+    from pageflows.serve import build_service, settle_heap
     from pageflows.service import pages
     from pageflows.service.config import PageConfig, Settings
 
@@ -143,6 +143,7 @@ def run_worker(database_url: str, flows: str, graph_url: str, rate: float) -> No
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(rss_kib(os.getpid(), "VmRSS"), flush=True)
+    settle_heap()  # as `pageflows worker` does
     service.start()
     stop.wait()
     service.stop()

@@ -411,8 +411,10 @@ def main() -> None:
                     )
                 if not skip_e2e:
                     with world.fresh_database(kind, folder) as url:
-                        # One page sends at most MAX_PACE a second: above it, sends queue.
-                        rate = min(peak / 2, 0.9 * world.MAX_PACE)
+                        # Half the peak of the whole path: its peak is the lower of the
+                        # worker's decisions and the page's pace (one page sends at most
+                        # MAX_PACE a second; above it, sends queue behind the pace).
+                        rate = min(peak, world.MAX_PACE) / 2
                         end_to_end(results, kind, url, flows, logs, rate, e2e_seconds)
     print(results.table())
     results.write(args.json)

@@ -31,6 +31,7 @@ from pageflows.serve import (
     ensure_free,
     free_port,
     prepare_database,
+    settle_heap,
     start_sandbox_simulator,
 )
 from pageflows.service import connected_pages
@@ -422,6 +423,7 @@ def run_serving(
     else:
         log.info("serving %d page(s) through %s", len(settings.pages), settings.graph_url)
     if service is not None:
+        settle_heap()
         service.start()
     url = f"http://{host}:{port}"
     log.info(
@@ -486,6 +488,7 @@ def worker(
     graph_url = sandbox_graph_url(settings, simulator_port)
     service = build_or_exit(settings, flows_dir, senders, graph_url)
     stopped = wait_for_signals(service, config_path, settings.sandbox)
+    settle_heap()
     service.start()
     log.info(
         "worker started for %d page(s) on %s (%d sender thread(s); pace: %s)%s",

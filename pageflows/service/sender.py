@@ -82,6 +82,10 @@ MAX_ROW_BACKOFF = timedelta(minutes=10)  # one message's own, for errors about i
 MAX_RETRY_AGE = timedelta(days=2)
 CANDIDATES = 500
 RECORD_TRIES = 3
+# issue 13: how often a claim also looks for the rows of a process that died (their
+# leases ended): a lease is LEASE long, so a second later is no later; every claim, it
+# was a transaction of its own before every send (a sixth of the sender's time).
+RECOVER_EVERY = timedelta(seconds=1)
 # Contacts sent to at once by one process: AUTO (the default, issue 13: E) sizes each
 # page's lanes from its pace and its calls' time, MIN_LANES to MAX_LANES; `--senders K` fixes K.
 AUTO = 0
@@ -200,6 +204,7 @@ class Sender:
         self.stopping = threading.Event()  # set on SIGTERM: finish what is in flight, no more
         self._pool: ThreadPoolExecutor | None = None
         self._ensured = False
+        self._recovered_at: datetime | None = None  # the last look for dead processes' rows
         # issue 13: E. Per page, how long its calls took lately (slot to recorded answer), a
         # moving average: it sizes the page's lanes (`width`).
         self._call_seconds: dict[str, float] = {}
@@ -510,8 +515,11 @@ class Sender:
         if not self._ensured:
             pages.ensure(self.engine, list(self.clients), now)
             self._ensured = True
-        with Session(self.engine) as session, session.begin():
-            self._recover_in_doubt(session, now)
+        last = self._recovered_at
+        if last is None or not last <= now < last + RECOVER_EVERY:
+            with Session(self.engine) as session, session.begin():
+                self._recover_in_doubt(session, now)
+            self._recovered_at = now
         claimed: list[Claimed] = []
         order = list(self.clients)
         self.rng.shuffle(order)  # no page always first when several processes claim at once
