@@ -8,29 +8,19 @@ sends it) and pauses automation the same way.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import click
 
 from pageflows.cli.operate import engine_or_exit
-from pageflows.cli.server import config_option
+from pageflows.cli.server import config_option, read_settings_or_exit
 from pageflows.clock import SystemClock
 from pageflows.engine.policy import Skip
 from pageflows.service import agent
 from pageflows.service.agent_draft import Draft, DraftError, parse_draft
-from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
+from pageflows.service.config import PageConfig, Settings
 
 page_option = click.option(
     "--page", "page_id", default=None, help="The page's id; needed when several are configured."
 )
-
-
-def _settings(config_path: str) -> Settings:
-    try:
-        return read_settings(os.environ, Path(config_path))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _page(settings: Settings, page_id: str | None) -> PageConfig:
@@ -61,7 +51,7 @@ def _page(settings: Settings, page_id: str | None) -> PageConfig:
 @config_option
 def reply(psid: str, text: str, author: str | None, page_id: str | None, config_path: str) -> None:
     """Answer a contact as a person: RESPONSE inside 24 h, HUMAN_AGENT up to 7 days."""
-    settings = _settings(config_path)
+    settings = read_settings_or_exit(config_path)
     page = _page(settings, page_id)
     try:
         draft: Draft = parse_draft({"text": text, "author": author})
@@ -98,7 +88,7 @@ def contact() -> None:
 @config_option
 def contact_resume(psid: str, page_id: str | None, config_path: str) -> None:
     """Hand the conversation back: automation answers this contact again."""
-    settings = _settings(config_path)
+    settings = read_settings_or_exit(config_path)
     page = _page(settings, page_id)
     engine = engine_or_exit(settings.database_url)
     try:

@@ -10,32 +10,23 @@ its status and why it was allowed.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import Engine
 
 from pageflows.cli.operate import engine_or_exit
-from pageflows.cli.server import config_option
+from pageflows.cli.server import config_option, read_settings_or_exit
 from pageflows.clock import SystemClock
 from pageflows.service import conversations
-from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
+from pageflows.service.config import PageConfig, Settings
 from pageflows.service.conversations import ContactFilter, QueryError
 
 page_option = click.option(
     "--page", "page_id", default=None, help="The page's id (default: the first configured)."
 )
-
-
-def _settings(config_path: str) -> Settings:
-    try:
-        return read_settings(os.environ, Path(config_path))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _page(settings: Settings, page_id: str | None) -> PageConfig:
@@ -102,7 +93,7 @@ def contacts(
     config_path: str,
 ) -> None:
     """A page's contacts, newest message first, a page at a time."""
-    settings = _settings(config_path)
+    settings = read_settings_or_exit(config_path)
     page = _page(settings, page_id)
     engine = engine_or_exit(settings.database_url)
     filters = ContactFilter(q=q, tag=tag, field=field, ref=ref, source=source, window=window)
@@ -162,7 +153,7 @@ def conversation(
     config_path: str,
 ) -> None:  # fmt: skip
     """One contact's conversation: `>` the contact, `<` the Page, with statuses and why."""
-    settings = _settings(config_path)
+    settings = read_settings_or_exit(config_path)
     page = _page(settings, page_id)
     engine = engine_or_exit(settings.database_url)
     try:

@@ -19,12 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pageflows.cli.operate import engine_or_exit
-from pageflows.cli.server import beside_flows, clock_of, config_option
+from pageflows.cli.server import beside_flows, clock_of, config_option, read_settings_or_exit
 from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.compile import Program
 from pageflows.rules.load import load_paths
 from pageflows.service import arrivals, links, pages, step_stats
-from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
+from pageflows.service.config import PageConfig, Settings
 
 page_option = click.option(
     "--page", "page_id", default=None, help="The page's id (default: the only, or first, page)."
@@ -41,11 +41,7 @@ flows_option = click.option(
 
 
 def _settings(config_path: str, flows: str | None) -> Settings:
-    path = beside_flows(config_path, flows) if flows else config_path
-    try:
-        return read_settings(os.environ, Path(path))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return read_settings_or_exit(beside_flows(config_path, flows) if flows else config_path)
 
 
 def _page(settings: Settings, page_id: str | None) -> PageConfig:

@@ -92,6 +92,15 @@ def settings_or_exit(config_path: str, sandbox: bool = False) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
+def read_settings_or_exit(config_path: str) -> Settings:
+    """The settings file and environment as they are (no sandbox default), or one line
+    saying why not: what the operator commands (`agent`, `conversations`, `growth`) read."""
+    try:
+        return read_settings(os.environ, Path(config_path))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def sandbox_graph_url(settings: Settings, simulator_port: int) -> str | None:
     """Sandbox mode: the simulator a `serve --sandbox` started, under the configured version."""
     if not settings.sandbox:
