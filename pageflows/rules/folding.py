@@ -493,7 +493,12 @@ def _fold_between_letters(ch: str) -> str:
 
 def _fold_page(text: str, page: str) -> list[str] | None:
     """The words of `text` through one code page's folding table, or None."""
-    encoding, folds = _page_codec(page)
+    return _fold_with(text, _page_codec(page))
+
+
+def _fold_with(text: str, codec: tuple[Any, str]) -> list[str] | None:
+    """The words of `text` through a page's codec (`_page_codec`), or None."""
+    encoding, folds = codec
     try:
         if encoding is None:
             raw = text.encode("latin-1")
@@ -545,15 +550,8 @@ def _fold_plain(text: str) -> list[str] | None:
     if codec is None:
         codec = _learn_codec(ch)
     if codec.__class__ is tuple:
-        encoding, folds = codec
-        try:
-            if encoding is None:
-                raw = text.encode("latin-1")
-            else:
-                raw = codecs.charmap_encode(text, "strict", encoding)[0]
-            return codecs.charmap_decode(raw, "strict", folds)[0].split()
-        except UnicodeError:  # a character beyond the page, or one it does not fold alone
-            return _fold_mixed(text)
+        words = _fold_with(text, codec)
+        return _fold_mixed(text) if words is None else words
     # (When the first is a letter, _NOT_A_SEPARATOR would find it: no need to look.)
     if codec and _NOT_A_SEPARATOR.search(text) is None:
         # ASCII but for emoji and the like: each one character, so one "?", a space.
