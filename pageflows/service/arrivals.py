@@ -33,6 +33,11 @@ from pageflows.engine.events import (
 from pageflows.service.storage.models import Arrival
 
 VIAS = ("link", "qr", "ad", "comment", "direct")
+# A ref or source longer than its column (a forged webhook, a link made elsewhere) is
+# kept cut, as the contact's own copy is (contact_search.py): the event still runs on the
+# whole ref; refused by the database it failed at every try and was parked.
+_REF_LIMIT = Arrival.__table__.c.ref.type.length
+_SOURCE_LIMIT = Arrival.__table__.c.source.type.length
 # What a contact does that may be its first contact with the Page (not our own timers).
 CONTACT_EVENTS = (MessageIn, PostbackIn, ReferralIn, CommentIn, OptinIn)
 
@@ -57,11 +62,12 @@ def record(session: Session, page_id: str, event: InboundEvent, is_new: bool) ->
         via, ref = via_of(referral), referral.ref
     else:
         via, ref = ("comment" if isinstance(event, CommentIn) else "direct"), None
+    source = referral.source if referral else None
     arrival = Arrival(
         page_id=page_id,
         psid=event.contact_id,
-        ref=ref,
-        source=referral.source if referral else None,
+        ref=None if ref is None else ref[:_REF_LIMIT],
+        source=None if source is None else source[:_SOURCE_LIMIT],
         via=via,
         ref_missing=is_new and not ref and via != "comment",
         at=event.timestamp,

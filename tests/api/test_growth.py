@@ -136,6 +136,24 @@ def test_arrivals_are_counted_per_ref_and_way_and_a_scan_runs_the_refs_flow(
         assert offset.status_code == 200 and offset.json()["refs"] == []
 
 
+def test_a_ref_and_source_longer_than_their_columns_are_counted_cut_and_the_event_runs(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A forged or foreign referral: 300 characters of ref, 40 of source. The event is
+    decided (not parked after failing at every try), the arrival counted under the ref's
+    first 255 characters, and the flow still runs on the whole ref."""
+    with running_world(database_url, tmp_path, FLOW) as world:
+        start(world)
+        long_ref = "camp_" + "x" * 295
+        status = referral_webhook(world, "p-long", ref=long_ref, source="S" * 40)
+        assert status == 200
+        world.settle()
+        assert world.texts("p-long") == ["A campaign"]
+        assert {row.status for row in world.inbox()} == {"done"}
+        refs = {r["ref"]: r for r in world.api("GET", "/growth").json()["refs"]}
+        assert refs[long_ref[:255]]["total"] == 1
+
+
 def test_a_qr_code_decodes_to_its_link_and_a_scan_of_it_counts_as_qr(
     database_url: str, tmp_path: Path
 ) -> None:
