@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, func, select
 from sqlalchemy.orm import Session
 
 from pageflows.engine.events import (
@@ -36,8 +36,8 @@ VIAS = ("link", "qr", "ad", "comment", "direct")
 # A ref or source longer than its column (a forged webhook, a link made elsewhere) is
 # kept cut, as the contact's own copy is (contact_search.py): the event still runs on the
 # whole ref; refused by the database it failed at every try and was parked.
-_REF_LIMIT = Arrival.__table__.c.ref.type.length
-_SOURCE_LIMIT = Arrival.__table__.c.source.type.length
+_REF_LIMIT = cast(String, Arrival.__table__.c.ref.type).length
+_SOURCE_LIMIT = cast(String, Arrival.__table__.c.source.type).length
 # What a contact does that may be its first contact with the Page (not our own timers).
 CONTACT_EVENTS = (MessageIn, PostbackIn, ReferralIn, CommentIn, OptinIn)
 
