@@ -6,6 +6,7 @@ one answered by the reference, as before."""
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -153,3 +154,18 @@ def test_a_busy_or_broken_database_is_reported_at_once_not_tried_twice(
     assert references == []
     monkeypatch.undo()
     assert store_batch(engine, a_batch("m_1"), NOW) == 1
+
+
+def test_sqlite_s_held_writing_connection_is_closed_with_the_engine(engine: Engine) -> None:
+    """The direct insert keeps one SQLite connection between requests; `dispose()` (a worker
+    process ending, a test's teardown) closes it, and the next insert opens a fresh one."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's direct insert takes its connection from the pool each time")
+    assert store_batch(engine, a_batch("m_1"), NOW) == 1
+    held = inbox._HELD[engine]
+    engine.dispose()
+    assert engine not in inbox._HELD
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        held.execute("SELECT 1")
+    assert store_batch(engine, a_batch("m_2"), NOW) == 1
+    assert inbox._HELD[engine] is not held
