@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from pageflows.clock import Clock
 from pageflows.service import health
 from pageflows.service.storage.inbox import Unstorable, store_batch
+from pageflows.webhook.direct import DirectIngest, reraise_failure
 from pageflows.webhook.fit import inbox_row
 from pageflows.webhook.parse import Malformed, parse_body
 from pageflows.webhook.verify import signature_is_valid, verify_handshake
@@ -48,8 +49,28 @@ def create_app(
             return "verify token mismatch", 403
         return Response(challenge, mimetype="text/plain")
 
+    def accept(raw: bytes, signature: str | None) -> bytes | None:
+        """The 200's body when `raw` is signed, well formed and stored, as `receive` would
+        answer it; None for every other answer, which `receive` gives (webhook/direct.py)."""
+        if not signature_is_valid(app_secret, raw, signature):
+            return None
+        now = clock.now()
+        parsed = parse_body(raw, max_body, received_at=now)
+        if isinstance(parsed, Malformed):
+            return None
+        rows = [inbox_row(event) for event in parsed.events]
+        stored = store_batch(engine, rows, now)
+        if isinstance(stored, Unstorable):
+            return None
+        if stored:
+            wake()
+        return _answer(stored, len(rows)).encode()
+
     @app.post("/webhook")
     def receive() -> tuple[Response, int]:
+        """The reference: every answer but the direct path's 200s, and all of them when the
+        app is called without it."""
+        reraise_failure(request.environ)
         raw = request.get_data(cache=False)
         if not signature_is_valid(app_secret, raw, request.headers.get("X-Hub-Signature-256")):
             return jsonify(error="missing or wrong X-Hub-Signature-256"), 403
@@ -64,9 +85,7 @@ def create_app(
             return jsonify(error=f"the events cannot be stored: {stored.reason}"), 400
         if stored:
             wake()
-        # What jsonify would write, without its provider's machinery on the hot path.
-        answer = f'{{"new":{stored},"received":{len(rows)}}}\n'
-        return Response(answer, mimetype="application/json"), 200
+        return Response(_answer(stored, len(rows)), mimetype="application/json"), 200
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -101,7 +120,13 @@ def create_app(
         log.exception("unexpected error on %s %s", request.method, request.path)
         return jsonify(error="internal error; nothing was lost, Facebook will redeliver"), 500
 
+    app.wsgi_app = DirectIngest(app.wsgi_app, accept, max_body)  # type: ignore[method-assign]
     return app
+
+
+def _answer(stored: int, received: int) -> str:
+    """The 200's body: what jsonify would write, without its provider's machinery."""
+    return f'{{"new":{stored},"received":{received}}}\n'
 
 
 def _report(engine: Engine, clock: Clock) -> dict[str, Any]:

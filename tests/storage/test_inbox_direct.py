@@ -1,0 +1,171 @@
+"""The webhook's direct insert (the driver's own connection, `_insert_direct`) against the
+SQLAlchemy path it stands in for (`_insert_retrying`, the reference): for any batches, the
+same answers and the same rows, on SQLite and PostgreSQL; and every failure of the direct
+one answered by the reference, as before."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from pageflows.service.storage import inbox
+from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.inbox import (
+    Unstorable,
+    _insert_direct,
+    _insert_retrying,
+    store_batch,
+)
+from pageflows.service.storage.migrate import upgrade
+from pageflows.service.storage.models import InboxEvent
+
+NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
+_pages = itertools.count()
+COMPARED = (
+    *("contact_id", "kind", "dedup_key", "occurred_at", "received_at", "payload", "status"),
+    *("attempts", "error", "processed_at", "next_attempt_at", "notes"),
+)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pre_ping=False)  # as the webhook's (web/application.py)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
+json_value = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
+moment = st.datetimes(
+    min_value=datetime(1971, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+).map(lambda t: t.astimezone(timezone(timedelta(hours=5, minutes=30))))
+a_row = st.fixed_dictionaries(
+    {
+        "contact_id": st.none() | st.sampled_from(["1", "22", "6543210987654321"]),
+        "kind": st.sampled_from(["message", "postback", "unknown"]),
+        "dedup_key": st.sampled_from(["m_1", "m_2", "m_é", "m_" + "x" * 500]),
+        "occurred_at": st.none() | moment,
+        "payload": st.dictionaries(text, json_value, max_size=4),
+    }
+)
+
+
+def stored(engine: Engine, page: str) -> list[tuple[Any, ...]]:
+    """Every column of the page's rows but the page and the id, in insertion order."""
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(InboxEvent).where(InboxEvent.page_id == page).order_by(InboxEvent.id)
+        )
+        return [tuple(getattr(r, column) for column in COMPARED) for r in rows]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(st.lists(a_row, min_size=1, max_size=4), min_size=1, max_size=3))
+def test_the_direct_insert_answers_and_stores_as_the_reference(
+    engine: Engine, batches: list[list[dict[str, Any]]]
+) -> None:
+    n = next(_pages)
+    direct_page, reference_page = f"direct{n}", f"reference{n}"
+    for batch in batches:
+        direct = _insert_direct(engine, [{**r, "page_id": direct_page} for r in batch], NOW)
+        reference = _insert_retrying(engine, [{**r, "page_id": reference_page} for r in batch], NOW)
+        assert direct == reference
+    assert stored(engine, direct_page) == stored(engine, reference_page)
+    assert stored(engine, direct_page)  # the first row of a batch is always new
+
+
+def a_batch(key: str, **extra: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "page_id": "104123456789012",
+            "contact_id": "22",
+            "kind": "message",
+            "dedup_key": key,
+            "occurred_at": NOW,
+            "payload": {"text": "hi"},
+            **extra,
+        }
+    ]
+
+
+def test_a_value_no_column_takes_is_left_to_the_reference_which_refuses_it(
+    engine: Engine,
+) -> None:
+    naive = a_batch("m_naive", occurred_at=datetime(2026, 1, 1))
+    assert _insert_direct(engine, naive, NOW) is None
+    answer = store_batch(engine, naive, NOW)
+    assert isinstance(answer, Unstorable) and "timezone-aware" in answer.reason
+
+
+def test_a_failed_direct_insert_stores_through_the_reference_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database refuses the direct statement's values (here: a NULL where none may be):
+    the reference path stores the batch, once, and the connection goes back to the pool
+    usable."""
+    broken = inbox._Direct("INSERT INTO inbox (page_id) VALUES (NULL)", None, ())
+    monkeypatch.setattr(inbox, "_direct", lambda dialect, rows: broken)
+    monkeypatch.setattr(inbox, "_bound", lambda plan, rows, received_at: [])
+    assert store_batch(engine, a_batch("m_1"), NOW) == 1
+    assert store_batch(engine, a_batch("m_1"), NOW) == 0
+    monkeypatch.undo()
+    assert store_batch(engine, a_batch("m_2"), NOW) == 1
+    assert [r[2] for r in stored(engine, "104123456789012")] == ["m_1", "m_2"]
+
+
+def test_a_body_of_more_than_one_statement_takes_the_reference_path(engine: Engine) -> None:
+    rows = [a_batch(f"m_{i}")[0] for i in range(inbox.CHUNK_ROWS + 1)]
+    assert _insert_direct(engine, rows, NOW) is None
+    assert store_batch(engine, rows, NOW) == inbox.CHUNK_ROWS + 1
+
+
+def test_a_busy_or_broken_database_is_reported_at_once_not_tried_twice(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite answers "no such table" as it answers "database is locked" (after its 30 s
+    busy wait): OperationalError, which the webhook answers 503, raised by the direct path
+    itself: the reference path would have waited as long once more."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL calls a missing table a ProgrammingError")
+    broken = inbox._Direct("INSERT INTO no_such_table VALUES (1)", None, ())
+    monkeypatch.setattr(inbox, "_direct", lambda dialect, rows: broken)
+    monkeypatch.setattr(inbox, "_bound", lambda plan, rows, received_at: [])
+    references: list[int] = []
+    monkeypatch.setattr(inbox, "_insert_retrying", lambda *args: references.append(1) or 0)
+    with pytest.raises(OperationalError, match="no such table"):
+        store_batch(engine, a_batch("m_1"), NOW)
+    assert references == []
+    monkeypatch.undo()
+    assert store_batch(engine, a_batch("m_1"), NOW) == 1
+
+
+def test_sqlite_s_held_writing_connection_is_closed_with_the_engine(engine: Engine) -> None:
+    """The direct insert keeps one SQLite connection between requests; `dispose()` (a worker
+    process ending, a test's teardown) closes it, and the next insert opens a fresh one."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's direct insert takes its connection from the pool each time")
+    assert store_batch(engine, a_batch("m_1"), NOW) == 1
+    held = inbox._HELD[engine]
+    engine.dispose()
+    assert engine not in inbox._HELD
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        held.execute("SELECT 1")
+    assert store_batch(engine, a_batch("m_2"), NOW) == 1
+    assert inbox._HELD[engine] is not held
