@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, Table, and_, insert, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -81,7 +81,11 @@ from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient, Profile
 from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_contacts
 from pageflows.service.sender import TYPING_PAUSE, release_held
-from pageflows.service.storage.contact_search import copy_searchable
+from pageflows.service.storage.contact_search import (
+    WRITTEN_COLUMNS,
+    ContactValues,
+    copy_searchable,
+)
 from pageflows.service.storage.contact_search import preload as preload_searchable
 from pageflows.service.storage.models import (
     BroadcastRun,
@@ -377,9 +381,11 @@ class Worker:
     @staticmethod
     def _contact_row(
         session: Session, page_id: str, psid: str, lock: bool = False
-    ) -> Contact | None:
+    ) -> Contact | ContactValues | None:
         """The contact's row: from the batch's preloaded rows, or read (and locked)."""
-        rows: dict[tuple[str, str], Contact | None] | None = session.info.get(CONTACT_ROWS)
+        rows: dict[tuple[str, str], Contact | ContactValues | None] | None = session.info.get(
+            CONTACT_ROWS
+        )
         if rows is not None and (page_id, psid) in rows:
             return rows[(page_id, psid)]
         return session.get(Contact, (page_id, psid), with_for_update=True if lock else None)
@@ -677,6 +683,8 @@ class Worker:
     ) -> ContactState:
         # Locked for the event's transaction: one contact's events never run at once.
         row = self._contact_row(session, runtime.page_id, psid, lock=True)
+        if isinstance(row, ContactValues):
+            return _parsed(row)
         if row is not None:
             return ContactState.model_validate(row.state)
         looked_up: dict[tuple[str, str], Profile | None] = session.info.get(PROFILES, {})
@@ -700,6 +708,14 @@ class Worker:
         """The state, and the copies of it operators search by (contact_search.py)."""
         row = self._contact_row(session, page_id, contact.id)
         state = contact.model_dump(mode="json")
+        if isinstance(row, ContactValues):  # a batch of follow-ups: written at its end
+            earlier = _parsed(row)
+            row.parsed, row.changed = None, True  # read again from `state` if needed
+            row.state = state
+            row.last_user_message_at = contact.last_user_message_at
+            row.updated_at = now
+            copy_searchable(session, row, earlier, contact, last_message)
+            return
         if row is None:
             row = Contact(page_id=page_id, psid=contact.id, profile_checked_at=now)
             session.add(row)
@@ -841,6 +857,7 @@ class Worker:
                 )
                 .values(status="superseded")
             )
+            _supersede_due(session, page_id, contact_id)
         spec = effect.model_dump(mode="json", exclude={"origin", "kind"})
         session.add(
             FollowUp(
@@ -928,17 +945,10 @@ class Worker:
                     return 0
                 now = self.clock.now()
                 wanted = [i for pair in taken for i in ids[pair]]
-                rows = {
-                    row.id: row
-                    for row in session.scalars(
-                        select(FollowUp)
-                        .where(FollowUp.id.in_(wanted))
-                        .with_for_update(skip_locked=True)
-                    )
-                }
-                self._preload_contacts(session, taken, {})
+                rows = _read_due(session, wanted)
+                _read_contacts(session, taken)
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
-                done = 0
+                fired: list[DueRow] = []
                 with session.no_autoflush:
                     for pair in taken:
                         for follow_up_id in ids[pair]:
@@ -946,8 +956,11 @@ class Worker:
                             if row is None or row.status != "pending":
                                 break  # taken elsewhere: none of the contact's overtakes it
                             self._fire_row(session, row, now)
-                            done += 1
+                            fired.append(row)
+                _write_contacts(session)
+                _write_due(session, fired)
                 _write_outbox(session)
+                done = len(fired)
             if done:
                 self.on_queued()
             return done
@@ -1010,7 +1023,7 @@ class Worker:
         self.on_queued()
         return 1
 
-    def _fire_row(self, session: Session, row: FollowUp, now: datetime) -> None:
+    def _fire_row(self, session: Session, row: FollowUp | DueRow, now: datetime) -> None:
         """Decide the due follow-up `row` (taken, pending) in `session`."""
         row.status, row.fired_at = "done", now
         runtime = self.pages.get(row.page_id)
@@ -1025,7 +1038,7 @@ class Worker:
             row.reason, row.detail = cancelled[0].reason[:32], cancelled[0].detail
 
     @staticmethod
-    def _due_event(row: FollowUp) -> InboundEvent:
+    def _due_event(row: FollowUp | DueRow) -> InboundEvent:
         spec = row.spec
         base = {"contact_id": row.contact_id, "timestamp": row.due_at}
         if row.purpose == "broadcast":
@@ -1202,3 +1215,119 @@ def _write_outbox(session: Session, keep: bool = False) -> None:
         session.info[OUTBOX_ROWS] = []
     if rows:
         session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)
+
+
+# issue 13: F. A batch of due follow-ups reads its follow-up and contact rows as plain
+# values (Core rows) and writes the ones it changed back with one executemany per table
+# at its end, in the same transaction: an ORM object per row cost its construction, an
+# attribute event per column set and the unit of work's per-row flush, about half of a
+# follow-up's cost. The one-at-a-time path (`fire`) keeps the ORM objects: it is the
+# fallback and the reference the batch is tested against.
+DUE_ROWS = "pageflows.due_rows"
+_DUE_COLUMNS = ("id", "page_id", "contact_id", "purpose", "due_at", "spec", "status")
+
+
+@dataclass(slots=True)
+class DueRow:
+    """A due follow-up as plain values (`FollowUp`'s columns a firing reads or writes)."""
+
+    id: int
+    page_id: str
+    contact_id: str
+    purpose: str
+    due_at: datetime
+    spec: dict[str, Any]
+    status: str
+    fired_at: datetime | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+def _read_due(session: Session, wanted: list[int]) -> dict[int, DueRow]:
+    """The follow-ups `wanted`, locked (one taken by another process is skipped, as in
+    `fire`), by id; kept in the session so a `window_closing` superseded in the batch
+    is seen superseded by the batch too (`_supersede_due`)."""
+    table = cast(Table, FollowUp.__table__)
+    query = (
+        select(*(table.c[name] for name in _DUE_COLUMNS))
+        .where(table.c.id.in_(wanted))
+        .with_for_update(skip_locked=True)
+    )
+    rows = {row.id: DueRow(**row._asdict()) for row in session.execute(query)}
+    session.info[DUE_ROWS] = rows
+    return rows
+
+
+def _supersede_due(session: Session, page_id: str, contact_id: str) -> None:
+    """The batch's own pending `window_closing` rows of the contact, superseded in memory
+    as the statement just superseded them in the database (an ORM session did the same
+    to its objects), so the batch does not fire one or write it back as done."""
+    rows: dict[int, DueRow] = session.info.get(DUE_ROWS, {})
+    for row in rows.values():
+        if (row.page_id, row.contact_id, row.purpose, row.status) == (
+            page_id,
+            contact_id,
+            "window_closing",
+            "pending",
+        ):
+            row.status = "superseded"
+
+
+def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
+    """The batch's contact rows, locked, in one query, as plain values; the session then
+    answers `_contact_row` from memory (a contact absent here is new: nobody else can
+    store it while we hold its lock; `save_contact` adds it as an ORM object)."""
+    table = cast(Table, Contact.__table__)
+    rows: dict[tuple[str, str], Contact | ContactValues | None] = dict.fromkeys(contacts)
+    for row in session.execute(
+        select(table).where(_of_contacts(Contact, contacts)).with_for_update()
+    ):
+        rows[(row.page_id, row.psid)] = ContactValues(**row._asdict())
+    session.info[CONTACT_ROWS] = rows
+    session.info[PROFILES] = {}
+    preload_searchable(session, contacts, lambda t: _of_contacts(t, contacts))
+
+
+def _parsed(row: ContactValues) -> ContactState:
+    """The contact's state as read from its stored `state`, read once per change."""
+    if row.parsed is None:
+        row.parsed = ContactState.model_validate(row.state)
+    return row.parsed
+
+
+def _write_contacts(session: Session) -> None:
+    """The batch's changed contacts, one UPDATE by key in one executemany."""
+    rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
+    values = [
+        {"_page_id": row.page_id, "_psid": row.psid}
+        | {name: getattr(row, name) for name in WRITTEN_COLUMNS}
+        for row in rows.values()
+        if isinstance(row, ContactValues) and row.changed
+    ]
+    if values:
+        table = cast(Table, Contact.__table__)
+        session.execute(
+            update(table).where(
+                table.c.page_id == bindparam("_page_id"), table.c.psid == bindparam("_psid")
+            ),
+            values,
+        )
+
+
+def _write_due(session: Session, fired: list[DueRow]) -> None:
+    """The follow-ups the batch fired: their status, time and reason, one executemany."""
+    if fired:
+        table = cast(Table, FollowUp.__table__)
+        session.execute(
+            update(table).where(table.c.id == bindparam("_id")),
+            [
+                {
+                    "_id": row.id,
+                    "status": row.status,
+                    "fired_at": row.fired_at,
+                    "reason": row.reason,
+                    "detail": row.detail,
+                }
+                for row in fired
+            ],
+        )

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from service_world import PAGE, SECRET, START, TOKEN
@@ -26,6 +26,7 @@ from pageflows.serve import Service, build_service
 from pageflows.service.config import PageConfig, Settings
 from pageflows.service.storage.inbox import store_batch
 from pageflows.service.storage.models import (
+    Contact,
     ContactField,
     ContactTag,
     FollowUp,
@@ -81,10 +82,12 @@ def sim() -> Iterator[RunningSimulator]:
         yield running
 
 
-def service(url: str, sim: RunningSimulator, tmp: Path, clock: FakeClock) -> Service:
+def service(
+    url: str, sim: RunningSimulator, tmp: Path, clock: FakeClock, flow: str = FLOW
+) -> Service:
     flows = tmp / "flows"
     flows.mkdir(exist_ok=True)
-    (flows / "main.flow").write_text(FLOW, "utf-8")
+    (flows / "main.flow").write_text(flow, "utf-8")
     settings = Settings(
         database_url=url,
         app_secret=SECRET,
@@ -295,7 +298,7 @@ def test_due_follow_ups_of_many_contacts_fire_once_each_and_a_bad_one_is_parked(
 
 
 def test_tags_and_fields_operators_search_by_follow_a_batch_of_one_contacts_events(
-    database_url: str, sim: RunningSimulator, tmp_path: Path
+    database_url: str, sim: RunningSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A contact tagged, untagged and tagged again (its field changed each time) in one
     batch, another tagged then untagged: the rows operators search by end as the state."""
@@ -309,6 +312,9 @@ def test_tags_and_fields_operators_search_by_follow_a_batch_of_one_contacts_even
             say(svc, "7001", text, 10 + step)
         say(svc, "7002", "plain", 20)
         assert drain(svc) == 4
+        # issue 13: F. In one batch: 7002's stored field row changed, not inserted again
+        # (a UNIQUE failure that sent the batch to the one-at-a-time path).
+        assert "could not be decided together" not in caplog.text
         with Session(svc.engine) as session:
             tags = {(t.psid, t.tag) for t in session.scalars(select(ContactTag))}
             fields = {(f.psid, f.name, f.value) for f in session.scalars(select(ContactField))}
@@ -408,5 +414,130 @@ def test_inbox_events_decided_in_a_batch_write_the_outbox_rows_one_at_a_time_wri
         assert [r["preview"] for r in decided_batch[1]] == [
             "first N1", "ok", "again N1", "vip on", "ok"
         ]  # fmt: skip
+    finally:
+        svc.stop()
+
+
+# issue 13: F. Follow-ups that change the contact (tags, fields), several of one contact
+# due together (the later one reads what the earlier one wrote), one the contact replied
+# before (cancelled, with the reason) and the window closing, to fire in a batch.
+STATEFUL_FLOW = """\
+on keyword "later":
+    send "ok"
+    after 1h:
+        send "reminder"
+
+on keyword "tagme":
+    send "ok"
+    after 1h:
+        tag "nudged"
+        set stage = "late"
+        send "tagged"
+
+on keyword "untag":
+    tag "old"
+    set color = "red"
+    send "ok"
+    after 2h:
+        untag "old"
+        set color = "blue"
+        send "untagged"
+
+on keyword "check":
+    send "ok"
+    after 3h:
+        if tagged "nudged":
+            send "saw the tag"
+        else:
+            send "no tag"
+
+on keyword "quiet":
+    send "ok"
+    after 1h unless replied:
+        send "are you there?"
+
+on window closing in 1h:
+    send "closing soon"
+"""
+SAYINGS = (("later",), ("tagme", "check"), ("untag", "later"), ("quiet", "hello"),
+           ("tagme", "untag", "check"))  # fmt: skip
+
+
+def stored_as_contact_sees_it(svc: Service, psid: str) -> dict[str, Any]:
+    """Every column of the contact's row, follow-ups, tags and fields, but its id (the
+    contact's id written as PSID) and the rows' own ids."""
+
+    def values(row: Any) -> dict[str, Any]:
+        got = {c.key: getattr(row, c.key) for c in type(row).__table__.columns}
+        for key in ("id", "psid", "contact_id"):
+            got.pop(key, None)
+        return cast(dict[str, Any], json.loads(json.dumps(got, default=str).replace(psid, "PSID")))
+
+    with Session(svc.engine) as session:
+        contact = session.get(Contact, (PAGE, psid))
+        follow_ups = session.scalars(
+            select(FollowUp).where(FollowUp.contact_id == psid).order_by(FollowUp.id)
+        )
+        tags = session.scalars(select(ContactTag).where(ContactTag.psid == psid))
+        fields = session.scalars(select(ContactField).where(ContactField.psid == psid))
+        return {
+            "contact": values(contact),
+            "follow_ups": [values(f) for f in follow_ups],
+            "tags": sorted(t.tag for t in tags),
+            "fields": sorted((f.name, f.value) for f in fields),
+        }
+
+
+def test_follow_ups_fired_in_a_batch_store_what_one_at_a_time_stores(
+    database_url: str, sim: RunningSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """issue 13: F. A batch of due follow-ups reads its rows as plain values and writes
+    the contacts and follow-ups back with one statement each: every column of the
+    contacts, their follow-ups, tags, fields and outbox rows is what the follow-ups
+    fired one per transaction (the ORM path a failed batch falls back to) store."""
+    clock = FakeClock(START)
+    svc = service(database_url, sim, tmp_path, clock, STATEFUL_FLOW)
+    try:
+        batch = [f"75{n:02d}" for n in range(len(SAYINGS))]
+        alone = [f"76{n:02d}" for n in range(len(SAYINGS))]
+        for group in (batch, alone):
+            for n, psid in enumerate(group):
+                sim.control.add_contact(psid, first_name=f"N{n}")
+                for step, text in enumerate(SAYINGS[n]):
+                    say(svc, psid, text, 10 * n + step)
+        drain(svc)
+        clock.advance(timedelta(hours=23, minutes=30))  # every one due, the window's too
+        now = clock.now()
+        with Session(svc.engine) as session:
+            due = session.scalars(
+                select(FollowUp)
+                .where(FollowUp.status == "pending", FollowUp.due_at <= now)
+                .order_by(FollowUp.due_at, FollowUp.id)
+            ).all()
+            ids: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for row in due:
+                ids[(row.page_id, row.contact_id)].append(row.id)
+        fired = sum(len(ids[(PAGE, p)]) for p in batch)
+        assert fired == sum(len(ids[(PAGE, p)]) for p in alone) == 14
+        assert svc.worker.fire_batch([(PAGE, p) for p in batch], ids, now) == fired
+        # Decided as a batch, not by the one-at-a-time path it falls back to (a field row
+        # inserted twice did that: the comparison below would then compare a path to itself).
+        assert "could not be decided together" not in caplog.text
+        assert svc.worker._fire_one_at_a_time([(PAGE, p) for p in alone], ids, now) == fired
+        for one, other in zip(batch, alone, strict=True):
+            assert stored_as_contact_sees_it(svc, one) == stored_as_contact_sees_it(svc, other)
+        assert outbox_as_contact_sees_it(svc, batch) == outbox_as_contact_sees_it(svc, alone)
+        sent = [[r["preview"] for r in rows] for rows in outbox_as_contact_sees_it(svc, batch)]
+        assert sent[1] == ["ok", "ok", "tagged", "saw the tag", "closing soon"]
+        assert sent[2] == ["ok", "ok", "reminder", "untagged", "closing soon"]
+        quiet = stored_as_contact_sees_it(svc, batch[3])
+        assert [(f["purpose"], f["status"], f["reason"]) for f in quiet["follow_ups"]] == [
+            ("follow_up", "cancelled", "contact_replied"),
+            ("window_closing", "superseded", None),  # by "hello"'s
+            ("window_closing", "done", None),
+        ]
+        last = stored_as_contact_sees_it(svc, batch[4])
+        assert last["tags"] == ["nudged"]
+        assert last["fields"] == [("color", "blue"), ("stage", "late")]
     finally:
         svc.stop()

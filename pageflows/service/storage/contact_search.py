@@ -9,6 +9,8 @@ the state, so they never disagree with it.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -25,9 +27,53 @@ FIELD_VALUE_LIMIT = 1000
 LAST_MESSAGE_LIMIT = 500
 
 
+@dataclass(slots=True)
+class ContactValues:
+    """issue 13: F. A contact's row as plain values, for a batch of due follow-ups: read
+    as a Core row and written back with one executemany per batch (`worker.fire_batch`),
+    where an ORM object cost its construction, an attribute event per column set and a
+    unit-of-work flush. The columns are the `Contact` model's; `parsed` is the state as
+    last read from `state` (the state is frozen, so reading it twice gives the same)."""
+
+    page_id: str
+    psid: str
+    state: dict[str, Any]
+    last_user_message_at: datetime | None
+    profile_checked_at: datetime | None
+    updated_at: datetime
+    first_name: str | None
+    last_name: str | None
+    ref: str | None
+    ref_source: str | None
+    first_seen_at: datetime | None
+    last_message: str | None
+    agent_until: datetime | None
+    first_key: str | None
+    last_key: str | None
+    parsed: ContactState | None = None
+    changed: bool = False
+
+
+# What `save_contact` and `copy_searchable` write (all but the key and profile_checked_at).
+WRITTEN_COLUMNS = (
+    "state",
+    "last_user_message_at",
+    "updated_at",
+    "first_name",
+    "last_name",
+    "first_key",
+    "last_key",
+    "ref",
+    "ref_source",
+    "first_seen_at",
+    "agent_until",
+    "last_message",
+)
+
+
 def copy_searchable(
     session: Session,
-    row: Contact,
+    row: Contact | ContactValues,
     before: ContactState | None,
     after: ContactState,
     last_message: str | None = None,
@@ -89,8 +135,8 @@ def _put(session: Session, row: ContactTag | ContactField) -> None:
     )
     name = row.tag if isinstance(row, ContactTag) else row.name
     key = (type(row), row.page_id, row.psid, name)
+    _load_deferred(session, (row.page_id, row.psid))  # before: it fills `merged_rows`
     earlier = merged_rows.get(key)
-    _load_deferred(session, (row.page_id, row.psid))
     preloaded = (row.page_id, row.psid) in session.info.get(PRELOADED, ())
     if earlier is None and preloaded:  # its rows are all in the session (`preload`)
         found = session.identity_map.get(identity_key(type(row), key[1:]))
@@ -156,8 +202,17 @@ def _load_deferred(session: Session, pair: tuple[str, str]) -> None:
     for index, (contacts, where) in enumerate(deferred):
         if pair in contacts:
             del deferred[index]
-            for table in (ContactTag, ContactField):
-                session.scalars(select(table).where(where(table))).all()
+            # Held in MERGED, where `_put` looks first: the session's identity map holds
+            # its objects weakly, so a row read and dropped here could be gone by the time
+            # `_put` looks for it, and be inserted again (a UNIQUE failure that sent the
+            # whole batch to the one-at-a-time path).
+            merged_rows: dict[tuple[object, ...], ContactTag | ContactField] = (
+                session.info.setdefault(MERGED, {})
+            )
+            for tag in session.scalars(select(ContactTag).where(where(ContactTag))):
+                merged_rows.setdefault((ContactTag, tag.page_id, tag.psid, tag.tag), tag)
+            for field in session.scalars(select(ContactField).where(where(ContactField))):
+                merged_rows.setdefault((ContactField, field.page_id, field.psid, field.name), field)
             loaded: set[tuple[str, str]] = session.info.setdefault(PRELOADED, set())
             loaded.update(contacts)
             return
