@@ -217,6 +217,10 @@ class Sender:
         # the room the earlier batch's leave, so a page never has more than `width` calls.
         self._running: dict[str, int] = {}
         self._running_lock = threading.Lock()
+        # issue 13: E. On PostgreSQL a claim reserves its rows' turns in its own transaction
+        # (`_reserve_held`): it already holds the page's row, the pace's lock there. SQLite
+        # has no row locks, so there the turns are reserved after, under `Pacer.lock`.
+        self.slots_in_claim = engine.dialect.name == "postgresql"
 
     def drain(self, limit: int = 200) -> int:
         """Claim what may go now and send it; returns how many rows were claimed.
@@ -528,7 +532,7 @@ class Sender:
                 break
             share = max(1, int(CLAIM_AHEAD / self.pacer.interval(page_id)))
             rows = self._claim_page(page_id, min(limit - len(claimed), share), now)
-            claimed += self._with_slots(page_id, rows)
+            claimed += rows if self.slots_in_claim else self._with_slots(page_id, rows)
         return claimed
 
     def _claim_page(self, page_id: str, limit: int, now: datetime) -> list[Claimed]:
@@ -610,7 +614,24 @@ class Sender:
                     break
                 if len(claimed) >= limit:
                     break
+            if self.slots_in_claim:
+                claimed = self._reserve_held(state, claimed)
             return claimed
+
+    def _reserve_held(self, state: PageState, claimed: list[Claimed]) -> list[Claimed]:
+        """issue 13: E. What `_with_slots` does, inside the claim's transaction on PostgreSQL:
+        the claim holds the page's row (FOR UPDATE) from its start, which is the lock
+        `Pacer.reserve` takes, so the turns come from `next_send_at` as no one else can
+        move it meanwhile, and the reservation costs no transaction of its own (a round
+        trip and a commit between a message decided and its send)."""
+        paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
+        if not paced:
+            return claimed
+        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced), state.rate)
+        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id, state.rate)
+        for n, slot in zip(paced, slots, strict=True):
+            claimed[n] = replace(claimed[n], slot=slot)
+        return claimed
 
     def _with_slots(self, page_id: str, claimed: list[Claimed]) -> list[Claimed]:
         """Each paced row gets its turn, in the order claimed, reserved in one short
