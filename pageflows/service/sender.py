@@ -550,15 +550,15 @@ class Sender:
             if state.next_send_at is not None and state.next_send_at - now > CLAIM_AHEAD:
                 return []  # the page's pace is booked ahead by other processes' claims
             probing = state.rate_limit_strikes > 0  # one probe until Facebook accepts again
-            busy = set(
-                session.scalars(
-                    select(OutboxMessage.contact_id)
-                    .where(
-                        OutboxMessage.page_id == page_id,
-                        OutboxMessage.status.in_(("claimed", "sending")),
-                    )
-                    .distinct()
-                )
+            # A contact with a message claimed or in flight gets nothing more: in the
+            # candidates' query (issue 13: E, it was a query of its own, a round trip more
+            # before every send), and for the typing rows this claim takes (below).
+            busy: set[str] = set()
+            flying = aliased(OutboxMessage)
+            in_flight = exists().where(
+                flying.page_id == page_id,
+                flying.contact_id == OutboxMessage.contact_id,
+                flying.status.in_(("claimed", "sending")),
             )
             earlier = aliased(OutboxMessage)
             waits_behind = exists().where(  # an earlier message of the contact not yet due
@@ -579,6 +579,7 @@ class Sender:
                         OutboxMessage.next_attempt_at <= now,
                     ),
                     ~waits_behind,
+                    ~in_flight,
                 )
                 .order_by(OutboxMessage.id)
                 .limit(CANDIDATES)

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 from test_server_sender import PAGE, PSID, START, Outbox, ScriptedFacebook, engine  # noqa: F401
 
 from pageflows.clock import FakeClock, SystemClock
+from pageflows.service.graph.client import Sent
 from pageflows.service.pace import Pacer
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
@@ -262,3 +263,22 @@ def test_claims_and_missed_turns_never_share_a_turn_on_postgresql(postgres_url) 
     interval = boxes[0].sender.pacer.interval(PAGE)
     assert all(b - a >= interval for a, b in itertools.pairwise(turns))
     db.dispose()
+
+
+def test_a_contact_with_a_message_claimed_elsewhere_gets_nothing_more_until_it_is_done(
+    engine,  # noqa: F811
+) -> None:
+    """The claim leaves out every contact with a message claimed or in flight in another
+    process (issue 13: E, now a condition of the candidates' query): its next message waits,
+    other contacts' go."""
+    a = Outbox(engine, ScriptedFacebook())
+    b = Outbox(engine, ScriptedFacebook(), clock=a.clock)
+    first, second = a.queue("first"), a.queue("second")
+    other = a.queue("to someone else", psid="9000000000000002")
+    [mine] = a.sender.claim(1)
+    assert mine.id == first
+    assert [row.id for row in b.sender.claim(10)] == [other]
+    assert a.sender.start_attempt(mine)  # in flight now: still nothing more for the contact
+    assert b.sender.claim(10) == []
+    a.sender.record(mine, mine.body, Sent("m_first"), "page-token")
+    assert [row.id for row in b.sender.claim(10)] == [second]
