@@ -65,6 +65,7 @@ from pageflows.service.graph.client import (
 )
 from pageflows.service.graph.transport import Request, TransportError
 from pageflows.service.pace import Pacer
+from pageflows.service.storage.database import single_statements
 from pageflows.service.storage.models import Contact, MediaCheck, OutboxMessage, PageState
 
 log = logging.getLogger("pageflows.sender")
@@ -221,6 +222,7 @@ class Sender:
         # (`_reserve_held`): it already holds the page's row, the pace's lock there. SQLite
         # has no row locks, so there the turns are reserved after, under `Pacer.lock`.
         self.slots_in_claim = engine.dialect.name == "postgresql"
+        self.single = single_statements(engine)  # one-statement writes, no BEGIN/COMMIT
 
     def drain(self, limit: int = 200) -> int:
         """Claim what may go now and send it; returns how many rows were claimed.
@@ -497,8 +499,9 @@ class Sender:
 
     def start_attempt(self, claimed: Claimed) -> bool:
         """Mark the row in flight, committed before the call, with a lease from now that
-        outlives the call; False if it is no longer ours (our claim's lease ran out)."""
-        with self.engine.begin() as connection:
+        outlives the call; False if it is no longer ours (our claim's lease ran out). One
+        UPDATE, committed on its own (`single_statements`): one round trip before the call."""
+        with self.single.begin() as connection:
             changed = connection.execute(
                 update(OutboxMessage)
                 .where(

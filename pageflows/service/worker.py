@@ -83,6 +83,7 @@ from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_con
 from pageflows.service.sender import TYPING_PAUSE, release_held
 from pageflows.service.storage.contact_search import copy_searchable
 from pageflows.service.storage.contact_search import preload as preload_searchable
+from pageflows.service.storage.database import single_statements
 from pageflows.service.storage.models import (
     BroadcastRun,
     CommentReply,
@@ -131,6 +132,7 @@ class Worker:
         self.pages = pages
         self.clock = clock
         self.on_queued = on_queued  # after a commit that may have queued messages: wake a sender
+        self.single = single_statements(engine)  # one-statement reads, no BEGIN/ROLLBACK
         self.stopping = threading.Event()  # set on SIGTERM: finish the current event, take no more
         self.unknown_pages: set[str] = set()  # told once per process, not once per event
         self.facts = FactsCache()  # each page's region, ad window and templates (facts.py)
@@ -152,8 +154,8 @@ class Worker:
         batches (and goes round them all), so processes lock different contacts.
         """
         now = self.clock.now()
-        with Session(self.engine) as session:
-            rows = session.execute(
+        with self.single.connect() as connection:
+            rows = connection.execute(
                 select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id)
                 .where(InboxEvent.status == "pending")
                 .order_by(InboxEvent.id)
@@ -331,9 +333,9 @@ class Worker:
         stored = exists().where(
             Contact.page_id == InboxEvent.page_id, Contact.psid == InboxEvent.contact_id
         )
-        with Session(self.engine) as session:
+        with self.single.connect() as connection:
             needing = set(
-                session.execute(
+                connection.execute(
                     select(InboxEvent.page_id, InboxEvent.contact_id)
                     .where(
                         InboxEvent.status == "pending",

@@ -50,3 +50,22 @@ def test_a_connection_dropped_right_after_its_use_fails_once_then_a_fresh_one_wo
     with engine.connect() as connection:
         assert connection.execute(BACKEND).scalar() not in (None, first)
     engine.dispose()
+
+
+def test_a_connection_used_for_single_statements_goes_back_to_transactions(
+    postgres_url: str,
+) -> None:
+    """`single_statements` (autocommit, issue 13: E) shares the pool: a connection it used
+    is transactional again for the next caller, whose rollback still undoes its writes."""
+    engine = make_engine(postgres_url)
+    single = database.single_statements(engine)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (n int)"))
+    with single.begin() as connection:
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+    with pytest.raises(RuntimeError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO t VALUES (2)"))
+        raise RuntimeError("undo it")
+    with single.connect() as connection:
+        assert connection.execute(text("SELECT n FROM t")).scalars().all() == [1]
+    engine.dispose()

@@ -104,6 +104,18 @@ def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
     return engine
 
 
+def single_statements(engine: Engine) -> Engine:
+    """The engine for work done in ONE statement (a read, or an UPDATE that stands alone),
+    on PostgreSQL in autocommit (issue 13: E): psycopg sends BEGIN, and then COMMIT or
+    ROLLBACK, as round trips of their own, two more for each such statement on the way from
+    a webhook event to its answer's send. One statement is atomic on its own and reads one
+    snapshot, so its result is the same. SQLite: the engine itself (its transactions are
+    local calls, and its driver's autocommit mode changes how it locks)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def _ping_when_idle(engine: Engine) -> None:
     """SQLAlchemy's `pool_pre_ping`, for connections idle over PING_IDLE seconds only (issue
     13: E). The ping is a round trip before every transaction: five of them lay between a
