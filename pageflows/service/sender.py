@@ -642,7 +642,8 @@ class Sender:
         transaction after the claim's (pace.py): so one batch goes out in the order decided,
         spaced by the page's pace. issue 13: E. Reserved inside the claim, the pace's lock
         was held for the whole claim (half a second under load) and every sender that had
-        missed its turn waited for it."""
+        missed its turn waited for it. SQLite only now: PostgreSQL's claim holds the page's
+        row to its commit anyway and books there (`_reserve_held`)."""
         paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
         if not paced:
             return claimed
