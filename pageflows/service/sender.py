@@ -65,6 +65,7 @@ from pageflows.service.graph.client import (
 )
 from pageflows.service.graph.transport import Request, TransportError
 from pageflows.service.pace import Pacer
+from pageflows.service.storage.database import single_statements
 from pageflows.service.storage.models import Contact, MediaCheck, OutboxMessage, PageState
 
 log = logging.getLogger("pageflows.sender")
@@ -217,6 +218,11 @@ class Sender:
         # the room the earlier batch's leave, so a page never has more than `width` calls.
         self._running: dict[str, int] = {}
         self._running_lock = threading.Lock()
+        # issue 13: E. On PostgreSQL a claim reserves its rows' turns in its own transaction
+        # (`_reserve_held`): it already holds the page's row, the pace's lock there. SQLite
+        # has no row locks, so there the turns are reserved after, under `Pacer.lock`.
+        self.slots_in_claim = engine.dialect.name == "postgresql"
+        self.single = single_statements(engine)  # one-statement writes, no BEGIN/COMMIT
 
     def drain(self, limit: int = 200) -> int:
         """Claim what may go now and send it; returns how many rows were claimed.
@@ -493,8 +499,9 @@ class Sender:
 
     def start_attempt(self, claimed: Claimed) -> bool:
         """Mark the row in flight, committed before the call, with a lease from now that
-        outlives the call; False if it is no longer ours (our claim's lease ran out)."""
-        with self.engine.begin() as connection:
+        outlives the call; False if it is no longer ours (our claim's lease ran out). One
+        UPDATE, committed on its own (`single_statements`): one round trip before the call."""
+        with self.single.begin() as connection:
             changed = connection.execute(
                 update(OutboxMessage)
                 .where(
@@ -528,7 +535,7 @@ class Sender:
                 break
             share = max(1, int(CLAIM_AHEAD / self.pacer.interval(page_id)))
             rows = self._claim_page(page_id, min(limit - len(claimed), share), now)
-            claimed += self._with_slots(page_id, rows)
+            claimed += rows if self.slots_in_claim else self._with_slots(page_id, rows)
         return claimed
 
     def _claim_page(self, page_id: str, limit: int, now: datetime) -> list[Claimed]:
@@ -546,15 +553,15 @@ class Sender:
             if state.next_send_at is not None and state.next_send_at - now > CLAIM_AHEAD:
                 return []  # the page's pace is booked ahead by other processes' claims
             probing = state.rate_limit_strikes > 0  # one probe until Facebook accepts again
-            busy = set(
-                session.scalars(
-                    select(OutboxMessage.contact_id)
-                    .where(
-                        OutboxMessage.page_id == page_id,
-                        OutboxMessage.status.in_(("claimed", "sending")),
-                    )
-                    .distinct()
-                )
+            # A contact with a message claimed or in flight gets nothing more: in the
+            # candidates' query (issue 13: E, it was a query of its own, a round trip more
+            # before every send), and for the typing rows this claim takes (below).
+            busy: set[str] = set()
+            flying = aliased(OutboxMessage)
+            in_flight = exists().where(
+                flying.page_id == page_id,
+                flying.contact_id == OutboxMessage.contact_id,
+                flying.status.in_(("claimed", "sending")),
             )
             earlier = aliased(OutboxMessage)
             waits_behind = exists().where(  # an earlier message of the contact not yet due
@@ -575,6 +582,7 @@ class Sender:
                         OutboxMessage.next_attempt_at <= now,
                     ),
                     ~waits_behind,
+                    ~in_flight,
                 )
                 .order_by(OutboxMessage.id)
                 .limit(CANDIDATES)
@@ -610,14 +618,32 @@ class Sender:
                     break
                 if len(claimed) >= limit:
                     break
+            if self.slots_in_claim:
+                claimed = self._reserve_held(state, claimed)
             return claimed
+
+    def _reserve_held(self, state: PageState, claimed: list[Claimed]) -> list[Claimed]:
+        """issue 13: E. What `_with_slots` does, inside the claim's transaction on PostgreSQL:
+        the claim holds the page's row (FOR UPDATE) from its start, which is the lock
+        `Pacer.reserve` takes, so the turns come from `next_send_at` as no one else can
+        move it meanwhile, and the reservation costs no transaction of its own (a round
+        trip and a commit between a message decided and its send)."""
+        paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
+        if not paced:
+            return claimed
+        slots = self.pacer.take(state.page_id, state.next_send_at, len(paced), state.rate)
+        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id, state.rate)
+        for n, slot in zip(paced, slots, strict=True):
+            claimed[n] = replace(claimed[n], slot=slot)
+        return claimed
 
     def _with_slots(self, page_id: str, claimed: list[Claimed]) -> list[Claimed]:
         """Each paced row gets its turn, in the order claimed, reserved in one short
         transaction after the claim's (pace.py): so one batch goes out in the order decided,
         spaced by the page's pace. issue 13: E. Reserved inside the claim, the pace's lock
         was held for the whole claim (half a second under load) and every sender that had
-        missed its turn waited for it."""
+        missed its turn waited for it. SQLite only now: PostgreSQL's claim holds the page's
+        row to its commit anyway and books there (`_reserve_held`)."""
         paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
         if not paced:
             return claimed

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -87,6 +87,7 @@ from pageflows.service.storage.contact_search import (
     copy_searchable,
 )
 from pageflows.service.storage.contact_search import preload as preload_searchable
+from pageflows.service.storage.database import single_statements
 from pageflows.service.storage.models import (
     BroadcastRun,
     CommentReply,
@@ -135,6 +136,7 @@ class Worker:
         self.pages = pages
         self.clock = clock
         self.on_queued = on_queued  # after a commit that may have queued messages: wake a sender
+        self.single = single_statements(engine)  # one-statement reads, no BEGIN/ROLLBACK
         self.stopping = threading.Event()  # set on SIGTERM: finish the current event, take no more
         self.unknown_pages: set[str] = set()  # told once per process, not once per event
         self.facts = FactsCache()  # each page's region, ad window and templates (facts.py)
@@ -156,8 +158,8 @@ class Worker:
         batches (and goes round them all), so processes lock different contacts.
         """
         now = self.clock.now()
-        with Session(self.engine) as session:
-            rows = session.execute(
+        with self.single.connect() as connection:
+            rows = connection.execute(
                 select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id)
                 .where(InboxEvent.status == "pending")
                 .order_by(InboxEvent.id)
@@ -330,25 +332,25 @@ class Worker:
         wanted = [(p, c) for p, c in contacts if p in self.pages]
         if not wanted:
             return {}
-        with Session(self.engine) as session:
-            stored = set(
-                session.execute(
-                    select(Contact.page_id, Contact.psid).where(_of_contacts(Contact, wanted))
-                ).all()
-            )
-            # Only contacts with an event that makes a contact (not a receipt alone).
+        # One statement, not two (the stored contacts, then those with an event that makes
+        # a contact, not a receipt alone): a round trip fewer before a new contact's answer.
+        stored = exists().where(
+            Contact.page_id == InboxEvent.page_id, Contact.psid == InboxEvent.contact_id
+        )
+        with self.single.connect() as connection:
             needing = set(
-                session.execute(
+                connection.execute(
                     select(InboxEvent.page_id, InboxEvent.contact_id)
                     .where(
                         InboxEvent.status == "pending",
                         _of_contacts(InboxEvent, wanted),
                         InboxEvent.kind.not_in(RECEIPT_KINDS),
+                        ~stored,
                     )
                     .distinct()
                 ).all()
             )
-        missing = [pair for pair in wanted if pair not in stored and pair in needing]
+        missing = [pair for pair in wanted if pair in needing]
         if not missing:
             return {}
 

@@ -3,6 +3,7 @@ must hold: order per contact, one probe per page, the pace shared, no starved pa
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from datetime import timedelta
@@ -18,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 from test_server_sender import PAGE, PSID, START, Outbox, ScriptedFacebook, engine  # noqa: F401
 
 from pageflows.clock import FakeClock, SystemClock
+from pageflows.service.graph.client import Sent
 from pageflows.service.pace import Pacer
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
@@ -167,3 +169,116 @@ def test_rows_waiting_to_retry_never_starve_the_page(engine) -> None:  # noqa: F
     reply = box.queue("a reply to someone else")
     n = box.sender.drain()
     assert box.row(reply).status == "sent"
+
+
+def _same_queue(db: Any, page: str) -> None:
+    """Contacts with one or two messages and a notify among them, as a claim meets them."""
+    with Session(db) as s, s.begin():
+        for n in range(12):
+            for text_ in ("first", "second")[: 1 + n % 2]:
+                s.add(
+                    OutboxMessage(
+                        page_id=page,
+                        contact_id=f"9{n:015d}",
+                        kind="notify" if n == 5 else "message",
+                        body={"recipient": {"id": f"9{n:015d}"}, "message": {"text": text_}}
+                        if n != 5
+                        else {"url": "http://crm.invalid/hook", "payload": {}},
+                        preview=text_,
+                        status="queued",
+                        created_at=START,
+                        attempts=0,
+                    )
+                )
+
+
+def test_turns_reserved_inside_the_claim_are_those_reserved_after_it(engine) -> None:  # noqa: F811
+    """issue 13: E. On PostgreSQL a claim books its rows' turns in its own transaction
+    (`slots_in_claim`); booked after it, in a transaction of their own, as SQLite does, the
+    same rows get the same turns and the page's next free turn is the same: two pages with
+    the same queue, one sender each way, claim for claim."""
+    other = "104999999999999"
+    clock = FakeClock(START)
+    senders = []
+    for page, inside in ((PAGE, True), (other, False)):
+        box = Outbox(engine, ScriptedFacebook(), clock=clock)
+        box.sender.clients = {page: box.client}
+        box.sender.pacer = Pacer(engine, clock, {page: 10})
+        box.sender.slots_in_claim = inside
+        _same_queue(engine, page)
+        senders.append(box.sender)
+    for _ in range(4):
+        inside, after = (sender.claim(7) for sender in senders)
+        assert [(r.contact_id, r.kind, r.body, r.slot) for r in inside] == [
+            (r.contact_id, r.kind, r.body, r.slot) for r in after
+        ]
+        with Session(engine) as s:
+            booked = dict(s.execute(select(PageState.page_id, PageState.next_send_at)).all())
+        assert booked[PAGE] == booked[other]
+        with Session(engine) as s, s.begin():  # sent: the contacts' next ones may go
+            s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "claimed")
+                .values(status="sent", lease_until=None, claim_token=None)
+            )
+        clock.advance(timedelta(milliseconds=300))
+
+
+def test_claims_and_missed_turns_never_share_a_turn_on_postgresql(postgres_url) -> None:
+    """issue 13: E. Claims that book turns inside their transaction (several processes, on
+    threads here) and lanes booking a fresh turn for one they missed (`Pacer.reserve`),
+    all at once: no turn is handed out twice and none closer than the page's interval."""
+    db = make_engine(postgres_url)
+    upgrade(db)
+    clock = SystemClock()
+    boxes = [Outbox(db, ScriptedFacebook(), clock=clock) for _ in range(4)]  # type: ignore[arg-type]
+    for n in range(4 * 30):
+        boxes[0].queue(f"m{n}", psid=f"9{n:015d}")
+    boxes[0].sender.claim(0)  # the page's row
+    got: list[Any] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(boxes) + 2)
+
+    def claims(box: Outbox) -> None:
+        assert box.sender.slots_in_claim
+        barrier.wait()
+        for _ in range(5):
+            rows = box.sender.claim(6)
+            with lock:
+                got.extend(row.slot for row in rows)
+
+    def missed(pacer: Pacer) -> None:
+        barrier.wait()
+        for _ in range(10):
+            slots = pacer.reserve(PAGE)
+            with lock:
+                got.extend(slots)
+
+    threads = [threading.Thread(target=claims, args=(box,)) for box in boxes]
+    threads += [threading.Thread(target=missed, args=(box.sender.pacer,)) for box in boxes[:2]]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    turns = sorted(got)
+    assert len(turns) > 20 and len(set(turns)) == len(turns)
+    interval = boxes[0].sender.pacer.interval(PAGE)
+    assert all(b - a >= interval for a, b in itertools.pairwise(turns))
+    db.dispose()
+
+
+def test_a_contact_with_a_message_claimed_elsewhere_gets_nothing_more_until_it_is_done(
+    engine,  # noqa: F811
+) -> None:
+    """The claim leaves out every contact with a message claimed or in flight in another
+    process (issue 13: E, now a condition of the candidates' query): its next message waits,
+    other contacts' go."""
+    a = Outbox(engine, ScriptedFacebook())
+    b = Outbox(engine, ScriptedFacebook(), clock=a.clock)
+    first, second = a.queue("first"), a.queue("second")
+    other = a.queue("to someone else", psid="9000000000000002")
+    [mine] = a.sender.claim(1)
+    assert mine.id == first
+    assert [row.id for row in b.sender.claim(10)] == [other]
+    assert a.sender.start_attempt(mine)  # in flight now: still nothing more for the contact
+    assert b.sender.claim(10) == []
+    a.sender.record(mine, mine.body, Sent("m_first"), "page-token")
+    assert [row.id for row in b.sender.claim(10)] == [second]

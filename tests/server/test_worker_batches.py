@@ -541,3 +541,37 @@ def test_follow_ups_fired_in_a_batch_store_what_one_at_a_time_stores(
         assert last["fields"] == [("color", "blue"), ("stage", "late")]
     finally:
         svc.stop()
+
+
+def test_only_new_contacts_with_an_event_that_makes_them_are_looked_up_once(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: E. A batch looks up the profile of a contact not stored yet whose events
+    make one (a message), not of a stored contact, nor of one with a read receipt alone."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        for psid, name in (("7001", "Ana"), ("7004", "Di"), ("7005", "Ed")):
+            sim.control.add_contact(psid, first_name=name)
+        client = svc.worker.pages[PAGE].client
+        real, asked = client.get_profile, []
+
+        def get_profile(psid: str) -> Any:
+            asked.append(psid)
+            return real(psid)
+
+        client.get_profile = get_profile  # type: ignore[method-assign]
+        say(svc, "7001", "count", 0)
+        assert drain(svc) == 1 and asked == ["7001"]
+        say(svc, "7001", "count", 1)
+        say(svc, "7004", "count", 2)
+        at = int((START + timedelta(seconds=3)).timestamp() * 1000)
+        read = {"sender": {"id": "7005"}, "recipient": {"id": PAGE}, "timestamp": at,
+                "read": {"watermark": at}}  # fmt: skip
+        raw = json.dumps({"object": "page", "entry": [{"id": PAGE, "messaging": [read]}]})
+        parsed = parse_body(raw.encode(), 1_000_000, received_at=START)
+        assert store_batch(svc.engine, [inbox_row(e) for e in parsed.events], START) == 1
+        assert drain(svc) == 3
+        assert asked == ["7001", "7004"]
+        assert decided(svc) == {"7001": ["first Ana", "again Ana"], "7004": ["first Di"]}
+    finally:
+        svc.stop()

@@ -10,15 +10,21 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 
 from pageflows.service.defaults import DEFAULT_URL as DEFAULT_URL  # issue 13: A
+
+# issue 13: E. A pooled PostgreSQL connection is pinged (`SELECT 1`) when it leaves the pool
+# only if it sat there this long: one used a moment ago is alive as far as a ping can tell.
+PING_IDLE = 1.0  # seconds
+_RETURNED = "pageflows_returned_at"
 
 
 class DatabaseUrlError(ValueError):
@@ -92,7 +98,51 @@ def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=pre_ping)
+    engine = create_engine(url)
+    if pre_ping:
+        _ping_when_idle(engine)
+    return engine
+
+
+def single_statements(engine: Engine) -> Engine:
+    """The engine for work done in ONE statement (a read, or an UPDATE that stands alone),
+    on PostgreSQL in autocommit (issue 13: E): psycopg sends BEGIN, and then COMMIT or
+    ROLLBACK, as round trips of their own, two more for each such statement on the way from
+    a webhook event to its answer's send. One statement is atomic on its own and reads one
+    snapshot, so its result is the same. SQLite: the engine itself (its transactions are
+    local calls, and its driver's autocommit mode changes how it locks)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle over PING_IDLE seconds only (issue
+    13: E). The ping is a round trip before every transaction: five of them lay between a
+    webhook event stored and its answer's send (candidates, profiles, the decision, the
+    claim, the attempt). What it catches, a connection the server dropped (a restart, an
+    idle timeout), happens to idle ones; one dropped within the second after its last use
+    fails on its first statement instead, an OperationalError that every loop already
+    treats as the database away for a moment (nothing is counted; the next try connects
+    afresh), as one dropped just after a ping always did. A connection never returned yet
+    is new: not pinged either."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned, why = record.info.get(_RETURNED), None
+        if returned is None or time.monotonic() - returned < PING_IDLE:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            alive, why = False, exc
+        if not alive:
+            # The pool discards this connection and checks out another (a fresh one).
+            raise DisconnectionError("the database closed this pooled connection") from why
 
 
 class SingleWorkerError(RuntimeError):
