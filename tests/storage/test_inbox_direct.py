@@ -9,6 +9,7 @@ import itertools
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +41,15 @@ COMPARED = (
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url, pre_ping=False)  # as the webhook's (web/application.py)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """For what only SQLite does (its errors, its one held writing connection)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'inbox.db'}", pre_ping=False)
     upgrade(engine)
     yield engine
     engine.dispose()
@@ -137,13 +147,12 @@ def test_a_body_of_more_than_one_statement_takes_the_reference_path(engine: Engi
 
 
 def test_a_busy_or_broken_database_is_reported_at_once_not_tried_twice(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite answers "no such table" as it answers "database is locked" (after its 30 s
     busy wait): OperationalError, which the webhook answers 503, raised by the direct path
     itself: the reference path would have waited as long once more."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL calls a missing table a ProgrammingError")
+    engine = sqlite_engine
     broken = inbox._Direct("INSERT INTO no_such_table VALUES (1)", None, ())
     monkeypatch.setattr(inbox, "_direct", lambda dialect, rows: broken)
     monkeypatch.setattr(inbox, "_bound", lambda plan, rows, received_at: [])
@@ -156,11 +165,10 @@ def test_a_busy_or_broken_database_is_reported_at_once_not_tried_twice(
     assert store_batch(engine, a_batch("m_1"), NOW) == 1
 
 
-def test_sqlite_s_held_writing_connection_is_closed_with_the_engine(engine: Engine) -> None:
+def test_sqlite_s_held_writing_connection_is_closed_with_the_engine(sqlite_engine: Engine) -> None:
     """The direct insert keeps one SQLite connection between requests; `dispose()` (a worker
     process ending, a test's teardown) closes it, and the next insert opens a fresh one."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's direct insert takes its connection from the pool each time")
+    engine = sqlite_engine
     assert store_batch(engine, a_batch("m_1"), NOW) == 1
     held = inbox._HELD[engine]
     engine.dispose()
