@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from fresh_databases import fresh_postgres
+from lark import Token, Tree
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,3 +38,34 @@ SLOW_FIRST = ("tests/crash/",)
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def blocks_read_both_ways() -> Iterator[None]:
+    """issue 13: A. Every block a test reads in this process is read by Lark as well.
+
+    The hand-written reader (rules/read_block.py) must give Lark's very trees:
+    here every flow of the suite checks it, beside tests/unit/test_read_block.py.
+    """
+    from lark.exceptions import LarkError
+
+    from pageflows.rules import parse, read_block
+
+    fast = read_block.read
+
+    def read_and_compare(chunk: str) -> Tree[Token] | None:
+        ours = fast(chunk)
+        if ours is None:
+            return None
+        try:
+            theirs = parse.parser().parse(chunk)
+        except LarkError as exc:
+            refused = f"read_block accepted a block Lark refuses ({exc}):\n{chunk}"
+            raise AssertionError(refused) from exc
+        found = read_block.differences(ours, theirs)
+        assert not found, f"read_block differs from Lark: {found[:3]}\n{chunk}"
+        return ours
+
+    read_block.read = read_and_compare
+    yield
+    read_block.read = fast

@@ -28,7 +28,7 @@ from lark.exceptions import (
 )
 from lark.indenter import Indenter
 
-from pageflows.rules import slips
+from pageflows.rules import read_block, slips
 from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.source import SourceFile, Span
 
@@ -417,7 +417,10 @@ def parse_source(source: SourceFile) -> Parsed:
             unread.append(unread_block(offset, chunk))
             continue
         try:
-            tree = parser().parse(chunk)
+            # issue 13: A: the hand-written reader first; Lark for what it is not sure of.
+            tree = read_block.read(chunk)
+            if tree is None:
+                tree = parser().parse(chunk)
         except IndentationError_ as exc:
             diagnostics.append(_indent_finding(source, chunk, offset, exc))
         except UnexpectedInput as exc:
@@ -454,7 +457,8 @@ def _stray_line(chunk: str) -> str | None:
     if match is None:
         return None
     word = match.group(0)
-    if word in _top_level_words() or word not in _all_keywords():
+    # issue 13: A: the words as constants: the grammar's parser is built only when needed.
+    if word in read_block.TOP_LEVEL_WORDS or word not in read_block.KEYWORDS:
         return None
     return word
 
