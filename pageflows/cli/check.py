@@ -103,6 +103,10 @@ def collector_paused() -> Iterator[None]:
     alive until the check ends (syntax trees, model nodes), and none is part of a
     cycle to collect; the collector still rescanned them as they grew, about
     half of the check's time. The command ends soon after; it is on again then.
+    The objects made meanwhile are frozen first (issue 13: A): all still "young"
+    to the collector, the first collection after it is on again scanned them all
+    at once (0.4 s at 10,000 triggers); frozen, they are left to reference
+    counting, which frees them as before.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -110,6 +114,7 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            gc.freeze()
             gc.enable()
 
 
