@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Protocol
 
+from pydantic import BaseModel
+
 from pageflows.rules import model as m
 from pageflows.rules.checks import (  # issue 12: B
     asks,
@@ -29,7 +31,7 @@ from pageflows.rules.checks import (  # issue 12: B
 from pageflows.rules.compile import Program
 from pageflows.rules.diagnostics import Diagnostic
 from pageflows.rules.page_facts import PageFacts
-from pageflows.rules.walk import nodes
+from pageflows.rules.walk import nodes, shared_walks
 
 
 class TagVerdictLike(Protocol):
@@ -71,6 +73,21 @@ def run_checks(
     known = pages or (PageFacts(),)
     found: list[Diagnostic] = []
     every = list(nodes(flows))  # issue 13: A: one walk, shared by the checks that read all
+    with shared_walks(flows):  # issue 13: A: and one walk_flow of each flow
+        found += _each_check(flows, as_of, tag_policy, known, tokens, program, every)
+    return found
+
+
+def _each_check(
+    flows: list[m.Flow],
+    as_of: date,
+    tag_policy: TagPolicy,
+    known: tuple[PageFacts, ...],
+    tokens: TokenRule | None,
+    program: Program | None,
+    every: list[BaseModel],
+) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
     found += structure.check(flows)
     found += limits.check(flows)
     found += policy.check(flows, as_of, tag_policy)
