@@ -147,16 +147,20 @@ def taps(action: m.Action) -> Iterator[Tap]:
 
     A quick answer under an `ask` runs one only when it leads elsewhere
     (`quick "More than 8" -> big_group`); a plain one is taken as the answer.
+    issue 13: A: the action's type compared (`is`), not isinstance through
+    pydantic's metaclass: a dozen checks ask this of every action.
     """
-    if isinstance(action, m.SendText | m.PrivateReply | m.SendTemplate):
-        yield from action.quick_replies
-    if isinstance(action, m.Ask):
-        yield from (choice for choice in action.choices if choice.reaction is not None)
-    if isinstance(action, m.SendButtons):
-        yield from (b for b in action.buttons if isinstance(b, m.ReactButton))
-    elif isinstance(action, m.SendCards):
-        for card in action.cards:
-            yield from (b for b in card.buttons if isinstance(b, m.ReactButton))
+    kind = type(action)
+    if kind is m.SendText or kind is m.PrivateReply or kind is m.SendTemplate:
+        yield from cast(m.SendText | m.PrivateReply | m.SendTemplate, action).quick_replies
+    elif kind is m.Ask:
+        yield from (c for c in cast(m.Ask, action).choices if c.reaction is not None)
+    elif kind is m.SendButtons:
+        buttons = cast(m.SendButtons, action).buttons
+        yield from (b for b in buttons if type(b) is m.ReactButton)
+    elif kind is m.SendCards:
+        for card in cast(m.SendCards, action).cards:
+            yield from (b for b in card.buttons if type(b) is m.ReactButton)
 
 
 def nodes(value: object) -> Iterator[BaseModel]:

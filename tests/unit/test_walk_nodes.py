@@ -57,3 +57,19 @@ def test_nodes_reaches_nested_actions_and_skips_positions() -> None:
     # Inside an `after`, an `if`, a quick reply: all reached; a position never yielded.
     assert {m.After, m.If, m.QuickReply, m.SetField, m.Text, m.Placeholder} <= kinds
     assert Span not in kinds
+
+
+def test_no_model_class_has_subclasses() -> None:
+    """issue 13: A: checks test a node's kind by `type(node) is`, a set look-up of its
+    type, not isinstance (slow through pydantic's metaclass): right only while no
+    model class has subclasses. A subclass needs those checks to use isinstance."""
+    from pydantic import BaseModel
+
+    from pageflows.rules import model as m
+
+    classes = [c for c in vars(m).values() if isinstance(c, type) and issubclass(c, BaseModel)]
+    assert len(classes) > 40
+    with_subclasses = [
+        c.__name__ for c in classes if c.__subclasses__() and c not in (m.Node, BaseModel)
+    ]
+    assert with_subclasses == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from typing import cast
 
 from pydantic import BaseModel
 
@@ -29,6 +30,7 @@ from pageflows.rules.walk import nodes
 ESCAPED = frozenset('"\\\n\t')
 # Nodes that read a field rather than save it.
 READS = (m.FieldEquals, m.Compare)  # issue 12: D: Compare
+READ_TYPES = frozenset(READS)  # no model class has subclasses: type() is the kind
 
 
 def saved_fields(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> set[str]:
@@ -40,12 +42,13 @@ def saved_fields(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) 
     """
     saved: set[str] = set()
     for node in nodes(flows) if every is None else every:
-        if isinstance(node, m.SetField | m.Ask):
-            saved.add(node.field)
         # A field's value is in the node's __dict__; getattr on a node without one
         # raises inside pydantic, which costs more than the rest of this walk.
-        elif isinstance(field := node.__dict__.get("field"), str) and not isinstance(node, READS):
-            saved.add(field)  # a node of a kind unknown here
+        # issue 13: A: the node's type looked up in a set, not isinstance (through
+        # pydantic's metaclass) on each of a quarter of a million nodes.
+        field = node.__dict__.get("field")
+        if isinstance(field, str) and type(node) not in READ_TYPES:
+            saved.add(field)  # a `set`, an `ask`, or a node of a kind unknown here
     return saved
 
 
@@ -57,20 +60,24 @@ def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list
     found: list[Diagnostic] = []
     unknown: dict[str, list[Diagnostic]] = {}  # field -> its uses, first first
     for node in every:
-        if isinstance(node, m.Text):
-            for field, finding in _text(node, known):
+        kind = type(node)
+        if kind is m.Text:
+            for field, finding in _text(cast(m.Text, node), known):
                 if field is None:
                     found.append(finding)
                 else:
                     unknown.setdefault(field, []).append(finding)
-        elif isinstance(node, READS) and node.field not in known:
-            unknown.setdefault(node.field, []).append(
+        elif kind in READ_TYPES:
+            reads = cast(m.FieldEquals | m.Compare, node)
+            if reads.field in known:
+                continue
+            unknown.setdefault(reads.field, []).append(
                 warning(
                     Code.UNKNOWN_FIELD,
-                    node.span,
-                    f'no flow saves the field "{node.field}", so this compares an empty value'
-                    + (" (never a number)" if isinstance(node, m.Compare) else ""),
-                    _field_hint(node.field, known),
+                    reads.span,
+                    f'no flow saves the field "{reads.field}", so this compares an empty value'
+                    + (" (never a number)" if kind is m.Compare else ""),
+                    _field_hint(reads.field, known),
                 )
             )
     for uses in unknown.values():
