@@ -557,7 +557,7 @@ def _fold_plain(text: str) -> list[str] | None:
     # (When the first is a letter, _NOT_A_SEPARATOR would find it: no need to look.)
     if codec and _NOT_A_SEPARATOR.search(text) is None:
         # ASCII but for emoji and the like: each one character, so one "?", a space.
-        return text.encode("ascii", "replace").translate(_ASCII_BYTES).decode("ascii").split()
+        return text.encode("ascii", "replace").translate(_ASCII_BYTES).decode().split()
     if classes.solo_plain().fullmatch(text):
         return list(_SOLO_SEPARATOR.sub("", text))  # CJK: every letter a word
     return _fold_mixed(text)
@@ -581,7 +581,7 @@ def _fold_mixed(text: str) -> list[str] | None:
     if "\ufe0f" in text or "\u200d" in text:
         text = text.replace("\ufe0f", "").replace("\u200d", "")
     if text.isascii():
-        return text.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+        return text.encode().translate(_ASCII_BYTES).decode().split()
     beyond = _BEYOND_LATIN1.search(text)
     page = "latin-1" if beyond is None else _page_of(beyond.group())
     if page is not None:
@@ -607,7 +607,7 @@ def _fold_general(text: str) -> list[str]:
     """`fold_words` for any text, in six passes or so: the reference of the fast paths."""
     folded, wide = _folded_text(text)
     if folded.isascii():
-        return folded.encode("ascii").translate(_ASCII_BYTES).decode("ascii").split()
+        return folded.encode().translate(_ASCII_BYTES).decode().split()
     return (classes.words_astral() if wide else classes.words()).findall(folded)
 
 
