@@ -5,13 +5,17 @@ one answered by the reference, as before."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -177,3 +181,116 @@ def test_sqlite_s_held_writing_connection_is_closed_with_the_engine(sqlite_engin
         held.execute("SELECT 1")
     assert store_batch(engine, a_batch("m_2"), NOW) == 1
     assert inbox._HELD[engine] is not held
+
+
+def test_inserts_arriving_together_each_get_their_own_answer(engine: Engine) -> None:
+    """Threads storing at once (the web process's), SQLite's committed in groups: every
+    batch is answered with its own count of new events, and the inbox holds each event
+    once, whatever thread stored it first."""
+    answers: list[int | Unstorable] = []
+    lock = threading.Lock()
+
+    def post(thread: int) -> None:
+        for n in range(30):
+            # Keys shared by threads: a redelivery racing its first delivery.
+            batch = a_batch(f"m_{n}") + a_batch(f"m_{thread}_{n}")
+            answer = store_batch(engine, batch, NOW)
+            with lock:
+                answers.append(answer)
+
+    threads = [threading.Thread(target=post, args=(t,)) for t in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    keys = [r[2] for r in stored(engine, "104123456789012")]
+    assert sorted(keys) == sorted(
+        {f"m_{n}" for n in range(30)} | {f"m_{t}_{n}" for t in range(6) for n in range(30)}
+    )
+    assert sum(a for a in answers if isinstance(a, int)) == len(keys)
+    assert all(isinstance(a, int) and a >= 1 for a in answers)
+
+
+def test_a_refused_batch_in_a_group_commit_stops_none_of_the_others(
+    sqlite_engine: Engine,
+) -> None:
+    """Two requests whose inserts wait together for SQLite's writer, one of them holding a
+    value the database refuses: it gets the reference path's 400 reason, the other is
+    stored."""
+    engine = sqlite_engine
+    assert store_batch(engine, a_batch("m_0"), NOW) == 1  # the held connection is open
+    answers: dict[str, int | Unstorable] = {}
+
+    def post(key: str, **extra: Any) -> None:
+        answers[key] = store_batch(engine, a_batch(key, **extra), NOW)
+
+    with inbox._SQLITE_WRITER:  # another write is in progress: the next ones wait together
+        first = threading.Thread(target=post, args=("m_1",))
+        first.start()
+        while not inbox._GROUPS[engine].writing:  # m_1's thread waits for the writer
+            time.sleep(0.001)
+        later = [
+            threading.Thread(target=post, args=("m_2",), kwargs={"kind": None}),
+            threading.Thread(target=post, args=("m_3",)),
+        ]
+        for thread in later:
+            thread.start()
+        while len(inbox._GROUPS[engine].waiting) < 2:
+            time.sleep(0.001)
+    for thread in [first, *later]:
+        thread.join()
+    refused = answers.pop("m_2")
+    assert isinstance(refused, Unstorable) and "NOT NULL" in refused.reason
+    assert answers == {"m_1": 1, "m_3": 1}
+    assert [r[2] for r in stored(engine, "104123456789012")] == ["m_0", "m_1", "m_3"]
+
+
+def test_postgresql_s_held_connections_are_closed_with_the_engine(postgres_url: str) -> None:
+    """The direct insert holds its PostgreSQL connections between requests; `dispose()`
+    closes them, and the next insert opens a fresh one."""
+    engine = make_engine(postgres_url, pre_ping=False)
+    upgrade(engine)
+    engine.dispose()
+
+    def ours() -> int:
+        with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+    assert store_batch(engine, a_batch("m_1"), NOW) == 1
+    assert ours() == 1
+    engine.dispose()
+    assert ours() == 0
+    assert store_batch(engine, a_batch("m_2"), NOW) == 1
+    assert [r[2] for r in stored(engine, "104123456789012")] == ["m_1", "m_2"]
+    engine.dispose()
+
+
+def test_sqlite_s_webhook_commits_are_checkpointed_by_a_thread_of_their_own(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """The held writing connection never checkpoints in a request's commit; its own thread
+    copies the WAL into the database file, and the WAL is written from its start again
+    rather than growing with every event stored."""
+    engine = sqlite_engine
+    database = tmp_path / "inbox.db"
+    wal = tmp_path / "inbox.db-wal"
+    assert store_batch(engine, a_batch("m_0"), NOW) == 1
+    with contextlib.closing(sqlite3.connect(database)) as reader:
+        assert reader.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    size = database.stat().st_size
+    every = inbox.CHECKPOINT_EVERY
+    for n in range(1, every):
+        assert store_batch(engine, a_batch(f"m_{n}"), NOW) == 1
+    unchecked = wal.stat().st_size  # what `every` commits append to the WAL
+    for n in range(every, 8 * every):
+        assert store_batch(engine, a_batch(f"m_{n}"), NOW) == 1
+    deadline = time.monotonic() + 10
+    while database.stat().st_size == size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert database.stat().st_size > size  # the rows reached the database file
+    assert wal.stat().st_size < 5 * unchecked  # never restarted, it would hold 8 times that
+    assert len(stored(engine, "104123456789012")) == 8 * every
