@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -243,30 +242,6 @@ def test_a_refused_batch_in_a_group_commit_stops_none_of_the_others(
     assert isinstance(refused, Unstorable) and "NOT NULL" in refused.reason
     assert answers == {"m_1": 1, "m_3": 1}
     assert [r[2] for r in stored(engine, "104123456789012")] == ["m_0", "m_1", "m_3"]
-
-
-def test_postgresql_s_held_connections_are_closed_with_the_engine(postgres_url: str) -> None:
-    """The direct insert holds its PostgreSQL connections between requests; `dispose()`
-    closes them, and the next insert opens a fresh one."""
-    engine = make_engine(postgres_url, pre_ping=False)
-    upgrade(engine)
-    engine.dispose()
-
-    def ours() -> int:
-        with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as admin:
-            row = admin.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            ).fetchone()
-            return int(row[0]) if row else 0
-
-    assert store_batch(engine, a_batch("m_1"), NOW) == 1
-    assert ours() == 1
-    engine.dispose()
-    assert ours() == 0
-    assert store_batch(engine, a_batch("m_2"), NOW) == 1
-    assert [r[2] for r in stored(engine, "104123456789012")] == ["m_1", "m_2"]
-    engine.dispose()
 
 
 def test_sqlite_s_webhook_commits_are_checkpointed_by_a_thread_of_their_own(

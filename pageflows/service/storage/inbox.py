@@ -245,94 +245,43 @@ def _bound(
 
 
 def _run_postgres(engine: Engine, sql: str, values: dict[str, Any] | list[Any]) -> int | None:
-    """Execute on a held driver connection (`_take_postgres`); how many rows were new, or None.
+    """Execute on a pooled driver connection; how many rows were new, or None.
 
     PostgreSQL runs the one statement in autocommit (atomic on its own, committed when it
-    returns: one round trip, as the SQLAlchemy path). A connection that fails in any way
-    is closed, never used again, and: a database that cannot be reached or is busy
-    raises, as SQLAlchemy would (the 503), without a second wait for the same refusal;
-    anything else (a value refused, a connection found dead) is left to the reference
-    path (None), which reports the value or retries on a fresh pooled connection.
+    returns: one round trip, as the SQLAlchemy path). A connection that turned out dead
+    is invalidated, never goes back to the pool, and the reference path retries (None).
+    A database that cannot be reached or is busy raises, as SQLAlchemy would (the 503),
+    without a second wait for the same refusal. Any other failure (a value refused) is
+    rolled back by the pool's return and left to the reference path to report (None).
     """
     dbapi = engine.dialect.loaded_dbapi
-    cursor = _take_postgres(engine)
-    try:
-        cursor.execute(sql, values)
-        new = int(cursor.fetchone()[0])
-    except Exception as exc:
-        driver = cursor.connection
-        gone = isinstance(exc, dbapi.Error) and engine.dialect.is_disconnect(exc, driver, cursor)
-        _close_postgres(engine, cursor)
-        if isinstance(exc, dbapi.OperationalError) and not gone:
-            raise _wrapped(engine, exc, sql, values) from exc
-        return None
-    _give_back_postgres(engine, cursor)
-    return new
-
-
-@dataclass
-class _HeldPostgres:
-    """An engine's driver connections held for the direct insert, each as a cursor of its
-    own: `idle` ones wait for the next request, `open` is every one not closed (idle or in
-    use), for `dispose()`."""
-
-    idle: list[Any]
-    open: set[Any]
-
-
-_PG_LOCK = threading.Lock()
-_PG_HELD: weakref.WeakKeyDictionary[Engine, _HeldPostgres] = weakref.WeakKeyDictionary()
-
-
-def _take_postgres(engine: Engine) -> Any:
-    """An idle held connection, else a new one from the pool, detached from it and put in
-    autocommit for good. Why not the pool each time: its checkout and check-in (with the
-    return's reset), the cursor and the autocommit switched on and off again were about
-    a third of the insert's own CPU in the profile; held, the connection also keeps the
-    statement psycopg prepared on it. As many are held as requests insert at once (the
-    web process's threads), at most."""
-    with _PG_LOCK:
-        held = _PG_HELD.get(engine)
-        if held is not None and held.idle:
-            return held.idle.pop()
     try:
         pooled = engine.raw_connection()
-    except engine.dialect.loaded_dbapi.Error as exc:
+    except dbapi.Error as exc:
         raise _wrapped(engine, exc, None, None) from exc
-    pooled.detach()
     driver: Any = pooled.dbapi_connection
     try:
-        driver.autocommit = True
         cursor = driver.cursor()
-    except Exception as exc:
-        with contextlib.suppress(Exception):
-            driver.close()
-        if isinstance(exc, engine.dialect.loaded_dbapi.Error):
-            raise _wrapped(engine, exc, None, None) from exc
-        raise
-    with _PG_LOCK:
-        _PG_HELD.setdefault(engine, _HeldPostgres([], set())).open.add(cursor)
-    _on_dispose(engine)
-    return cursor
-
-
-def _give_back_postgres(engine: Engine, cursor: Any) -> None:
-    with _PG_LOCK:
-        held = _PG_HELD.get(engine)
-        if held is not None and cursor in held.open:
-            held.idle.append(cursor)
-            return
-    with contextlib.suppress(Exception):  # the engine was disposed meanwhile
-        cursor.connection.close()
-
-
-def _close_postgres(engine: Engine, cursor: Any) -> None:
-    with _PG_LOCK:
-        held = _PG_HELD.get(engine)
-        if held is not None:
-            held.open.discard(cursor)
-    with contextlib.suppress(Exception):  # already broken: closed is what we want
-        cursor.connection.close()
+        try:
+            driver.autocommit = True
+            cursor.execute(sql, values)
+            return int(cursor.fetchone()[0])
+        except Exception as exc:
+            if isinstance(exc, dbapi.Error) and engine.dialect.is_disconnect(exc, driver, cursor):
+                pooled.invalidate(exc)
+            elif isinstance(exc, dbapi.OperationalError):
+                raise _wrapped(engine, exc, sql, values) from exc
+            # Else a value the database refused (the pool's return rolls back): the
+            # reference path says which.
+            return None
+        finally:
+            # The connection may be gone (the reference path reports it): nothing to add.
+            with contextlib.suppress(Exception):
+                cursor.close()
+            with contextlib.suppress(Exception):
+                driver.autocommit = False
+    finally:
+        pooled.close()
 
 
 @dataclass
@@ -563,18 +512,13 @@ def _on_dispose(engine: Engine) -> None:
 
 
 def _disposed(engine: Engine) -> None:
-    """`engine.dispose()` closes the pool's connections; the held ones go with them (one in
-    use by a request now fails it, and the reference path answers it)."""
+    """`engine.dispose()` closes the pool's connections; the held one goes with them, and
+    its checkpointing thread ends."""
     with _SQLITE_WRITER:
         _drop_held(engine)
         checkpointer = _CHECKPOINTERS.pop(engine, None)
     if checkpointer is not None:
         checkpointer.stop()
-    with _PG_LOCK:
-        held = _PG_HELD.pop(engine, None)
-    for cursor in held.open if held is not None else ():
-        with contextlib.suppress(Exception):
-            cursor.connection.close()
 
 
 def _drop_held(engine: Engine) -> None:
