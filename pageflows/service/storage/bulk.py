@@ -127,7 +127,7 @@ def _converter(dialect: Dialect, column: Column[Any]) -> Convert | None:
             return value if isinstance(value, JsonText) else serialise(value)
 
         return as_json
-    return column.type.bind_processor(dialect)
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _pg_document(
