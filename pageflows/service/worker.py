@@ -82,7 +82,7 @@ from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient, Profile
 from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_contacts
 from pageflows.service.sender import TYPING_PAUSE, release_held
-from pageflows.service.storage.bulk import JsonText, insert_rows, update_rows
+from pageflows.service.storage.bulk import JsonText, insert_rows, update_changed, update_rows
 from pageflows.service.storage.contact_search import (
     WRITTEN_COLUMNS,
     ContactValues,
@@ -1311,7 +1311,8 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
     answers `_contact_row` from memory (a contact absent here is new: nobody else can
     store it while we hold its lock; `save_contact` adds it as an ORM object). F2: read
     through the driver, the state as its JSON text (parsed only when a decision reads it,
-    `_parsed`), and only the columns the batch does not set itself before it writes."""
+    `_parsed`), and the columns the batch writes as they are stored, so it writes only
+    the ones that change (`_write_contacts`)."""
     connection = session.connection()
     postgresql = connection.dialect.name == "postgresql"
     by_page: dict[str, list[str]] = {}
@@ -1325,12 +1326,16 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
         else:
             where.append(f"(page_id = ? AND psid IN ({', '.join('?' for _ in psids)}))")
             params += [page_id, *psids]
-    state = "state::text" if postgresql else "state"
-    sql = f"SELECT page_id, psid, {state}, last_message FROM contacts WHERE {' OR '.join(where)}"
+    written = ", ".join("state::text" if postgresql and name == "state" else name
+                        for name in WRITTEN_COLUMNS)  # fmt: skip
+    sql = f"SELECT page_id, psid, {written} FROM contacts WHERE {' OR '.join(where)}"
     rows: dict[tuple[str, str], Contact | ContactValues | None] = dict.fromkeys(contacts)
     result = connection.exec_driver_sql(sql + (" FOR UPDATE" if postgresql else ""), tuple(params))
-    for page_id, psid, text, last_message in result:
-        rows[(page_id, psid)] = ContactValues(page_id, psid, JsonText(text), last_message)
+    last_message = WRITTEN_COLUMNS.index("last_message")
+    for page_id, psid, *stored in result:
+        rows[(page_id, psid)] = ContactValues(
+            page_id, psid, JsonText(stored[0]), stored[last_message], stored=stored
+        )
     session.info[CONTACT_ROWS] = rows
     session.info[PROFILES] = {}
     preload_searchable(session, contacts, lambda t: _of_contacts(t, contacts))
@@ -1344,15 +1349,17 @@ def _parsed(row: ContactValues) -> ContactState:
 
 
 def _write_contacts(session: Session) -> None:
-    """The batch's changed contacts, one UPDATE by key for all (storage/bulk.py)."""
+    """The batch's changed contacts, by key, each only in the columns whose value changed
+    (storage/bulk.py `update_changed`: one UPDATE for the rows that change the same ones)."""
     rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
+    changed = [row for row in rows.values() if isinstance(row, ContactValues) and row.changed]
     values = [
         (row.page_id, row.psid, *(getattr(row, name) for name in WRITTEN_COLUMNS))
-        for row in rows.values()
-        if isinstance(row, ContactValues) and row.changed
+        for row in changed
     ]
+    stored = [row.stored for row in changed]
     table = cast(Table, Contact.__table__)
-    update_rows(session, table, ("page_id", "psid"), WRITTEN_COLUMNS, values)
+    update_changed(session, table, ("page_id", "psid"), WRITTEN_COLUMNS, values, stored)
 
 
 def _write_due(session: Session, fired: list[DueRow]) -> None:

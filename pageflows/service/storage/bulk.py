@@ -58,7 +58,9 @@ def insert_rows(
             f" FROM ROWS FROM (json_to_recordset(%s::json) AS ({_pg_columns(table, columns)}))"
             f" WITH ORDINALITY AS v({names}, n_) ORDER BY v.n_"
         )
-        connection.exec_driver_sql(sql, (_pg_document(dialect, table, columns, rows),))
+        connection.exec_driver_sql(
+            sql, (_pg_document(table, columns, _as_tuples(dialect, table, columns, rows)),)
+        )
         return
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
@@ -74,25 +76,62 @@ def update_rows(
 ) -> None:
     """UPDATE `table` SET `columns` WHERE `keys` match, one row of values per row to change
     (each row: the keys' values, then the columns')."""
+    if rows:
+        dialect = session.connection().dialect
+        every = (*keys, *columns)
+        _update(session, table, keys, columns, _as_tuples(dialect, table, every, rows))
+
+
+def update_changed(
+    session: Session,
+    table: Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    stored: Sequence[Sequence[Any]],
+) -> None:
+    """As `update_rows`, each row setting only the columns whose value differs from what the
+    database holds (`stored`: the columns as read through the driver, row for row), as the
+    ORM's unit of work writes only the attributes that changed: a contact whose follow-up
+    changed nothing but its `updated_at` rewrites that column, not its state and the four
+    indexed copies of it. Rows that change the same columns share one statement."""
     if not rows:
         return
+    dialect = session.connection().dialect
+    count = len(keys)
+    groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for row, old in zip(_as_tuples(dialect, table, (*keys, *columns), rows), stored, strict=True):
+        new = row[count:]
+        changed = tuple(i for i, value in enumerate(new) if value != old[i])
+        if changed:
+            groups.setdefault(changed, []).append((*row[:count], *(new[i] for i in changed)))
+    for changed, values in groups.items():
+        _update(session, table, keys, [columns[i] for i in changed], values)
+
+
+def _update(
+    session: Session,
+    table: Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    values: list[tuple[Any, ...]],
+) -> None:
+    """`update_rows` with its values converted for the driver already."""
     connection = session.connection()
-    dialect = connection.dialect
     every = (*keys, *columns)
-    if dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         sets = ", ".join(f"{name} = {_pg_value(table.c[name])}" for name in columns)
         match = " AND ".join(f"t.{name} = v.{name}" for name in keys)
         sql = (
             f"UPDATE {table.name} AS t SET {sets}"
             f" FROM json_to_recordset(%s::json) AS v({_pg_columns(table, every)}) WHERE {match}"
         )
-        connection.exec_driver_sql(sql, (_pg_document(dialect, table, every, rows),))
+        connection.exec_driver_sql(sql, (_pg_document(table, every, values),))
         return
     sets = ", ".join(f"{name} = ?" for name in columns)
     match = " AND ".join(f"{name} = ?" for name in keys)
     sql = f"UPDATE {table.name} SET {sets} WHERE {match}"
     order = [*range(len(keys), len(every)), *range(len(keys))]  # SET's values, then WHERE's
-    values = _as_tuples(dialect, table, every, rows)
     connection.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in values])
 
 
@@ -130,18 +169,22 @@ def _converter(dialect: Dialect, column: Column[Any]) -> Convert | None:
     return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _pg_document(
-    dialect: Dialect, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> str:
-    """The rows as ONE JSON document (an object per row), the parameter PostgreSQL's
-    `json_to_recordset` reads: psycopg sends one string as it is, where it dumped an
-    array element by element in Python (five times slower than all the rest); a time
-    as ISO text with its offset, a JSON value as its text (cast back by `_pg_value`)."""
-    arrays = _as_arrays(dialect, table, columns, rows)
-    for index, name in enumerate(columns):
-        if isinstance(_impl(table.c[name]), DateTime):
-            arrays[index] = [None if at is None else at.isoformat() for at in arrays[index]]
-    return json.dumps([dict(zip(columns, row, strict=True)) for row in zip(*arrays, strict=True)])
+def _pg_document(table: Table, columns: Sequence[str], values: list[tuple[Any, ...]]) -> str:
+    """The rows (converted for the driver) as ONE JSON document, an object per row, the
+    parameter PostgreSQL's `json_to_recordset` reads: psycopg sends one string as it is,
+    where it dumped an array element by element in Python (five times slower than all
+    the rest); a time as ISO text with its offset, a JSON value as its text (cast back
+    by `_pg_value`)."""
+    times = [i for i, name in enumerate(columns) if isinstance(_impl(table.c[name]), DateTime)]
+    if times:
+        values = [
+            tuple(
+                value.isoformat() if i in times and value is not None else value
+                for i, value in enumerate(row)
+            )
+            for row in values
+        ]
+    return json.dumps([dict(zip(columns, row, strict=True)) for row in values])
 
 
 def _pg_columns(table: Table, columns: Sequence[str]) -> str:

@@ -9,7 +9,7 @@ the state, so they never disagree with it.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,8 @@ class ContactValues:
     pydantic straight from the text, `parsed`, only when a decision reads it, and written
     back as the same text when the decision left the state as it was); `parsed` is the
     state as last read from `state` (the state is frozen, so reading it twice gives the
-    same). The columns after `last_message` are read from no row: `save_contact` and
+    same). The columns after `last_message` are not read into their fields (`stored` holds
+    them as the driver gave them, to write only the ones that change): `save_contact` and
     `copy_searchable` set every one of them before they mark the row `changed`, the only
     rows written back."""
 
@@ -57,6 +58,7 @@ class ContactValues:
     last_key: str | None = None
     parsed: ContactState | None = None
     changed: bool = False
+    stored: list[Any] = field(default_factory=list)  # WRITTEN_COLUMNS as the driver read them
 
 
 # What `save_contact` and `copy_searchable` write (all but the key and profile_checked_at).
