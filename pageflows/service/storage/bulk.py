@@ -145,12 +145,22 @@ def _as_tuples(
 def _as_arrays(
     dialect: Dialect, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> list[list[Any]]:
-    """The converted rows as one list per column (a PostgreSQL array each)."""
+    """The converted rows as one list per column. A time is converted once per batch and
+    value: a batch's rows mostly carry the same few (its `now`), and the conversion (to
+    UTC, to text on SQLite) is a pure function of the value."""
     arrays: list[list[Any]] = []
     for index, name in enumerate(columns):
         convert = _converter(dialect, table.c[name])
         values = [row[index] for row in rows]
-        arrays.append(values if convert is None else [convert(value) for value in values])
+        if convert is None:
+            arrays.append(values)
+        elif isinstance(_impl(table.c[name]), DateTime):
+            memo: dict[Any, Any] = {None: convert(None)}
+            arrays.append(
+                [memo[v] if v in memo else memo.setdefault(v, convert(v)) for v in values]
+            )
+        else:
+            arrays.append([convert(value) for value in values])
     return arrays
 
 
