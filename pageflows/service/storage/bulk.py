@@ -11,9 +11,10 @@ processor (taken from SQLAlchemy once per column, so a value is stored exactly a
 the ORM stores it: the same UTC text for a time on SQLite, the same JSON), and:
 
 - on SQLite, the driver's `executemany` over plain tuples (a local call per row);
-- on PostgreSQL, ONE statement per table and batch, each column's values as one array
-  (`unnest`), its text fixed for a table and column list, so psycopg prepares it once
-  and the server plans it once.
+- on PostgreSQL, ONE statement per table and batch, the rows as one JSON document
+  (`json_to_recordset`), its text fixed for a table and column list, so psycopg
+  prepares it once. Not arrays (`unnest`): psycopg dumps a list element by element in
+  Python, escaping each string, which cost more than all the rest together.
 
 The statements run on the session's connection, in its transaction: what the batch
 writes still commits or rolls back as one with the rest of the batch.
