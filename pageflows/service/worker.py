@@ -23,6 +23,7 @@ contact of a broadcast.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -33,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, Table, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Engine, Table, and_, exists, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -81,6 +82,7 @@ from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient, Profile
 from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_contacts
 from pageflows.service.sender import TYPING_PAUSE, release_held
+from pageflows.service.storage.bulk import JsonText, insert_rows, update_changed, update_rows
 from pageflows.service.storage.contact_search import (
     WRITTEN_COLUMNS,
     ContactValues,
@@ -709,15 +711,17 @@ class Worker:
     ) -> None:
         """The state, and the copies of it operators search by (contact_search.py)."""
         row = self._contact_row(session, page_id, contact.id)
-        state = contact.model_dump(mode="json")
         if isinstance(row, ContactValues):  # a batch of follow-ups: written at its end
             earlier = _parsed(row)
-            row.parsed, row.changed = None, True  # read again from `state` if needed
-            row.state = state
+            if contact is not earlier:  # else the state's text is already what it is
+                row.parsed = None  # read again from `state` if needed
+                row.state = JsonText(contact.model_dump_json())
+            row.changed = True
             row.last_user_message_at = contact.last_user_message_at
             row.updated_at = now
             copy_searchable(session, row, earlier, contact, last_message)
             return
+        state = contact.model_dump(mode="json")
         if row is None:
             row = Contact(page_id=page_id, psid=contact.id, profile_checked_at=now)
             session.add(row)
@@ -1216,7 +1220,11 @@ def _write_outbox(session: Session, keep: bool = False) -> None:
     if keep:
         session.info[OUTBOX_ROWS] = []
     if rows:
-        session.execute(insert(cast(Table, OutboxMessage.__table__)), rows)
+        columns = rows[0].keys()
+        if any(row.keys() != columns for row in rows):  # `_outbox_row` makes them alike
+            raise ValueError("the batch's outbox rows do not all have the same columns")
+        table = cast(Table, OutboxMessage.__table__)
+        insert_rows(session, table, tuple(columns), [tuple(row.values()) for row in rows])
 
 
 # issue 13: F. A batch of due follow-ups reads its follow-up and contact rows as plain
@@ -1248,16 +1256,39 @@ class DueRow:
 def _read_due(session: Session, wanted: list[int]) -> dict[int, DueRow]:
     """The follow-ups `wanted`, locked (one taken by another process is skipped, as in
     `fire`), by id; kept in the session so a `window_closing` superseded in the batch
-    is seen superseded by the batch too (`_supersede_due`)."""
-    table = cast(Table, FollowUp.__table__)
-    query = (
-        select(*(table.c[name] for name in _DUE_COLUMNS))
-        .where(table.c.id.in_(wanted))
-        .with_for_update(skip_locked=True)
-    )
-    rows = {row.id: DueRow(**row._asdict()) for row in session.execute(query)}
+    is seen superseded by the batch too (`_supersede_due`). Read through the driver
+    (F2): the values converted as `FollowUp`'s columns convert them, without a row
+    object and a processor call per column."""
+    connection = session.connection()
+    columns = ", ".join(_DUE_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        sql = f"SELECT {columns} FROM follow_ups WHERE id = ANY(%s::bigint[])"
+        result = connection.exec_driver_sql(sql + " FOR UPDATE SKIP LOCKED", (wanted,))
+    else:
+        marks = ", ".join("?" for _ in wanted)
+        result = connection.exec_driver_sql(
+            f"SELECT {columns} FROM follow_ups WHERE id IN ({marks})", tuple(wanted)
+        )
+    rows = {
+        row_id: DueRow(
+            row_id, page_id, contact_id, purpose, _stored_time(due_at), _stored_json(spec), status
+        )
+        for row_id, page_id, contact_id, purpose, due_at, spec, status in result
+    }
     session.info[DUE_ROWS] = rows
     return rows
+
+
+def _stored_time(value: datetime | str) -> datetime:
+    """A time as `UTCDateTime` reads it: aware, UTC (SQLite holds it as naive UTC text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _stored_json(value: Any) -> Any:
+    """A JSON column's value as SQLAlchemy reads it (psycopg decodes it; SQLite gives text)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _supersede_due(session: Session, page_id: str, contact_id: str) -> None:
@@ -1278,13 +1309,33 @@ def _supersede_due(session: Session, page_id: str, contact_id: str) -> None:
 def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
     """The batch's contact rows, locked, in one query, as plain values; the session then
     answers `_contact_row` from memory (a contact absent here is new: nobody else can
-    store it while we hold its lock; `save_contact` adds it as an ORM object)."""
-    table = cast(Table, Contact.__table__)
+    store it while we hold its lock; `save_contact` adds it as an ORM object). F2: read
+    through the driver, the state as its JSON text (parsed only when a decision reads it,
+    `_parsed`), and the columns the batch writes as they are stored, so it writes only
+    the ones that change (`_write_contacts`)."""
+    connection = session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    by_page: dict[str, list[str]] = {}
+    for page_id, contact_id in contacts:
+        by_page.setdefault(page_id, []).append(contact_id)
+    where, params = [], []
+    for page_id, psids in by_page.items():
+        if postgresql:
+            where.append("(page_id = %s AND psid = ANY(%s::text[]))")
+            params += [page_id, psids]
+        else:
+            where.append(f"(page_id = ? AND psid IN ({', '.join('?' for _ in psids)}))")
+            params += [page_id, *psids]
+    written = ", ".join("state::text" if postgresql and name == "state" else name
+                        for name in WRITTEN_COLUMNS)  # fmt: skip
+    sql = f"SELECT page_id, psid, {written} FROM contacts WHERE {' OR '.join(where)}"
     rows: dict[tuple[str, str], Contact | ContactValues | None] = dict.fromkeys(contacts)
-    for row in session.execute(
-        select(table).where(_of_contacts(Contact, contacts)).with_for_update()
-    ):
-        rows[(row.page_id, row.psid)] = ContactValues(**row._asdict())
+    result = connection.exec_driver_sql(sql + (" FOR UPDATE" if postgresql else ""), tuple(params))
+    last_message = WRITTEN_COLUMNS.index("last_message")
+    for page_id, psid, *stored in result:
+        rows[(page_id, psid)] = ContactValues(
+            page_id, psid, JsonText(stored[0]), stored[last_message], stored=stored
+        )
     session.info[CONTACT_ROWS] = rows
     session.info[PROFILES] = {}
     preload_searchable(session, contacts, lambda t: _of_contacts(t, contacts))
@@ -1293,43 +1344,31 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
 def _parsed(row: ContactValues) -> ContactState:
     """The contact's state as read from its stored `state`, read once per change."""
     if row.parsed is None:
-        row.parsed = ContactState.model_validate(row.state)
+        row.parsed = ContactState.model_validate_json(row.state)
     return row.parsed
 
 
 def _write_contacts(session: Session) -> None:
-    """The batch's changed contacts, one UPDATE by key in one executemany."""
+    """The batch's changed contacts, by key, each only in the columns whose value changed
+    (storage/bulk.py `update_changed`: one UPDATE for the rows that change the same ones)."""
     rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
+    changed = [row for row in rows.values() if isinstance(row, ContactValues) and row.changed]
     values = [
-        {"_page_id": row.page_id, "_psid": row.psid}
-        | {name: getattr(row, name) for name in WRITTEN_COLUMNS}
-        for row in rows.values()
-        if isinstance(row, ContactValues) and row.changed
+        (row.page_id, row.psid, *(getattr(row, name) for name in WRITTEN_COLUMNS))
+        for row in changed
     ]
-    if values:
-        table = cast(Table, Contact.__table__)
-        session.execute(
-            update(table).where(
-                table.c.page_id == bindparam("_page_id"), table.c.psid == bindparam("_psid")
-            ),
-            values,
-        )
+    stored = [row.stored for row in changed]
+    table = cast(Table, Contact.__table__)
+    update_changed(session, table, ("page_id", "psid"), WRITTEN_COLUMNS, values, stored)
 
 
 def _write_due(session: Session, fired: list[DueRow]) -> None:
-    """The follow-ups the batch fired: their status, time and reason, one executemany."""
-    if fired:
-        table = cast(Table, FollowUp.__table__)
-        session.execute(
-            update(table).where(table.c.id == bindparam("_id")),
-            [
-                {
-                    "_id": row.id,
-                    "status": row.status,
-                    "fired_at": row.fired_at,
-                    "reason": row.reason,
-                    "detail": row.detail,
-                }
-                for row in fired
-            ],
-        )
+    """The follow-ups the batch fired: their status, time and reason, one UPDATE for all."""
+    table = cast(Table, FollowUp.__table__)
+    update_rows(
+        session,
+        table,
+        ("id",),
+        ("status", "fired_at", "reason", "detail"),
+        [(row.id, row.status, row.fired_at, row.reason, row.detail) for row in fired],
+    )

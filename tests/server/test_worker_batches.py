@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import pytest
 from service_world import PAGE, SECRET, START, TOKEN
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from pageflows.clock import FakeClock
@@ -488,6 +488,34 @@ def stored_as_contact_sees_it(svc: Service, psid: str) -> dict[str, Any]:
         }
 
 
+def stored_raw(svc: Service, psid: str) -> dict[str, list[dict[str, Any]]]:
+    """issue 13: F2. The contact's contact, follow-up and outbox rows as the database holds
+    them (read with no column types: a time on SQLite as its very text), but the ids and
+    the PSID; a JSON column's value parsed (its text's spacing may differ)."""
+    json_columns = {"state", "spec", "body"}
+    got: dict[str, list[dict[str, Any]]] = {}
+    with svc.engine.connect() as connection:
+        for table, column, order in (("contacts", "psid", "psid"),
+                                     ("follow_ups", "contact_id", "id"),
+                                     ("outbox", "contact_id", "id")):  # fmt: skip
+            rows = connection.execute(
+                text(f"SELECT * FROM {table} WHERE {column} = :psid ORDER BY {order}"),
+                {"psid": psid},
+            ).mappings()
+            got[table] = []
+            for row in rows:
+                values = {
+                    key: json.loads(value) if key in json_columns and isinstance(value, str)
+                    else value
+                    for key, value in row.items()
+                    if key not in ("id", "psid", "contact_id")
+                }  # fmt: skip
+                got[table].append(
+                    json.loads(json.dumps(values, default=repr).replace(psid, "PSID"))
+                )
+    return got
+
+
 def test_follow_ups_fired_in_a_batch_store_what_one_at_a_time_stores(
     database_url: str, sim: RunningSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -526,6 +554,7 @@ def test_follow_ups_fired_in_a_batch_store_what_one_at_a_time_stores(
         assert svc.worker._fire_one_at_a_time([(PAGE, p) for p in alone], ids, now) == fired
         for one, other in zip(batch, alone, strict=True):
             assert stored_as_contact_sees_it(svc, one) == stored_as_contact_sees_it(svc, other)
+            assert stored_raw(svc, one) == stored_raw(svc, other)  # the very text of a time
         assert outbox_as_contact_sees_it(svc, batch) == outbox_as_contact_sees_it(svc, alone)
         sent = [[r["preview"] for r in rows] for rows in outbox_as_contact_sees_it(svc, batch)]
         assert sent[1] == ["ok", "ok", "tagged", "saw the tag", "closing soon"]

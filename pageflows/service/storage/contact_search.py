@@ -9,7 +9,7 @@ the state, so they never disagree with it.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.util import identity_key
 
 from pageflows.engine.contact import ContactState
+from pageflows.service.storage.bulk import JsonText
 from pageflows.service.storage.models import Contact, ContactField, ContactTag
 
 NAME_LIMIT = 255
@@ -30,28 +31,34 @@ LAST_MESSAGE_LIMIT = 500
 @dataclass(slots=True)
 class ContactValues:
     """issue 13: F. A contact's row as plain values, for a batch of due follow-ups: read
-    as a Core row and written back with one executemany per batch (`worker.fire_batch`),
+    with one query and written back with one statement per batch (`worker.fire_batch`),
     where an ORM object cost its construction, an attribute event per column set and a
-    unit-of-work flush. The columns are the `Contact` model's; `parsed` is the state as
-    last read from `state` (the state is frozen, so reading it twice gives the same)."""
+    unit-of-work flush. `state` is the state's JSON text, as stored (F2: parsed by
+    pydantic straight from the text, `parsed`, only when a decision reads it, and written
+    back as the same text when the decision left the state as it was); `parsed` is the
+    state as last read from `state` (the state is frozen, so reading it twice gives the
+    same). The columns after `last_message` are not read into their fields (`stored` holds
+    them as the driver gave them, to write only the ones that change): `save_contact` and
+    `copy_searchable` set every one of them before they mark the row `changed`, the only
+    rows written back."""
 
     page_id: str
     psid: str
-    state: dict[str, Any]
-    last_user_message_at: datetime | None
-    profile_checked_at: datetime | None
-    updated_at: datetime
-    first_name: str | None
-    last_name: str | None
-    ref: str | None
-    ref_source: str | None
-    first_seen_at: datetime | None
+    state: JsonText
     last_message: str | None
-    agent_until: datetime | None
-    first_key: str | None
-    last_key: str | None
+    last_user_message_at: datetime | None = None
+    updated_at: datetime | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    ref: str | None = None
+    ref_source: str | None = None
+    first_seen_at: datetime | None = None
+    agent_until: datetime | None = None
+    first_key: str | None = None
+    last_key: str | None = None
     parsed: ContactState | None = None
     changed: bool = False
+    stored: list[Any] = field(default_factory=list)  # WRITTEN_COLUMNS as the driver read them
 
 
 # What `save_contact` and `copy_searchable` write (all but the key and profile_checked_at).

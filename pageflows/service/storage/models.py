@@ -217,6 +217,8 @@ class PageState(Base):
 
 class FollowUp(Base):
     __tablename__ = "follow_ups"
+    # The claim query's (worker.process_due): the pending ones due by now, earliest first.
+    __table_args__ = (Index("ix_follow_ups_pending_due", "status", "due_at", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     key: Mapped[str] = mapped_column(String(512), unique=True)

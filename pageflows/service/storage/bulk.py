@@ -1,0 +1,237 @@
+"""issue 13: F2. A batch's rows written through the database driver, one statement a table.
+
+Why not SQLAlchemy's executemany: for every row it builds a parameter dictionary and
+runs every value through its column type's processor, about a fifth of a due
+follow-up's cost; and on PostgreSQL psycopg runs an executemany as one statement
+per row (pipelined), so a batch of 100 follow-ups was 300 statements for the server
+to parse, plan and answer one by one.
+
+Here the values are converted once per value by the column type's own bind
+processor (taken from SQLAlchemy once per column, so a value is stored exactly as
+the ORM stores it: the same UTC text for a time on SQLite, the same JSON), and:
+
+- on SQLite, the driver's `executemany` over plain tuples (a local call per row);
+- on PostgreSQL, ONE statement per table and batch, the rows as one JSON document
+  (`json_to_recordset`), its text fixed for a table and column list, so psycopg
+  prepares it once. Not arrays (`unnest`): psycopg dumps a list element by element in
+  Python, escaping each string, which cost more than all the rest together.
+
+The statements run on the session's connection, in its transaction: what the batch
+writes still commits or rolls back as one with the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
+
+Convert = Callable[[Any], Any]
+
+
+class JsonText(str):
+    """A JSON column's value already serialised (pydantic's `model_dump_json`): stored as
+    is, where another value is serialised by the column's processor."""
+
+    __slots__ = ()
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT `rows` (values in `columns`' order) into `table`, in the order given (on
+    PostgreSQL too: the ids a sequence gives follow it, as the outbox's order needs)."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = ", ".join(columns)
+    if dialect.name == "postgresql":
+        values = ", ".join(_pg_value(table.c[name]) for name in columns)
+        sql = (
+            f"INSERT INTO {table.name} ({names}) SELECT {values}"
+            f" FROM ROWS FROM (json_to_recordset(%s::json) AS ({_pg_columns(table, columns)}))"
+            f" WITH ORDINALITY AS v({names}, n_) ORDER BY v.n_"
+        )
+        connection.exec_driver_sql(
+            sql, (_pg_document(table, columns, _as_tuples(dialect, table, columns, rows)),)
+        )
+        return
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+    connection.exec_driver_sql(sql, _as_tuples(dialect, table, columns, rows))
+
+
+def update_rows(
+    session: Session,
+    table: Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """UPDATE `table` SET `columns` WHERE `keys` match, one row of values per row to change
+    (each row: the keys' values, then the columns')."""
+    if rows:
+        dialect = session.connection().dialect
+        every = (*keys, *columns)
+        _update(session, table, keys, columns, _as_tuples(dialect, table, every, rows))
+
+
+def update_changed(
+    session: Session,
+    table: Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    stored: Sequence[Sequence[Any]],
+) -> None:
+    """As `update_rows`, each row setting only the columns whose value differs from what the
+    database holds (`stored`: the columns as read through the driver, row for row), as the
+    ORM's unit of work writes only the attributes that changed: a contact whose follow-up
+    changed nothing but its `updated_at` rewrites that column, not its state and the four
+    indexed copies of it. Rows that change the same columns share one statement."""
+    if not rows:
+        return
+    dialect = session.connection().dialect
+    count = len(keys)
+    groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    for row, old in zip(_as_tuples(dialect, table, (*keys, *columns), rows), stored, strict=True):
+        new = row[count:]
+        changed = tuple(i for i, value in enumerate(new) if value != old[i])
+        if changed:
+            groups.setdefault(changed, []).append((*row[:count], *(new[i] for i in changed)))
+    for changed, values in groups.items():
+        _update(session, table, keys, [columns[i] for i in changed], values)
+
+
+def _update(
+    session: Session,
+    table: Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    values: list[tuple[Any, ...]],
+) -> None:
+    """`update_rows` with its values converted for the driver already."""
+    connection = session.connection()
+    every = (*keys, *columns)
+    if connection.dialect.name == "postgresql":
+        sets = ", ".join(f"{name} = {_pg_value(table.c[name])}" for name in columns)
+        match = " AND ".join(f"t.{name} = v.{name}" for name in keys)
+        # The keys again as arrays the table's index is searched by: joined to the
+        # document alone, the planner (which guesses 100 rows for any document) scanned
+        # the whole table for every batch.
+        found = " AND ".join(
+            f"t.{name} = ANY(ARRAY(SELECT (e->>'{name}')::{_pg_type(table.c[name])}"
+            " FROM json_array_elements(%(rows)s::json) AS e))"
+            for name in keys
+        )
+        sql = (
+            f"UPDATE {table.name} AS t SET {sets}"
+            f" FROM json_to_recordset(%(rows)s::json) AS v({_pg_columns(table, every)})"
+            f" WHERE {match} AND {found}"
+        )
+        connection.exec_driver_sql(sql, {"rows": _pg_document(table, every, values)})
+        return
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    match = " AND ".join(f"{name} = ?" for name in keys)
+    sql = f"UPDATE {table.name} SET {sets} WHERE {match}"
+    order = [*range(len(keys), len(every)), *range(len(keys))]  # SET's values, then WHERE's
+    connection.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in values])
+
+
+def _as_tuples(
+    dialect: Dialect, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """Each row's values converted as SQLAlchemy converts them for the column."""
+    return list(zip(*_as_arrays(dialect, table, columns, rows), strict=True))
+
+
+def _as_arrays(
+    dialect: Dialect, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[list[Any]]:
+    """The converted rows as one list per column. A time is converted once per batch and
+    value: a batch's rows mostly carry the same few (its `now`), and the conversion (to
+    UTC, to text on SQLite) is a pure function of the value."""
+    arrays: list[list[Any]] = []
+    for index, name in enumerate(columns):
+        convert = _converter(dialect, table.c[name])
+        values = [row[index] for row in rows]
+        if convert is None:
+            arrays.append(values)
+        elif isinstance(_impl(table.c[name]), DateTime):
+            memo: dict[Any, Any] = {None: convert(None)}
+            arrays.append(
+                [memo[v] if v in memo else memo.setdefault(v, convert(v)) for v in values]
+            )
+        else:
+            arrays.append([convert(value) for value in values])
+    return arrays
+
+
+@cache
+def _converter(dialect: Dialect, column: Column[Any]) -> Convert | None:
+    """What SQLAlchemy does to the column's value before the driver gets it (None: nothing);
+    a JSON column's value as JSON text on both databases (PostgreSQL's statement casts the
+    text), one already serialised (`JsonText`) as it is."""
+    if isinstance(column.type, JSON):
+        serialise: Callable[[Any], str] = dialect._json_serializer or json.dumps
+
+        def as_json(value: Any) -> str:
+            return value if isinstance(value, JsonText) else serialise(value)
+
+        return as_json
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _pg_document(table: Table, columns: Sequence[str], values: list[tuple[Any, ...]]) -> str:
+    """The rows (converted for the driver) as ONE JSON document, an object per row, the
+    parameter PostgreSQL's `json_to_recordset` reads: psycopg sends one string as it is,
+    where it dumped an array element by element in Python (five times slower than all
+    the rest); a time as ISO text with its offset, a JSON value as its text (cast back
+    by `_pg_value`)."""
+    times = [i for i, name in enumerate(columns) if isinstance(_impl(table.c[name]), DateTime)]
+    if times:
+        values = [
+            tuple(
+                value.isoformat() if i in times and value is not None else value
+                for i, value in enumerate(row)
+            )
+            for row in values
+        ]
+    return json.dumps([dict(zip(columns, row, strict=True)) for row in values])
+
+
+def _pg_columns(table: Table, columns: Sequence[str]) -> str:
+    """`json_to_recordset`'s column list: each column as the document holds it."""
+    return ", ".join(f"{name} {_pg_type(table.c[name])}" for name in columns)
+
+
+def _pg_value(column: Column[Any]) -> str:
+    """The document's value as the column's: JSON from its text (the text kept as is)."""
+    return f"v.{column.name}::json" if isinstance(_impl(column), JSON) else f"v.{column.name}"
+
+
+def _pg_type(column: Column[Any]) -> str:
+    """What a column's values are read from the document as; assigning casts each to the
+    column's own type (a string the column is too short for is still refused)."""
+    kind = _impl(column)
+    if isinstance(kind, Boolean):
+        return "boolean"
+    if isinstance(kind, Integer):
+        return "bigint"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, String | JSON):
+        return "text"
+    raise TypeError(f"no document type for {column} ({kind!r})")
+
+
+def _impl(column: Column[Any]) -> Any:
+    kind = column.type
+    return kind.impl_instance if isinstance(kind, TypeDecorator) else kind

@@ -1,0 +1,93 @@
+"""issue 13: F2. A batch's rows written through the driver (storage/bulk.py), on SQLite and
+PostgreSQL: what they store is what the ORM stores for the same values, in the order given,
+and an update touches only the rows and columns it names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.orm import Session
+
+from pageflows.service.storage.bulk import JsonText, insert_rows, update_changed, update_rows
+from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.migrate import upgrade
+from pageflows.service.storage.models import Contact, OutboxMessage
+
+NOW = datetime(2026, 11, 24, 9, 0, 0, 7, tzinfo=UTC)
+BERLIN = timezone(timedelta(hours=1))
+OUTBOX = cast(Table, OutboxMessage.__table__)
+CONTACTS = cast(Table, Contact.__table__)
+
+
+def outbox_values(n: int) -> dict[str, Any]:
+    return {
+        "page_id": "p",
+        "contact_id": f"c{n % 3}",
+        "kind": "message",
+        "body": {"message": {"text": f"hé {n}"}, "n": [n, None]} if n % 4 else None,
+        "preview": f"hé {n}",
+        "status": "queued",
+        "created_at": NOW.astimezone(BERLIN) + timedelta(seconds=n),
+        "expires_at": None if n % 2 else NOW + timedelta(hours=n),
+        "attempts": 0,
+        "origin": None,
+    }
+
+
+def stored(session: Session, table: str, order: str) -> list[dict[str, Any]]:
+    """The rows as the database holds them (a time on SQLite as its text), ids left out."""
+    rows = session.execute(text(f"SELECT * FROM {table} ORDER BY {order}")).mappings()
+    return [{k: v for k, v in row.items() if k != "id"} for row in rows]
+
+
+def test_inserted_rows_are_what_the_orm_stores_in_the_order_given(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    values = [outbox_values(n) for n in range(9)]
+    with Session(engine) as session, session.begin():
+        session.add_all(OutboxMessage(**v) for v in values)
+    with Session(engine) as session:
+        by_orm = stored(session, "outbox", "id")
+    with Session(engine) as session, session.begin():
+        session.execute(text("DELETE FROM outbox"))
+        insert_rows(session, OUTBOX, tuple(values[0]), [tuple(v.values()) for v in values])
+    with Session(engine) as session:
+        assert stored(session, "outbox", "id") == by_orm
+        previews = session.scalars(select(OutboxMessage.preview).order_by(OutboxMessage.id))
+        assert list(previews) == [f"hé {n}" for n in range(9)]
+
+
+def test_updates_change_only_the_rows_and_columns_named(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session, session.begin():
+        for psid in ("a", "b", "c"):
+            session.add(
+                Contact(page_id="p", psid=psid, state={"id": psid}, updated_at=NOW, ref="r")
+            )
+    later = NOW + timedelta(minutes=5)
+    with Session(engine) as session, session.begin():
+        state = JsonText('{"id": "a", "tags": ["x"]}')
+        columns = ("state", "updated_at", "ref")
+        read = session.execute(
+            text("SELECT psid, CAST(state AS TEXT), updated_at, ref FROM contacts ORDER BY psid")
+        ).all()
+        old = {psid: list(row) for psid, *row in read}
+        update_changed(
+            session,
+            CONTACTS,
+            ("page_id", "psid"),
+            columns,
+            [("p", "a", state, later, "r"), ("p", "b", JsonText(old["b"][0]), NOW, "r")],
+            [old["a"], old["b"]],
+        )
+        update_rows(session, CONTACTS, ("page_id", "psid"), ("ref",), [("p", "c", None)])
+    with Session(engine) as session:
+        got = {c.psid: (c.state, c.updated_at, c.ref) for c in session.scalars(select(Contact))}
+    assert got == {
+        "a": ({"id": "a", "tags": ["x"]}, later, "r"),
+        "b": ({"id": "b"}, NOW, "r"),
+        "c": ({"id": "c"}, NOW, None),
+    }
