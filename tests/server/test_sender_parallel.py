@@ -150,6 +150,8 @@ def test_sends_overlap_against_a_slow_facebook_yet_keep_the_pace_and_each_contac
     for psid in psids:
         own = sorted((s, e) for r, s, e in transport.calls if r == psid)
         assert all(end <= nxt for (_, end), (nxt, _) in pairwise(own)), psid
-    # ...and never more than the pace in any one second, as Facebook counts them.
-    moments = [datetime.fromisoformat(m["at"]) for m in accepted]
+    # ...and never more than the pace in any one second, as Facebook counts them: when each
+    # call arrived, not when the simulator's answer was ready after its DELAY (a busy
+    # machine bunches those; the crash tests count the same way).
+    moments = [datetime.fromisoformat(m["received_at"]) for m in accepted]
     assert max_in_one_second(moments) <= RATE
