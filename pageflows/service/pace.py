@@ -19,7 +19,6 @@ So any one second as Facebook sees it holds the calls of slots within
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 from datetime import datetime, timedelta
@@ -48,11 +47,6 @@ class Pacer:
         # a read-then-write would hand one slot out twice (SQLite has one worker process).
         self.lock = threading.Lock()
         self.intervals = {page: slot_width(rate) for page, rate in rates.items() if rate > 0}
-        # issue 13: E. Turns this process reserved with its claims and has not used yet, per
-        # page, in order (`book`, `wait_for`). No other process has them (they were taken
-        # from `next_send_at` under the page's lock), and each is taken out once.
-        self._booked: dict[str, list[datetime]] = {}
-        self._booked_lock = threading.Lock()
 
     def interval(self, page_id: str, shared_rate: float | None = None) -> timedelta:
         """The page's slot width: by the rate in its `page_state` row when given (the one
@@ -99,55 +93,19 @@ class Pacer:
         interval = self.interval(page_id, shared_rate)
         return [first + n * interval for n in range(count)]
 
-    def book(self, page_id: str, slots: list[datetime]) -> None:
-        """Turns reserved (committed: `next_send_at` has moved past them) for this process's
-        calls, to be handed to whichever call is ready first (`wait_for`)."""
-        if not slots:
-            return
-        with self._booked_lock:
-            booked = self._booked.setdefault(page_id, [])
-            for slot in slots:
-                bisect.insort(booked, slot)
-
-    def booked(self, page_id: str) -> list[datetime]:
-        """The page's turns booked and not yet taken, in order (a copy)."""
-        with self._booked_lock:
-            return list(self._booked.get(page_id, ()))
-
-    def wait_for(self, page_id: str, slot: datetime | None = None) -> datetime:
-        """Block until a turn of the page and return it: the earliest booked turn that is
-        not yet missed (the caller is ready to call now), else a fresh one.
-
-        issue 13: E. A turn is bound to a call only when the call is ready, not when its
-        row was claimed: a lane that is late (busy, or its commit slow) used to lose its
-        own turn, a slot of the pace gone unused, and book a fresh one at the end of the
-        schedule; now the lanes ready before it use the earlier turns, and a turn is lost
-        only when no call at all was ready for it. `slot`, the turn booked with the call's
-        own row, is only a hint now (another lane may have used it): each turn booked is
-        handed out once, so no more calls start than turns were reserved. A turn missed by
-        more than `grace` after the sleep (a busy machine) has passed unused; the next one
-        is taken instead.
-        """
+    def wait_for(self, page_id: str, slot: datetime | None) -> datetime:
+        """Block until `slot` (reserved with the claim) and return the slot used; a slot
+        missed by more than `grace` (a busy machine) has passed unused, so wait for a fresh
+        one instead."""
         while True:
-            turn = self._take_booked(page_id)
-            if turn is None:
-                turn = self.reserve(page_id)[0]
-            delay = (turn - self.clock.now()).total_seconds()
+            if slot is None:
+                slot = self.reserve(page_id)[0]
+            delay = (slot - self.clock.now()).total_seconds()
             if delay > 0:
                 self.clock.sleep(delay)
-            if not self.missed(page_id, turn):
-                return turn
-
-    def _take_booked(self, page_id: str) -> datetime | None:
-        """The earliest booked turn still usable now, taken out of the book; the ones before
-        it, missed, are dropped (no call was ready for them)."""
-        with self._booked_lock:
-            booked = self._booked.get(page_id)
-            while booked:
-                turn = booked.pop(0)
-                if not self.missed(page_id, turn):
-                    return turn
-        return None
+            if not self.missed(page_id, slot):
+                return slot
+            slot = None
 
     def sleep_until(self, moment: datetime) -> None:
         delay = (moment - self.clock.now()).total_seconds()

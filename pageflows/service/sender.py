@@ -535,10 +535,7 @@ class Sender:
                 break
             share = max(1, int(CLAIM_AHEAD / self.pacer.interval(page_id)))
             rows = self._claim_page(page_id, min(limit - len(claimed), share), now)
-            rows = rows if self.slots_in_claim else self._with_slots(page_id, rows)
-            # Booked once committed: a claim rolled back moved no `next_send_at`.
-            self.pacer.book(page_id, [row.slot for row in rows if row.slot is not None])
-            claimed += rows
+            claimed += rows if self.slots_in_claim else self._with_slots(page_id, rows)
         return claimed
 
     def _claim_page(self, page_id: str, limit: int, now: datetime) -> list[Claimed]:
