@@ -42,14 +42,6 @@ COMPARED = (
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pre_ping=False)  # as the webhook's (web/application.py)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     """For what only SQLite does (its errors, its one held writing connection)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'inbox.db'}", pre_ping=False)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.orm import Session
@@ -35,14 +34,6 @@ def row(key: str, contact: str = "6543210987654321", **extra: Any) -> dict[str, 
         "payload": {"kind": "message", "text": f"text of {key}", "n": [1, 2.5, None]},
         **extra,
     }
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url, pre_ping=False)  # as the webhook's (web/application.py)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def stored(engine: Engine) -> list[InboxEvent]:
