@@ -67,6 +67,7 @@ from pageflows.service.graph.transport import Request, TransportError
 from pageflows.service.pace import Pacer
 from pageflows.service.storage.database import single_statements
 from pageflows.service.storage.models import Contact, MediaCheck, OutboxMessage, PageState
+from pageflows.service.storage.statistics import analyze_if_stale
 
 log = logging.getLogger("pageflows.sender")
 MAX_MEDIA_BYTES = 25 * 1024 * 1024
@@ -526,6 +527,9 @@ class Sender:
         if last is None or not last <= now < last + RECOVER_EVERY:
             with Session(self.engine) as session, session.begin():
                 self._recover_in_doubt(session, now)
+            # A broadcast queued thousands of rows: the claim below is planned by the
+            # outbox's statistics, seconds a claim while they still say it is small.
+            analyze_if_stale(self.engine, OutboxMessage.__tablename__)
             self._recovered_at = now
         claimed: list[Claimed] = []
         order = list(self.clients)
