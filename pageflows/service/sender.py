@@ -246,7 +246,13 @@ class Sender:
                 groups: dict[tuple[str, str], list[Claimed]] = {}
                 for row in claimed:
                     groups.setdefault((row.page_id, row.contact_id), []).append(row)
-                if self.concurrency == 1 or len(groups) <= 1:
+                if not groups:
+                    break
+                # One contact is sent to on this thread, unless an earlier batch's lanes
+                # are still sending: then it waits for room among them, or the page would
+                # have one call more in flight than its lanes allow.
+                sending = any(not future.done() for future in futures)
+                if self.concurrency == 1 or (len(groups) == 1 and not sending):
                     for group in groups.values():
                         self._send_group(group, halted)
                     break  # one at a time: one claim per drain, as before issue 13

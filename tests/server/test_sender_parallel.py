@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session
 
 from pageflows.clock import SystemClock
 from pageflows.service.graph.client import GraphClient
-from pageflows.service.graph.transport import Request, RequestsTransport, Response
+from pageflows.service.graph.transport import (
+    FunctionTransport,
+    Request,
+    RequestsTransport,
+    Response,
+)
 from pageflows.service.pace import Pacer
 from pageflows.service.sender import AUTO, Sender
 from pageflows.service.storage.database import make_engine
@@ -155,3 +160,52 @@ def test_sends_overlap_against_a_slow_facebook_yet_keep_the_pace_and_each_contac
     # machine bunches those; the crash tests count the same way).
     moments = [datetime.fromisoformat(m["received_at"]) for m in accepted]
     assert max_in_one_second(moments) <= RATE
+
+
+class HeldFacebook:
+    """Accepts every send, each held until `release` (or half a second at most): how many calls
+    were in flight at once, our side of the wire."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.now = self.most = self.calls = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Request) -> Response:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        self.release.wait(timeout=0.5)
+        with self.lock:
+            self.now -= 1
+            self.calls += 1
+            n = self.calls
+        recipient = (request.json or {}).get("recipient", {}).get("id", "")
+        return Response(200, {"recipient_id": recipient, "message_id": f"m_held_{n}"})
+
+
+def test_a_later_batch_of_one_contact_waits_for_room_among_the_lanes(engine: Engine) -> None:
+    """`--senders 4`: four contacts' calls in flight, and the same drain's next claim finds
+    a fifth contact alone. It waits for one of the four lanes to end, instead of being sent
+    on the draining thread beside them (five calls at once: seen once in the suite)."""
+    now = datetime.now(UTC)
+    psids = [str(9_200_000_000_000_000 + n) for n in range(5)]
+    for psid in psids:
+        queue(engine, psid, f"hello {psid}", now)
+    facebook = HeldFacebook()
+    clock = SystemClock()
+    sender = Sender(
+        engine,
+        {PAGE: GraphClient(FunctionTransport(facebook), TOKEN)},
+        clock,
+        pacer=Pacer(engine, clock, {PAGE: 1000.0}),
+        concurrency=4,
+    )
+    try:
+        assert sender.drain(limit=4) == 5  # two claims: four contacts, then the fifth
+    finally:
+        facebook.release.set()
+        sender.close()
+    with Session(engine) as session:
+        assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+    assert facebook.most == 4
