@@ -7,7 +7,6 @@ was before the broadcast: seconds a claim (4.2 s at 4,000 queued rows, 10 ms aft
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,12 +24,8 @@ from test_server_sender import PAGE, START, Outbox, ScriptedFacebook
 QUEUED = 3000  # a broadcast's first few seconds of decisions
 
 
-@pytest.fixture
-def postgres(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+# PostgreSQL only: the conftest's `engine`, on the suite's PostgreSQL server.
+on_postgres = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 def queue_broadcast(engine: Engine, count: int) -> None:
@@ -67,28 +62,31 @@ def planner_rows(engine: Engine) -> float:
         )
 
 
-def test_a_table_far_ahead_of_its_statistics_is_analyzed_once(postgres: Engine) -> None:
-    assert planner_rows(postgres) <= 0  # never analyzed: the planner's guess is its own
-    queue_broadcast(postgres, QUEUED)
-    assert analyze_if_stale(postgres, "outbox") is True
-    assert planner_rows(postgres) == QUEUED
-    assert analyze_if_stale(postgres, "outbox") is False  # nothing changed since
+@on_postgres
+def test_a_table_far_ahead_of_its_statistics_is_analyzed_once(engine: Engine) -> None:
+    assert planner_rows(engine) <= 0  # never analyzed: the planner's guess is its own
+    queue_broadcast(engine, QUEUED)
+    assert analyze_if_stale(engine, "outbox") is True
+    assert planner_rows(engine) == QUEUED
+    assert analyze_if_stale(engine, "outbox") is False  # nothing changed since
 
 
-def test_a_few_changes_leave_the_statistics_to_autovacuum(postgres: Engine) -> None:
-    queue_broadcast(postgres, 50)
-    assert analyze_if_stale(postgres, "outbox") is False
-    assert planner_rows(postgres) <= 0
+@on_postgres
+def test_a_few_changes_leave_the_statistics_to_autovacuum(engine: Engine) -> None:
+    queue_broadcast(engine, 50)
+    assert analyze_if_stale(engine, "outbox") is False
+    assert planner_rows(engine) <= 0
 
 
-def test_a_sender_claiming_after_a_broadcast_was_queued_refreshes_them(postgres: Engine) -> None:
-    queue_broadcast(postgres, QUEUED)
-    box = Outbox(postgres, ScriptedFacebook())
+@on_postgres
+def test_a_sender_claiming_after_a_broadcast_was_queued_refreshes_them(engine: Engine) -> None:
+    queue_broadcast(engine, QUEUED)
+    box = Outbox(engine, ScriptedFacebook())
     claimed = box.sender.claim(200)  # the page's pace allows two seconds' worth of them
     assert 0 < len(claimed) <= 200
     assert len({row.contact_id for row in claimed}) == len(claimed)
     assert [row.id for row in claimed] == sorted(row.id for row in claimed)
-    assert planner_rows(postgres) == QUEUED
+    assert planner_rows(engine) == QUEUED
 
 
 def test_sqlite_is_never_analyzed(tmp_path: Path) -> None:
