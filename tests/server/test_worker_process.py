@@ -4,6 +4,11 @@ SQLite, notifications that wake them, heartbeats /healthz reads, the page's rate
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -138,3 +143,38 @@ def test_every_process_paces_a_page_by_the_rate_the_last_one_started_with(
     slots = eager.reserve(PAGE, 3)
     assert [b - a for a, b in itertools.pairwise(slots)] == [slot_width(10)] * 2
     engine.dispose()
+
+
+def test_a_worker_stopped_while_it_starts_exits_0_at_once(tmp_path: Path) -> None:
+    """A rolling restart's SIGTERM can come while a worker still starts (10-20 s on a busy
+    machine): it ends then with exit 0 and no traceback, as once it runs. Here its start is
+    held for as long as the test likes: its database accepts the connection, never answers."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "main.flow").write_text(FLOW, "utf-8")
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    env = {**os.environ, "PAGEFLOWS_DATABASE_URL": f"postgresql://u@127.0.0.1:{port}/db",
+           "PAGEFLOWS_PAGE_ID": PAGE, "PAGEFLOWS_PAGE_TOKEN": "t",
+           "PAGEFLOWS_APP_SECRET": "s", "PAGEFLOWS_VERIFY_TOKEN": "v"}  # fmt: skip
+    command = str(Path(sys.executable).parent / "pageflows")
+    process = subprocess.Popen(
+        [command, "worker", str(flows)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        silent.settimeout(60)
+        connection, _ = silent.accept()  # the worker is starting: it waits for its database
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+        connection.close()
+    finally:
+        silent.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert "Traceback" not in err + out
