@@ -21,6 +21,7 @@ from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.linear_regex import RegexProblem, compile_regex
 from pageflows.rules.parse import Parsed
 from pageflows.rules.source import Span
+from pageflows.rules.trusted import trusted
 
 NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
 # issue 12: D. Messenger shows the typing indicator for about 20 s at most.
@@ -30,6 +31,25 @@ MAX_CONDITION_DEPTH = 16  # issue 12: D. `not`, `and`, `or` and parentheses insi
 MAX_RETRIES = 10  # issue 12: asks
 MIN_WAIT = timedelta(minutes=1)
 Node = Tree[Token] | Token
+
+# issue 13: A: the fields each trusted node is made with (trusted.py): the ones a
+# validated call would name, its `model_fields_set`.
+_TEXT = frozenset({"span", "raw", "parts"})
+_BLOCK = frozenset({"span", "trigger", "body"})
+_KEYWORD = frozenset({"span", "phrases", "mode"})
+_KEYWORD_MODES = frozenset({"exact", "starts", "contains"})
+_SEND = frozenset({"span", "text", "quick_replies"})
+_QUICK = frozenset({"span", "title", "reaction", "title_text"})
+_GOTO = frozenset({"span", "target"})
+_NAME = frozenset({"span", "name"})
+_SET = frozenset({"span", "field", "value"})
+_TARGET = frozenset({"span", "step"})
+_TARGET_IN_FLOW = frozenset({"span", "flow", "step"})
+
+
+def _fail_validation(cls: type[m.Node], **fields: Any) -> None:
+    """Whatever validation says of these fields (it raises as it always did)."""
+    cls(**fields)
 
 
 class Builder:
@@ -77,7 +97,7 @@ class Builder:
         if problem:
             self.fail(Code.BAD_TEMPLATE, token, problem)
             parts = (m.Literal_(text=raw),)
-        return m.Text(span=self.span(token), raw=raw, parts=parts)
+        return trusted(m.Text, {"span": self.span(token), "raw": raw, "parts": parts}, _TEXT)
 
     def url(self, token: Token) -> str:
         url = self.string(token)
@@ -129,9 +149,8 @@ class Builder:
     def trigger_block(self, tree: Tree[Token]) -> m.TriggerBlock:
         trigger_tree, body = cast(list[Tree[Token]], tree.children)
         span = self.span(tree)
-        return m.TriggerBlock(
-            span=span, trigger=self.trigger(trigger_tree, span), body=self.body(body)
-        )
+        trigger, actions = self.trigger(trigger_tree, span), self.body(body)
+        return trusted(m.TriggerBlock, {"span": span, "trigger": trigger, "body": actions}, _BLOCK)
 
     def step_block(self, tree: Tree[Token]) -> m.Step:
         name, body = tree.children
@@ -287,7 +306,10 @@ class Builder:
                         token,
                         ("this keyword is empty", 'write a word between the quotes, or remove ""'),
                     )
-            return m.KeywordTrigger(span=span, phrases=phrases, mode=cast(m.KeywordModeName, mode))
+            if type(mode) is not str or mode not in _KEYWORD_MODES:
+                _fail_validation(m.KeywordTrigger, span=span, phrases=phrases, mode=mode)
+            keyword = {"span": span, "kind": "keyword", "phrases": phrases, "mode": mode}
+            return trusted(m.KeywordTrigger, keyword, _KEYWORD)
         if kind == "t_regex":
             token = kids[0]
             body, _, flags = str(token)[1:].rpartition("/")
@@ -359,35 +381,46 @@ class Builder:
     def a_send(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)
         quick = tuple(self.quick(q) for q in kids[1].children) if len(kids) > 1 else ()
-        return m.SendText(span=span, text=self.text(kids[0]), quick_replies=quick)
+        text = self.text(kids[0])
+        send = {"span": span, "kind": "send", "text": text, "quick_replies": quick}
+        return trusted(m.SendText, send, _SEND)
 
     def quick(self, tree: Tree[Token]) -> m.QuickReply:
         title, reaction = tree.children
         title_text = self.text(cast(Token, title))  # issue 12: B: titles are templates
-        return m.QuickReply(
-            span=self.span(title),
-            title=title_text.raw,
-            reaction=self.reaction(cast(Tree[Token], reaction)),
-            title_text=title_text,
-        )
+        quick = {
+            "span": self.span(title),
+            "title": title_text.raw,
+            "reaction": self.reaction(cast(Tree[Token], reaction)),
+            "title_text": title_text,
+        }
+        return trusted(m.QuickReply, quick, _QUICK)
 
     def reaction(self, tree: Tree[Token]) -> m.Reaction:
         span = self.span(tree)
         kids: list[Any] = list(tree.children)
         if tree.data == "target":
-            return m.Goto(span=span, target=self.target(tree))
+            goto = {"span": span, "kind": "goto", "target": self.target(tree)}
+            return trusted(m.Goto, goto, _GOTO)
         if tree.data == "tag_op":
-            return m.AddTag(span=span, name=self.string(kids[0]))
+            return trusted(
+                m.AddTag, {"span": span, "kind": "tag", "name": self.string(kids[0])}, _NAME
+            )
         if tree.data == "untag_op":
-            return m.RemoveTag(span=span, name=self.string(kids[0]))
-        return m.SetField(span=span, field=self.field(kids[0]), value=self.text(kids[1]))
+            untag = {"span": span, "kind": "untag", "name": self.string(kids[0])}
+            return trusted(m.RemoveTag, untag, _NAME)
+        field, value = self.field(kids[0]), self.text(kids[1])
+        return trusted(
+            m.SetField, {"span": span, "kind": "set", "field": field, "value": value}, _SET
+        )
 
     def target(self, tree: Tree[Token]) -> m.Target:
         names = [str(t) for t in tree.children]
         span = self.span(tree)
         if len(names) == 2:
-            return m.Target(span=span, flow=names[0], step=names[1])
-        return m.Target(span=span, step=names[0])
+            target = {"span": span, "flow": names[0], "step": names[1]}
+            return trusted(m.Target, target, _TARGET_IN_FLOW)
+        return trusted(m.Target, {"span": span, "flow": None, "step": names[0]}, _TARGET)
 
     def button(self, tree: Tree[Token]) -> m.Button:
         kids: list[Any] = list(tree.children)

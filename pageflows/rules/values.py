@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pageflows.rules.duration_words import not_a_duration
 from pageflows.rules.model import Literal_, Placeholder, TemplatePart
+from pageflows.rules.trusted import trusted
 
 Problem = tuple[str, str | None]
 
@@ -94,7 +95,7 @@ def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]
     """
     if "{" not in text and "}" not in text:
         # issue 13: A: most texts show no value; what the loop below would make of them.
-        return ((Literal_(text=text),) if text else ()), None
+        return ((_literal(text),) if text else ()), None
     parts: list[TemplatePart] = []
     buf: list[str] = []
     i = 0
@@ -117,16 +118,31 @@ def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]
             if problem:
                 return (), problem
             if buf:
-                parts.append(Literal_(text="".join(buf)))
+                parts.append(_literal("".join(buf)))
                 buf = []
-            parts.append(Placeholder(name=name, fallback=fallback if "|" in inner else None))
+            given = fallback if "|" in inner else None
+            parts.append(
+                trusted(
+                    Placeholder, {"kind": "placeholder", "name": name, "fallback": given}, _NAMED
+                )
+            )
             i = end + 1
             continue
         buf.append(char)
         i += 1
     if buf:
-        parts.append(Literal_(text="".join(buf)))
+        parts.append(_literal("".join(buf)))
     return tuple(parts), None
+
+
+_TEXT, _NAMED = frozenset({"text"}), frozenset({"name", "fallback"})
+
+
+def _literal(text: str) -> Literal_:
+    """`Literal_(text=text)`; without validation for a plain string (issue 13: A: trusted.py)."""
+    if type(text) is not str:
+        return Literal_(text=text)
+    return trusted(Literal_, {"kind": "literal", "text": text}, _TEXT)
 
 
 def template_name_problem(name: str) -> Problem | None:
