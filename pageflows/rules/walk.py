@@ -123,20 +123,24 @@ def _walk_flow(flow: m.Flow) -> Iterator[tuple[m.Action, Where]]:
 
 
 def reactions(action: m.Action) -> Iterator[m.Reaction]:
-    """Quick replies' and buttons' reactions inside one action."""
-    if isinstance(action, m.SendText | m.PrivateReply | m.SendTemplate):
-        for quick in action.quick_replies:
+    """Quick replies' and buttons' reactions inside one action.
+
+    issue 13: A: kinds told by `type(...) is`, as in `taps`.
+    """
+    kind = type(action)
+    if kind is m.SendText or kind is m.PrivateReply or kind is m.SendTemplate:
+        for quick in cast(m.SendText | m.PrivateReply | m.SendTemplate, action).quick_replies:
             yield quick.reaction
     buttons: tuple[m.Button, ...] = ()
-    if isinstance(action, m.SendButtons):
-        buttons = action.buttons
-    elif isinstance(action, m.SendCards):
-        buttons = tuple(b for card in action.cards for b in card.buttons)
+    if kind is m.SendButtons:
+        buttons = cast(m.SendButtons, action).buttons
+    elif kind is m.SendCards:
+        buttons = tuple(b for card in cast(m.SendCards, action).cards for b in card.buttons)
     for button in buttons:
-        if isinstance(button, m.ReactButton):
+        if type(button) is m.ReactButton:
             yield button.reaction
-    if isinstance(action, m.Ask):  # issue 12: asks: `quick "More" -> step` under a question
-        for choice in action.choices:
+    if kind is m.Ask:  # issue 12: asks: `quick "More" -> step` under a question
+        for choice in cast(m.Ask, action).choices:
             if choice.reaction is not None:
                 yield choice.reaction
 
