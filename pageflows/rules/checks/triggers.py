@@ -79,6 +79,8 @@ def _keyword_shadows(
 
 
 def _key(trigger: m.Trigger) -> tuple[object, ...] | None:
+    if type(trigger) is m.KeywordTrigger:
+        return None  # issue 13: A: most triggers; none of the isinstance tests below
     if isinstance(trigger, m.RefTrigger):
         return ("ref", trigger.ref, trigger.source)
     if isinstance(trigger, m.PostbackTrigger):
