@@ -155,6 +155,11 @@ class KeywordIndex:
         return len(self._entries)
 
     @property
+    def entries(self) -> tuple[KeywordEntry, ...]:
+        """The indexed entries, best (lowest rank) first; ties in the order given."""
+        return self._entries
+
+    @property
     def ignored(self) -> tuple[KeywordEntry, ...]:
         """Entries whose phrase has no words (punctuation or emoji only)."""
         return self._ignored
