@@ -25,6 +25,7 @@ DURATION_PART = re.compile(r"(\d+)([wdhms])")
 UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 MAX_DURATION = timedelta(days=366)
 FIELD = re.compile(r"[a-z][a-z0-9_]*")
+BRACE = re.compile(r"[{}]")
 PROFILE_NAMES = ("first_name", "last_name")
 TOP_NAMES = ("ref",)
 REF_VALUE = re.compile(r"[A-Za-z0-9+/=\-.:_*]{1,250}")
@@ -100,36 +101,39 @@ def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]
     buf: list[str] = []
     i = 0
     while i < len(text):
+        # issue 13: A: from brace to brace; the characters between them are text
+        # (this loop read them one at a time, with the same result).
+        brace = BRACE.search(text, i)
+        if brace is None:
+            buf.append(text[i:])
+            break
+        if brace.start() > i:
+            buf.append(text[i : brace.start()])
+        i = brace.start()
         char = text[i]
-        if char in "{}" and text[i : i + 2] in ("{{", "}}"):
+        if text[i : i + 2] in ("{{", "}}"):
             buf.append(char)
             i += 2
             continue
         if char == "}":
             return (), ('a "}" closes no "{"', 'write "}}" for a literal brace')
-        if char == "{":
-            end = text.find("}", i)
-            if end < 0:
-                return (), ('a "{" is not closed', 'close it with "}", or write "{{" for a brace')
-            inner = text[i + 1 : end]
-            name, _, fallback = inner.partition("|")
-            name = name.strip()
-            problem = template_name_problem(name)
-            if problem:
-                return (), problem
-            if buf:
-                parts.append(_literal("".join(buf)))
-                buf = []
-            given = fallback if "|" in inner else None
-            parts.append(
-                trusted(
-                    Placeholder, {"kind": "placeholder", "name": name, "fallback": given}, _NAMED
-                )
-            )
-            i = end + 1
-            continue
-        buf.append(char)
-        i += 1
+        end = text.find("}", i)
+        if end < 0:
+            return (), ('a "{" is not closed', 'close it with "}", or write "{{" for a brace')
+        inner = text[i + 1 : end]
+        name, _, fallback = inner.partition("|")
+        name = name.strip()
+        problem = template_name_problem(name)
+        if problem:
+            return (), problem
+        if buf:
+            parts.append(_literal("".join(buf)))
+            buf = []
+        given = fallback if "|" in inner else None
+        parts.append(
+            trusted(Placeholder, {"kind": "placeholder", "name": name, "fallback": given}, _NAMED)
+        )
+        i = end + 1
     if buf:
         parts.append(_literal("".join(buf)))
     return tuple(parts), None
