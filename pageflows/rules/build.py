@@ -45,6 +45,8 @@ _NAME = frozenset({"span", "name"})
 _SET = frozenset({"span", "field", "value"})
 _TARGET = frozenset({"span", "step"})
 _TARGET_IN_FLOW = frozenset({"span", "flow", "step"})
+_FLOW = frozenset({"name", "path", "triggers", "steps", "broadcasts"})
+_STEP = frozenset({"span", "name", "body"})
 
 
 # Span(path, line, col, end_line, end_col) is this tuple (source.py).
@@ -139,13 +141,18 @@ class Builder:
                     steps.append(self.step_block(item))
                 elif item.data == "broadcast_block":
                     broadcasts.append(self.broadcast_block(item))
-        return m.Flow(
-            name=name,
-            path=self.path,
-            triggers=tuple(triggers),
-            steps=tuple(steps),
-            broadcasts=tuple(broadcasts),
-        )
+        flow = {
+            "name": name,
+            "path": self.path,
+            "triggers": tuple(triggers),
+            "steps": tuple(steps),
+            "broadcasts": tuple(broadcasts),
+            "unread_lines": (),
+            "unread_steps": (),
+        }
+        if type(name) is not str or type(self.path) is not str:
+            return m.Flow(**{key: flow[key] for key in _FLOW})
+        return trusted(m.Flow, flow, _FLOW)
 
     def trigger_block(self, tree: Tree[Token]) -> m.TriggerBlock:
         trigger_tree, body = cast(list[Tree[Token]], tree.children)
@@ -155,7 +162,12 @@ class Builder:
 
     def step_block(self, tree: Tree[Token]) -> m.Step:
         name, body = tree.children
-        return m.Step(span=self.span(name), name=str(name), body=self.body(cast(Tree[Token], body)))
+        step = {
+            "span": self.span(name),
+            "name": str(name),
+            "body": self.body(cast(Tree[Token], body)),
+        }
+        return trusted(m.Step, step, _STEP)
 
     def broadcast_block(self, tree: Tree[Token]) -> m.Broadcast:
         kids = list(tree.children)
