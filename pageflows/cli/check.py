@@ -32,7 +32,7 @@ from pageflows.cli.page_facts import (
     read_settings_or_exit,
 )
 from pageflows.clock import Clock, SystemClock
-from pageflows.engine.policy import RULES, check_tag
+from pageflows.engine.policy_table import RULES, check_tag  # issue 13: A: not policy.py
 from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
 from pageflows.rules.load import LoadResult, load_paths
 from pageflows.rules.report import render_json, render_text, summary

@@ -21,6 +21,7 @@ from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.linear_regex import RegexProblem, compile_regex
 from pageflows.rules.parse import Parsed
 from pageflows.rules.source import Span
+from pageflows.rules.trusted import trusted
 
 NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
 # issue 12: D. Messenger shows the typing indicator for about 20 s at most.
@@ -30,6 +31,31 @@ MAX_CONDITION_DEPTH = 16  # issue 12: D. `not`, `and`, `or` and parentheses insi
 MAX_RETRIES = 10  # issue 12: asks
 MIN_WAIT = timedelta(minutes=1)
 Node = Tree[Token] | Token
+
+# issue 13: A: the fields each trusted node is made with (trusted.py): the ones a
+# validated call would name, its `model_fields_set`.
+_TEXT = frozenset({"span", "raw", "parts"})
+_BLOCK = frozenset({"span", "trigger", "body"})
+_KEYWORD = frozenset({"span", "phrases", "mode"})
+_KEYWORD_MODES = frozenset({"exact", "starts", "contains"})
+_SEND = frozenset({"span", "text", "quick_replies"})
+_QUICK = frozenset({"span", "title", "reaction", "title_text"})
+_GOTO = frozenset({"span", "target"})
+_NAME = frozenset({"span", "name"})
+_SET = frozenset({"span", "field", "value"})
+_TARGET = frozenset({"span", "step"})
+_TARGET_IN_FLOW = frozenset({"span", "flow", "step"})
+_FLOW = frozenset({"name", "path", "triggers", "steps", "broadcasts"})
+_STEP = frozenset({"span", "name", "body"})
+
+
+# Span(path, line, col, end_line, end_col) is this tuple (source.py).
+_new_span = tuple.__new__
+
+
+def _fail_validation(cls: type[m.Node], **fields: Any) -> None:
+    """Whatever validation says of these fields (it raises as it always did)."""
+    cls(**fields)
 
 
 class Builder:
@@ -42,6 +68,9 @@ class Builder:
     # ------------------------------------------------------------ positions
 
     def span(self, node: Node, fallback: Span | None = None) -> Span:
+        """Where a node is in the file (issue 13: A: one of these per node, 110,000 at
+        10,000 triggers: the Span is made as its constructor makes it, without the call)."""
+        offset = self.offset
         if isinstance(node, Token):
             line, col = node.line or 1, node.column or 1
             end_line = node.end_line or line
@@ -49,15 +78,9 @@ class Builder:
         else:
             meta = node.meta
             if getattr(meta, "empty", True):
-                return fallback or Span.point(self.path, self.offset + 1, 1)
+                return fallback or Span.point(self.path, offset + 1, 1)
             line, col, end_line, end_col = meta.line, meta.column, meta.end_line, meta.end_column
-        return Span(
-            path=self.path,
-            line=line + self.offset,
-            col=col,
-            end_line=end_line + self.offset,
-            end_col=end_col,
-        )
+        return _new_span(Span, (self.path, line + offset, col, end_line + offset, end_col))
 
     def fail(self, code: Code, node: Node, problem: values.Problem) -> None:
         message, hint = problem
@@ -77,7 +100,7 @@ class Builder:
         if problem:
             self.fail(Code.BAD_TEMPLATE, token, problem)
             parts = (m.Literal_(text=raw),)
-        return m.Text(span=self.span(token), raw=raw, parts=parts)
+        return trusted(m.Text, {"span": self.span(token), "raw": raw, "parts": parts}, _TEXT)
 
     def url(self, token: Token) -> str:
         url = self.string(token)
@@ -118,24 +141,33 @@ class Builder:
                     steps.append(self.step_block(item))
                 elif item.data == "broadcast_block":
                     broadcasts.append(self.broadcast_block(item))
-        return m.Flow(
-            name=name,
-            path=self.path,
-            triggers=tuple(triggers),
-            steps=tuple(steps),
-            broadcasts=tuple(broadcasts),
-        )
+        flow = {
+            "name": name,
+            "path": self.path,
+            "triggers": tuple(triggers),
+            "steps": tuple(steps),
+            "broadcasts": tuple(broadcasts),
+            "unread_lines": (),
+            "unread_steps": (),
+        }
+        if type(name) is not str or type(self.path) is not str:
+            return m.Flow(**{key: flow[key] for key in _FLOW})
+        return trusted(m.Flow, flow, _FLOW)
 
     def trigger_block(self, tree: Tree[Token]) -> m.TriggerBlock:
         trigger_tree, body = cast(list[Tree[Token]], tree.children)
         span = self.span(tree)
-        return m.TriggerBlock(
-            span=span, trigger=self.trigger(trigger_tree, span), body=self.body(body)
-        )
+        trigger, actions = self.trigger(trigger_tree, span), self.body(body)
+        return trusted(m.TriggerBlock, {"span": span, "trigger": trigger, "body": actions}, _BLOCK)
 
     def step_block(self, tree: Tree[Token]) -> m.Step:
         name, body = tree.children
-        return m.Step(span=self.span(name), name=str(name), body=self.body(cast(Tree[Token], body)))
+        step = {
+            "span": self.span(name),
+            "name": str(name),
+            "body": self.body(cast(Tree[Token], body)),
+        }
+        return trusted(m.Step, step, _STEP)
 
     def broadcast_block(self, tree: Tree[Token]) -> m.Broadcast:
         kids = list(tree.children)
@@ -287,7 +319,10 @@ class Builder:
                         token,
                         ("this keyword is empty", 'write a word between the quotes, or remove ""'),
                     )
-            return m.KeywordTrigger(span=span, phrases=phrases, mode=cast(m.KeywordModeName, mode))
+            if type(mode) is not str or mode not in _KEYWORD_MODES:
+                _fail_validation(m.KeywordTrigger, span=span, phrases=phrases, mode=mode)
+            keyword = {"span": span, "kind": "keyword", "phrases": phrases, "mode": mode}
+            return trusted(m.KeywordTrigger, keyword, _KEYWORD)
         if kind == "t_regex":
             token = kids[0]
             body, _, flags = str(token)[1:].rpartition("/")
@@ -359,35 +394,46 @@ class Builder:
     def a_send(self, tree: Tree[Token], span: Span) -> m.Action:
         kids: list[Any] = list(tree.children)
         quick = tuple(self.quick(q) for q in kids[1].children) if len(kids) > 1 else ()
-        return m.SendText(span=span, text=self.text(kids[0]), quick_replies=quick)
+        text = self.text(kids[0])
+        send = {"span": span, "kind": "send", "text": text, "quick_replies": quick}
+        return trusted(m.SendText, send, _SEND)
 
     def quick(self, tree: Tree[Token]) -> m.QuickReply:
         title, reaction = tree.children
         title_text = self.text(cast(Token, title))  # issue 12: B: titles are templates
-        return m.QuickReply(
-            span=self.span(title),
-            title=title_text.raw,
-            reaction=self.reaction(cast(Tree[Token], reaction)),
-            title_text=title_text,
-        )
+        quick = {
+            "span": self.span(title),
+            "title": title_text.raw,
+            "reaction": self.reaction(cast(Tree[Token], reaction)),
+            "title_text": title_text,
+        }
+        return trusted(m.QuickReply, quick, _QUICK)
 
     def reaction(self, tree: Tree[Token]) -> m.Reaction:
         span = self.span(tree)
         kids: list[Any] = list(tree.children)
         if tree.data == "target":
-            return m.Goto(span=span, target=self.target(tree))
+            goto = {"span": span, "kind": "goto", "target": self.target(tree)}
+            return trusted(m.Goto, goto, _GOTO)
         if tree.data == "tag_op":
-            return m.AddTag(span=span, name=self.string(kids[0]))
+            return trusted(
+                m.AddTag, {"span": span, "kind": "tag", "name": self.string(kids[0])}, _NAME
+            )
         if tree.data == "untag_op":
-            return m.RemoveTag(span=span, name=self.string(kids[0]))
-        return m.SetField(span=span, field=self.field(kids[0]), value=self.text(kids[1]))
+            untag = {"span": span, "kind": "untag", "name": self.string(kids[0])}
+            return trusted(m.RemoveTag, untag, _NAME)
+        field, value = self.field(kids[0]), self.text(kids[1])
+        return trusted(
+            m.SetField, {"span": span, "kind": "set", "field": field, "value": value}, _SET
+        )
 
     def target(self, tree: Tree[Token]) -> m.Target:
         names = [str(t) for t in tree.children]
         span = self.span(tree)
         if len(names) == 2:
-            return m.Target(span=span, flow=names[0], step=names[1])
-        return m.Target(span=span, step=names[0])
+            target = {"span": span, "flow": names[0], "step": names[1]}
+            return trusted(m.Target, target, _TARGET_IN_FLOW)
+        return trusted(m.Target, {"span": span, "flow": None, "step": names[0]}, _TARGET)
 
     def button(self, tree: Tree[Token]) -> m.Button:
         kids: list[Any] = list(tree.children)

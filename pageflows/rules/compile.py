@@ -111,20 +111,25 @@ def _source_ok(compiled: CompiledTrigger, source: str | None) -> bool:
 
 
 def keyword_entries(triggers: tuple[CompiledTrigger, ...]) -> list[KeywordEntry]:
-    entries = []
+    """One entry per keyword phrase, in the order of the triggers and their phrases.
+
+    issue 13: A: made twice per `check` (the index, the shadow check) for every
+    phrase: the trigger's kind is compared (`type is`: no model class has
+    subclasses, test_walk_nodes) and its mode looked up, not converted.
+    """
+    entries: list[KeywordEntry] = []
+    append = entries.append
     for compiled in triggers:
-        trigger = compiled.trigger
-        if isinstance(trigger, m.KeywordTrigger):
+        trigger = compiled.block.trigger
+        if type(trigger) is m.KeywordTrigger:
+            mode = _MODES[trigger.mode]
+            rank = (MODE_RANK[trigger.mode], compiled.id)
             for phrase in trigger.phrases:
-                entries.append(
-                    KeywordEntry(
-                        phrase=phrase,
-                        mode=KeywordMode(trigger.mode),
-                        rank=(MODE_RANK[trigger.mode], compiled.id),
-                        trigger=compiled.id,
-                    )
-                )
+                append(KeywordEntry(phrase=phrase, mode=mode, rank=rank, trigger=compiled.id))
     return entries
+
+
+_MODES = {mode.value: mode for mode in KeywordMode}
 
 
 def compile_program(flows: list[m.Flow]) -> Program:

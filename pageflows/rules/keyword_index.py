@@ -59,8 +59,10 @@ class KeywordEntry:
     trigger: int
 
     def __post_init__(self) -> None:
-        # Accept the plain string spelling ("exact") and reject unknown modes early.
-        object.__setattr__(self, "mode", KeywordMode(self.mode))
+        # Accept the plain string spelling ("exact") and reject unknown modes early
+        # (issue 13: A: a mode given as a KeywordMode already is kept without a call).
+        if type(self.mode) is not KeywordMode:
+            object.__setattr__(self, "mode", KeywordMode(self.mode))
 
 
 def normalize_words(text: str) -> tuple[str, ...]:
@@ -129,7 +131,8 @@ class KeywordIndex:
             if bests is None:
                 bests = best[key] = [none, none, none]
                 orders[key] = []
-                goes_on.update(_beginnings(key))
+                if " " in key:  # issue 13: A: a one-word phrase begins with no shorter one
+                    goes_on.update(_beginnings(key))
             orders[key].append(order)
             for slot in range(_REACH[entry.mode]):
                 bests[slot] = min(bests[slot], order)
@@ -150,6 +153,11 @@ class KeywordIndex:
     def __len__(self) -> int:
         """Number of indexed entries (ignored empty phrases not counted)."""
         return len(self._entries)
+
+    @property
+    def entries(self) -> tuple[KeywordEntry, ...]:
+        """The indexed entries, best (lowest rank) first; ties in the order given."""
+        return self._entries
 
     @property
     def ignored(self) -> tuple[KeywordEntry, ...]:
@@ -217,27 +225,36 @@ class KeywordIndex:
         return None if best == mask else self._entries[best]
 
     def matches(self, text: str) -> list[KeywordEntry]:
-        """Every matching entry, best (lowest rank) first, each entry once."""
+        """Every matching entry, best (lowest rank) first, each entry once.
+
+        issue 13: A: the `check` of 10,000 triggers asks this of every phrase;
+        the modes allowed where a phrase sits are constants, looked up once.
+        """
         words = fold_words(text)
         n = len(words)
         found: set[int] = set()
-        allowed = {
-            "whole": (KeywordMode.EXACT, KeywordMode.STARTS, KeywordMode.CONTAINS),
-            "prefix": (KeywordMode.STARTS, KeywordMode.CONTAINS),
-            "contains": (KeywordMode.CONTAINS,),
-        }
+        phrases, multi, entries = self._phrases, self._multi, self._entries
+        count = len(entries)
+        mask = (1 << self._bits) - 1
         for i in range(n if self._has_contains else min(n, 1)):
             key = ""
             for j in range(i, n):
                 key = f"{key} {words[j]}" if key else words[j]
-                packed = self._phrases.get(key)
+                packed = phrases.get(key)
                 if packed is None:
                     break
-                where = "contains" if i else ("whole" if j == n - 1 else "prefix")
-                for order in self._multi.get(key) or ((packed >> 1) & ((1 << self._bits) - 1),):
-                    if order < len(self._entries) and self._entries[order].mode in allowed[where]:
+                allowed = _CONTAINS if i else (_WHOLE if j == n - 1 else _PREFIX)
+                for order in multi.get(key) or ((packed >> 1) & mask,):
+                    if order < count and entries[order].mode in allowed:
                         found.add(order)
-        return [self._entries[order] for order in sorted(found)]
+        return [entries[order] for order in sorted(found)]
+
+
+# The modes of the entries a phrase may match when it is the whole message, when
+# it begins it, and when it sits further in.
+_WHOLE = frozenset((KeywordMode.EXACT, KeywordMode.STARTS, KeywordMode.CONTAINS))
+_PREFIX = frozenset((KeywordMode.STARTS, KeywordMode.CONTAINS))
+_CONTAINS = frozenset((KeywordMode.CONTAINS,))
 
 
 def _beginnings(key: str) -> list[str]:

@@ -15,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pageflows.rules.source import Span
 
+# issue 13: A: see the end of this module.
+_DEFERRED = ConfigDict(frozen=True, defer_build=True)
+
 
 class Node(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _DEFERRED
 
     span: Span
 
@@ -26,7 +29,7 @@ class Node(BaseModel):
 
 
 class Literal_(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = _DEFERRED
     kind: Literal["literal"] = "literal"
     text: str
 
@@ -34,7 +37,7 @@ class Literal_(BaseModel):
 class Placeholder(BaseModel):
     """`{contact.first_name|there}`: a documented name and an optional fallback."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _DEFERRED
     kind: Literal["placeholder"] = "placeholder"
     name: str
     fallback: str | None = None
@@ -529,7 +532,7 @@ class Broadcast(Node):
 class Flow(BaseModel):
     """One file: its name is the file's stem."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _DEFERRED
 
     name: str
     path: str
@@ -550,9 +553,9 @@ class Flow(BaseModel):
         return name in self.unread_steps or "*" in self.unread_steps
 
 
-After.model_rebuild()
-Not.model_rebuild()
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-If.model_rebuild()
-Split.model_rebuild()
+# issue 13: A. Each class's validator is built when it is first needed, not here
+# (`defer_build`, _DEFERRED): `pageflows check` makes its most frequent nodes
+# without validation (trusted.py) and never needs most validators; building
+# all of them was a sixth of the command's start-up. The forward references
+# (`After.body` holds actions defined below it) are resolved then, from this
+# module, as the model_rebuild() calls that stood here resolved them.

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pageflows.rules.duration_words import not_a_duration
 from pageflows.rules.model import Literal_, Placeholder, TemplatePart
+from pageflows.rules.trusted import trusted
 
 Problem = tuple[str, str | None]
 
@@ -24,6 +25,7 @@ DURATION_PART = re.compile(r"(\d+)([wdhms])")
 UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 MAX_DURATION = timedelta(days=366)
 FIELD = re.compile(r"[a-z][a-z0-9_]*")
+BRACE = re.compile(r"[{}]")
 PROFILE_NAMES = ("first_name", "last_name")
 TOP_NAMES = ("ref",)
 REF_VALUE = re.compile(r"[A-Za-z0-9+/=\-.:_*]{1,250}")
@@ -94,39 +96,57 @@ def parse_template(text: str) -> tuple[tuple[TemplatePart, ...], Problem | None]
     """
     if "{" not in text and "}" not in text:
         # issue 13: A: most texts show no value; what the loop below would make of them.
-        return ((Literal_(text=text),) if text else ()), None
+        return ((_literal(text),) if text else ()), None
     parts: list[TemplatePart] = []
     buf: list[str] = []
     i = 0
     while i < len(text):
+        # issue 13: A: from brace to brace; the characters between them are text
+        # (this loop read them one at a time, with the same result).
+        brace = BRACE.search(text, i)
+        if brace is None:
+            buf.append(text[i:])
+            break
+        if brace.start() > i:
+            buf.append(text[i : brace.start()])
+        i = brace.start()
         char = text[i]
-        if char in "{}" and text[i : i + 2] in ("{{", "}}"):
+        if text[i : i + 2] in ("{{", "}}"):
             buf.append(char)
             i += 2
             continue
         if char == "}":
             return (), ('a "}" closes no "{"', 'write "}}" for a literal brace')
-        if char == "{":
-            end = text.find("}", i)
-            if end < 0:
-                return (), ('a "{" is not closed', 'close it with "}", or write "{{" for a brace')
-            inner = text[i + 1 : end]
-            name, _, fallback = inner.partition("|")
-            name = name.strip()
-            problem = template_name_problem(name)
-            if problem:
-                return (), problem
-            if buf:
-                parts.append(Literal_(text="".join(buf)))
-                buf = []
-            parts.append(Placeholder(name=name, fallback=fallback if "|" in inner else None))
-            i = end + 1
-            continue
-        buf.append(char)
-        i += 1
+        end = text.find("}", i)
+        if end < 0:
+            return (), ('a "{" is not closed', 'close it with "}", or write "{{" for a brace')
+        inner = text[i + 1 : end]
+        name, _, fallback = inner.partition("|")
+        name = name.strip()
+        problem = template_name_problem(name)
+        if problem:
+            return (), problem
+        if buf:
+            parts.append(_literal("".join(buf)))
+            buf = []
+        given = fallback if "|" in inner else None
+        parts.append(
+            trusted(Placeholder, {"kind": "placeholder", "name": name, "fallback": given}, _NAMED)
+        )
+        i = end + 1
     if buf:
-        parts.append(Literal_(text="".join(buf)))
+        parts.append(_literal("".join(buf)))
     return tuple(parts), None
+
+
+_TEXT, _NAMED = frozenset({"text"}), frozenset({"name", "fallback"})
+
+
+def _literal(text: str) -> Literal_:
+    """`Literal_(text=text)`; without validation for a plain string (issue 13: A: trusted.py)."""
+    if type(text) is not str:
+        return Literal_(text=text)
+    return trusted(Literal_, {"kind": "literal", "text": text}, _TEXT)
 
 
 def template_name_problem(name: str) -> Problem | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import cast
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import UnionType
+from typing import Annotated, Literal, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -121,20 +123,24 @@ def _walk_flow(flow: m.Flow) -> Iterator[tuple[m.Action, Where]]:
 
 
 def reactions(action: m.Action) -> Iterator[m.Reaction]:
-    """Quick replies' and buttons' reactions inside one action."""
-    if isinstance(action, m.SendText | m.PrivateReply | m.SendTemplate):
-        for quick in action.quick_replies:
+    """Quick replies' and buttons' reactions inside one action.
+
+    issue 13: A: kinds told by `type(...) is`, as in `taps`.
+    """
+    kind = type(action)
+    if kind is m.SendText or kind is m.PrivateReply or kind is m.SendTemplate:
+        for quick in cast(m.SendText | m.PrivateReply | m.SendTemplate, action).quick_replies:
             yield quick.reaction
     buttons: tuple[m.Button, ...] = ()
-    if isinstance(action, m.SendButtons):
-        buttons = action.buttons
-    elif isinstance(action, m.SendCards):
-        buttons = tuple(b for card in action.cards for b in card.buttons)
+    if kind is m.SendButtons:
+        buttons = cast(m.SendButtons, action).buttons
+    elif kind is m.SendCards:
+        buttons = tuple(b for card in cast(m.SendCards, action).cards for b in card.buttons)
     for button in buttons:
-        if isinstance(button, m.ReactButton):
+        if type(button) is m.ReactButton:
             yield button.reaction
-    if isinstance(action, m.Ask):  # issue 12: asks: `quick "More" -> step` under a question
-        for choice in action.choices:
+    if kind is m.Ask:  # issue 12: asks: `quick "More" -> step` under a question
+        for choice in cast(m.Ask, action).choices:
             if choice.reaction is not None:
                 yield choice.reaction
 
@@ -179,44 +185,82 @@ def nodes(value: object) -> Iterator[BaseModel]:
     """
     stack: list[object] = [value]
     pop, push = stack.pop, stack.extend
-    kinds = _KINDS
+    plans = _PLANS
     while stack:
         item = pop()
-        kind = kinds.get(type(item))
-        if kind is None:
-            kind = _kind_of(type(item))
-        if kind == _MODEL:
-            model = cast(BaseModel, item)
-            yield model
-            push(map(model.__dict__.__getitem__, _fields_reversed(type(model))))
-        elif kind == _SEQUENCE:
+        plan = plans.get(type(item), _UNSEEN)
+        if plan is _UNSEEN:
+            plan = _plan_of(type(item))
+        if plan is None:
+            continue  # a leaf
+        if plan is _SEQUENCE:
             push(reversed(cast(tuple[object, ...], item)))
+            continue
+        yield cast(BaseModel, item)
+        if plan:
+            push(map(item.__dict__.__getitem__, plan))
 
 
-_LEAF, _MODEL, _SEQUENCE = 0, 1, 2
-# The kind of each type met so far: one dict look-up per value instead of
-# isinstance calls (an isinstance against BaseModel goes through its metaclass).
-_KINDS: dict[type, int] = {Span: _LEAF}
+# What to do with a value of each type met so far, one dict look-up per value
+# (an isinstance against BaseModel goes through its metaclass): None for a leaf,
+# _SEQUENCE for a tuple or list, else the model's fields to walk (_fields_reversed).
+_SEQUENCE: tuple[str, ...] = ("<sequence>",)
+_UNSEEN: tuple[str, ...] = ("<unseen>",)
+_PLANS: dict[type, tuple[str, ...] | None] = {Span: None}
 
 
-def _kind_of(kind: type) -> int:
-    found = (
-        _MODEL
+def _plan_of(kind: type) -> tuple[str, ...] | None:
+    plan = (
+        _fields_reversed(kind)
         if issubclass(kind, BaseModel)
         else _SEQUENCE
         if issubclass(kind, tuple | list)
-        else _LEAF
+        else None
     )
-    _KINDS[kind] = found
-    return found
+    _PLANS[kind] = plan
+    return plan
 
 
 _FIELDS_REVERSED: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
 def _fields_reversed(kind: type[BaseModel]) -> tuple[str, ...]:
-    """A model class's field names, last first (pushed so that the first pops first)."""
+    """The model class's fields that may hold a node, last first (the first pops first).
+
+    issue 13: A. A field typed as plain values only (`raw: str`, `span: Span`,
+    `phrases: tuple[str, ...]`) never holds a node: it is left out, so its value
+    is neither pushed nor looked at (most of the values of a flow are such
+    leaves). Which nodes come out, and in which order, is unchanged.
+    """
     names = _FIELDS_REVERSED.get(kind)
     if names is None:
-        names = _FIELDS_REVERSED[kind] = tuple(reversed(kind.model_fields))
+        names = _FIELDS_REVERSED[kind] = tuple(
+            name
+            for name, info in reversed(kind.model_fields.items())
+            if not _only_values(info.annotation)
+        )
     return names
+
+
+# Types whose values are never nodes nor hold any.
+_VALUE_TYPES: frozenset[object] = frozenset(
+    {str, int, bool, float, Decimal, date, datetime, timedelta, type(None), Span}
+)
+
+
+def _only_values(annotation: object) -> bool:
+    """True if every value of this annotation is a leaf (no model, no sequence of models).
+
+    Conservative: any type it does not know (`Any`, a model, a list) counts as
+    possibly holding nodes, and is walked as before.
+    """
+    if annotation in _VALUE_TYPES:
+        return True
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return True
+    if origin is Annotated:
+        return _only_values(get_args(annotation)[0])
+    if origin is Union or origin is UnionType or origin is tuple:
+        return all(arg is Ellipsis or _only_values(arg) for arg in get_args(annotation))
+    return False

@@ -73,3 +73,13 @@ def test_no_model_class_has_subclasses() -> None:
         c.__name__ for c in classes if c.__subclasses__() and c not in (m.Node, BaseModel)
     ]
     assert with_subclasses == []
+
+
+def test_fields_of_plain_values_are_left_out_of_the_walk() -> None:
+    """issue 13: A: `nodes` skips a field only when its type can hold no node."""
+    from pageflows.rules.walk import _fields_reversed
+
+    assert _fields_reversed(m.Text) == ("parts",)
+    assert _fields_reversed(m.KeywordTrigger) == ()  # span, kind, phrases, mode: values
+    assert _fields_reversed(m.QuickReply) == ("title_text", "reaction")
+    assert _fields_reversed(m.Flow) == ("broadcasts", "steps", "triggers")

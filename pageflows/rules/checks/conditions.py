@@ -13,6 +13,7 @@ sent after it in its block, the contact sees dots that lead nowhere (PF419).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from pydantic import BaseModel
 
@@ -23,6 +24,7 @@ from pageflows.rules.walk import nodes, roots, walk_flow
 
 # What ends a block's run without sending anything after a typing indicator.
 ENDS_SILENTLY = (m.Stop, m.Handoff)
+_ENDS_SILENTLY = frozenset(ENDS_SILENTLY)  # looked up by type (no model class has subclasses)
 
 
 def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
@@ -34,13 +36,22 @@ def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list
 def _numbers_from_text(every: Sequence[BaseModel]) -> list[Diagnostic]:
     text_asks: dict[str, m.Ask] = {}
     # issue 13: A: `type(node) is`, not isinstance through pydantic's metaclass, on
-    # each of a quarter of a million nodes (no model class has subclasses).
-    for asked in [node for node in every if type(node) is m.Ask]:
+    # each of a quarter of a million nodes (no model class has subclasses); the asks
+    # and the comparisons picked out in one pass.
+    asks: list[m.Ask] = []
+    compares: list[m.Compare] = []
+    for node in every:
+        kind = type(node)
+        if kind is m.Ask:
+            asks.append(cast(m.Ask, node))
+        elif kind is m.Compare:
+            compares.append(cast(m.Compare, node))
+    for asked in asks:
         if asked.expects != "number":
             text_asks.setdefault(asked.field, asked)
     found: list[Diagnostic] = []
     warned: set[str] = set()
-    for node in [node for node in every if type(node) is m.Compare]:
+    for node in compares:
         if node.field in warned:
             continue
         if parse_number(node.number_text) is None:
@@ -71,14 +82,15 @@ def _typing_before_nothing(flows: list[m.Flow]) -> list[Diagnostic]:
     bodies: list[tuple[m.Action, ...]] = []
     for flow in flows:
         bodies += [root.body for root in roots(flow)]
-        bodies += [action.body for action, _ in walk_flow(flow) if isinstance(action, m.After)]
+        # issue 13: A: kinds by `type(...) is`, as above, for every action.
+        bodies += [action.body for action, _ in walk_flow(flow) if type(action) is m.After]
     found: list[Diagnostic] = []
     for body in bodies:
         for n, action in enumerate(body):
-            if not isinstance(action, m.Typing):
+            if type(action) is not m.Typing:
                 continue
             following = body[n + 1] if n + 1 < len(body) else None
-            if following is None or isinstance(following, ENDS_SILENTLY):
+            if following is None or type(following) in _ENDS_SILENTLY:
                 found.append(
                     warning(
                         Code.TYPING_BEFORE_NOTHING,

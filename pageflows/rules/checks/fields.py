@@ -41,15 +41,26 @@ def saved_fields(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) 
     false warning; at worst a new way to read one goes unchecked.
     """
     saved: set[str] = set()
+    saves = _SAVES
     for node in nodes(flows) if every is None else every:
         # A field's value is in the node's __dict__; getattr on a node without one
         # raises inside pydantic, which costs more than the rest of this walk.
-        # issue 13: A: the node's type looked up in a set, not isinstance (through
-        # pydantic's metaclass) on each of a quarter of a million nodes.
-        field = node.__dict__.get("field")
-        if isinstance(field, str) and type(node) not in READ_TYPES:
-            saved.add(field)  # a `set`, an `ask`, or a node of a kind unknown here
+        # issue 13: A: whether a kind of node may save a field is decided once per
+        # type (a model's __dict__ holds exactly its fields), not isinstance
+        # (through pydantic's metaclass) on each of a quarter of a million nodes.
+        kind = type(node)
+        may_save = saves.get(kind)
+        if may_save is None:
+            may_save = saves[kind] = "field" in kind.model_fields and kind not in READ_TYPES
+        if may_save:
+            field = node.__dict__.get("field")
+            if isinstance(field, str):
+                saved.add(field)  # a `set`, an `ask`, or a node of a kind unknown here
     return saved
+
+
+# Per model class: whether its nodes may save a field (they have one, and do not read it).
+_SAVES: dict[type[BaseModel], bool] = {}
 
 
 def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
@@ -152,10 +163,12 @@ def _bare(name: str, span: Span, known: set[str]) -> Diagnostic:
 def _placeholders(text: m.Text) -> list[tuple[int, m.Placeholder]]:
     """Each placeholder with where its `{` is in the text, read as parse_template reads it."""
     found: list[tuple[int, m.Placeholder]] = []
-    if all(isinstance(p, m.Literal_) for p in text.parts):
-        return found  # issue 13: A: most texts; no need to read them
-    holes = iter(p for p in text.parts if isinstance(p, m.Placeholder))
     raw = text.raw
+    if "{" not in raw:
+        return found  # issue 13: A: most texts; no placeholder to find in them
+    # issue 13: A: `type(p) is`, not isinstance through pydantic's metaclass (no
+    # model class has subclasses); a text without placeholders yields none below.
+    holes = iter([p for p in text.parts if type(p) is m.Placeholder])
     # issue 13: A: from one `{` to the next; the characters between them decide nothing.
     i = raw.find("{")
     while 0 <= i < len(raw):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import cast
 
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
@@ -11,10 +12,12 @@ from pageflows.rules.walk import reactions, roots, walk_flow
 
 
 def _targets(action: m.Action) -> list[m.Target]:
-    found = [r.target for r in reactions(action) if isinstance(r, m.Goto)]
-    if isinstance(action, m.Goto):
+    """issue 13: A: kinds told by `type(...) is` (no model class has subclasses), not
+    isinstance through pydantic's metaclass, for every action and reaction."""
+    found = [r.target for r in reactions(action) if type(r) is m.Goto]
+    if type(action) is m.Goto:
         found.append(action.target)
-    if isinstance(action, m.Ask) and action.give_up is not None:  # issue 12: asks
+    if type(action) is m.Ask and action.give_up is not None:  # issue 12: asks
         found.append(action.give_up)
     return found
 
@@ -47,9 +50,7 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
                         reached.add(meant)
                 else:
                     reached.add((target.flow or flow.name, target.step))
-            if isinstance(action, m.PrivateReply) and (
-                not where.is_comment_trigger or where.in_after
-            ):
+            if type(action) is m.PrivateReply and (not where.is_comment_trigger or where.in_after):
                 found.append(
                     error(
                         Code.PRIVATE_REPLY_OUTSIDE_COMMENT,
@@ -155,8 +156,9 @@ def _after_jumps(flow: m.Flow) -> list[Diagnostic]:
 
     def scan(actions: tuple[m.Action, ...]) -> None:
         for i, action in enumerate(actions):
-            if isinstance(action, m.Goto | m.Stop) and i + 1 < len(actions):
-                word = "goto" if isinstance(action, m.Goto) else "stop"
+            kind = type(action)  # issue 13: A: see _targets
+            if (kind is m.Goto or kind is m.Stop) and i + 1 < len(actions):
+                word = "goto" if kind is m.Goto else "stop"
                 found.append(
                     warning(
                         Code.CODE_AFTER_JUMP,
@@ -165,11 +167,12 @@ def _after_jumps(flow: m.Flow) -> list[Diagnostic]:
                         f"move it above the {word}, or delete it",
                     )
                 )
-            if isinstance(action, m.After):
-                scan(action.body)
-            elif isinstance(action, m.If | m.Split):
-                scan(action.then)
-                scan(action.otherwise)
+            if kind is m.After:
+                scan(cast(m.After, action).body)
+            elif kind is m.If or kind is m.Split:
+                branches = cast(m.If | m.Split, action)
+                scan(branches.then)
+                scan(branches.otherwise)
 
     for root in roots(flow):
         scan(root.body)

@@ -10,6 +10,8 @@ values), warns when the values have little room left and would often be cut
 
 from __future__ import annotations
 
+from typing import cast
+
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
 from pageflows.rules.walk import walk_flow
@@ -38,13 +40,16 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
 
 
 def _titled(action: m.Action) -> list[Titled]:
+    """issue 13: A: kinds told by `type(...) is` (no model class has subclasses), not by
+    isinstance through pydantic's metaclass, for every action and part."""
     items: list[Titled] = []
-    if isinstance(action, m.SendText | m.PrivateReply | m.SendTemplate):
-        items += action.quick_replies
-    if isinstance(action, m.SendButtons):
-        items += action.buttons
-    elif isinstance(action, m.SendCards):
-        items += [b for card in action.cards for b in card.buttons]
+    kind = type(action)
+    if kind is m.SendText or kind is m.PrivateReply or kind is m.SendTemplate:
+        items += cast(m.SendText | m.PrivateReply | m.SendTemplate, action).quick_replies
+    if kind is m.SendButtons:
+        items += cast(m.SendButtons, action).buttons
+    elif kind is m.SendCards:
+        items += [b for card in cast(m.SendCards, action).cards for b in card.buttons]
     return items
 
 
@@ -52,11 +57,11 @@ def _one(item: Titled) -> list[Diagnostic]:
     text = item.title_text
     if text is None:
         return []
-    holes = [p for p in text.parts if isinstance(p, m.Placeholder)]
+    holes = [p for p in text.parts if type(p) is m.Placeholder]
     if not holes:
         return []
-    what = "quick reply" if isinstance(item, m.QuickReply) else "button"
-    fixed = "".join(p.text for p in text.parts if isinstance(p, m.Literal_))
+    what = "quick reply" if type(item) is m.QuickReply else "button"
+    fixed = "".join(p.text for p in text.parts if type(p) is m.Literal_)
     if not fixed.strip() and any(not (p.fallback or "").strip() for p in holes):
         first = next(p for p in holes if not (p.fallback or "").strip())
         return [

@@ -8,7 +8,7 @@ people get no answer at all.
 from __future__ import annotations
 
 from pageflows.rules import model as m
-from pageflows.rules.compile import CompiledTrigger, Program, compile_program, keyword_entries
+from pageflows.rules.compile import CompiledTrigger, Program, compile_program
 from pageflows.rules.diagnostics import Code, Diagnostic, warning
 from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
 from pageflows.rules.source import Span
@@ -55,10 +55,16 @@ def _covers(winner: KeywordEntry, loser: KeywordEntry) -> bool:
 def _keyword_shadows(
     triggers: tuple[CompiledTrigger, ...], index: KeywordIndex
 ) -> list[Diagnostic]:
-    """``index`` is the program's, built from these same entries (issue 13: A: not again)."""
-    entries = keyword_entries(triggers)
+    """``index`` is the program's, built from these same entries (issue 13: A: not again).
+
+    issue 13: A: its entries are read as it holds them (by rank), not made again
+    from the triggers: the findings are the same (an entry the index ignored, a
+    phrase without words, matches nothing), and once sorted (load.py) in the same
+    order, since the phrases of one trigger keep their order and the findings of
+    two triggers are at two places.
+    """
     found = []
-    for entry in entries:
+    for entry in index.entries:
         for other in index.matches(entry.phrase):
             if other.rank >= entry.rank or other.trigger == entry.trigger:
                 continue
@@ -79,6 +85,8 @@ def _keyword_shadows(
 
 
 def _key(trigger: m.Trigger) -> tuple[object, ...] | None:
+    if type(trigger) is m.KeywordTrigger:
+        return None  # issue 13: A: most triggers; none of the isinstance tests below
     if isinstance(trigger, m.RefTrigger):
         return ("ref", trigger.ref, trigger.source)
     if isinstance(trigger, m.PostbackTrigger):

@@ -1,0 +1,53 @@
+"""Model nodes made without pydantic's validation, for values build.py already guarantees.
+
+Why (issue 13: A): `pageflows check` of 10,000 triggers makes about 140,000
+nodes, and validating each (a `Text`'s parts through their discriminated
+union, a quick reply's reaction...) was the largest part of building the
+model. Where the builder makes a node from values whose types it guarantees
+(strings it cut from the text, nodes it made, tuples it built), validation can
+only say yes; `trusted` makes the very node validation would make, without
+asking.
+
+"The very node": the same class, the same `__dict__` (fields in their declared
+order, defaults filled in), the same set of fields given (`model_fields_set`),
+no extra or private values. The caller writes all fields in their declared
+order and names the ones it gives; `tests/unit/test_trusted_build.py` builds
+every corpus flow both ways (with `VALIDATE` on, each node goes through
+pydantic) and compares them node by node. Use it only where the types are
+guaranteed: pydantic's `model_construct` would be the documented way, but it
+is slower than validating (it fills defaults in Python).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# Tests set this to make every trusted node through pydantic's validation instead.
+VALIDATE = False
+
+_new = object.__new__
+_set = object.__setattr__
+# BaseModel's own slots, set through their descriptors: a third faster than by name.
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def trusted(cls: type[Model], values: dict[str, Any], given: frozenset[str]) -> Model:
+    """``cls`` with ``values`` (every field, declared order) as if ``given`` were passed.
+
+    ``given`` are the fields the validated call would name (its
+    `model_fields_set`); the others in ``values`` are the fields' defaults.
+    """
+    if VALIDATE:
+        return cls(**{name: values[name] for name in given})
+    node = _new(cls)
+    _set(node, "__dict__", values)
+    _set_fields_set(node, set(given))
+    _set_extra(node, None)
+    _set_private(node, None)
+    return node
