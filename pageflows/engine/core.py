@@ -110,7 +110,9 @@ def _observe(contact: ContactState, event: InboundEvent) -> ContactState:
         update["message_count"] = contact.message_count + 1
         if event.referral is not None and event.referral.source == "ADS":
             update["ad_message_at"] = event.timestamp
-    referral = getattr(event, "referral", None)
+    # issue 13: asked only of an event that has the field: a pydantic model missing one
+    # answers `getattr` with a raised and caught AttributeError, on every due follow-up.
+    referral = getattr(event, "referral", None) if "referral" in type(event).model_fields else None
     if referral is not None and referral.ref:
         update["ref"] = referral.ref
         update["ref_source"] = referral.source_word

@@ -23,7 +23,9 @@ class Recipient(BaseModel):
     notification_messages_token: str | None = None
 
     def as_json(self) -> dict[str, str]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        # The fields as `model_dump` gives them (plain strings, in order), without its
+        # serialiser: one per outbox row (issue 13).
+        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 class Outbound(BaseModel):

@@ -89,13 +89,21 @@ class Skip(BaseModel, frozen=True):
 
 
 def _utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is UTC:  # issue 13: as `astimezone(UTC)` returns it, without the checks
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value!r}")
     return value.astimezone(UTC)
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """`2026-11-24 09:00 UTC`. issue 13: two per message decided inside the window; ISO
+    text cut to the minute is that text for years from 1000 on (strftime's `%Y` does not
+    pad smaller years to four digits, so those keep strftime) at half its cost."""
+    moment = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"{moment.isoformat(' ', 'minutes')[:16]} UTC"
 
 
 def _age(delta: timedelta) -> str:
@@ -120,9 +128,12 @@ def _window_because(
     last: datetime | None,
     ad_message_at: datetime | None,
     rules: PolicyTable,
+    closes: datetime | None = None,
 ) -> str:
-    """Which window let a RESPONSE or UPDATE go, and until when it stays open."""
-    closes = window_closes_at(now, last, rules, ad_message_at)
+    """Which window let a RESPONSE or UPDATE go, and until when it stays open (`closes`,
+    when the caller has worked it out already)."""
+    if closes is None:
+        closes = window_closes_at(now, last, rules, ad_message_at)
     by_ad = ad_message_at is not None and (
         last is None or _utc(ad_message_at, "ad") + rules.ad_window > last + rules.standard_window
     )
@@ -279,11 +290,11 @@ def decide(
     last = (
         None if last_user_message_at is None else _utc(last_user_message_at, "last_user_message_at")
     )
-    if window_is_open(now, last, rules, ad_message_at):
+    closes = window_closes_at(now, last, rules, ad_message_at)
+    if closes is not None:  # the window is open (`window_is_open`)
         kind = "UPDATE" if scheduled else "RESPONSE"
-        return Delivery(
-            messaging_type=kind, because=_window_because(kind, now, last, ad_message_at, rules)
-        )
+        because = _window_because(kind, now, last, ad_message_at, rules, closes)
+        return Delivery(messaging_type=kind, because=because)
     tag_outcome = None if tag is None else _decide_tag(tag, now, last, rules)
     if isinstance(tag_outcome, Delivery):
         return tag_outcome

@@ -361,8 +361,9 @@ class Run:
 
     def act(self, action: m.Action, root: str, path: Path) -> None:
         if isinstance(action, m.SendText):
-            text = render.fill(action.text, self.values)
-            message = render.text_message(text, action.quick_replies, root, path, self.values)
+            values = self.values  # the contact's, built once for the text and its replies
+            text = render.fill(action.text, values)
+            message = render.text_message(text, action.quick_replies, root, path, values)
             self.send(message, action.span)
         elif isinstance(action, m.SendButtons):
             self.send(render.buttons_message(action, self.values, root, path), action.span)

@@ -23,7 +23,6 @@ contact of a broadcast.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -82,7 +81,13 @@ from pageflows.service.facts import FactsCache
 from pageflows.service.graph.client import GraphClient, Profile
 from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_contacts
 from pageflows.service.sender import TYPING_PAUSE, release_held
-from pageflows.service.storage.bulk import JsonText, insert_rows, update_changed, update_rows
+from pageflows.service.storage.bulk import (
+    JsonText,
+    insert_rows,
+    select_rows,
+    update_changed,
+    update_rows,
+)
 from pageflows.service.storage.contact_search import (
     WRITTEN_COLUMNS,
     ContactValues,
@@ -1257,38 +1262,16 @@ def _read_due(session: Session, wanted: list[int]) -> dict[int, DueRow]:
     """The follow-ups `wanted`, locked (one taken by another process is skipped, as in
     `fire`), by id; kept in the session so a `window_closing` superseded in the batch
     is seen superseded by the batch too (`_supersede_due`). Read through the driver
-    (F2): the values converted as `FollowUp`'s columns convert them, without a row
-    object and a processor call per column."""
-    connection = session.connection()
-    columns = ", ".join(_DUE_COLUMNS)
-    if connection.dialect.name == "postgresql":
-        sql = f"SELECT {columns} FROM follow_ups WHERE id = ANY(%s::bigint[])"
-        result = connection.exec_driver_sql(sql + " FOR UPDATE SKIP LOCKED", (wanted,))
-    else:
-        marks = ", ".join("?" for _ in wanted)
-        result = connection.exec_driver_sql(
-            f"SELECT {columns} FROM follow_ups WHERE id IN ({marks})", tuple(wanted)
-        )
-    rows = {
-        row_id: DueRow(
-            row_id, page_id, contact_id, purpose, _stored_time(due_at), _stored_json(spec), status
-        )
-        for row_id, page_id, contact_id, purpose, due_at, spec, status in result
-    }
+    (F2, storage/bulk.py `select_rows`): the time and the spec as `FollowUp`'s columns
+    read them, without a row object and a processor call per column."""
+    table = cast(Table, FollowUp.__table__)
+    found = select_rows(
+        session, table, _DUE_COLUMNS, "id", {None: wanted}, lock="skip_locked",
+        convert=("due_at", "spec"),
+    )  # fmt: skip
+    rows = {values[0]: DueRow(*values) for values in found}
     session.info[DUE_ROWS] = rows
     return rows
-
-
-def _stored_time(value: datetime | str) -> datetime:
-    """A time as `UTCDateTime` reads it: aware, UTC (SQLite holds it as naive UTC text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _stored_json(value: Any) -> Any:
-    """A JSON column's value as SQLAlchemy reads it (psycopg decodes it; SQLite gives text)."""
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _supersede_due(session: Session, page_id: str, contact_id: str) -> None:
@@ -1313,26 +1296,17 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
     through the driver, the state as its JSON text (parsed only when a decision reads it,
     `_parsed`), and the columns the batch writes as they are stored, so it writes only
     the ones that change (`_write_contacts`)."""
-    connection = session.connection()
-    postgresql = connection.dialect.name == "postgresql"
     by_page: dict[str, list[str]] = {}
     for page_id, contact_id in contacts:
         by_page.setdefault(page_id, []).append(contact_id)
-    where, params = [], []
-    for page_id, psids in by_page.items():
-        if postgresql:
-            where.append("(page_id = %s AND psid = ANY(%s::text[]))")
-            params += [page_id, psids]
-        else:
-            where.append(f"(page_id = ? AND psid IN ({', '.join('?' for _ in psids)}))")
-            params += [page_id, *psids]
-    written = ", ".join("state::text" if postgresql and name == "state" else name
-                        for name in WRITTEN_COLUMNS)  # fmt: skip
-    sql = f"SELECT page_id, psid, {written} FROM contacts WHERE {' OR '.join(where)}"
+    table = cast(Table, Contact.__table__)
+    found = select_rows(
+        session, table, ("page_id", "psid", *WRITTEN_COLUMNS), "psid", by_page, by="page_id",
+        lock="update", text=("state",),
+    )  # fmt: skip
     rows: dict[tuple[str, str], Contact | ContactValues | None] = dict.fromkeys(contacts)
-    result = connection.exec_driver_sql(sql + (" FOR UPDATE" if postgresql else ""), tuple(params))
     last_message = WRITTEN_COLUMNS.index("last_message")
-    for page_id, psid, *stored in result:
+    for page_id, psid, *stored in found:
         rows[(page_id, psid)] = ContactValues(
             page_id, psid, JsonText(stored[0]), stored[last_message], stored=stored
         )

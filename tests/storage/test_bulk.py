@@ -1,6 +1,7 @@
-"""issue 13: F2. A batch's rows written through the driver (storage/bulk.py), on SQLite and
+"""issue 13: F2. A batch's rows read and written through the driver (storage/bulk.py), on SQLite and
 PostgreSQL: what they store is what the ORM stores for the same values, in the order given,
-and an update touches only the rows and columns it names."""
+and an update touches only the rows and columns it names; what is read is what the ORM
+reads."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from typing import Any, cast
 from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
-from pageflows.service.storage.bulk import JsonText, insert_rows, update_changed, update_rows
+from pageflows.service.storage.bulk import (
+    JsonText,
+    insert_rows,
+    select_rows,
+    update_changed,
+    update_rows,
+)
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
 from pageflows.service.storage.models import Contact, OutboxMessage
@@ -91,3 +98,41 @@ def test_updates_change_only_the_rows_and_columns_named(database_url: str) -> No
         "b": ({"id": "b"}, NOW, "r"),
         "c": ({"id": "c"}, NOW, None),
     }
+
+
+def test_selected_rows_are_what_the_orm_reads_for_the_keys_wanted(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session, session.begin():
+        for page, psid in (("p", "a"), ("p", "b"), ("q", "a"), ("q", "c")):
+            session.add(
+                Contact(
+                    page_id=page,
+                    psid=psid,
+                    state={"id": psid, "hé": [1, None]},
+                    updated_at=NOW.astimezone(BERLIN),
+                    last_user_message_at=None if psid == "b" else NOW + timedelta(hours=1),
+                    ref=f"r{page}",
+                )
+            )
+    columns = ("page_id", "psid", "state", "updated_at", "last_user_message_at", "ref")
+    wanted = {"p": ["a", "b", "z"], "q": ["c"]}
+    with Session(engine) as session, session.begin():
+        by_orm = {
+            (c.page_id, c.psid): tuple(getattr(c, name) for name in columns)
+            for c in session.scalars(select(Contact))
+            if c.psid in wanted.get(c.page_id, [])
+        }
+        convert = ("state", "updated_at", "last_user_message_at")
+        read = select_rows(
+            session, CONTACTS, columns, "psid", wanted, by="page_id", lock="update", convert=convert
+        )
+        assert {(row[0], row[1]): tuple(row) for row in read} == by_orm
+        assert len(by_orm) == 3
+        as_text = select_rows(session, CONTACTS, ("psid", "state"), "psid", {"q": ["c"]},
+                              by="page_id", text=("state",))  # fmt: skip
+        assert [(psid, type(state)) for psid, state in as_text] == [("c", str)]
+        assert select_rows(session, CONTACTS, columns, "psid", {}) == []
+        assert [
+            row[1] for row in select_rows(session, CONTACTS, columns, "psid", {None: ["c"]})
+        ] == ["c"]

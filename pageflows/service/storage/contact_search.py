@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -96,6 +97,8 @@ def copy_searchable(
     row.agent_until = after.agent_until
     if last_message is not None:
         row.last_message = _cut(last_message, LAST_MESSAGE_LIMIT)
+    if after is before:  # issue 13: the same state, so the same tags and fields (a follow-up)
+        return
     page_id, psid = row.page_id, row.psid
     old_tags = set(before.tags) if before else set()
     new_tags = {_cut(tag, TAG_LIMIT) or "" for tag in after.tags}
@@ -183,6 +186,7 @@ def _cut(text: str | None, limit: int) -> str | None:
     return None if text is None else text[:limit]
 
 
+@lru_cache(maxsize=4096)  # issue 13: pure, and asked for every contact a batch writes
 def name_key(text: str | None) -> str | None:
     """A name as search compares it: accents dropped, case folded, spaces squeezed.
 
