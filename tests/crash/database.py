@@ -69,7 +69,11 @@ class Backlog:
 
     @property
     def empty(self) -> bool:
-        return self.inbox_pending == 0 and self.outbox_busy == 0 and self.follow_ups_pending == 0
+        return self.total == 0
+
+    @property
+    def total(self) -> int:
+        return self.inbox_pending + self.outbox_busy + self.follow_ups_pending
 
 
 @dataclass(frozen=True)

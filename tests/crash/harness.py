@@ -51,7 +51,7 @@ class Options:
     rate: float = 20.0  # events per second
     seed: int = 1
     workdir: Path | None = None
-    drain_timeout: float = 120.0  # seconds the last serve gets to finish everything
+    drain_timeout: float = 120.0  # seconds the last serve may go without shrinking the backlog
     max_downtime: float = 1.0  # seconds serve stays dead after a kill, at most
     redeliver: float = 0.05  # share of answered POSTs Facebook delivers again
     aim: float = 0.5  # share of kills fired the moment the simulator logs a send

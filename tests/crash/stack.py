@@ -14,6 +14,7 @@ import re
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -191,7 +192,7 @@ class Stack:
         self.tables.close()
 
     @staticmethod
-    def stop_together(processes: list[Process], timeout: float = 60.0) -> list[int | None]:
+    def stop_together(processes: Sequence[Process], timeout: float = 60.0) -> list[int | None]:
         """SIGTERM them all at once, then the exit code of each (None: it was not running,
         or had to be SIGKILLed after `timeout`)."""
         running = [p for p in processes if p.process is not None]
@@ -260,18 +261,31 @@ class Stack:
             time.sleep(min(left, 0.05))
 
     def drain(self, facebook: Facebook, timeout: float) -> Drained:
-        """Let the processes finish: every event answered, every follow-up fired and sent."""
+        """Let the processes finish: every event answered, every follow-up fired and sent.
+
+        `timeout` is how long the work owed may go without shrinking, not a bound on the
+        whole drain: a backlog left by a crash phase on a loaded machine is sent at the
+        page's pace (40/s) and may need longer than any fixed bound (a long run left 4,700
+        messages, two minutes of pace), while a stuck service stops shrinking it at once.
+        """
         begun = time.monotonic()
-        deadline = begun + timeout
+        stalled_at = begun + timeout
         earliest = begun + FOLLOW_UP_SECONDS + 1
         self.server.wait_healthy(timeout=min(60.0, timeout))
+        least: int | None = None
+        looked = 0.0
         while True:
             self.restart_dead()
             if facebook.pending() == 0 and time.monotonic() >= earliest:
                 backlog = self.tables.backlog()
                 if backlog.empty:
                     return Drained(True, time.monotonic() - begun, backlog)
-            if time.monotonic() >= deadline:
+            if time.monotonic() - looked >= 1.0:
+                looked = time.monotonic()
+                owed = self.tables.backlog().total
+                if least is None or owed < least:
+                    least, stalled_at = owed, looked + timeout
+            if time.monotonic() >= stalled_at:
                 return Drained(False, time.monotonic() - begun, self.tables.backlog())
             time.sleep(0.25)
 
