@@ -73,7 +73,11 @@ class Backlog:
 
     @property
     def total(self) -> int:
-        return self.inbox_pending + self.outbox_busy + self.follow_ups_pending
+        return sum(self.kinds)
+
+    @property
+    def kinds(self) -> tuple[int, int, int]:
+        return (self.inbox_pending, self.outbox_busy, self.follow_ups_pending)
 
 
 @dataclass(frozen=True)
