@@ -47,7 +47,7 @@ from pageflows.service.pace import Pacer, slot_width
 from pageflows.service.pages import ensure as ensure_page_rows
 from pageflows.service.pages import fingerprint, resume_if_token_replaced
 from pageflows.service.sender import CONCURRENCY, Sender
-from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.database import make_engine, own_backends
 from pageflows.service.storage.migrate import upgrade
 from pageflows.service.storage.templates import load_page_facts
 from pageflows.service.token_crypto import TokenBox, TokenKeyMissing, box
@@ -241,7 +241,8 @@ class Service:
         for thread in self.threads:
             thread.start()
         if self.engine.dialect.name == "postgresql":
-            Listener(self.engine, self.alarms, self.stop_event).start()
+            own = own_backends(self.engine)  # their outbox notes: `on_queued` rang already
+            Listener(self.engine, self.alarms, self.stop_event, own).start()
         self.wake()
 
     def drain(self, timeout: float = 30.0) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 import psycopg
@@ -51,7 +52,10 @@ class Alarms:
 class Listener:
     """A thread holding one connection that LISTENs and rings the alarms; reconnects alone."""
 
-    def __init__(self, engine: Engine, alarms: Alarms, stop: threading.Event) -> None:
+    def __init__(
+        self, engine: Engine, alarms: Alarms, stop: threading.Event, own: Set[int] = frozenset()
+    ) -> None:
+        self.own = own  # this process's backends: their outbox notes rang in-process already
         self.conninfo = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
         )
@@ -75,6 +79,8 @@ class Listener:
                     self.alarms.ring_all()  # anything stored while we were not listening
                     while not self.stop.is_set():
                         for note in conn.notifies(timeout=1.0):
+                            if note.channel == OUTBOX and note.pid in self.own:
+                                continue  # our own decisions: the worker rang at commit
                             self.alarms.ring(note.channel)
             except psycopg.Error as exc:
                 failures += 1
