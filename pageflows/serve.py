@@ -51,7 +51,7 @@ from pageflows.service.storage.database import make_engine, own_backends
 from pageflows.service.storage.migrate import upgrade
 from pageflows.service.storage.templates import load_page_facts
 from pageflows.service.token_crypto import TokenBox, TokenKeyMissing, box
-from pageflows.service.wake import Alarms, Listener
+from pageflows.service.wake import Alarms, BellListener, Listener, sqlite_bell
 from pageflows.service.worker import PageRuntime, Worker
 
 log = logging.getLogger("pageflows")
@@ -243,6 +243,11 @@ class Service:
         if self.engine.dialect.name == "postgresql":
             own = own_backends(self.engine)  # their outbox notes: `on_queued` rang already
             Listener(self.engine, self.alarms, self.stop_event, own).start()
+        elif (name := sqlite_bell(self.engine)) is not None:
+            try:
+                BellListener(name, self.alarms, self.stop_event).start()
+            except OSError as exc:  # another process on this file listens: poll
+                log.info("no wake-up bell (%s); polling every %.1f s", exc, self.poll)
         self.wake()
 
     def drain(self, timeout: float = 30.0) -> bool:

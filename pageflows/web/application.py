@@ -27,6 +27,7 @@ from pageflows.console import install_console
 from pageflows.service.config import ConfigError, Settings, load_settings
 from pageflows.service.sandbox_clock import SandboxClock
 from pageflows.service.storage.database import DatabaseUrlError, make_engine, normalise_url
+from pageflows.service.wake import Bell, sqlite_bell
 from pageflows.web.options import WebOptions
 from pageflows.web.process import die_with_parent, raise_fd_limit
 from pageflows.web.worker import BoundedThreadWorker
@@ -76,11 +77,13 @@ class WebApplication(BaseApplication):  # type: ignore[misc]  # gunicorn has no 
             if self.options.simulator_url
             else SystemClock()
         )
+        bell = sqlite_bell(engine)  # SQLite: the worker's poll is not waited for
         app = create_app(
             engine=engine,
             app_secret=settings.app_secret,
             verify_token=settings.verify_token,
             clock=clock,
+            wake=Bell(bell).ring if bell is not None else lambda: None,
         )
         context = ApiContext(
             api_engine,

@@ -73,11 +73,7 @@ class Backlog:
 
     @property
     def total(self) -> int:
-        return sum(self.kinds)
-
-    @property
-    def kinds(self) -> tuple[int, int, int]:
-        return (self.inbox_pending, self.outbox_busy, self.follow_ups_pending)
+        return self.inbox_pending + self.outbox_busy + self.follow_ups_pending
 
 
 @dataclass(frozen=True)
@@ -123,6 +119,21 @@ class Tables:
             busy = int(outbox.scalar_one())
             follow = c.execute(text("SELECT count(*) FROM follow_ups WHERE status = 'pending'"))
             return Backlog(pending_inbox, busy, int(follow.scalar_one()))
+
+    def finished(self) -> int:
+        """Work done so far: events decided, messages settled (sent, skipped, failed),
+        follow-ups fired or cancelled. It only grows while the service works; the backlog
+        may grow too (one event decided is two messages owed)."""
+        with self.engine.connect() as c:
+            done = c.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM inbox WHERE status <> 'pending')"
+                    " + (SELECT count(*) FROM outbox"
+                    "    WHERE status NOT IN ('queued', 'claimed', 'sending'))"
+                    " + (SELECT count(*) FROM follow_ups WHERE status <> 'pending')"
+                )
+            )
+            return int(done.scalar_one())
 
     def inbox_statuses(self) -> dict[str, int]:
         with self.engine.connect() as c:
