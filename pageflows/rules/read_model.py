@@ -50,6 +50,13 @@ _SOURCES = {"ads": "ads", "link": "link", "qr": "qr", "chat": "chat_plugin"}
 
 _new_span = tuple.__new__
 
+# A text's parts (`parse_template`) by its text: the same quick reply titles and
+# messages come back throughout a Page's flows, and the parts hold no position,
+# only frozen values, so one tuple of them serves every equal text. Bounded, so a
+# long-lived process that reloads its flows keeps no more than this many.
+_TEMPLATES: dict[str, tuple[m.TemplatePart, ...]] = {}
+MAX_TEMPLATES = 4096
+
 TopNode = m.TriggerBlock | m.Step
 
 
@@ -105,9 +112,14 @@ class _Maker(_Reader):
 
     def text_of(self, piece: Piece) -> m.Text:
         raw = self.unquoted(piece)
-        parts, problem = values.parse_template(raw)
-        if problem:
-            _give_up()
+        parts = _TEMPLATES.get(raw)
+        if parts is None:
+            parts, problem = values.parse_template(raw)
+            if problem:
+                _give_up()
+            if len(_TEMPLATES) >= MAX_TEMPLATES:
+                _TEMPLATES.clear()
+            _TEMPLATES[raw] = parts
         return trusted(m.Text, {"span": self.piece_span(piece), "raw": raw, "parts": parts}, _TEXT)
 
     def name_piece(self) -> Piece:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import cast
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -218,3 +220,21 @@ def test_generated_flows_build_the_same_either_way() -> None:
         read_model.read = read  # type: ignore[assignment]
     assert fast[1] == slow[1]
     assert read_model.differences(fast[0], slow[0]) == []
+
+
+def test_texts_read_again_share_their_parts_and_the_memo_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Equal texts take one tuple of (frozen) parts; the memo of them is cleared when full."""
+    texts = ["Hi {contact.first_name|there}!", "a", "b", "c", "Hi {contact.first_name|there}!"]
+    chunk = 'on keyword "k":\n' + "".join(f'    send "{t}"\n' for t in texts)
+    nodes = read_model.read(chunk, "x.flow", 0)
+    assert nodes is not None and isinstance(nodes[0], m.TriggerBlock)
+    sends = [cast(m.SendText, action) for action in nodes[0].body]
+    assert [s.text.raw for s in sends] == texts
+    assert sends[0].text.parts is sends[4].text.parts
+    monkeypatch.setattr(read_model, "MAX_TEMPLATES", 3)
+    monkeypatch.setattr(read_model, "_TEMPLATES", {})
+    for _ in range(3):
+        assert same_as_the_tree(chunk)
+        assert len(read_model._TEMPLATES) <= 3
