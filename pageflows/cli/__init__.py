@@ -80,6 +80,7 @@ class LazyGroup(click.Group):
         that Python frees one by one at exit (~0.07 s) for nothing. Called with
         ``args`` (tests, CliRunner, other code) it returns or raises as click does.
         """
+        _done.clear()  # what an earlier command of this process said is not this one's
         try:
             return super().main(args, *more, **options)
         except SystemExit as stop:

@@ -227,3 +227,13 @@ def test_a_check_with_many_findings_writes_them_all_before_it_ends(tmp_path: Pat
     assert (code, err) == (0, "")
     assert out == CliRunner().invoke(main, ["check", "--as-of", "2026-04-27", path]).stdout
     assert out.endswith("1 file checked: 0 errors, 400 warnings\n")
+
+
+def test_what_check_said_of_its_exit_is_forgotten_by_the_next_command(tmp_path: Path) -> None:
+    """Only the command that said "nothing left but freeing" ends the process at once."""
+    import pageflows.cli as cli
+
+    assert run("--as-of", "2026-04-27", write(tmp_path, "a.flow", CLEAN)).exit_code == 0
+    assert cli._done == [True]
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+    assert cli._done == []
