@@ -69,3 +69,31 @@ def blocks_read_both_ways() -> Iterator[None]:
     read_block.read = read_and_compare
     yield
     read_block.read = fast
+
+
+@pytest.fixture(autouse=True, scope="session")
+def blocks_built_both_ways() -> Iterator[None]:
+    """issue 13: A. Every block a test reads straight into the model is built from Lark's
+    tree as well (build.py), and the two models must be the same node for node.
+
+    rules/read_model.py skips the syntax tree for the common blocks; here every
+    flow of the suite checks it, beside tests/unit/test_read_model.py.
+    """
+    from both_ways import assert_built_as_from_the_tree
+
+    from pageflows.rules import model as m
+    from pageflows.rules import read_model
+
+    fast = read_model.read
+
+    def read_and_compare(
+        chunk: str, path: str, offset: int
+    ) -> tuple[m.TriggerBlock | m.Step, ...] | None:
+        ours = fast(chunk, path, offset)
+        if ours is not None:
+            assert_built_as_from_the_tree(ours, chunk, path, offset)
+        return ours
+
+    read_model.read = read_and_compare
+    yield
+    read_model.read = fast

@@ -7,9 +7,13 @@ exceptions are bugs; users' mistakes arrive as diagnostics and are rendered.
 from __future__ import annotations
 
 import importlib
+import os
 import signal
+import sys
 import threading
+from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -55,8 +59,35 @@ def _stopped_while_starting(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+# issue 13: A: set by a command (`check`) once nothing is left for the process to do
+# but free its objects (see LazyGroup.main).
+_done: list[bool] = []
+
+
+def nothing_left_but_freeing() -> None:
+    """A command says: once it returns, what remains is freeing memory (no files, no
+    connections, no threads). The process run from the command line then ends at once."""
+    _done.append(True)
+
+
 class LazyGroup(click.Group):
     """A click group that imports a command's module the first time it is asked for."""
+
+    def main(self, args: Sequence[str] | None = None, *more: Any, **options: Any) -> Any:
+        """issue 13: A. Run from the command line (no ``args``: sys.argv), a command that
+        said so (`nothing_left_but_freeing`) ends the process as soon as its output is
+        flushed, as mypy does: `check` of 10,000 triggers holds a few million objects
+        that Python frees one by one at exit (~0.07 s) for nothing. Called with
+        ``args`` (tests, CliRunner, other code) it returns or raises as click does.
+        """
+        _done.clear()  # what an earlier command of this process said is not this one's
+        try:
+            return super().main(args, *more, **options)
+        except SystemExit as stop:
+            code = stop.code
+            if args is None and _done and (code is None or isinstance(code, int)):
+                _exit_now(code or 0)
+            raise
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
@@ -69,6 +100,20 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module), attribute)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+
+def _exit_now(code: int) -> None:
+    """The output flushed, then the process ends without freeing its objects, unless a
+    database was opened (its engine is closed already, but its driver gets its usual
+    shutdown) or the output cannot be flushed (Python reports that as usual)."""
+    if "sqlalchemy" in sys.modules:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import click
 
+from pageflows.cli import nothing_left_but_freeing
 from pageflows.cli.page_facts import (
     config_lookup_option,
     find_config,
@@ -165,4 +166,5 @@ def check(
             if rendered:
                 click.echo(rendered + "\n")
             click.echo(summary(result.diagnostics, files))
+    nothing_left_but_freeing()  # issue 13: A: the process may end without freeing them
     ctx.exit(1 if result.errors else 0)

@@ -131,6 +131,13 @@ class Builder:
         steps: list[m.Step] = []
         broadcasts: list[m.Broadcast] = []
         for block in parsed.blocks:
+            if block.tree is None:  # issue 13: A: built as it was read (read_model.py)
+                for node in block.nodes:
+                    if type(node) is m.TriggerBlock:
+                        triggers.append(node)
+                    else:
+                        steps.append(cast(m.Step, node))
+                continue
             self.offset = block.line_offset
             for item in block.tree.children:
                 if not isinstance(item, Tree):

@@ -7,6 +7,7 @@ beyond small derived properties, so the engine can compare them with `==`.
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -546,11 +547,40 @@ class Flow(BaseModel):
     unread_steps: tuple[str, ...] = ()
 
     def step(self, name: str) -> Step | None:
-        return next((s for s in self.steps if s.name == name), None)
+        """The first step of this name, or None.
+
+        issue 13: A: looked up by name, not by a scan of the steps: every `goto` and
+        quick reply of a flow asks this (the structure check, the engine), so a scan
+        made a flow of many steps and many triggers quadratic. The index is kept
+        beside the flow (see _steps_by_name), not in it: the model stays plain data.
+        """
+        return _steps_by_name(self).get(name)
 
     def may_define(self, name: str) -> bool:
         """issue 12: A. True if a block that failed to parse may be step `name`."""
         return name in self.unread_steps or "*" in self.unread_steps
+
+
+# issue 13: A. Each flow's steps by name (the first of a name), made on first use and
+# dropped with the flow: keyed by id() with a weak reference, since a frozen model's
+# hash would hash the whole flow.
+_STEP_INDEXES: dict[int, tuple[weakref.ref[Flow], dict[str, Step]]] = {}
+
+
+def _steps_by_name(flow: Flow) -> dict[str, Step]:
+    key = id(flow)
+    held = _STEP_INDEXES.get(key)
+    if held is not None and held[0]() is flow:
+        return held[1]
+    index: dict[str, Step] = {}
+    for step in flow.steps:
+        index.setdefault(step.name, step)
+
+    def forget(_: object, key: int = key) -> None:
+        _STEP_INDEXES.pop(key, None)
+
+    _STEP_INDEXES[key] = (weakref.ref(flow, forget), index)
+    return index
 
 
 # issue 13: A. Each class's validator is built when it is first needed, not here

@@ -28,7 +28,8 @@ from lark.exceptions import (
 )
 from lark.indenter import Indenter
 
-from pageflows.rules import read_block, slips
+from pageflows.rules import model as m
+from pageflows.rules import read_block, read_model, slips
 from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.source import SourceFile, Span
 
@@ -248,10 +249,15 @@ def parser() -> Lark:
 
 @dataclass(frozen=True)
 class Block:
-    """One top-level block's syntax tree; Lark's line numbers + line_offset = file lines."""
+    """One top-level block's syntax tree; Lark's line numbers + line_offset = file lines.
 
-    tree: Tree[Token]
+    issue 13: A: or, for a common well-formed block, its model nodes already
+    (read_model.py; ``tree`` is None then): the nodes build.py makes of the tree.
+    """
+
+    tree: Tree[Token] | None
     line_offset: int
+    nodes: tuple[m.TriggerBlock | m.Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -415,6 +421,11 @@ def parse_source(source: SourceFile) -> Parsed:
                 )
             )
             unread.append(unread_block(offset, chunk))
+            continue
+        # issue 13: A: the common blocks straight into the model, no syntax tree.
+        nodes = read_model.read(chunk, source.path, offset)
+        if nodes is not None:
+            blocks.append(Block(None, offset, nodes))
             continue
         try:
             # issue 13: A: the hand-written reader first; Lark for what it is not sure of.

@@ -183,3 +183,57 @@ def test_fake_clock_moves_only_when_told() -> None:
 
 def test_system_clock_is_aware_utc() -> None:
     assert SystemClock().now().utcoffset() == timedelta(0)
+
+
+# ------------------------------------------------------------------ issue 13: A: the exit
+
+
+def _as_a_user_runs_it(folder: Path, *args: str) -> tuple[int, str, str]:
+    """`pageflows check` in a process of its own, the command line read from sys.argv."""
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", "from pageflows.cli import main; main()", "check", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=folder,
+    )
+    return run.returncode, run.stdout, run.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [(CLEAN, 0), (WARNING_ONLY, 0), (ERROR, 1), (ERROR + "\n" + CLEAN, 1)]
+)
+def test_a_check_that_ends_at_once_says_and_exits_as_in_process(
+    tmp_path: Path, text: str, code: int
+) -> None:
+    """The process ends without freeing its objects (LazyGroup.main): its output is all
+    there, flushed, and its exit code is the command's, text and json both."""
+    path = write(tmp_path, "a.flow", text)
+    for fmt in ("text", "json"):
+        args = ("--as-of", "2026-04-27", "--format", fmt, path)
+        alone = _as_a_user_runs_it(tmp_path, *args)
+        here = CliRunner().invoke(main, ["check", *args])
+        assert alone == (code, here.stdout, ""), fmt
+        assert here.exit_code == code
+
+
+def test_a_check_with_many_findings_writes_them_all_before_it_ends(tmp_path: Path) -> None:
+    text = "".join(f'step s{n}:\n    send "x"\n' for n in range(400))
+    path = write(tmp_path, "many.flow", CLEAN + text)
+    code, out, err = _as_a_user_runs_it(tmp_path, "--as-of", "2026-04-27", path)
+    assert (code, err) == (0, "")
+    assert out == CliRunner().invoke(main, ["check", "--as-of", "2026-04-27", path]).stdout
+    assert out.endswith("1 file checked: 0 errors, 400 warnings\n")
+
+
+def test_what_check_said_of_its_exit_is_forgotten_by_the_next_command(tmp_path: Path) -> None:
+    """Only the command that said "nothing left but freeing" ends the process at once."""
+    import pageflows.cli as cli
+
+    assert run("--as-of", "2026-04-27", write(tmp_path, "a.flow", CLEAN)).exit_code == 0
+    assert cli._done == [True]
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+    assert cli._done == []

@@ -72,7 +72,7 @@ def run_checks(
     """
     known = pages or (PageFacts(),)
     found: list[Diagnostic] = []
-    every = list(nodes(flows))  # issue 13: A: one walk, shared by the checks that read all
+    every = nodes(flows)  # issue 13: A: one walk, shared by the checks that read all
     with shared_walks(flows):  # issue 13: A: and one walk_flow of each flow
         found += _each_check(flows, as_of, tag_policy, known, tokens, program, every)
     return found

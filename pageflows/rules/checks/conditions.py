@@ -29,7 +29,7 @@ _ENDS_SILENTLY = frozenset(ENDS_SILENTLY)  # looked up by type (no model class h
 
 def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
     """``every`` is `nodes(flows)` when the caller has it already (run_checks, issue 13: A)."""
-    every = list(nodes(flows)) if every is None else every
+    every = nodes(flows) if every is None else every
     return _numbers_from_text(every) + _typing_before_nothing(flows)
 
 

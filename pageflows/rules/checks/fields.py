@@ -65,7 +65,7 @@ _SAVES: dict[type[BaseModel], bool] = {}
 
 def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
     """``every`` is `nodes(flows)` when the caller has it already (run_checks, issue 13: A)."""
-    every = list(nodes(flows)) if every is None else every
+    every = nodes(flows) if every is None else every
     saved = saved_fields(flows, every)
     known = saved | set(PROFILE_NAMES)
     found: list[Diagnostic] = []
