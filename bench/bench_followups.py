@@ -8,7 +8,8 @@ the engine (`core.handle`), and its state and its `Schedule` effect are stored
 for every contact, with the contact's id, through `Worker.save_contact` and
 `Worker.schedule`. The clock then moves past the due time and the worker
 (`build_service`, as `pageflows worker` builds it, in this process) runs
-`Worker.process_due` until no follow-up is pending: each one claimed, decided
+`Worker.process_due` until no follow-up is pending (counted only after a pass
+that decided nothing, as `pageflows worker` loops): each one claimed, decided
 by the engine (a message queued in the outbox) and marked done. Timed: the
 draining only; checked after: every follow-up done, one queued message each.
 
@@ -122,7 +123,7 @@ def ours(database_url: str, flows: Path, sim: world.Simulator, count: int) -> fl
                 )
 
         start = time.perf_counter()
-        world.drain(svc.worker.process_due, pending, timeout=3600)
+        world.drain_while_busy(svc.worker.process_due, pending, timeout=3600)
         elapsed = time.perf_counter() - start
         with svc.engine.connect() as c:
             statuses = dict(

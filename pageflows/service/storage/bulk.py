@@ -268,15 +268,30 @@ def _pg_document(table: Table, columns: Sequence[str], values: list[tuple[Any, .
     the rest); a time as ISO text with its offset, a JSON value as its text (cast back
     by `_pg_value`)."""
     times = [i for i, name in enumerate(columns) if isinstance(_impl(table.c[name]), DateTime)]
-    if times:
-        values = [
-            tuple(
-                value.isoformat() if i in times and value is not None else value
-                for i, value in enumerate(row)
-            )
-            for row in values
-        ]
-    return json.dumps([dict(zip(columns, row, strict=True)) for row in values])
+    if not times:
+        return _DOCUMENT.encode([dict(zip(columns, row, strict=True)) for row in values])
+    # A time's text worked out once per batch and value: a batch's rows mostly carry the
+    # same few times (its `now`). Keyed by the time and its offset: equal instants at
+    # different offsets are different texts (a column without a zone keeps the wall time).
+    memo: dict[tuple[Any, Any], str] = {}
+    objects: list[dict[str, Any]] = []
+    for row in values:
+        converted = list(row)
+        for i in times:
+            value = converted[i]
+            if value is not None:
+                key = (value, value.utcoffset())
+                text = memo.get(key)
+                if text is None:
+                    text = memo[key] = value.isoformat()
+                converted[i] = text
+        objects.append(dict(zip(columns, converted, strict=True)))
+    return _DOCUMENT.encode(objects)
+
+
+# The document's encoder: as `json.dumps` with its defaults (non-ASCII escaped), without
+# the spaces after separators, which the server would only skip again.
+_DOCUMENT = json.JSONEncoder(separators=(",", ":"))
 
 
 def _pg_columns(table: Table, columns: Sequence[str]) -> str:
