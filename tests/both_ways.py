@@ -53,3 +53,12 @@ def same_as_the_tree(chunk: str, path: str = "x.flow", offset: int = 0) -> bool:
         return False
     assert_built_as_from_the_tree(ours, chunk, path, offset)
     return True
+
+
+def edited(chunk: str, edits: list[tuple[float, int, str]]) -> str:
+    """A real block with pieces put in: each inserted at a place (a share of the length),
+    replacing up to `cut` characters; ended by a newline as every block is."""
+    for where, cut, piece in edits:
+        at = int(where * len(chunk))
+        chunk = chunk[:at] + piece + chunk[at + cut :]
+    return chunk if chunk.endswith("\n") else chunk + "\n"

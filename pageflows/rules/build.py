@@ -21,7 +21,20 @@ from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.linear_regex import RegexProblem, compile_regex
 from pageflows.rules.parse import Parsed
 from pageflows.rules.source import Span
-from pageflows.rules.trusted import trusted
+from pageflows.rules.trusted import (
+    BLOCK_FIELDS,
+    GOTO_FIELDS,
+    KEYWORD_FIELDS,
+    NAME_FIELDS,
+    QUICK_FIELDS,
+    SEND_FIELDS,
+    SET_FIELDS,
+    STEP_FIELDS,
+    TARGET_FIELDS,
+    TARGET_IN_FLOW_FIELDS,
+    TEXT_FIELDS,
+    trusted,
+)
 
 NAME = re.compile(r"[^\W\d](?:[\w-]*\w)?")
 # issue 12: D. Messenger shows the typing indicator for about 20 s at most.
@@ -32,21 +45,10 @@ MAX_RETRIES = 10  # issue 12: asks
 MIN_WAIT = timedelta(minutes=1)
 Node = Tree[Token] | Token
 
-# issue 13: A: the fields each trusted node is made with (trusted.py): the ones a
-# validated call would name, its `model_fields_set`.
-_TEXT = frozenset({"span", "raw", "parts"})
-_BLOCK = frozenset({"span", "trigger", "body"})
-_KEYWORD = frozenset({"span", "phrases", "mode"})
+# issue 13: A: the fields each trusted node is made with are trusted.py's `*_FIELDS`;
+# the flow's (only build.py makes flows) and the keyword modes it trusts are here.
 _KEYWORD_MODES = frozenset({"exact", "starts", "contains"})
-_SEND = frozenset({"span", "text", "quick_replies"})
-_QUICK = frozenset({"span", "title", "reaction", "title_text"})
-_GOTO = frozenset({"span", "target"})
-_NAME = frozenset({"span", "name"})
-_SET = frozenset({"span", "field", "value"})
-_TARGET = frozenset({"span", "step"})
-_TARGET_IN_FLOW = frozenset({"span", "flow", "step"})
 _FLOW = frozenset({"name", "path", "triggers", "steps", "broadcasts"})
-_STEP = frozenset({"span", "name", "body"})
 
 
 # Span(path, line, col, end_line, end_col) is this tuple (source.py).
@@ -100,7 +102,7 @@ class Builder:
         if problem:
             self.fail(Code.BAD_TEMPLATE, token, problem)
             parts = (m.Literal_(text=raw),)
-        return trusted(m.Text, {"span": self.span(token), "raw": raw, "parts": parts}, _TEXT)
+        return trusted(m.Text, {"span": self.span(token), "raw": raw, "parts": parts}, TEXT_FIELDS)
 
     def url(self, token: Token) -> str:
         url = self.string(token)
@@ -165,7 +167,9 @@ class Builder:
         trigger_tree, body = cast(list[Tree[Token]], tree.children)
         span = self.span(tree)
         trigger, actions = self.trigger(trigger_tree, span), self.body(body)
-        return trusted(m.TriggerBlock, {"span": span, "trigger": trigger, "body": actions}, _BLOCK)
+        return trusted(
+            m.TriggerBlock, {"span": span, "trigger": trigger, "body": actions}, BLOCK_FIELDS
+        )
 
     def step_block(self, tree: Tree[Token]) -> m.Step:
         name, body = tree.children
@@ -174,7 +178,7 @@ class Builder:
             "name": str(name),
             "body": self.body(cast(Tree[Token], body)),
         }
-        return trusted(m.Step, step, _STEP)
+        return trusted(m.Step, step, STEP_FIELDS)
 
     def broadcast_block(self, tree: Tree[Token]) -> m.Broadcast:
         kids = list(tree.children)
@@ -329,7 +333,7 @@ class Builder:
             if type(mode) is not str or mode not in _KEYWORD_MODES:
                 _fail_validation(m.KeywordTrigger, span=span, phrases=phrases, mode=mode)
             keyword = {"span": span, "kind": "keyword", "phrases": phrases, "mode": mode}
-            return trusted(m.KeywordTrigger, keyword, _KEYWORD)
+            return trusted(m.KeywordTrigger, keyword, KEYWORD_FIELDS)
         if kind == "t_regex":
             token = kids[0]
             body, _, flags = str(token)[1:].rpartition("/")
@@ -403,7 +407,7 @@ class Builder:
         quick = tuple(self.quick(q) for q in kids[1].children) if len(kids) > 1 else ()
         text = self.text(kids[0])
         send = {"span": span, "kind": "send", "text": text, "quick_replies": quick}
-        return trusted(m.SendText, send, _SEND)
+        return trusted(m.SendText, send, SEND_FIELDS)
 
     def quick(self, tree: Tree[Token]) -> m.QuickReply:
         title, reaction = tree.children
@@ -414,24 +418,24 @@ class Builder:
             "reaction": self.reaction(cast(Tree[Token], reaction)),
             "title_text": title_text,
         }
-        return trusted(m.QuickReply, quick, _QUICK)
+        return trusted(m.QuickReply, quick, QUICK_FIELDS)
 
     def reaction(self, tree: Tree[Token]) -> m.Reaction:
         span = self.span(tree)
         kids: list[Any] = list(tree.children)
         if tree.data == "target":
             goto = {"span": span, "kind": "goto", "target": self.target(tree)}
-            return trusted(m.Goto, goto, _GOTO)
+            return trusted(m.Goto, goto, GOTO_FIELDS)
         if tree.data == "tag_op":
             return trusted(
-                m.AddTag, {"span": span, "kind": "tag", "name": self.string(kids[0])}, _NAME
+                m.AddTag, {"span": span, "kind": "tag", "name": self.string(kids[0])}, NAME_FIELDS
             )
         if tree.data == "untag_op":
             untag = {"span": span, "kind": "untag", "name": self.string(kids[0])}
-            return trusted(m.RemoveTag, untag, _NAME)
+            return trusted(m.RemoveTag, untag, NAME_FIELDS)
         field, value = self.field(kids[0]), self.text(kids[1])
         return trusted(
-            m.SetField, {"span": span, "kind": "set", "field": field, "value": value}, _SET
+            m.SetField, {"span": span, "kind": "set", "field": field, "value": value}, SET_FIELDS
         )
 
     def target(self, tree: Tree[Token]) -> m.Target:
@@ -439,8 +443,8 @@ class Builder:
         span = self.span(tree)
         if len(names) == 2:
             target = {"span": span, "flow": names[0], "step": names[1]}
-            return trusted(m.Target, target, _TARGET_IN_FLOW)
-        return trusted(m.Target, {"span": span, "flow": None, "step": names[0]}, _TARGET)
+            return trusted(m.Target, target, TARGET_IN_FLOW_FIELDS)
+        return trusted(m.Target, {"span": span, "flow": None, "step": names[0]}, TARGET_FIELDS)
 
     def button(self, tree: Tree[Token]) -> m.Button:
         kids: list[Any] = list(tree.children)

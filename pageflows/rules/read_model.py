@@ -32,20 +32,21 @@ from pageflows.rules import model as m
 from pageflows.rules import values
 from pageflows.rules.read_block import NAME, NotSure, Piece, _give_up, _pieces, _Reader
 from pageflows.rules.source import Span
-from pageflows.rules.trusted import trusted
+from pageflows.rules.trusted import (
+    BLOCK_FIELDS,
+    GOTO_FIELDS,
+    KEYWORD_FIELDS,
+    NAME_FIELDS,
+    QUICK_FIELDS,
+    SEND_FIELDS,
+    SET_FIELDS,
+    STEP_FIELDS,
+    TARGET_FIELDS,
+    TARGET_IN_FLOW_FIELDS,
+    TEXT_FIELDS,
+    trusted,
+)
 
-# The fields each node is given (its `model_fields_set`), as build.py gives them.
-_TEXT = frozenset({"span", "raw", "parts"})
-_BLOCK = frozenset({"span", "trigger", "body"})
-_KEYWORD = frozenset({"span", "phrases", "mode"})
-_SEND = frozenset({"span", "text", "quick_replies"})
-_QUICK = frozenset({"span", "title", "reaction", "title_text"})
-_GOTO = frozenset({"span", "target"})
-_NAME = frozenset({"span", "name"})
-_SET = frozenset({"span", "field", "value"})
-_TARGET = frozenset({"span", "step"})
-_TARGET_IN_FLOW = frozenset({"span", "flow", "step"})
-_STEP = frozenset({"span", "name", "body"})
 _SOURCES = {"ads": "ads", "link": "link", "qr": "qr", "chat": "chat_plugin"}
 
 _new_span = tuple.__new__
@@ -120,7 +121,9 @@ class _Maker(_Reader):
             if len(_TEMPLATES) >= MAX_TEMPLATES:
                 _TEMPLATES.clear()
             _TEMPLATES[raw] = parts
-        return trusted(m.Text, {"span": self.piece_span(piece), "raw": raw, "parts": parts}, _TEXT)
+        return trusted(
+            m.Text, {"span": self.piece_span(piece), "raw": raw, "parts": parts}, TEXT_FIELDS
+        )
 
     def name_piece(self) -> Piece:
         piece = self.pieces[self.at]
@@ -154,7 +157,7 @@ class _Maker(_Reader):
         self.skip("PUNCT", ":")
         body = self.make_body()
         block = {"span": self.span_from(first), "trigger": trigger, "body": body}
-        return trusted(m.TriggerBlock, block, _BLOCK)
+        return trusted(m.TriggerBlock, block, BLOCK_FIELDS)
 
     def make_trigger(self) -> m.Trigger:
         first = self.at
@@ -176,7 +179,7 @@ class _Maker(_Reader):
                 mode = "contains"
             keyword = {"span": self.span_from(first), "kind": "keyword", "phrases": phrases}
             keyword["mode"] = mode
-            return trusted(m.KeywordTrigger, keyword, _KEYWORD)
+            return trusted(m.KeywordTrigger, keyword, KEYWORD_FIELDS)
         if word == "ref":
             if self.word() == "missing":
                 self.at += 1
@@ -203,7 +206,7 @@ class _Maker(_Reader):
         name = self.name_piece()
         self.skip("PUNCT", ":")
         step = {"span": self.piece_span(name), "name": name[1], "body": self.make_body()}
-        return trusted(m.Step, step, _STEP)
+        return trusted(m.Step, step, STEP_FIELDS)
 
     # ------------------------------------------------------------ actions
 
@@ -231,7 +234,7 @@ class _Maker(_Reader):
             target = self.make_target()
             self.layout("NL")
             goto = {"span": self.span_from(first), "kind": "goto", "target": target}
-            return trusted(m.Goto, goto, _GOTO)
+            return trusted(m.Goto, goto, GOTO_FIELDS)
         else:
             _give_up()
         self.layout("NL")
@@ -252,7 +255,7 @@ class _Maker(_Reader):
             quick = tuple(replies)
         send = {"span": self.span_from(first), "kind": "send", "text": text}
         send["quick_replies"] = quick
-        return trusted(m.SendText, send, _SEND)
+        return trusted(m.SendText, send, SEND_FIELDS)
 
     def make_quick(self) -> m.QuickReply:
         self.skip("WORD", "quick")
@@ -267,7 +270,7 @@ class _Maker(_Reader):
             "reaction": reaction,
             "title_text": title_text,
         }
-        return trusted(m.QuickReply, quick, _QUICK)
+        return trusted(m.QuickReply, quick, QUICK_FIELDS)
 
     def make_reaction(self) -> m.Reaction:
         word = self.word()
@@ -278,7 +281,7 @@ class _Maker(_Reader):
         first = self.at
         target = self.make_target()
         goto = {"span": self.span_from(first), "kind": "goto", "target": target}
-        return trusted(m.Goto, goto, _GOTO)
+        return trusted(m.Goto, goto, GOTO_FIELDS)
 
     def make_target(self) -> m.Target:
         first = self.at
@@ -287,9 +290,9 @@ class _Maker(_Reader):
             self.at += 1
             flow, step = step, self.name_piece()[1]
             in_flow = {"span": self.span_from(first), "flow": flow, "step": step}
-            return trusted(m.Target, in_flow, _TARGET_IN_FLOW)
+            return trusted(m.Target, in_flow, TARGET_IN_FLOW_FIELDS)
         here: dict[str, Any] = {"span": self.span_from(first), "flow": None, "step": step}
-        return trusted(m.Target, here, _TARGET)
+        return trusted(m.Target, here, TARGET_FIELDS)
 
     def make_tag_op(self, word: str) -> m.AddTag | m.RemoveTag:
         first = self.at
@@ -297,9 +300,9 @@ class _Maker(_Reader):
         name = self.unquoted(self.string_piece())
         if word == "tag":
             tag = {"span": self.span_from(first), "kind": "tag", "name": name}
-            return trusted(m.AddTag, tag, _NAME)
+            return trusted(m.AddTag, tag, NAME_FIELDS)
         untag = {"span": self.span_from(first), "kind": "untag", "name": name}
-        return trusted(m.RemoveTag, untag, _NAME)
+        return trusted(m.RemoveTag, untag, NAME_FIELDS)
 
     def make_set_op(self) -> m.SetField:
         first = self.at
@@ -310,7 +313,7 @@ class _Maker(_Reader):
         self.skip("PUNCT", "=")
         value = self.text_of(self.string_piece())
         set_field = {"span": self.span_from(first), "kind": "set", "field": field, "value": value}
-        return trusted(m.SetField, set_field, _SET)
+        return trusted(m.SetField, set_field, SET_FIELDS)
 
 
 def differences(ours: object, theirs: object, where: str = "") -> list[str]:

@@ -51,3 +51,19 @@ def trusted(cls: type[Model], values: dict[str, Any], given: frozenset[str]) -> 
     _set_extra(node, None)
     _set_private(node, None)
     return node
+
+
+# issue 13: A: the fields each node is given (its `model_fields_set`, the ones a validated
+# call would name), shared by build.py (from Lark's trees) and read_model.py (straight
+# from the reader), which must make the very same nodes.
+TEXT_FIELDS = frozenset({"span", "raw", "parts"})
+BLOCK_FIELDS = frozenset({"span", "trigger", "body"})
+KEYWORD_FIELDS = frozenset({"span", "phrases", "mode"})
+SEND_FIELDS = frozenset({"span", "text", "quick_replies"})
+QUICK_FIELDS = frozenset({"span", "title", "reaction", "title_text"})
+GOTO_FIELDS = frozenset({"span", "target"})
+NAME_FIELDS = frozenset({"span", "name"})
+SET_FIELDS = frozenset({"span", "field", "value"})
+TARGET_FIELDS = frozenset({"span", "step"})
+TARGET_IN_FLOW_FIELDS = frozenset({"span", "flow", "step"})
+STEP_FIELDS = frozenset({"span", "name", "body"})

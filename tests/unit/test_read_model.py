@@ -32,7 +32,7 @@ from pageflows.rules.source import Span
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from both_ways import from_tree, same_as_the_tree  # noqa: E402
+from both_ways import edited, from_tree, same_as_the_tree  # noqa: E402
 
 from bench.bench_check import flow_text  # noqa: E402
 from tests.unit.test_read_block import CORPUS, EVERY_FORM, PIECES, blocks  # noqa: E402
@@ -134,12 +134,7 @@ def test_edited_blocks_are_built_as_from_the_tree_or_left_to_it(
     chunk: str, edits: list[tuple[float, int, str]]
 ) -> None:
     """Insert a piece, or replace up to 12 characters with it, anywhere in a real block."""
-    for where, cut, piece in edits:
-        at = int(where * len(chunk))
-        chunk = chunk[:at] + piece + chunk[at + cut :]
-    if not chunk.endswith("\n"):
-        chunk += "\n"
-    same_as_the_tree(chunk)
+    same_as_the_tree(edited(chunk, edits))
 
 
 _GOOD_CHARS = st.sampled_from([*"ab Zé 1|._-:n", "{contact.first_name}", "{{", "}}", "\\n"])
