@@ -7,7 +7,8 @@ One state machine in the database (storage/models.py):
 
 A batch is claimed in one transaction; each row turns `sending` in its own
 small transaction just before its Graph call, and its result is recorded in
-another. So a process that dies leaves its untried rows `claimed` (they go
+another. (On PostgreSQL a claim of one row whose turn is now marks it `sending`
+itself, and its call follows at once: the same moment, a transaction less.) So a process that dies leaves its untried rows `claimed` (they go
 back to the queue silently when the lease ends: Facebook never saw them) and
 at most the one row in flight `sending`. That row is *in doubt*: Facebook
 may or may not have the message. It
@@ -166,6 +167,62 @@ def _candidates() -> Select[OutboxMessage]:
 
 _CANDIDATES = _candidates()
 
+# issue 13 (seventh session): the statements of every send, built once with their values
+# bound per call, like _CANDIDATES (an UPDATE's bound names must not be its columns').
+# Built per call, their expressions (each `==`, each `.values`) were coerced anew every
+# time: about a millisecond of CPU per message sent.
+_PAGE_FOR_CLAIM = (
+    select(PageState)
+    .where(PageState.page_id == bindparam("page_id"))
+    .with_for_update(skip_locked=True)
+)
+_IN_DOUBT = (
+    select(OutboxMessage)
+    .where(
+        OutboxMessage.status.in_(("claimed", "sending")),
+        OutboxMessage.lease_until < bindparam("now"),
+    )
+    .with_for_update(skip_locked=True)
+)
+_START_ATTEMPT = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id == bindparam("row_id"),
+        OutboxMessage.status == bindparam("was"),
+        OutboxMessage.claim_token == bindparam("token"),
+    )
+    .values(status="sending", lease_until=bindparam("until"))
+)
+_SENT_WHERE = (
+    OutboxMessage.id == bindparam("row_id"),
+    OutboxMessage.status == "sending",
+    OutboxMessage.claim_token == bindparam("token"),
+)
+_SENT_VALUES: dict[str, Any] = {
+    "status": "sent",
+    "message_id": bindparam("sent_id"),
+    "sent_at": bindparam("at"),
+    "next_attempt_at": None,
+    "lease_until": None,
+    "claim_token": None,
+}
+# A sent message recorded: ours and in flight, else another process recovered it and its
+# answer wins. The body too when its media went as a link (`with_media_fallback`).
+_MARK_SENT = update(OutboxMessage).where(*_SENT_WHERE).values(**_SENT_VALUES)
+_MARK_SENT_AS = (
+    update(OutboxMessage).where(*_SENT_WHERE).values(**_SENT_VALUES, body=bindparam("new_body"))
+)
+# `pages.recovered` in one UPDATE that changes nothing unless the page was throttled.
+_RECOVERED = (
+    update(PageState)
+    .where(
+        PageState.page_id == bindparam("page"),
+        or_(PageState.rate_limit_strikes > 0, PageState.slow_until.is_not(None)),
+    )
+    .values(rate_limit_strikes=0, slow_until=None, updated_at=bindparam("at"))
+    .returning(PageState.page_id)
+)
+
 
 def media_fits(kind: str, info: MediaInfo | None) -> bool:
     """Would Messenger take this attachment? Unknown size or type: no, send a link."""
@@ -235,6 +292,9 @@ class Claimed:
     body: dict[str, Any]
     token: str  # this claim's own mark: a row another process took over is no longer ours
     slot: datetime | None = None  # when its call may start: the page's pace (pace.py)
+    # Marked in flight by its claim (`_claim_page`): its turn was now, so the claim's commit
+    # did what `start_attempt` does, a transaction less before the call.
+    in_flight: bool = False
 
 
 class Sender:
@@ -433,30 +493,14 @@ class Sender:
         self._flushed = time.monotonic()
         if not batch:
             return
-        statement = (
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == bindparam("row_id"),
-                OutboxMessage.status == "sending",
-                OutboxMessage.claim_token == bindparam("token"),
-            )
-            .values(
-                status="sent",
-                message_id=bindparam("message_id"),
-                sent_at=bindparam("at"),
-                next_attempt_at=None,
-                lease_until=None,
-                claim_token=None,
-            )
-        )
         params = [
-            {"row_id": c.id, "token": c.token, "message_id": sent.message_id, "at": at}
+            {"row_id": c.id, "token": c.token, "sent_id": sent.message_id, "at": at}
             for c, sent, at in batch
         ]
         for attempt in range(RECORD_TRIES):  # Facebook's answers are known: worth keeping
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(statement, params)
+                    connection.execute(_MARK_SENT, params)
                     for page_id in {c.page_id for c, _, _ in batch}:
                         _recovered(connection, page_id, max(at for _, _, at in batch))
                 return
@@ -541,9 +585,10 @@ class Sender:
             return True
 
     def unclaim(self, claimed: Claimed) -> None:
-        """Give back a claimed row untried: its page was just slowed or paused."""
+        """Give back a claimed row untried: its page was just slowed or paused (a row its
+        claim marked in flight too: it was not tried either)."""
         with Session(self.engine) as session, session.begin():
-            row = self._mine(session, claimed, "claimed")
+            row = self._mine(session, claimed, "sending" if claimed.in_flight else "claimed")
             if row is not None:
                 row.status, row.lease_until = "queued", None
                 row.attempts -= 1
@@ -562,16 +607,17 @@ class Sender:
     def start_attempt(self, claimed: Claimed) -> bool:
         """Mark the row in flight, committed before the call, with a lease from now that
         outlives the call; False if it is no longer ours (our claim's lease ran out). One
-        UPDATE, committed on its own (`single_statements`): one round trip before the call."""
+        UPDATE, committed on its own (`single_statements`): one round trip before the call.
+        A row its claim marked in flight already gets a new lease the same way."""
         with self.single.begin() as connection:
             changed = connection.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == claimed.id,
-                    OutboxMessage.status == "claimed",
-                    OutboxMessage.claim_token == claimed.token,
-                )
-                .values(status="sending", lease_until=self.clock.now() + self.lease)
+                _START_ATTEMPT,
+                {
+                    "row_id": claimed.id,
+                    "was": "sending" if claimed.in_flight else "claimed",
+                    "token": claimed.token,
+                    "until": self.clock.now() + self.lease,
+                },
             ).rowcount
         return bool(changed)
 
@@ -599,20 +645,21 @@ class Sender:
             if len(claimed) >= limit or self.stopping.is_set():
                 break
             share = max(1, int(CLAIM_AHEAD / self.pacer.interval(page_id)))
-            rows = self._claim_page(page_id, min(limit - len(claimed), share), now)
+            rows = self._claim_page(page_id, min(limit - len(claimed), share), now, not claimed)
             claimed += rows if self.slots_in_claim else self._with_slots(page_id, rows)
         return claimed
 
-    def _claim_page(self, page_id: str, limit: int, now: datetime) -> list[Claimed]:
+    def _claim_page(
+        self, page_id: str, limit: int, now: datetime, first: bool = True
+    ) -> list[Claimed]:
         """Claim for one page while holding its `page_state` row, so that claims for a page
         never interleave across processes: a contact with a message claimed or in flight
-        anywhere gets nothing more until it is done, and its messages leave in order."""
+        anywhere gets nothing more until it is done, and its messages leave in order.
+
+        `first`: nothing was claimed for another page before; then a claim of one row
+        whose turn is now marks it in flight at once (`_goes_now`)."""
         with Session(self.engine) as session, session.begin():
-            state = session.scalars(
-                select(PageState)
-                .where(PageState.page_id == page_id)
-                .with_for_update(skip_locked=True)
-            ).first()
+            state = session.scalars(_PAGE_FOR_CLAIM, {"page_id": page_id}).first()
             if state is None or _blocked(state, now):
                 return []  # another process is claiming for this page, or it is paused/slowed
             if state.next_send_at is not None and state.next_send_at - now > CLAIM_AHEAD:
@@ -623,6 +670,7 @@ class Sender:
             # before every send), and for the typing rows this claim takes (below).
             busy: set[str] = set()
             claimed: list[Claimed] = []
+            taken: list[OutboxMessage] = []
             for row in session.scalars(_CANDIDATES, {"page_id": page_id, "now": now}):
                 if row.contact_id in busy:
                     continue  # a contact's messages go out in the order they were decided
@@ -645,6 +693,7 @@ class Sender:
                         row.claim_token,
                     )
                 )
+                taken.append(row)
                 if probing:
                     # The one probe of a throttled page: other processes wait for its answer
                     # (record() clears or extends this), or for its lease if we die.
@@ -654,6 +703,9 @@ class Sender:
                     break
             if self.slots_in_claim:
                 claimed = self._reserve_held(state, claimed)
+                if first and len(claimed) == 1 and _goes_now(claimed[0], now):
+                    taken[0].status = "sending"
+                    claimed[0] = replace(claimed[0], in_flight=True)
             return claimed
 
     def _reserve_held(self, state: PageState, claimed: list[Claimed]) -> list[Claimed]:
@@ -689,14 +741,7 @@ class Sender:
     def _recover_in_doubt(self, session: Session, now: datetime) -> None:
         """Rows a dead process left behind: untried ones go back to the queue; the one it
         had in flight is sent once more, flagged; a second doubt on a row fails it."""
-        stale = session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status.in_(("claimed", "sending")),
-                OutboxMessage.lease_until < now,
-            )
-            .with_for_update(skip_locked=True)
-        ).all()
+        stale = session.scalars(_IN_DOUBT, {"now": now}).all()
         for row in stale:
             row.lease_until = None
             if row.status == "claimed":
@@ -774,7 +819,7 @@ class Sender:
         if paced and (halted() or self.stopping.is_set()):
             return None
         started = time.perf_counter()
-        if not self.start_attempt(claimed):
+        if not self._still_in_flight(claimed) and not self.start_attempt(claimed):
             return None  # its lease ran out and another process took it over
         if paced:
             # issue 13: E. The row is marked in flight just before its turn, so the call
@@ -797,6 +842,14 @@ class Sender:
         if paced:
             self._timed(claimed.page_id, time.perf_counter() - started + PREPARE.total_seconds())
         return outcome
+
+    def _still_in_flight(self, claimed: Claimed) -> bool:
+        """A row its claim marked in flight, still within PREPARE of its turn: its claim's
+        commit is as fresh as `start_attempt`'s would be. Later (a stalled process), the row
+        is marked again, which also tells whether another process took it over meanwhile."""
+        if not claimed.in_flight or claimed.slot is None:
+            return False
+        return self.clock.now() - claimed.slot <= PREPARE
 
     def _timed(self, page_id: str, seconds: float) -> None:
         """Fold one call's time into the page's average (a lost update between two threads
@@ -886,26 +939,17 @@ class Sender:
         """issue 13: E. The common case, a message Facebook accepted, in two UPDATEs and no
         read: what `record` does for it (the row ours and in flight, else another process
         recovered it and its answer wins; the page no longer throttled)."""
-        values: dict[str, Any] = {
-            "status": "sent",
-            "message_id": outcome.message_id,
-            "sent_at": now,
-            "next_attempt_at": None,
-            "lease_until": None,
-            "claim_token": None,
+        params: dict[str, Any] = {
+            "row_id": claimed.id,
+            "token": claimed.token,
+            "sent_id": outcome.message_id,
+            "at": now,
         }
-        if body != claimed.body:
-            values["body"] = body
+        changed = body != claimed.body
+        if changed:
+            params["new_body"] = body
         with self.engine.begin() as connection:
-            mine = connection.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == claimed.id,
-                    OutboxMessage.status == "sending",
-                    OutboxMessage.claim_token == claimed.token,
-                )
-                .values(**values)
-            ).rowcount
+            mine = connection.execute(_MARK_SENT_AS if changed else _MARK_SENT, params).rowcount
             if mine:
                 _recovered(connection, claimed.page_id, now)
 
@@ -989,12 +1033,10 @@ class Sender:
     # ---------------------------------------------------------- media
 
     def with_media_fallback(self, client: GraphClient, body: dict[str, Any]) -> dict[str, Any]:
-        message = body.get("message", {})
-        attachment = message.get("attachment", {}) if isinstance(message, dict) else {}
-        kind = attachment.get("type")
-        url = attachment.get("payload", {}).get("url")
-        if kind not in ("image", "audio", "video", "file") or not isinstance(url, str):
+        media = _media(body)
+        if media is None:
             return body
+        kind, url = media
         info = self.media_info(client, url)
         if media_fits(kind, info):
             return body
@@ -1027,17 +1069,32 @@ HUMAN_AGENT_REFUSED = (
 
 def _recovered(connection: Connection, page_id: str, now: datetime) -> None:
     """`pages.recovered` in one UPDATE that changes nothing unless the page was throttled."""
-    throttled = connection.execute(
-        update(PageState)
-        .where(
-            PageState.page_id == page_id,
-            or_(PageState.rate_limit_strikes > 0, PageState.slow_until.is_not(None)),
-        )
-        .values(rate_limit_strikes=0, slow_until=None, updated_at=now)
-        .returning(PageState.page_id)
-    ).first()
+    throttled = connection.execute(_RECOVERED, {"page": page_id, "at": now}).first()
     if throttled is not None:
         log.info("page %s: Facebook accepts messages again; sending at full pace", page_id)
+
+
+def _media(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The kind and URL of a message's media attachment, which is checked (a HEAD) before
+    its call; None for anything else."""
+    message = body.get("message", {})
+    attachment = message.get("attachment", {}) if isinstance(message, dict) else {}
+    kind = attachment.get("type")
+    url = attachment.get("payload", {}).get("url")
+    if kind not in ("image", "audio", "video", "file") or not isinstance(url, str):
+        return None
+    return kind, url
+
+
+def _goes_now(claimed: Claimed, now: datetime) -> bool:
+    """Will this row's call start as soon as its claim commits? Its turn is now (within
+    PREPARE), it is paced (so the claim booked that turn), and nothing is looked up before
+    its call (media is checked first, with a HEAD). issue 13 (seventh session): such a row
+    is marked in flight by the claim itself. A crash between that commit and the call
+    makes it in doubt (sent once more, flagged), as it would a moment later anyway."""
+    if claimed.kind == "notify" or claimed.slot is None or claimed.slot - now > PREPARE:
+        return False
+    return claimed.kind != "message" or _media(claimed.body) is None
 
 
 def _human_agent_refused(row: OutboxMessage, outcome: NeedsOperator) -> bool:

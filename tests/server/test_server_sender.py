@@ -546,14 +546,51 @@ def test_a_process_whose_claim_ran_out_cannot_send_what_another_took_over(
 ) -> None:
     slow = outbox(engine)
     row_id = slow.queue()
-    [mine] = slow.sender.claim(10)  # then this process stalls past its lease
+    slow.queue("to someone else", psid="9000000000000002")
+    mine, _ = slow.sender.claim(10)  # then this process stalls past its lease
+    assert not mine.in_flight  # two rows: each is marked in flight just before its call
     slow.clock.advance(LEASE + timedelta(seconds=1))
     other = Outbox(engine, ScriptedFacebook(), clock=slow.clock)
-    assert other.sender.drain() == 1
+    assert other.sender.drain() == 2
     assert slow.sender.start_attempt(mine) is False  # no longer ours: no second send
     sent = slow.row(row_id)
     assert sent.status == "sent" and sent.possible_duplicate is False
+    assert len(slow.transport.requests) == 0 and len(other.transport.requests) == 2
+
+
+def test_a_lone_message_marked_in_flight_by_its_claim_is_not_sent_after_a_stall(
+    engine: Engine,
+) -> None:
+    """issue 13 (seventh session): on PostgreSQL a claim of one message whose turn is now
+    marks it in flight itself (a transaction less before the call). A process that stalls
+    after that claim, past its lease, must not send it: another took it over, flagged as
+    in doubt (its call may have started), and sent it once."""
+    slow = outbox(engine)
+    row_id = slow.queue()
+    [mine] = slow.sender.claim(10)
+    assert mine.in_flight is (engine.dialect.name == "postgresql")
+    assert slow.row(row_id).status == ("sending" if mine.in_flight else "claimed")
+    slow.clock.advance(LEASE + timedelta(seconds=1))
+    other = Outbox(engine, ScriptedFacebook(), clock=slow.clock)
+    assert other.sender.drain() == 1
+    assert slow.sender.send_claimed(mine) is None  # late: checked again, no longer ours
+    sent = slow.row(row_id)
+    assert sent.status == "sent" and sent.possible_duplicate is mine.in_flight
     assert len(slow.transport.requests) == 0 and len(other.transport.requests) == 1
+
+
+def test_a_lone_message_given_back_untried_goes_out_later_unflagged(engine: Engine) -> None:
+    """A row its claim marked in flight, given back before its call (its page was slowed,
+    the process is stopping): queued again as never tried, not in doubt."""
+    box = outbox(engine)
+    row_id = box.queue()
+    [mine] = box.sender.claim(10)
+    box.sender.unclaim(mine)
+    back = box.row(row_id)
+    assert back.status == "queued" and back.attempts == 0 and back.lease_until is None
+    assert box.sender.drain() == 1
+    sent = box.row(row_id)
+    assert sent.status == "sent" and sent.possible_duplicate is False and sent.attempts == 1
 
 
 def test_a_failing_notify_url_does_not_slow_the_page(engine: Engine) -> None:
