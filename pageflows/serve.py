@@ -128,9 +128,17 @@ class Service:
         return done
 
     def _send_loop(self) -> None:
-        self._loop(self.alarms.outbox, (self.sender.drain,))
+        self._loop(self.alarms.outbox, (self.sender.drain,), lambda: self.sender.left_behind)
 
-    def _loop(self, alarm: threading.Event, stages: tuple[Callable[[], int], ...]) -> None:
+    def _loop(
+        self,
+        alarm: threading.Event,
+        stages: tuple[Callable[[], int], ...],
+        left_behind: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Run the stages when the alarm rings (or every `poll`), again while they find work,
+        unless they say nothing was `left_behind`: what comes meanwhile rings the alarm,
+        which was cleared before they ran."""
         while not self.stop_event.is_set():
             alarm.wait(self.poll)
             alarm.clear()
@@ -138,7 +146,7 @@ class Service:
                 done = 0
                 for stage in stages:
                     done += _guarded(stage)
-                if not done:
+                if not done or not left_behind():
                     break
 
     def _beat_loop(self) -> None:

@@ -593,6 +593,18 @@ def test_a_lone_message_given_back_untried_goes_out_later_unflagged(engine: Engi
     assert sent.status == "sent" and sent.possible_duplicate is False and sent.attempts == 1
 
 
+def test_a_drain_says_whether_it_left_rows_it_could_send_now(engine: Engine) -> None:
+    """The serve loop drains again at once only when the last drain left something it could
+    have sent (issue 13, seventh session); otherwise new rows ring its alarm."""
+    box = outbox(engine)
+    box.queue()
+    assert box.sender.drain() == 1 and box.sender.left_behind is False
+    ids = [box.queue(f"message {n}", psid=f"92100000000{n:05d}") for n in range(3)]
+    assert box.sender.drain(limit=2) == 2 and box.sender.left_behind is True
+    assert box.sender.drain(limit=2) == 1 and box.sender.left_behind is False
+    assert [box.row(i).status for i in ids] == ["sent"] * 3
+
+
 def test_a_failing_notify_url_does_not_slow_the_page(engine: Engine) -> None:
     def facebook(request: Request) -> Response:
         if request.path.startswith("http"):

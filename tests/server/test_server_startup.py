@@ -138,7 +138,7 @@ def start(
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     processes.append(process)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine takes 20 s to start serve and its simulator
     while time.monotonic() < deadline:
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
