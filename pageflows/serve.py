@@ -65,6 +65,8 @@ CONNECTED_POLL = 3.0
 # loop runs after every event, and an idle look (three queries) cost a one-event pass
 # 3.6 ms of CPU, twice, as much as deciding the event.
 DUE_IDLE = 0.2  # seconds
+# The events one pass of the deciding loop takes at most (`Worker.process_inbox`'s limit).
+INBOX_PASS = 200
 
 
 class FlowsError(Exception):
@@ -91,6 +93,9 @@ class Service:
     # its flows, its Graph client, its pace; False when its flows cannot load.
     joiner: Callable[[PageConfig], bool] | None = None
     due_idle_at: float = float("-inf")  # when `process_due` last found nothing (monotonic)
+    # Whether the deciding loop's last pass may have left work it could do now: a full
+    # inbox pass, or due follow-ups found (issue 13, seventh session; see `_loop`).
+    decide_left_behind: bool = True
 
     @property
     def poll(self) -> float:
@@ -115,7 +120,19 @@ class Service:
         return done
 
     def _decide_loop(self) -> None:
-        self._loop(self.alarms.inbox, (self.worker.process_inbox, self._due_unless_just_idle))
+        self._loop(
+            self.alarms.inbox,
+            (self._inbox_pass, self._due_unless_just_idle),
+            lambda: self.decide_left_behind,
+        )
+
+    def _inbox_pass(self) -> int:
+        """The inbox's pending events, up to INBOX_PASS: fewer means the pass took every one
+        it could (events of contacts another process holds are that process's; a retry's
+        time comes with the poll), and events stored since ring the alarm."""
+        done = self.worker.process_inbox(INBOX_PASS)
+        self.decide_left_behind = done >= INBOX_PASS
+        return done
 
     def _due_unless_just_idle(self) -> int:
         """Due follow-ups and broadcasts, unless a look under DUE_IDLE ago found none: at
@@ -125,6 +142,7 @@ class Service:
             return 0
         done = self.worker.process_due()
         self.due_idle_at = began if not done else float("-inf")
+        self.decide_left_behind |= bool(done)  # its batches: more may be due
         return done
 
     def _send_loop(self) -> None:
