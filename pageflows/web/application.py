@@ -28,6 +28,7 @@ from pageflows.service.config import ConfigError, Settings, load_settings
 from pageflows.service.sandbox_clock import SandboxClock
 from pageflows.service.storage.database import DatabaseUrlError, make_engine, normalise_url
 from pageflows.service.wake import Bell, sqlite_bell
+from pageflows.web.collector import freeze_loaded, freeze_warm
 from pageflows.web.options import WebOptions
 from pageflows.web.process import die_with_parent, raise_fd_limit
 from pageflows.web.worker import BoundedThreadWorker
@@ -120,6 +121,8 @@ def gunicorn_settings(options: WebOptions) -> dict[str, Any]:
         "control_socket_disable": True,  # else one shared socket in $HOME for every instance
         "proc_name": "pageflows-web",
         "post_fork": _post_fork,
+        "post_worker_init": freeze_loaded,
+        "post_request": freeze_warm,
         "when_ready": _when_ready,
         "worker_exit": _worker_exit,
         "on_exit": _on_exit,
