@@ -37,8 +37,10 @@ _Plain = tuple[str, str, tuple[object, ...], str, str | None, tuple[str, ...]]
 
 
 def can_fork() -> bool:
-    """A fork is safe here: the platform has one and no other thread is running."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """A fork is safe here: the platform has one, no other thread is running, and it is
+    not macOS (where a forked child may crash in system libraries; Python's own
+    multiprocessing no longer forks there)."""
+    return hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
 
 
 class Child:
