@@ -105,20 +105,35 @@ def test_a_child_that_fails_changes_nothing(
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.parametrize("family", ["structure", "titles"])  # the child's, the parent's
 def test_a_check_that_raises_raises_once_here(
-    always_fork: list[bool], monkeypatch: pytest.MonkeyPatch
+    family: str, always_fork: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
+    waited: list[int] = []
 
     def broken(flows: list[m.Flow]) -> list:
         calls.append(os.getpid())
         raise RuntimeError("a bug in a check")
 
-    monkeypatch.setattr(checks.titles, "check", broken)
+    close = second_core.Child.close
+
+    def recorded_close(child: second_core.Child) -> None:
+        waited.append(child.pid)
+        close(child)
+
+    monkeypatch.setattr(getattr(checks, family), "check", broken)
+    monkeypatch.setattr(second_core.Child, "close", recorded_close)
     with pytest.raises(RuntimeError, match="a bug in a check"):
         on_two_cores(corpus())
     assert calls == [os.getpid()]  # the child's attempt is not counted here: it raised there
-    assert always_fork == [False]
+    if family in checks.OF_THE_MODEL:
+        assert always_fork == [False]  # the child answered nothing; the job ran here
+    else:
+        assert always_fork == []  # this process failed first: the child's answer unread,
+        (pid,) = waited  # and the child waited for, not left behind
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_check_of_large_flows_from_the_command_line(tmp_path: Path) -> None:
