@@ -82,7 +82,10 @@ def check_with_settings(
     """The flows checked for the Pages and the Graph version the settings name; files read."""
     config = find_config(config_path, paths)
     settings = read_settings_or_exit(config)
-    result = load_paths(paths, day, check_tag, pages_of(settings), RULES.token_regions)
+    # issue 13: A: half of the checks on the second core, when the flows are large.
+    result = load_paths(
+        paths, day, check_tag, pages_of(settings), RULES.token_regions, second_core=True
+    )
     files = len(result.sources)
     finding = graph_version_finding(settings, config, day)
     if finding is None:

@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 from pageflows.rules.build import build_flow
-from pageflows.rules.checks import TagPolicy, TokenRule, run_checks
-from pageflows.rules.compile import Program, compile_program
+from pageflows.rules.checks import TagPolicy, TokenRule, compile_and_check
+from pageflows.rules.compile import Program
 from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
 from pageflows.rules.model import Flow
 from pageflows.rules.page_facts import PageFacts
@@ -60,11 +60,14 @@ def load_texts(
     tag_policy: TagPolicy,
     pages: tuple[PageFacts, ...] = (),
     tokens: TokenRule | None = None,
+    *,
+    second_core: bool = False,
 ) -> LoadResult:
     """Check and compile flows given as {path: content}; the flow name is the file's stem.
 
     ``pages`` are the Pages the flows run on (their region and templates); none given
-    means one Page with the strict defaults: no region, no templates.
+    means one Page with the strict defaults: no region, no templates. ``second_core``:
+    half of the checks may run in a forked child (`pageflows check` only, issue 13: A).
     """
     diagnostics: list[Diagnostic] = []
     flows: list[Flow] = []
@@ -77,8 +80,10 @@ def load_texts(
         diagnostics += found or _empty(flow)  # issue 12: B
     # issue 13: A: compiled once, here; the trigger checks read the same program
     # (they judge it even when other findings are errors, so it is built anyway).
-    compiled = compile_program(flows)
-    diagnostics += run_checks(flows, as_of, tag_policy, pages, tokens, compiled)
+    compiled, found = compile_and_check(
+        flows, as_of, tag_policy, pages, tokens, second_core=second_core
+    )
+    diagnostics += found
     diagnostics = _without_guesses_about_lost_blocks(diagnostics)  # issue 12: B
     diagnostics.sort(key=sort_key)
     has_errors = any(d.is_error for d in diagnostics)
@@ -92,6 +97,8 @@ def load_paths(
     tag_policy: TagPolicy,
     pages: tuple[PageFacts, ...] = (),
     tokens: TokenRule | None = None,
+    *,
+    second_core: bool = False,
 ) -> LoadResult:
     files, problems = find_flow_files(paths)
     texts: dict[str, bytes] = {}
@@ -102,7 +109,7 @@ def load_paths(
             problems.append(
                 error(Code.NOT_TEXT, Span.point(str(file), 1, 1), f"cannot read: {exc.strerror}")
             )
-    result = load_texts(texts, as_of, tag_policy, pages, tokens)
+    result = load_texts(texts, as_of, tag_policy, pages, tokens, second_core=second_core)
     if not problems:
         return result
     diagnostics = tuple(sorted((*result.diagnostics, *problems), key=sort_key))
