@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import inspect, select
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.inbox import pending_count, store_batch
-from pageflows.service.storage.migrate import upgrade
-from pageflows.service.storage.models import FollowUp
+from pageflows.service.storage.migrate import alembic_config, upgrade
+from pageflows.service.storage.models import Base, FollowUp
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -32,6 +35,42 @@ def test_migrations_create_every_table_and_run_twice(database_url: str) -> None:
     upgrade(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"inbox", "contacts", "outbox", "follow_ups", "comment_replies"} <= tables
+
+
+WRITE_INDEXES = {
+    "outbox": {"ix_outbox_contact_id", "ix_outbox_message_id"},
+    "follow_ups": {"ix_follow_ups_status", "ix_follow_ups_due_at"},
+}
+
+
+def indexes(engine: Engine, table: str) -> set[str]:
+    return {str(index["name"]) for index in inspect(engine).get_indexes(table)}
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_the_indexes_no_query_reads_are_dropped_and_come_back_on_downgrade(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    for table, dropped in WRITE_INDEXES.items():
+        assert not dropped & indexes(engine, table)
+    with engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert [d for d in diffs if "outbox" in str(d) or "follow_ups" in str(d)] == []
+    downgrade(engine, "0010_follow_ups_pending_due")
+    for table, dropped in WRITE_INDEXES.items():
+        assert dropped <= indexes(engine, table)
+    upgrade(engine)
+    for table, dropped in WRITE_INDEXES.items():
+        assert not dropped & indexes(engine, table)
+    engine.dispose()
 
 
 def test_a_redelivered_event_is_stored_once(database_url: str) -> None:

@@ -165,7 +165,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     page_id: Mapped[str] = mapped_column(String(64), index=True)
-    contact_id: Mapped[str] = mapped_column(String(64), index=True)
+    contact_id: Mapped[str] = mapped_column(String(64))  # by page first: the indexes above
     kind: Mapped[str] = mapped_column(String(16), default="message")
     body: Mapped[dict[str, Any]]
     preview: Mapped[str] = mapped_column(Text, default="")
@@ -175,7 +175,7 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(128))  # read by page and contact
     error_code: Mapped[int | None]
     error_subcode: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -225,9 +225,10 @@ class FollowUp(Base):
     page_id: Mapped[str] = mapped_column(String(64))
     contact_id: Mapped[str] = mapped_column(String(64), index=True)
     purpose: Mapped[str] = mapped_column(String(32))
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    # Both read through ix_follow_ups_pending_due (migration 0011: no index of their own).
+    due_at: Mapped[datetime]
     spec: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime]
     fired_at: Mapped[datetime | None]
     # issue 12: R. Why one did not run (status `cancelled`): the engine's reason
