@@ -14,7 +14,6 @@ Its own routes: GET /_bench/sends (the notes), POST /_bench/clear, GET
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import threading
 import time
@@ -24,10 +23,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask import Response, jsonify, request
-from werkzeug.serving import make_server
 
 from pageflows.simulator import SimState, create_app
 from pageflows.simulator.harness import DEFAULT_VERSION
+from pageflows.simulator.server import SimServer
 
 
 def main() -> None:
@@ -40,7 +39,6 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per Graph call")
     args = parser.parse_args()
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per call is noise here
     app = create_app(SimState())
     sends: list[dict[str, Any]] = []
     lock = threading.Lock()
@@ -81,13 +79,13 @@ def main() -> None:
     )  # fmt: skip
     if registered.status_code >= 400:
         raise SystemExit(f"could not register the page: {registered.get_data(as_text=True)}")
-    server = make_server("127.0.0.1", args.port, app, threaded=True)
+    server = SimServer(app, "127.0.0.1", args.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ from typing import Any
 
 import click
 import requests
-from werkzeug.serving import make_server
 
 from pageflows.cli import sim_why
 from pageflows.cli.server import DEFAULT_CONFIG
 from pageflows.simulator.app import create_app
 from pageflows.simulator.harness import DEFAULT_VERSION
+from pageflows.simulator.server import SimServer, with_access_log
 from pageflows.simulator.state import SimState
 
 DEFAULT_SIM = "http://127.0.0.1:8765"
@@ -89,8 +89,8 @@ def serve(
     )  # fmt: skip
     if registered.status_code >= 400:
         raise click.ClickException(str((registered.get_json() or {}).get("error")))
-    server = make_server(host, port, app, threaded=True)
-    click.echo(f"Graph API simulator on http://{host}:{server.server_port}/{DEFAULT_VERSION}")
+    server = SimServer(with_access_log(app), host, port)
+    click.echo(f"Graph API simulator on http://{host}:{server.port}/{DEFAULT_VERSION}")
     click.echo(f"page {page_id}, token {token!r}, app secret {app_secret!r} -> {webhook_url}")
     click.echo(
         f"region {region.upper() if region else 'none'}, "
@@ -101,7 +101,7 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.stop()
 
 
 def _sim_options(fn: Any) -> Any:

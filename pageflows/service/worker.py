@@ -384,6 +384,17 @@ class Worker:
         ):
             rows[(row.page_id, row.psid)] = row
         session.info[CONTACT_ROWS] = rows
+        # issue 13 (seventh session): the follow-up keys of the batch's new contacts, in
+        # one query, so scheduling their first follow-up asks no question of its own
+        # (`_scheduled_before`). New contacts only: a stored one may have a long history.
+        new = {psid for (_, psid), row in rows.items() if row is None and "|" not in psid}
+        keys: dict[str, set[str]] = {psid: set() for psid in new}
+        if new:
+            for contact_id, key in session.execute(
+                select(FollowUp.contact_id, FollowUp.key).where(FollowUp.contact_id.in_(new))
+            ):
+                keys[contact_id].add(key)
+        session.info[KEYS_OF_NEW] = keys
         session.info[PROFILES] = profiles
         preload_searchable(session, contacts, lambda table: _of_contacts(table, contacts))
 
@@ -1128,6 +1139,8 @@ def _as_datetime(value: Any) -> datetime | None:
 CONTACT_ROWS = "pageflows.contact_rows"
 PROFILES = "pageflows.profiles"
 SCHEDULED = "pageflows.scheduled"
+# The follow-up keys stored for each of the batch's new contacts (read in one query).
+KEYS_OF_NEW = "pageflows.keys_of_new"
 
 
 def _batches(contacts: dict[tuple[str, str], int], limit: int) -> list[list[tuple[str, str]]]:
@@ -1166,6 +1179,13 @@ def _scheduled_before(session: Session, key: str) -> bool:
     if key in keys:
         return True
     keys.add(key)
+    # A flow's key starts with its contact's id and "|" (engine/run.py, engine/core.py):
+    # for a contact of the batch's preloaded ones, its stored keys answer.
+    known: dict[str, set[str]] | None = session.info.get(KEYS_OF_NEW)
+    if known:
+        stored = known.get(key.partition("|")[0])
+        if stored is not None:
+            return key in stored
     return session.scalar(select(FollowUp.id).where(FollowUp.key == key)) is not None
 
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from werkzeug.serving import make_server
 
 from pageflows.simulator.app import create_app
+from pageflows.simulator.server import SimServer
 from pageflows.simulator.state import SimState
 
 DEFAULT_VERSION = "v25.0"  # pageflows' default (engine/graph_versions.py); any vNN.N is served
@@ -251,18 +251,12 @@ def running_simulator(
 ) -> Iterator[RunningSimulator]:
     """Serve the simulator on 127.0.0.1 in a background thread for the `with` block."""
     state = state if state is not None else SimState()
-    server = make_server("127.0.0.1", port, create_app(state), threaded=True)
-    # A short poll interval: shutdown() waits for it, and tests start and stop many servers.
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), name="graph-simulator", daemon=True
-    )
+    server = SimServer(create_app(state), "127.0.0.1", port)
+    thread = threading.Thread(target=server.serve_forever, name="graph-simulator", daemon=True)
     thread.start()
-    root = f"http://127.0.0.1:{server.server_port}"
+    root = f"http://127.0.0.1:{server.port}"
     try:
-        yield RunningSimulator(
-            f"{root}/{version}", root, server.server_port, state, SimControl(root)
-        )
+        yield RunningSimulator(f"{root}/{version}", root, server.port, state, SimControl(root))
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
         thread.join(timeout=5)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pageflows" / "simulator"
-ALLOWED_THIRD_PARTY = {"flask", "werkzeug", "requests", "pydantic", "click"}
+ALLOWED_THIRD_PARTY = {"flask", "werkzeug", "requests", "pydantic", "click", "cheroot"}
 
 
 def test_imports_only_stdlib_flask_requests_pydantic() -> None:
