@@ -6,7 +6,7 @@ of one page, each with an open 24 h window, and a flow with a broadcast `to
 everyone` due now. One worker process (`build_service` + `Service.start`, what
 `pageflows worker` runs; its own process, so its memory is its own) decides the
 deliveries and sends them to the Graph API simulator, itself a separate process
-(threaded werkzeug, never importing our engine) that knows the N contacts and
+(gunicorn gthread, never importing our engine) that knows the N contacts and
 answers every call in `--delay` seconds (50 ms). The page's pace is `--rate`
 (250/s: above the 40/s `pageflows.toml` allows, Facebook's Page Inbox limit, so
 the worker is given it directly, as `pages.ensure` does for a configured rate).
