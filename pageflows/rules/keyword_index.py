@@ -98,7 +98,7 @@ class KeywordIndex:
     which the entries were given to `build` (earlier wins).
     """
 
-    __slots__ = ("_bits", "_entries", "_has_contains", "_ignored", "_multi", "_phrases", "_words")
+    __slots__ = ("_bits", "_entries", "_has_contains", "_ignored", "_multi", "_phrases")
 
     def __init__(self) -> None:
         self._entries: tuple[KeywordEntry, ...] = ()
@@ -107,18 +107,17 @@ class KeywordIndex:
         self._bits = 1
         self._has_contains = False
         self._ignored: tuple[KeywordEntry, ...] = ()
-        self._words: tuple[list[str], ...] = ()
 
     @classmethod
     def build(cls, entries: Iterable[KeywordEntry]) -> KeywordIndex:
         """Index `entries`; phrases that fold to no words are ignored."""
         index = cls()
-        kept: list[tuple[tuple[int, ...], int, KeywordEntry, str, list[str]]] = []
+        kept: list[tuple[tuple[int, ...], int, KeywordEntry, str]] = []
         ignored: list[KeywordEntry] = []
         for seq, entry in enumerate(entries):
             words = fold_words(entry.phrase)
             if words:
-                kept.append((entry.rank, seq, entry, " ".join(words), words))
+                kept.append((entry.rank, seq, entry, " ".join(words)))
             else:
                 ignored.append(entry)
         kept.sort(key=lambda item: (item[0], item[1]))
@@ -127,7 +126,7 @@ class KeywordIndex:
         best: dict[str, list[int]] = {}  # key -> [whole, prefix, contains]
         orders: dict[str, list[int]] = {}
         goes_on: set[str] = set()
-        for order, (_, _, entry, key, _) in enumerate(kept):
+        for order, (_, _, entry, key) in enumerate(kept):
             bests = best.get(key)
             if bests is None:
                 bests = best[key] = [none, none, none]
@@ -148,7 +147,6 @@ class KeywordIndex:
         index._phrases = phrases
         index._multi = {key: tuple(found) for key, found in orders.items() if len(found) > 1}
         index._entries = tuple(item[2] for item in kept)
-        index._words = tuple(item[4] for item in kept)
         index._ignored = tuple(ignored)
         return index
 
@@ -160,12 +158,6 @@ class KeywordIndex:
     def entries(self) -> tuple[KeywordEntry, ...]:
         """The indexed entries, best (lowest rank) first; ties in the order given."""
         return self._entries
-
-    @property
-    def entry_words(self) -> tuple[list[str], ...]:
-        """Each entry's phrase folded into words, in the order of `entries` (issue 13: A:
-        the shadowed-keyword check asks `matches_words` of each, not folding it again)."""
-        return self._words
 
     @property
     def ignored(self) -> tuple[KeywordEntry, ...]:
@@ -238,10 +230,7 @@ class KeywordIndex:
         issue 13: A: the `check` of 10,000 triggers asks this of every phrase;
         the modes allowed where a phrase sits are constants, looked up once.
         """
-        return self.matches_words(fold_words(text))
-
-    def matches_words(self, words: list[str]) -> list[KeywordEntry]:
-        """`matches` of a text already folded into ``words``."""
+        words = fold_words(text)
         n = len(words)
         found: set[int] = set()
         phrases, multi, entries = self._phrases, self._multi, self._entries

@@ -61,11 +61,11 @@ def _keyword_shadows(
     from the triggers: the findings are the same (an entry the index ignored, a
     phrase without words, matches nothing), and once sorted (load.py) in the same
     order, since the phrases of one trigger keep their order and the findings of
-    two triggers are at two places. Each phrase is matched as the index folded it.
+    two triggers are at two places.
     """
     found = []
-    for entry, words in zip(index.entries, index.entry_words, strict=True):
-        for other in index.matches_words(words):
+    for entry in index.entries:
+        for other in index.matches(entry.phrase):
             if other.rank >= entry.rank or other.trigger == entry.trigger:
                 continue
             if _covers(other, entry):
