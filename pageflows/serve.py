@@ -152,7 +152,7 @@ class Service:
         self,
         alarm: threading.Event,
         stages: tuple[Callable[[], int], ...],
-        left_behind: Callable[[], bool] = lambda: True,
+        left_behind: Callable[[], bool],
     ) -> None:
         """Run the stages when the alarm rings (or every `poll`), again while they find work,
         unless they say nothing was `left_behind`: what comes meanwhile rings the alarm,
