@@ -319,7 +319,8 @@ def end_to_end(
     seconds: float,
 ) -> None:  # fmt: skip
     """`pageflows serve` (webhook + worker) and the simulator: new contacts say "hi" at
-    `rate` a second, the simulator posting each to the webhook; latency to the answer."""
+    `rate` a second, the simulator posting each to the webhook; latency from its POST to
+    the answer reaching it."""
     port = world.free_port()
     with (
         world.simulator(webhook_url=f"http://127.0.0.1:{port}/webhook") as sim,
@@ -351,9 +352,15 @@ def end_to_end(
                     first[send["psid"]] = send["at"]
             if len(first) > answered:
                 deadline = time.monotonic() + 30
+        posted: dict[str, float] = {}
+        for post in sim.posts():
+            posted.setdefault(post["psid"], post["at"])
     if len(first) != len(said):
         raise RuntimeError(f"{len(said) - len(first)} of {len(said)} contacts got no answer")
-    latencies = [(first[p] - t) * 1000 for p, t in said.items()]
+    # From the simulator starting the webhook's POST to the send reaching it, both on its
+    # clock (issue 13: "from the POST"); until the eighth session it ran from before the
+    # benchmark's own request to /_sim/say, which was in the figure too.
+    latencies = [(first[p] - posted[p]) * 1000 for p in said]
     p50, p99 = world.percentile(latencies, 50), world.percentile(latencies, 99)
     label = f"end to end, {kind}, {len(said):,} new contacts at {achieved:.3g}/s"
     results.add(

@@ -5,10 +5,13 @@ end benchmark needs the wall time a send arrived, comparable with the time the
 benchmark posted the event. This wraps `pageflows.simulator.create_app` without
 changing it: a `before_request` hook notes (recipient, wall time) for every
 POST to `/<version>/<node>/messages`, before the simulator answers; `--delay`
-makes every Graph call answer that much later (a slow Facebook).
+makes every Graph call answer that much later (a slow Facebook). It also notes
+(contact, wall time) as it starts each webhook POST (`contact.post_body`, where
+a contact's action becomes the signed POST): the end to end latency runs "from
+the POST to the send reaching the simulator" (issue 13), on one clock.
 
-Its own routes: GET /_bench/sends (the notes), POST /_bench/clear, GET
-/_bench/version. Run by bench/worker_world.py, not by hand.
+Its own routes: GET /_bench/sends (the notes), GET /_bench/posts, POST
+/_bench/clear, GET /_bench/version. Run by bench/worker_world.py, not by hand.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask import Response, jsonify, request
 
-from pageflows.simulator import SimState, create_app
+from pageflows.simulator import SimState, contact, create_app
 from pageflows.simulator.harness import DEFAULT_VERSION
 from pageflows.simulator.server import SimServer
 
@@ -42,7 +45,19 @@ def main() -> None:
 
     app = create_app(SimState())
     sends: list[dict[str, Any]] = []
+    posts: list[dict[str, Any]] = []
     lock = threading.Lock()
+    post_body = contact.post_body
+
+    def noted_post(page: Any, body: dict[str, Any]) -> int:
+        at = time.time()
+        for entry in body.get("entry", ()):
+            for item in entry.get("messaging", ()):
+                with lock:
+                    posts.append({"psid": item.get("sender", {}).get("id"), "at": at})
+        return post_body(page, body)
+
+    contact.post_body = noted_post  # post_event looks it up at each call
 
     @app.before_request
     def note() -> None:
@@ -63,10 +78,16 @@ def main() -> None:
         with lock:
             return jsonify(list(sends))
 
+    @app.get("/_bench/posts")
+    def bench_posts() -> Response:
+        with lock:
+            return jsonify(list(posts))
+
     @app.post("/_bench/clear")
     def bench_clear() -> Response:
         with lock:
             sends.clear()
+            posts.clear()
         return jsonify(ok=True)
 
     @app.get("/_bench/version")

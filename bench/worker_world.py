@@ -281,6 +281,11 @@ class Simulator:
         answer: list[dict[str, Any]] = requests.get(f"{self.root}/_bench/sends", timeout=30).json()
         return answer
 
+    def posts(self) -> list[dict[str, Any]]:
+        """(psid, wall time) of every webhook POST it started, on the clock of `sends`."""
+        answer: list[dict[str, Any]] = requests.get(f"{self.root}/_bench/posts", timeout=30).json()
+        return answer
+
     def clear(self) -> None:
         requests.post(f"{self.root}/_bench/clear", timeout=10)
 
