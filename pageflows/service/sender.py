@@ -46,12 +46,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BindParameter,
     Connection,
     Engine,
+    Row,
     Select,
     bindparam,
     exists,
@@ -124,7 +125,23 @@ TYPING_PAUSE = "typing_pause"
 TYPING_LATE = timedelta(minutes=1)
 
 
-def _candidates() -> Select[OutboxMessage]:
+# What a claim reads of each candidate (`_claim_page`, `_gone_stale`, `_recheck`): its
+# rows are plain rows, not ORM objects, and what it changes goes in prebuilt UPDATEs.
+_CLAIM_READS = (
+    OutboxMessage.id,
+    OutboxMessage.page_id,
+    OutboxMessage.contact_id,
+    OutboxMessage.kind,
+    OutboxMessage.body,
+    OutboxMessage.messaging_type,
+    OutboxMessage.tag,
+    OutboxMessage.error_message,
+    OutboxMessage.expires_at,
+    OutboxMessage.created_at,
+)
+
+
+def _candidates() -> Select[Any]:
     """The claim's candidates: one page's due, queued rows, oldest first, skipping any
     contact with a message claimed or in flight (its messages leave in order) or with an
     earlier one still waiting to be due. A contact with a message claimed or in flight gets
@@ -151,7 +168,7 @@ def _candidates() -> Select[OutboxMessage]:
         earlier.id < OutboxMessage.id,
     )
     return (
-        select(OutboxMessage)
+        select(*_CLAIM_READS)
         .where(
             OutboxMessage.status == "queued",
             OutboxMessage.page_id == page_id,
@@ -173,9 +190,43 @@ _CANDIDATES = _candidates()
 # Built per call, their expressions (each `==`, each `.values`) were coerced anew every
 # time: about a millisecond of CPU per message sent.
 _PAGE_FOR_CLAIM = (
-    select(PageState)
+    select(
+        PageState.page_id,
+        PageState.paused_reason,
+        PageState.slow_until,
+        PageState.next_send_at,
+        PageState.rate_limit_strikes,
+        PageState.rate,
+    )
     .where(PageState.page_id == bindparam("page_id"))
     .with_for_update(skip_locked=True)
+)
+# The page's row as a claim reads it (`_PAGE_FOR_CLAIM`).
+_PageRow = Row[str, str | None, datetime | None, datetime | None, int, float | None]
+# A claim's writes (issue 13, eighth session: the claim without ORM objects; its rows
+# loaded, tracked and flushed by the session were half of its CPU).
+_CLAIM_ROW = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("row_id"))
+    .values(
+        status=bindparam("new_status"),
+        lease_until=bindparam("until"),
+        attempts=OutboxMessage.attempts + 1,
+        claim_token=bindparam("token"),
+    )
+)
+_STALE_ROW = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("row_id"))
+    .values(status=bindparam("new_status"), reason=bindparam("why"), detail=bindparam("text"))
+)
+_PAGE_CLAIMED = (
+    update(PageState)
+    .where(PageState.page_id == bindparam("page"))
+    .values(next_send_at=bindparam("next_at"), slow_until=bindparam("slow"))
+)
+_LAST_MESSAGE = select(Contact.last_user_message_at).where(
+    Contact.page_id == bindparam("page"), Contact.psid == bindparam("psid")
 )
 _IN_DOUBT = (
     select(OutboxMessage)
@@ -668,28 +719,29 @@ class Sender:
 
         `first`: nothing was claimed for another page before; then a claim of one row
         whose turn is now marks it in flight at once (`_goes_now`)."""
-        with Session(self.engine) as session, session.begin():
-            state = session.scalars(_PAGE_FOR_CLAIM, {"page_id": page_id}).first()
+        with self.engine.begin() as connection:
+            state = connection.execute(_PAGE_FOR_CLAIM, {"page_id": page_id}).first()
             if state is None or _blocked(state, now):
                 return []  # another process is claiming for this page, or it is paused/slowed
             if state.next_send_at is not None and state.next_send_at - now > CLAIM_AHEAD:
                 return []  # the page's pace is booked ahead by other processes' claims
             probing = state.rate_limit_strikes > 0  # one probe until Facebook accepts again
+            slow_until = state.slow_until
             # A contact with a message claimed or in flight gets nothing more: in the
             # candidates' query (issue 13: E, it was a query of its own, a round trip more
             # before every send), and for the typing rows this claim takes (below).
             busy: set[str] = set()
             claimed: list[Claimed] = []
-            taken: list[OutboxMessage] = []
-            for row in session.scalars(_CANDIDATES, {"page_id": page_id, "now": now}):
+            stale: list[dict[str, Any]] = []
+            candidates = connection.execute(_CANDIDATES, {"page_id": page_id, "now": now})
+            for row in candidates.all():
                 if row.contact_id in busy:
                     self.left_behind = True
                     continue  # a contact's messages go out in the order they were decided
-                if self._gone_stale(session, row, now):
+                gone = _gone_stale(connection, row, now)
+                if gone is not None:
+                    stale.append(gone)
                     continue
-                row.status, row.lease_until = "claimed", now + self.lease
-                row.attempts += 1
-                row.claim_token = uuid.uuid4().hex
                 if row.kind == "typing":
                     # issue 12: D. Its pause starts when Facebook has it: the contact's next
                     # message is not claimed with it, but after record() has set its time.
@@ -701,40 +753,61 @@ class Sender:
                         row.contact_id,
                         row.kind,
                         dict(row.body),
-                        row.claim_token,
+                        uuid.uuid4().hex,
                     )
                 )
-                taken.append(row)
                 if probing:
                     # The one probe of a throttled page: other processes wait for its answer
                     # (record() clears or extends this), or for its lease if we die.
-                    state.slow_until = now + self.lease
+                    slow_until = now + self.lease
                     self.left_behind = True
                     break
                 if len(claimed) >= limit:
                     self.left_behind = True
                     break
+            if stale:
+                connection.execute(_STALE_ROW, stale)
+            next_send_at = state.next_send_at
             if self.slots_in_claim:
-                claimed = self._reserve_held(state, claimed)
+                claimed, next_send_at = self._reserve_held(state, claimed)
                 if first and len(claimed) == 1 and _goes_now(claimed[0], now):
-                    taken[0].status = "sending"
                     claimed[0] = replace(claimed[0], in_flight=True)
+            if claimed:
+                until = now + self.lease
+                connection.execute(
+                    _CLAIM_ROW,
+                    [
+                        {
+                            "row_id": c.id,
+                            "new_status": "sending" if c.in_flight else "claimed",
+                            "until": until,
+                            "token": c.token,
+                        }
+                        for c in claimed
+                    ],
+                )
+            if next_send_at != state.next_send_at or slow_until != state.slow_until:
+                connection.execute(
+                    _PAGE_CLAIMED, {"page": page_id, "next_at": next_send_at, "slow": slow_until}
+                )
             return claimed
 
-    def _reserve_held(self, state: PageState, claimed: list[Claimed]) -> list[Claimed]:
+    def _reserve_held(
+        self, state: _PageRow, claimed: list[Claimed]
+    ) -> tuple[list[Claimed], datetime | None]:
         """issue 13: E. What `_with_slots` does, inside the claim's transaction on PostgreSQL:
         the claim holds the page's row (FOR UPDATE) from its start, which is the lock
         `Pacer.reserve` takes, so the turns come from `next_send_at` as no one else can
         move it meanwhile, and the reservation costs no transaction of its own (a round
-        trip and a commit between a message decided and its send)."""
+        trip and a commit between a message decided and its send). Returns the rows with
+        their turns and the page's `next_send_at` after them."""
         paced = [n for n, row in enumerate(claimed) if row.kind != "notify"]
         if not paced:
-            return claimed
+            return claimed, state.next_send_at
         slots = self.pacer.take(state.page_id, state.next_send_at, len(paced), state.rate)
-        state.next_send_at = slots[-1] + self.pacer.interval(state.page_id, state.rate)
         for n, slot in zip(paced, slots, strict=True):
             claimed[n] = replace(claimed[n], slot=slot)
-        return claimed
+        return claimed, slots[-1] + self.pacer.interval(state.page_id, state.rate)
 
     def _with_slots(self, page_id: str, claimed: list[Claimed]) -> list[Claimed]:
         """Each paced row gets its turn, in the order claimed, reserved in one short
@@ -778,42 +851,6 @@ class Sender:
             " it may have been delivered, so it is not sent a third time."
         )
         log.warning("message %s to %s: %s", row.id, row.contact_id, row.detail)
-
-    def _gone_stale(self, session: Session, row: OutboxMessage, now: datetime) -> bool:
-        """Skip, with the reason, a message that waited past what the policy allows; give
-        up on anything else (a handover, a notify URL) that kept failing for too long."""
-        waited_since = row.created_at
-        if row.kind == "typing" and now - waited_since > TYPING_LATE:  # issue 12: D
-            row.status, row.reason = "skipped", "typing_late"
-            row.detail = (
-                f"The typing indicator waited over {TYPING_LATE} to go (the page was slowed"
-                " or paused); dots shown now would announce nothing, so the next message"
-                " goes without them."
-            )
-            return True
-        if row.kind not in ("message", "typing"):
-            if now - waited_since <= MAX_RETRY_AGE:
-                return False
-            row.status, row.reason = "failed", "gave_up"
-            row.detail = f"Still failing after {MAX_RETRY_AGE}: {row.error_message or 'no answer'}"
-            log.warning("%s %s for %s: %s", row.kind, row.id, row.contact_id, row.detail)
-            return True
-        deadline = row.expires_at
-        if deadline is None and now - waited_since > MAX_RETRY_AGE:
-            deadline = waited_since + MAX_RETRY_AGE
-        last = None
-        if deadline is not None and now >= deadline:  # only then can a later message matter
-            contact = session.get(Contact, (row.page_id, row.contact_id))
-            last = contact.last_user_message_at if contact is not None else None
-        why = row.error_message or "Facebook did not accept it yet"
-        skip = _recheck(row, deadline, last, now, why)
-        if skip is None:
-            return False
-        row.status, row.reason, row.detail = "skipped", skip.reason, skip.detail
-        log.info(
-            "skipped message %s to %s (%s): %s", row.id, row.contact_id, skip.reason, skip.detail
-        )
-        return True
 
     # ---------------------------------------------------------- sending
 
@@ -1110,6 +1147,47 @@ def _goes_now(claimed: Claimed, now: datetime) -> bool:
     return claimed.kind != "message" or _media(claimed.body) is None
 
 
+def _gone_stale(connection: Connection, row: Row[Any], now: datetime) -> dict[str, Any] | None:
+    """A message that waited past what the policy allows is skipped, with the reason;
+    anything else (a handover, a notify URL) that kept failing for too long is given up
+    on. Returns the row's new status, reason and detail (`_STALE_ROW`'s values), or None
+    while it may still go."""
+    waited_since = row.created_at
+    if row.kind == "typing" and now - waited_since > TYPING_LATE:  # issue 12: D
+        return _stale(
+            row,
+            "skipped",
+            "typing_late",
+            f"The typing indicator waited over {TYPING_LATE} to go (the page was slowed"
+            " or paused); dots shown now would announce nothing, so the next message"
+            " goes without them.",
+        )
+    if row.kind not in ("message", "typing"):
+        if now - waited_since <= MAX_RETRY_AGE:
+            return None
+        detail = f"Still failing after {MAX_RETRY_AGE}: {row.error_message or 'no answer'}"
+        log.warning("%s %s for %s: %s", row.kind, row.id, row.contact_id, detail)
+        return _stale(row, "failed", "gave_up", detail)
+    deadline = row.expires_at
+    if deadline is None and now - waited_since > MAX_RETRY_AGE:
+        deadline = waited_since + MAX_RETRY_AGE
+    last = None
+    if deadline is not None and now >= deadline:  # only then can a later message matter
+        last = connection.execute(
+            _LAST_MESSAGE, {"page": row.page_id, "psid": row.contact_id}
+        ).scalar_one_or_none()
+    why = row.error_message or "Facebook did not accept it yet"
+    skip = _recheck(row, deadline, last, now, why)
+    if skip is None:
+        return None
+    log.info("skipped message %s to %s (%s): %s", row.id, row.contact_id, skip.reason, skip.detail)
+    return _stale(row, "skipped", skip.reason, skip.detail)
+
+
+def _stale(row: Row[Any], status: str, reason: str, detail: str) -> dict[str, Any]:
+    return {"row_id": row.id, "new_status": status, "why": reason, "text": detail}
+
+
 def _human_agent_refused(row: OutboxMessage, outcome: NeedsOperator) -> bool:
     """Code 10 without a subcode on a HUMAN_AGENT reply: that reply's permission, not the
     page's (errors.md documents no code for it; 10 is "permission denied"). Failing the
@@ -1117,21 +1195,34 @@ def _human_agent_refused(row: OutboxMessage, outcome: NeedsOperator) -> bool:
     return row.tag == "HUMAN_AGENT" and outcome.code == 10 and outcome.subcode is None
 
 
-def _is_window_based(row: OutboxMessage) -> bool:
+def _is_window_based(row: _Waiting) -> bool:
     """A RESPONSE or UPDATE to the contact's PSID: allowed while the 24 h window is open."""
     recipient = row.body.get("recipient", {}) if isinstance(row.body, dict) else {}
     return row.messaging_type in ("RESPONSE", "UPDATE") and "id" in recipient
 
 
-def _blocked(state: PageState, now: datetime) -> bool:
+def _blocked(state: _PageRow, now: datetime) -> bool:
     """Paused until a person acts, or slowed by Facebook until a moment still to come."""
     return state.paused_reason is not None or (
         state.slow_until is not None and state.slow_until > now
     )
 
 
+class _Waiting(Protocol):
+    """What the policy's recheck reads of an outbox row: an ORM row or a claim's plain one."""
+
+    @property
+    def tag(self) -> str | None: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+    @property
+    def messaging_type(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
 def _recheck(
-    row: OutboxMessage,
+    row: _Waiting,
     deadline: datetime | None,
     last_user_message_at: datetime | None,
     now: datetime,
