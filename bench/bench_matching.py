@@ -5,7 +5,8 @@ modes, plus a handful of real shop keywords so that some messages match) this
 builds the index and matches twelve realistic ~20-word messages (seven ASCII,
 five not: Portuguese, Spanish, Russian, Chinese and one with emoji), and
 measures, in microseconds per message (best of several rounds,
-`time.perf_counter`):
+`time.perf_counter`, each call given a new string equal to its message, as a
+Page's messages arrive: see `time_interleaved`):
 
 * `ours`: `KeywordIndex.match`, folding included;
 * `ahocorasick-rs folded`: the baseline doing the same job: the message folded
