@@ -158,15 +158,24 @@ def build_aho_folded(entries: list[KeywordEntry]) -> Matcher:
     return AhoFolded(entries).match
 
 
+class RawSearch:
+    """The automaton alone on the raw message: no folding, no boundaries, no ranks.
+
+    Timed as its bound method called straight from the timing loop
+    (`time_interleaved`), as `fold_words` is: a Python function around it would add a
+    frame, ~0.05 µs of its ~0.55, that is no part of the automaton's time.
+    """
+
+    def __init__(self, automaton: ahocorasick_rs.AhoCorasick) -> None:
+        self.search = automaton.find_matches_as_indexes  # (text, overlapping)
+
+    def __call__(self, text: str) -> Any:
+        return self.search(text, True)
+
+
 def build_aho_raw(entries: list[KeywordEntry]) -> Matcher:
-    """The automaton alone on the raw message: no folding, no boundaries, no ranks."""
     patterns = sorted({" ".join(fold_words(e.phrase)) for e in entries} - {""})
-    automaton = ahocorasick_rs.AhoCorasick(patterns)
-
-    def match(text: str) -> Any:
-        return automaton.find_matches_as_indexes(text, overlapping=True)
-
-    return match
+    return RawSearch(ahocorasick_rs.AhoCorasick(patterns))
 
 
 def build_regex(entries: list[KeywordEntry]) -> Matcher:
@@ -213,6 +222,12 @@ def time_interleaved(
         batch = fresh_copies(messages, reps)
         gc.disable()  # as timeit does: a collection of the whole heap is no matcher's cost
         try:
+            if isinstance(fn, RawSearch):  # the automaton's method itself, overlapping
+                search = fn.search
+                start = time.perf_counter()
+                for msg in batch:
+                    search(msg, True)
+                return time.perf_counter() - start
             start = time.perf_counter()
             for msg in batch:
                 fn(msg)
