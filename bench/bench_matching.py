@@ -237,9 +237,15 @@ def time_interleaved(
 
     reps = {name: max(1, int(target_s / max(one_pass(fn, 1), 1e-9))) for name, fn in fns.items()}
     best = dict.fromkeys(fns, float("inf"))
+    # Each round takes the functions in a new order (seeded): a disturbance that recurs
+    # with the period of a round would otherwise fall on the same function every round,
+    # and the best of all rounds would not escape it.
+    order = list(fns)
+    shuffle = random.Random(len(order)).shuffle
     for _ in range(rounds):
-        for name, fn in fns.items():
-            best[name] = min(best[name], one_pass(fn, reps[name]) / reps[name])
+        shuffle(order)
+        for name in order:
+            best[name] = min(best[name], one_pass(fns[name], reps[name]) / reps[name])
     return {name: t / len(messages) * 1e6 for name, t in best.items()}
 
 
