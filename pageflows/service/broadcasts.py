@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Select, func, select, update
+from sqlalchemy import Engine, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -172,15 +172,20 @@ def start(engine: Engine, page_id: str, program: Program, name: str, now: dateti
     return run
 
 
+# The worker's look for runs to go on with, five times a second when idle (issue 13,
+# eighth session): built once, on a plain connection; through an ORM session each cost
+# 0.7 ms of CPU, a third of an idle pass over due work.
+_ENUMERATING = select(BroadcastRun.name).where(
+    BroadcastRun.page_id == bindparam("page"), BroadcastRun.status == ENUMERATING
+)
+_RUNNING = select(BroadcastRun.page_id, BroadcastRun.name).where(BroadcastRun.status == RUNNING)
+
+
 def enumerate_runs(engine: Engine, page_id: str, now: datetime, batch: int = BATCH) -> int:
     """Write the deliveries of every run of the page still enumerating, a batch per
     transaction; returns how many contacts were written."""
-    with Session(engine) as session:
-        names = session.scalars(
-            select(BroadcastRun.name).where(
-                BroadcastRun.page_id == page_id, BroadcastRun.status == ENUMERATING
-            )
-        ).all()
+    with engine.connect() as connection:
+        names = connection.scalars(_ENUMERATING, {"page": page_id}).all()
     return sum(enumerate_run(engine, page_id, name, now, batch) for name in names)
 
 
@@ -253,10 +258,8 @@ def pending(session: Session, page_id: str, name: str) -> int:
 def finish_runs(engine: Engine, now: datetime) -> int:
     """Mark done each running run with no delivery left to decide."""
     finished = 0
-    with Session(engine) as session:
-        running = session.execute(
-            select(BroadcastRun.page_id, BroadcastRun.name).where(BroadcastRun.status == RUNNING)
-        ).all()
+    with engine.connect() as connection:
+        running = connection.execute(_RUNNING).all()
     for page_id, name in running:
         with Session(engine) as session, session.begin():
             if pending(session, page_id, name):
