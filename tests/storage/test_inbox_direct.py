@@ -174,6 +174,36 @@ def test_sqlite_s_held_writing_connection_is_closed_with_the_engine(sqlite_engin
     assert inbox._HELD[engine] is not held
 
 
+def test_postgres_connections_are_held_one_a_thread_and_closed_with_the_engine(
+    postgres_url: str,
+) -> None:
+    """Each thread storing keeps one connection of its own between its requests (its server
+    process stays the same, no two threads share one); `dispose()` closes them all, and the
+    next insert opens a fresh one."""
+    engine = make_engine(postgres_url, pre_ping=False)
+    upgrade(engine)
+    backends: dict[int, set[int]] = {}
+
+    def post(thread: int) -> None:
+        for n in range(3):
+            assert store_batch(engine, a_batch(f"m_{thread}_{n}"), NOW) == 1
+            backends.setdefault(thread, set()).add(inbox._held_postgres(engine).backend)
+
+    threads = [threading.Thread(target=post, args=(t,)) for t in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [len(pids) for pids in backends.values()] == [1, 1, 1]
+    assert len(set().union(*backends.values())) == 3
+    held = [each.driver for each in inbox._PG_HELD[engine].open]
+    assert len(held) == 3
+    engine.dispose()
+    assert all(driver.closed for driver in held)
+    assert store_batch(engine, a_batch("m_after"), NOW) == 1
+    engine.dispose()
+
+
 def test_inserts_arriving_together_each_get_their_own_answer(engine: Engine) -> None:
     """Threads storing at once (the web process's), SQLite's committed in groups: every
     batch is answered with its own count of new events, and the inbox holds each event

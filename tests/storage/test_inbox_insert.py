@@ -1,6 +1,6 @@
 """The inbox insert as the webhook runs it, on SQLite and PostgreSQL: each event once, in the
 order given, every value as it was; one statement compiled once; workers woken only when
-something is new; a dead pooled connection retried, not answered 503."""
+something is new; dead connections replaced, not answered 503."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.orm import Session
 
-from pageflows.service.storage.database import make_engine
+from pageflows.service.storage.database import make_engine, own_backends
 from pageflows.service.storage.inbox import CHUNK_ROWS, _insert_retrying, store_batch
 from pageflows.service.storage.migrate import upgrade
 from pageflows.service.storage.models import InboxEvent
@@ -117,16 +117,22 @@ def test_workers_are_woken_when_something_is_new_and_only_then(postgres_url: str
     engine.dispose()
 
 
-def test_a_dead_pooled_connection_is_retried_not_answered_503(postgres_url: str) -> None:
-    """The database restarted (here: our session was cut): the webhook's engine, which pings
-    nothing, finds out on the insert, and stores the batch on a fresh connection."""
+def test_connections_the_server_dropped_are_replaced_not_answered_503(postgres_url: str) -> None:
+    """The database restarted (here: every session of the engine was cut, the direct
+    insert's held connection and the pool's): the webhook's engine, which pings nothing,
+    finds out on the insert, and stores the batch on a fresh connection, once."""
     engine = make_engine(postgres_url, pre_ping=False)
     upgrade(engine)
     assert store_batch(engine, [row("m_1")], NOW) == 1
-    with engine.connect() as connection:
-        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with engine.connect() as connection:  # one in the pool too
+        connection.exec_driver_sql("SELECT 1")
+    backends = sorted(own_backends(engine))
+    assert len(backends) == 2
     with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        for backend in backends:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
     assert store_batch(engine, [row("m_1"), row("m_2")], NOW) == 1
-    assert [r.dedup_key for r in stored(engine)] == ["m_1", "m_2"]
+    assert store_batch(engine, [row("m_3")], NOW) == 1
+    assert [r.dedup_key for r in stored(engine)] == ["m_1", "m_2", "m_3"]
+    assert len(own_backends(engine) - set(backends)) == 2  # the new held one, the pool's
     engine.dispose()
