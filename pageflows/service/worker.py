@@ -280,14 +280,10 @@ class Worker:
                 if not taken:
                     return 0
                 now = self.clock.now()  # under the locks, as in `process_one`
-                events = session.scalars(
-                    select(InboxEvent)
-                    .where(InboxEvent.status == "pending", _of_contacts(InboxEvent, taken))
-                    .order_by(InboxEvent.id)
-                    .limit(max(limit, 1))
-                    .with_for_update()
-                ).all()
-                self._preload_contacts(session, taken, profiles)
+                events = _read_events(session, taken, max(limit, 1))
+                _read_contacts(session, taken)
+                session.info[PROFILES] = profiles
+                session.info[KEYS_OF_NEW] = _keys_of_new(session)
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
                 done = 0
                 waiting: set[tuple[str, str | None]] = set()
@@ -306,6 +302,8 @@ class Worker:
                             row.error = f"stored event unreadable: {exc.errors()[:1]}"
                         row.processed_at = now
                         done += 1
+                _write_contacts(session)
+                _write_events(session, events)
                 _write_outbox(session)
             if done:
                 self.on_queued()
@@ -370,35 +368,6 @@ class Worker:
             return dict(zip(missing, pool.map(look_up, missing), strict=True))
 
     @staticmethod
-    def _preload_contacts(
-        session: Session,
-        contacts: list[tuple[str, str]],
-        profiles: dict[tuple[str, str], Profile | None],
-    ) -> None:
-        """The batch's contact rows, locked, in one query; the session then answers
-        `_contact_row` from memory (a contact absent here is new: nobody else can
-        store it while we hold its lock)."""
-        rows: dict[tuple[str, str], Contact | None] = dict.fromkeys(contacts)
-        for row in session.scalars(
-            select(Contact).where(_of_contacts(Contact, contacts)).with_for_update()
-        ):
-            rows[(row.page_id, row.psid)] = row
-        session.info[CONTACT_ROWS] = rows
-        # issue 13 (seventh session): the follow-up keys of the batch's new contacts, in
-        # one query, so scheduling their first follow-up asks no question of its own
-        # (`_scheduled_before`). New contacts only: a stored one may have a long history.
-        new = {psid for (_, psid), row in rows.items() if row is None and "|" not in psid}
-        keys: dict[str, set[str]] = {psid: set() for psid in new}
-        if new:
-            for contact_id, key in session.execute(
-                select(FollowUp.contact_id, FollowUp.key).where(FollowUp.contact_id.in_(new))
-            ):
-                keys[contact_id].add(key)
-        session.info[KEYS_OF_NEW] = keys
-        session.info[PROFILES] = profiles
-        preload_searchable(session, contacts, lambda table: _of_contacts(table, contacts))
-
-    @staticmethod
     def _contact_row(
         session: Session, page_id: str, psid: str, lock: bool = False
     ) -> Contact | ContactValues | None:
@@ -445,7 +414,7 @@ class Worker:
                 error,
             )
 
-    def _process(self, session: Session, row: InboxEvent, now: datetime) -> str:
+    def _process(self, session: Session, row: InboxEvent | EventRow, now: datetime) -> str:
         runtime = self.pages.get(row.page_id)
         if runtime is None:
             if row.page_id not in self.unknown_pages:
@@ -560,11 +529,14 @@ class Worker:
         row = self._contact_row(session, runtime.page_id, inner.sender_id)
         if row is None:
             return "ignored"
-        last = row.last_user_message_at
+        # A batch's row of plain values holds its state as text (the column
+        # `last_user_message_at` is always the state's own: `save_contact` writes both).
+        state = _parsed(row) if isinstance(row, ContactValues) else None
+        last = state.last_user_message_at if state is not None else row.last_user_message_at
         if last is None or inner.timestamp > last:
-            contact = ContactState.model_validate(row.state).model_copy(
-                update={"last_user_message_at": inner.timestamp}
-            )
+            if state is None:
+                state = ContactState.model_validate(row.state)
+            contact = state.model_copy(update={"last_user_message_at": inner.timestamp})
             self.save_contact(session, runtime.page_id, contact, now)
         return "done"
 
@@ -736,6 +708,22 @@ class Worker:
             row.last_user_message_at = contact.last_user_message_at
             row.updated_at = now
             copy_searchable(session, row, earlier, contact, last_message)
+            return
+        if row is None and session.info.get(PLAIN_CONTACTS):
+            # issue 13: a batch's new contact as plain values too, inserted at its end
+            # (`_write_contacts`); the batch's next event of the contact finds it here.
+            row = ContactValues(
+                page_id,
+                contact.id,
+                JsonText(contact.model_dump_json()),
+                None,
+                last_user_message_at=contact.last_user_message_at,
+                updated_at=now,
+                new=True,
+                profile_checked_at=now,
+            )
+            session.info[CONTACT_ROWS][(page_id, contact.id)] = row
+            copy_searchable(session, row, None, contact, last_message)
             return
         state = contact.model_dump(mode="json")
         if row is None:
@@ -1141,6 +1129,8 @@ PROFILES = "pageflows.profiles"
 SCHEDULED = "pageflows.scheduled"
 # The follow-up keys stored for each of the batch's new contacts (read in one query).
 KEYS_OF_NEW = "pageflows.keys_of_new"
+# The batch's contacts are plain values (`_read_contacts`): a new one is too (`save_contact`).
+PLAIN_CONTACTS = "pageflows.plain_contacts"
 
 
 def _batches(contacts: dict[tuple[str, str], int], limit: int) -> list[list[tuple[str, str]]]:
@@ -1331,6 +1321,7 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
             page_id, psid, JsonText(stored[0]), stored[last_message], stored=stored
         )
     session.info[CONTACT_ROWS] = rows
+    session.info[PLAIN_CONTACTS] = True
     session.info[PROFILES] = {}
     preload_searchable(session, contacts, lambda t: _of_contacts(t, contacts))
 
@@ -1346,13 +1337,25 @@ def _write_contacts(session: Session) -> None:
     """The batch's changed contacts, by key, each only in the columns whose value changed
     (storage/bulk.py `update_changed`: one UPDATE for the rows that change the same ones)."""
     rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
-    changed = [row for row in rows.values() if isinstance(row, ContactValues) and row.changed]
+    plain = [row for row in rows.values() if isinstance(row, ContactValues)]
+    table = cast(Table, Contact.__table__)
+    new = [row for row in plain if row.new]
+    insert_rows(
+        session,
+        table,
+        ("page_id", "psid", "profile_checked_at", *WRITTEN_COLUMNS),
+        [
+            (row.page_id, row.psid, row.profile_checked_at,
+             *(getattr(row, name) for name in WRITTEN_COLUMNS))
+            for row in new
+        ],
+    )  # fmt: skip
+    changed = [row for row in plain if row.changed and not row.new]
     values = [
         (row.page_id, row.psid, *(getattr(row, name) for name in WRITTEN_COLUMNS))
         for row in changed
     ]
     stored = [row.stored for row in changed]
-    table = cast(Table, Contact.__table__)
     update_changed(session, table, ("page_id", "psid"), WRITTEN_COLUMNS, values, stored)
 
 
@@ -1366,3 +1369,80 @@ def _write_due(session: Session, fired: list[DueRow]) -> None:
         ("status", "fired_at", "reason", "detail"),
         [(row.id, row.status, row.fired_at, row.reason, row.detail) for row in fired],
     )
+
+
+# issue 13: a batch of inbox events reads its events as plain values, as a batch of due
+# follow-ups does (F), and writes what deciding them changed with one statement for all
+# (`_write_events`): an ORM object per event cost its construction, an attribute event per
+# column set and its part of the unit of work's flush. `process_one` keeps the ORM object.
+_EVENT_COLUMNS = ("id", "page_id", "contact_id", "payload", "received_at", "next_attempt_at")
+
+
+@dataclass(slots=True)
+class EventRow:
+    """A pending inbox event as plain values: the columns deciding it reads, and those it
+    sets (`status`, `processed_at`; `error` and `notes` only when set: None leaves the
+    stored value, as an ORM object whose attribute was never set does)."""
+
+    id: int
+    page_id: str
+    contact_id: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+    next_attempt_at: datetime | None
+    status: str = "pending"
+    processed_at: datetime | None = None
+    error: str | None = None
+    notes: list[str] | None = None
+
+
+def _read_events(session: Session, contacts: list[tuple[str, str]], limit: int) -> list[EventRow]:
+    """The contacts' pending events, oldest first, at most `limit`, locked (waited for,
+    never skipped: a contact's earliest event must not be passed by a later one)."""
+    by_page: dict[str, list[str]] = {}
+    for page_id, contact_id in contacts:
+        by_page.setdefault(page_id, []).append(contact_id)
+    table = cast(Table, InboxEvent.__table__)
+    found = select_rows(
+        session, table, _EVENT_COLUMNS, "contact_id", by_page, by="page_id", lock="update",
+        convert=("payload", "received_at", "next_attempt_at"), equal={"status": "pending"},
+        order="id", limit=limit,
+    )  # fmt: skip
+    return [EventRow(*values) for values in found]
+
+
+def _write_events(session: Session, events: list[EventRow]) -> None:
+    """The decided events' status and time, one UPDATE per set of columns they change."""
+    groups: dict[tuple[bool, bool], list[tuple[Any, ...]]] = {}
+    for row in events:
+        if row.status == "pending":
+            continue  # not reached (a retry it waits for, or behind one)
+        values: tuple[Any, ...] = (row.id, row.status, row.processed_at)
+        if row.error is not None:
+            values += (row.error,)
+        if row.notes is not None:
+            values += (row.notes,)
+        groups.setdefault((row.error is not None, row.notes is not None), []).append(values)
+    table = cast(Table, InboxEvent.__table__)
+    for (error, notes), rows in groups.items():
+        columns = (
+            ("status", "processed_at")
+            + (("error",) if error else ())
+            + (("notes",) if notes else ())
+        )
+        update_rows(session, table, ("id",), columns, rows)
+
+
+def _keys_of_new(session: Session) -> dict[str, set[str]]:
+    """issue 13 (seventh session): the follow-up keys of the batch's new contacts, in one
+    query, so scheduling their first follow-up asks no question of its own
+    (`_scheduled_before`). New contacts only: a stored one may have a long history."""
+    rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
+    new = {psid for (_, psid), row in rows.items() if row is None and "|" not in psid}
+    keys: dict[str, set[str]] = {psid: set() for psid in new}
+    if new:
+        for contact_id, key in session.execute(
+            select(FollowUp.contact_id, FollowUp.key).where(FollowUp.contact_id.in_(new))
+        ):
+            keys[contact_id].add(key)
+    return keys
