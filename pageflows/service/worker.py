@@ -27,7 +27,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -115,7 +115,10 @@ EVENT_RETRY = (timedelta(seconds=1), timedelta(seconds=5))
 CANDIDATES = 500
 BATCH_CONTACTS = 100  # issue 13: C. Contacts decided per transaction
 PROFILE_THREADS = 4  # profile look-ups at once, before a batch's transaction
+AHEAD_PASSES = 3  # a batch's contacts checked ahead are forgotten after this many passes
 RECEIPT_KINDS = ("delivery", "read", "standby", "template_status")  # make no contact
+# New contacts' profiles, looked up (or being looked up) before their batch: wait, get them.
+Profiles = Callable[[], dict[tuple[str, str], Profile | None]]
 
 
 @dataclass
@@ -147,6 +150,11 @@ class Worker:
         self.stopping = threading.Event()  # set on SIGTERM: finish the current event, take no more
         self.unknown_pages: set[str] = set()  # told once per process, not once per event
         self.facts = FactsCache()  # each page's region, ad window and templates (facts.py)
+        self._profile_pool: ThreadPoolExecutor | None = None  # new contacts' look-ups
+        # Contacts of a batch to come, checked (and looked up when new) ahead of it: the
+        # pass that checked them, and the look-up (None: not new when checked).
+        self._ahead: dict[tuple[str, str], tuple[int, Future[Profile | None] | None]] = {}
+        self._passes = 0
 
     # ---------------------------------------------------------- inbox
 
@@ -188,10 +196,19 @@ class Worker:
             # same ones (a batch whose contacts are all held elsewhere decides nothing).
             start = random.randrange(len(batches))
             batches = batches[start:] + batches[:start]
-        for batch in batches:
+        self._passes += 1
+        for pair in [p for p, (at, _) in self._ahead.items() if at < self._passes - AHEAD_PASSES]:
+            del self._ahead[pair]  # looked up for a batch that never came (decided elsewhere)
+        for index, batch in enumerate(batches):
             if self.stopping.is_set() or done >= limit:
                 break
-            done += self.decide_batch(batch, limit - done)
+            profiles = self._start_profiles(batch)
+            if index + 1 < len(batches):
+                # issue 13: the next batch's new contacts are looked up while this one is
+                # decided, in this pass or the next (a pass of INBOX_PASS events often
+                # holds one batch): their Graph calls wait on the network, not on us.
+                self._look_up_ahead(batches[index + 1])
+            done += self.decide_batch(batch, limit - done, profiles)
         return done
 
     def process_contact(self, page_id: str, contact_id: str, now: datetime, limit: int) -> int:
@@ -254,7 +271,9 @@ class Worker:
 
     # ---------------------------------------------------------- batches (issue 13: C)
 
-    def decide_batch(self, contacts: list[tuple[str, str]], limit: int) -> int:
+    def decide_batch(
+        self, contacts: list[tuple[str, str]], limit: int, profiles: Profiles | None = None
+    ) -> int:
         """The pending events of up to `BATCH_CONTACTS` contacts, decided in ONE transaction.
 
         The guarantees are those of `process_one`, for many contacts at once: each
@@ -266,14 +285,15 @@ class Worker:
         event that waits for its retry keeps its later events behind it.
 
         Profile look-ups (Graph calls) for contacts not yet stored happen before,
-        outside the transaction, so a slow Graph API never holds locks open.
+        outside the transaction, so a slow Graph API never holds locks open
+        (`profiles`: started already, while the batch before was decided).
 
         Anything but the database being away (an event that raises while it is
         decided, a value the database refuses at commit) rolls the whole batch back
         and decides its contacts again one event per transaction (`process_contact`),
         the path that isolates the bad event: it waits for its retry, the others go on.
         """
-        profiles = self._profiles_before(contacts)
+        looked_up = (profiles or self._start_profiles(contacts))()
         try:
             with Session(self.engine) as session, session.begin():
                 taken = try_lock_contacts(session, contacts)
@@ -282,7 +302,7 @@ class Worker:
                 now = self.clock.now()  # under the locks, as in `process_one`
                 events = _read_events(session, taken, max(limit, 1))
                 _read_contacts(session, taken)
-                session.info[PROFILES] = profiles
+                session.info[PROFILES] = looked_up
                 session.info[KEYS_OF_NEW] = _keys_of_new(session)
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
                 done = 0
@@ -328,15 +348,44 @@ class Worker:
             done += self.process_contact(page_id, contact_id, self.clock.now(), limit - done)
         return done
 
-    def _profiles_before(
-        self, contacts: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], Profile | None]:
+    def _start_profiles(self, contacts: list[tuple[str, str]]) -> Profiles:
         """The names of the batch's contacts not stored yet, looked up before its transaction
-        (several at once): the event's transaction then makes no Graph call. A failed
-        look-up is None: that contact is greeted without a name, as before."""
+        (several at once, `PROFILE_THREADS`): the event's transaction then makes no Graph
+        call. A failed look-up is None: that contact is greeted without a name, as before.
+        Started here (or already, `_look_up_ahead`), waited for by calling what this
+        returns; a lone look-up is made in this thread (a lone event's answer waits for it
+        anyway). A contact checked ahead and found stored then is not asked about again:
+        one that is new after all (its row deleted meanwhile) is looked up when decided."""
+        looking: list[tuple[tuple[str, str], Future[Profile | None]]] = []
+        unchecked: list[tuple[str, str]] = []
+        for pair in contacts:
+            checked = self._ahead.pop(pair, None)
+            if checked is None:
+                unchecked.append(pair)
+            elif checked[1] is not None:
+                looking.append((pair, checked[1]))
+        missing = self._missing(unchecked)
+        if len(missing) == 1 and not looking:
+            found = {missing[0]: self._look_up(missing[0])}
+            return lambda: found
+        looking += [(pair, self._submit(pair)) for pair in missing]
+        if not looking:
+            return dict
+        return lambda: {pair: future.result() for pair, future in looking}
+
+    def _look_up_ahead(self, contacts: list[tuple[str, str]]) -> None:
+        """Check the contacts of a batch to come, and start looking up the new ones."""
+        unchecked = [pair for pair in contacts if pair not in self._ahead]
+        missing = set(self._missing(unchecked))
+        for pair in unchecked:
+            self._ahead[pair] = (self._passes, self._submit(pair) if pair in missing else None)
+
+    def _missing(self, contacts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The contacts (of configured pages) not stored yet whose pending events will make
+        one (not receipts alone), in the order given."""
         wanted = [(p, c) for p, c in contacts if p in self.pages]
         if not wanted:
-            return {}
+            return []
         # One statement, not two (the stored contacts, then those with an event that makes
         # a contact, not a receipt alone): a round trip fewer before a new contact's answer.
         stored = exists().where(
@@ -355,17 +404,15 @@ class Worker:
                     .distinct()
                 ).all()
             )
-        missing = [pair for pair in wanted if pair in needing]
-        if not missing:
-            return {}
+        return [pair for pair in wanted if pair in needing]
 
-        def look_up(pair: tuple[str, str]) -> Profile | None:
-            return self.pages[pair[0]].client.get_profile(pair[1])
+    def _look_up(self, pair: tuple[str, str]) -> Profile | None:
+        return self.pages[pair[0]].client.get_profile(pair[1])
 
-        if len(missing) == 1:
-            return {missing[0]: look_up(missing[0])}
-        with ThreadPoolExecutor(max_workers=min(PROFILE_THREADS, len(missing))) as pool:
-            return dict(zip(missing, pool.map(look_up, missing), strict=True))
+    def _submit(self, pair: tuple[str, str]) -> Future[Profile | None]:
+        if self._profile_pool is None:  # kept: a pool's threads cost a start per batch
+            self._profile_pool = ThreadPoolExecutor(PROFILE_THREADS, "pf-profile")
+        return self._profile_pool.submit(self._look_up, pair)
 
     @staticmethod
     def _contact_row(
