@@ -305,6 +305,8 @@ class Worker:
                 session.info[PROFILES] = looked_up
                 session.info[KEYS_OF_NEW] = _keys_of_new(session)
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
+                session.info[FOLLOW_UP_ROWS] = []  # so are these
+                session.info[arrivals.DEFERRED] = []  # and these
                 done = 0
                 waiting: set[tuple[str, str | None]] = set()
                 with session.no_autoflush:
@@ -324,6 +326,8 @@ class Worker:
                         done += 1
                 _write_contacts(session)
                 _write_events(session, events)
+                _write_follow_ups(session)
+                arrivals.write_deferred(session)
                 _write_outbox(session)
             if done:
                 self.on_queued()
@@ -476,6 +480,8 @@ class Worker:
         event = EVENTS.validate_python(row.payload)
         if not isinstance(event, MessageEvent | PostbackEvent):
             _write_outbox(session, keep=True)  # the paths below add or touch outbox rows too
+            _write_follow_ups(session)  # (and, as far as this batch knows, these)
+            arrivals.write_deferred(session)
         if isinstance(event, TemplateStatusEvent):
             return self._template_status(session, event, row.received_at)
         if event.kind in ("delivery", "read"):
@@ -903,7 +909,8 @@ class Worker:
         if _scheduled_before(session, effect.key):
             return
         if effect.purpose == "window_closing":
-            session.flush()  # a batch's earlier window_closing row is superseded too
+            _write_follow_ups(session)  # a batch's earlier window_closing row is superseded too
+            session.flush()
             session.execute(
                 update(FollowUp)
                 .where(
@@ -916,17 +923,16 @@ class Worker:
             )
             _supersede_due(session, page_id, contact_id)
         spec = effect.model_dump(mode="json", exclude={"origin", "kind"})
-        session.add(
-            FollowUp(
-                key=effect.key,
-                page_id=page_id,
-                contact_id=contact_id,
-                purpose=effect.purpose,
-                due_at=effect.due_at,
-                spec=spec,
-                status="pending",
-                created_at=now,
-            )
+        _add_follow_up(
+            session,
+            key=effect.key,
+            page_id=page_id,
+            contact_id=contact_id,
+            purpose=effect.purpose,
+            due_at=effect.due_at,
+            spec=spec,
+            status="pending",
+            created_at=now,
         )
 
     def not_scheduled(
@@ -939,20 +945,19 @@ class Worker:
         assert effect.key is not None
         if _scheduled_before(session, effect.key):
             return
-        session.add(
-            FollowUp(
-                key=effect.key,
-                page_id=page_id,
-                contact_id=contact_id,
-                purpose="follow_up",
-                due_at=effect.due_at or now,
-                spec={"origin": str(effect.origin) if effect.origin else None},
-                status="cancelled",
-                created_at=now,
-                fired_at=now,
-                reason=effect.reason[:32],
-                detail=effect.detail,
-            )
+        _add_follow_up(
+            session,
+            key=effect.key,
+            page_id=page_id,
+            contact_id=contact_id,
+            purpose="follow_up",
+            due_at=effect.due_at or now,
+            spec={"origin": str(effect.origin) if effect.origin else None},
+            status="cancelled",
+            created_at=now,
+            fired_at=now,
+            reason=effect.reason[:32],
+            detail=effect.detail,
         )
 
     # ---------------------------------------------------------- time
@@ -1493,3 +1498,46 @@ def _keys_of_new(session: Session) -> dict[str, set[str]]:
         ):
             keys[contact_id].add(key)
     return keys
+
+
+# issue 13: a batch of inbox events keeps the follow-ups it schedules as values and inserts
+# them with one statement (`_write_follow_ups`), in the order scheduled, as its outbox rows.
+# Written early when a statement must see them (a `window_closing` superseding the batch's
+# earlier one). Outside a batch (`process_one`, `fire_batch`) they are ORM objects still.
+FOLLOW_UP_ROWS = "pageflows.follow_up_rows"
+_FOLLOW_UP_COLUMNS = (
+    "key",
+    "page_id",
+    "contact_id",
+    "purpose",
+    "due_at",
+    "spec",
+    "status",
+    "created_at",
+    "fired_at",
+    "reason",
+    "detail",
+)
+
+
+def _add_follow_up(session: Session, **values: Any) -> None:
+    """Keep the follow-up for the batch's insert (`_write_follow_ups`), or add it now."""
+    deferred: list[dict[str, Any]] | None = session.info.get(FOLLOW_UP_ROWS)
+    if deferred is None:
+        session.add(FollowUp(**values))
+        return
+    deferred.append(values)
+
+
+def _write_follow_ups(session: Session) -> None:
+    """The batch's follow-ups deferred so far, in one statement, in the order scheduled."""
+    rows: list[dict[str, Any]] = session.info.get(FOLLOW_UP_ROWS) or []
+    if rows:
+        table = cast(Table, FollowUp.__table__)
+        insert_rows(
+            session,
+            table,
+            _FOLLOW_UP_COLUMNS,
+            [tuple(row.get(name) for name in _FOLLOW_UP_COLUMNS) for row in rows],
+        )
+        rows.clear()
