@@ -190,6 +190,9 @@ class Worker:
             # at a batch of its own, they lock different contacts instead of trying the
             # same ones (a batch whose contacts are all held elsewhere decides nothing).
             start = random.randrange(len(batches))
+            # But at the batch whose new contacts this process is looking up already (the
+            # one after its last batch of the pass before), itself a random one.
+            start = next((i for i, b in enumerate(batches) if b[0] in self._ahead), start)
             batches = batches[start:] + batches[:start]
         self._passes += 1
         for pair in [p for p, (at, _) in self._ahead.items() if at < self._passes - AHEAD_PASSES]:
