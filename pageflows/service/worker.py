@@ -207,6 +207,11 @@ class Worker:
                 # holds one batch): their Graph calls wait on the network, not on us.
                 self._look_up_ahead(batches[index + 1])
             done += self.decide_batch(batch, limit - done, profiles)
+        if self.stopping.is_set():  # no batch comes: the look-ups not started never start
+            for _, looking in self._ahead.values():
+                if looking is not None:
+                    looking.cancel()
+            self._ahead.clear()
         return done
 
     def process_contact(self, page_id: str, contact_id: str, now: datetime, limit: int) -> int:

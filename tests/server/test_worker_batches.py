@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
@@ -568,6 +569,44 @@ def test_follow_ups_fired_in_a_batch_store_what_one_at_a_time_stores(
         last = stored_as_contact_sees_it(svc, batch[4])
         assert last["tags"] == ["nudged"]
         assert last["fields"] == [("color", "blue"), ("stage", "late")]
+    finally:
+        svc.stop()
+
+
+def test_the_next_batch_s_new_contacts_are_looked_up_ahead_once_each_and_named(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: while a batch is decided, the next one's new contacts are looked up (a
+    pass of 20 events holds one batch of 10 two-event contacts here, so the look-ups
+    started in a pass serve the next): each is asked for once, and greeted by name."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        psids = [f"79{n:02d}" for n in range(30)]
+        for n, psid in enumerate(psids):
+            sim.control.add_contact(psid, first_name=f"P{n}")
+        client = svc.worker.pages[PAGE].client
+        real, asked = client.get_profile, []
+
+        def get_profile(psid: str) -> Any:
+            asked.append(psid)
+            return real(psid)
+
+        client.get_profile = get_profile  # type: ignore[method-assign]
+        for step in range(2):
+            for n, psid in enumerate(psids):
+                say(svc, psid, "count", 100 * step + n)
+        assert svc.worker.process_inbox(20) == 20
+        deadline = time.monotonic() + 10
+        while len(asked) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the next batch's look-ups run beside the worker
+        assert len(asked) == 20  # the 10 contacts decided, and the next 10
+        passes = 1
+        while svc.worker.process_inbox(20):
+            passes += 1
+        assert passes == 3
+        assert sorted(asked) == psids  # once each, none twice
+        got = decided(svc)
+        assert got == {psid: [f"first P{n}", f"again P{n}"] for n, psid in enumerate(psids)}
     finally:
         svc.stop()
 
