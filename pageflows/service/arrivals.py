@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, String, func, select
+from sqlalchemy import Engine, String, Table, func, select
 from sqlalchemy.orm import Session
 
 from pageflows.engine.events import (
@@ -30,6 +30,7 @@ from pageflows.engine.events import (
     Referral,
     ReferralIn,
 )
+from pageflows.service.storage.bulk import insert_rows
 from pageflows.service.storage.models import Arrival
 
 VIAS = ("link", "qr", "ad", "comment", "direct")
@@ -63,17 +64,38 @@ def record(session: Session, page_id: str, event: InboundEvent, is_new: bool) ->
     else:
         via, ref = ("comment" if isinstance(event, CommentIn) else "direct"), None
     source = referral.source if referral else None
-    arrival = Arrival(
-        page_id=page_id,
-        psid=event.contact_id,
-        ref=None if ref is None else ref[:_REF_LIMIT],
-        source=None if source is None else source[:_SOURCE_LIMIT],
-        via=via,
-        ref_missing=is_new and not ref and via != "comment",
-        at=event.timestamp,
-    )
+    values = {
+        "page_id": page_id,
+        "psid": event.contact_id,
+        "ref": None if ref is None else ref[:_REF_LIMIT],
+        "source": None if source is None else source[:_SOURCE_LIMIT],
+        "via": via,
+        "ref_missing": is_new and not ref and via != "comment",
+        "at": event.timestamp,
+    }
+    deferred: list[dict[str, Any]] | None = session.info.get(DEFERRED)
+    if deferred is not None:  # a worker's batch: written at its end (`write_deferred`)
+        deferred.append(values)
+        return None
+    arrival = Arrival(**values)
     session.add(arrival)
     return arrival
+
+
+# issue 13: a worker's batch of inbox events keeps its arrivals as values and inserts them
+# in one statement at its end (`write_deferred`), where an ORM object each cost its
+# construction and its part of the flush. Set by the batch (worker.py `decide_batch`).
+DEFERRED = "pageflows.arrival_rows"
+_COLUMNS = ("page_id", "psid", "ref", "source", "via", "ref_missing", "at")
+
+
+def write_deferred(session: Session) -> None:
+    """The batch's arrivals deferred so far, in one statement, in the order recorded."""
+    rows: list[dict[str, Any]] = session.info.get(DEFERRED) or []
+    if rows:
+        table = cast(Table, Arrival.__table__)
+        insert_rows(session, table, _COLUMNS, [tuple(row[c] for c in _COLUMNS) for row in rows])
+        rows.clear()
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,13 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, Table, and_, exists, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -115,7 +115,10 @@ EVENT_RETRY = (timedelta(seconds=1), timedelta(seconds=5))
 CANDIDATES = 500
 BATCH_CONTACTS = 100  # issue 13: C. Contacts decided per transaction
 PROFILE_THREADS = 4  # profile look-ups at once, before a batch's transaction
+AHEAD_PASSES = 3  # a batch's contacts checked ahead are forgotten after this many passes
 RECEIPT_KINDS = ("delivery", "read", "standby", "template_status")  # make no contact
+# New contacts' profiles, looked up (or being looked up) before their batch: wait, get them.
+Profiles = Callable[[], dict[tuple[str, str], Profile | None]]
 
 
 @dataclass
@@ -147,6 +150,11 @@ class Worker:
         self.stopping = threading.Event()  # set on SIGTERM: finish the current event, take no more
         self.unknown_pages: set[str] = set()  # told once per process, not once per event
         self.facts = FactsCache()  # each page's region, ad window and templates (facts.py)
+        self._profile_pool: ThreadPoolExecutor | None = None  # new contacts' look-ups
+        # Contacts of a batch to come, checked (and looked up when new) ahead of it: the
+        # pass that checked them, and the look-up (None: not new when checked).
+        self._ahead: dict[tuple[str, str], tuple[int, Future[Profile | None] | None]] = {}
+        self._passes = 0
 
     # ---------------------------------------------------------- inbox
 
@@ -166,12 +174,7 @@ class Worker:
         """
         now = self.clock.now()
         with self.single.connect() as connection:
-            rows = connection.execute(
-                select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id)
-                .where(InboxEvent.status == "pending")
-                .order_by(InboxEvent.id)
-                .limit(CANDIDATES)
-            ).all()
+            rows = connection.execute(_CANDIDATES).all()
         contacts: dict[tuple[str, str], int] = {}  # in the order of their earliest event
         done = 0
         for row_id, page_id, contact_id in rows:
@@ -187,11 +190,28 @@ class Worker:
             # at a batch of its own, they lock different contacts instead of trying the
             # same ones (a batch whose contacts are all held elsewhere decides nothing).
             start = random.randrange(len(batches))
+            # But at the batch whose new contacts this process is looking up already (the
+            # one after its last batch of the pass before), itself a random one.
+            start = next((i for i, b in enumerate(batches) if b[0] in self._ahead), start)
             batches = batches[start:] + batches[:start]
-        for batch in batches:
+        self._passes += 1
+        for pair in [p for p, (at, _) in self._ahead.items() if at < self._passes - AHEAD_PASSES]:
+            del self._ahead[pair]  # looked up for a batch that never came (decided elsewhere)
+        for index, batch in enumerate(batches):
             if self.stopping.is_set() or done >= limit:
                 break
-            done += self.decide_batch(batch, limit - done)
+            profiles = self._start_profiles(batch)
+            if index + 1 < len(batches):
+                # issue 13: the next batch's new contacts are looked up while this one is
+                # decided, in this pass or the next (a pass of INBOX_PASS events often
+                # holds one batch): their Graph calls wait on the network, not on us.
+                self._look_up_ahead(batches[index + 1])
+            done += self.decide_batch(batch, limit - done, profiles)
+        if self.stopping.is_set():  # no batch comes: the look-ups not started never start
+            for _, looking in self._ahead.values():
+                if looking is not None:
+                    looking.cancel()
+            self._ahead.clear()
         return done
 
     def process_contact(self, page_id: str, contact_id: str, now: datetime, limit: int) -> int:
@@ -254,7 +274,9 @@ class Worker:
 
     # ---------------------------------------------------------- batches (issue 13: C)
 
-    def decide_batch(self, contacts: list[tuple[str, str]], limit: int) -> int:
+    def decide_batch(
+        self, contacts: list[tuple[str, str]], limit: int, profiles: Profiles | None = None
+    ) -> int:
         """The pending events of up to `BATCH_CONTACTS` contacts, decided in ONE transaction.
 
         The guarantees are those of `process_one`, for many contacts at once: each
@@ -266,29 +288,28 @@ class Worker:
         event that waits for its retry keeps its later events behind it.
 
         Profile look-ups (Graph calls) for contacts not yet stored happen before,
-        outside the transaction, so a slow Graph API never holds locks open.
+        outside the transaction, so a slow Graph API never holds locks open
+        (`profiles`: started already, while the batch before was decided).
 
         Anything but the database being away (an event that raises while it is
         decided, a value the database refuses at commit) rolls the whole batch back
         and decides its contacts again one event per transaction (`process_contact`),
         the path that isolates the bad event: it waits for its retry, the others go on.
         """
-        profiles = self._profiles_before(contacts)
+        looked_up = (profiles or self._start_profiles(contacts))()
         try:
             with Session(self.engine) as session, session.begin():
                 taken = try_lock_contacts(session, contacts)
                 if not taken:
                     return 0
                 now = self.clock.now()  # under the locks, as in `process_one`
-                events = session.scalars(
-                    select(InboxEvent)
-                    .where(InboxEvent.status == "pending", _of_contacts(InboxEvent, taken))
-                    .order_by(InboxEvent.id)
-                    .limit(max(limit, 1))
-                    .with_for_update()
-                ).all()
-                self._preload_contacts(session, taken, profiles)
+                events = _read_events(session, taken, max(limit, 1))
+                _read_contacts(session, taken)
+                session.info[PROFILES] = looked_up
+                session.info[KEYS_OF_NEW] = _keys_of_new(session)
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
+                session.info[FOLLOW_UP_ROWS] = []  # so are these
+                session.info[arrivals.DEFERRED] = []  # and these
                 done = 0
                 waiting: set[tuple[str, str | None]] = set()
                 with session.no_autoflush:
@@ -306,6 +327,10 @@ class Worker:
                             row.error = f"stored event unreadable: {exc.errors()[:1]}"
                         row.processed_at = now
                         done += 1
+                _write_contacts(session)
+                _write_events(session, events)
+                _write_follow_ups(session)
+                arrivals.write_deferred(session)
                 _write_outbox(session)
             if done:
                 self.on_queued()
@@ -330,73 +355,64 @@ class Worker:
             done += self.process_contact(page_id, contact_id, self.clock.now(), limit - done)
         return done
 
-    def _profiles_before(
-        self, contacts: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], Profile | None]:
+    def _start_profiles(self, contacts: list[tuple[str, str]]) -> Profiles:
         """The names of the batch's contacts not stored yet, looked up before its transaction
-        (several at once): the event's transaction then makes no Graph call. A failed
-        look-up is None: that contact is greeted without a name, as before."""
+        (several at once, `PROFILE_THREADS`): the event's transaction then makes no Graph
+        call. A failed look-up is None: that contact is greeted without a name, as before.
+        Started here (or already, `_look_up_ahead`), waited for by calling what this
+        returns; a lone look-up is made in this thread (a lone event's answer waits for it
+        anyway). A contact checked ahead and found stored then is not asked about again:
+        one that is new after all (its row deleted meanwhile) is looked up when decided."""
+        looking: list[tuple[tuple[str, str], Future[Profile | None]]] = []
+        unchecked: list[tuple[str, str]] = []
+        for pair in contacts:
+            checked = self._ahead.pop(pair, None)
+            if checked is None:
+                unchecked.append(pair)
+            elif checked[1] is not None:
+                looking.append((pair, checked[1]))
+        missing = self._missing(unchecked)
+        if len(missing) == 1 and not looking:
+            found = {missing[0]: self._look_up(missing[0])}
+            return lambda: found
+        looking += [(pair, self._submit(pair)) for pair in missing]
+        if not looking:
+            return dict
+        return lambda: {pair: future.result() for pair, future in looking}
+
+    def _look_up_ahead(self, contacts: list[tuple[str, str]]) -> None:
+        """Check the contacts of a batch to come, and start looking up the new ones."""
+        unchecked = [pair for pair in contacts if pair not in self._ahead]
+        missing = set(self._missing(unchecked))
+        for pair in unchecked:
+            self._ahead[pair] = (self._passes, self._submit(pair) if pair in missing else None)
+
+    def _missing(self, contacts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The contacts (of configured pages) not stored yet whose pending events will make
+        one (not receipts alone), in the order given."""
         wanted = [(p, c) for p, c in contacts if p in self.pages]
         if not wanted:
-            return {}
-        # One statement, not two (the stored contacts, then those with an event that makes
-        # a contact, not a receipt alone): a round trip fewer before a new contact's answer.
-        stored = exists().where(
-            Contact.page_id == InboxEvent.page_id, Contact.psid == InboxEvent.contact_id
-        )
+            return []
+        pages = {page_id for page_id, _ in wanted}
         with self.single.connect() as connection:
-            needing = set(
-                connection.execute(
-                    select(InboxEvent.page_id, InboxEvent.contact_id)
-                    .where(
-                        InboxEvent.status == "pending",
-                        _of_contacts(InboxEvent, wanted),
-                        InboxEvent.kind.not_in(RECEIPT_KINDS),
-                        ~stored,
-                    )
-                    .distinct()
-                ).all()
-            )
-        missing = [pair for pair in wanted if pair in needing]
-        if not missing:
-            return {}
+            if len(pages) == 1:  # the statement built once, its values bound (issue 13)
+                found = connection.execute(
+                    _MISSING_OF_PAGE, {"page": wanted[0][0], "ids": [c for _, c in wanted]}
+                )
+            else:
+                found = connection.execute(
+                    _MISSING.where(_of_contacts(InboxEvent, wanted)).distinct()
+                )
+            needing = set(found.all())
+        return [pair for pair in wanted if pair in needing]
 
-        def look_up(pair: tuple[str, str]) -> Profile | None:
-            return self.pages[pair[0]].client.get_profile(pair[1])
+    def _look_up(self, pair: tuple[str, str]) -> Profile | None:
+        return self.pages[pair[0]].client.get_profile(pair[1])
 
-        if len(missing) == 1:
-            return {missing[0]: look_up(missing[0])}
-        with ThreadPoolExecutor(max_workers=min(PROFILE_THREADS, len(missing))) as pool:
-            return dict(zip(missing, pool.map(look_up, missing), strict=True))
-
-    @staticmethod
-    def _preload_contacts(
-        session: Session,
-        contacts: list[tuple[str, str]],
-        profiles: dict[tuple[str, str], Profile | None],
-    ) -> None:
-        """The batch's contact rows, locked, in one query; the session then answers
-        `_contact_row` from memory (a contact absent here is new: nobody else can
-        store it while we hold its lock)."""
-        rows: dict[tuple[str, str], Contact | None] = dict.fromkeys(contacts)
-        for row in session.scalars(
-            select(Contact).where(_of_contacts(Contact, contacts)).with_for_update()
-        ):
-            rows[(row.page_id, row.psid)] = row
-        session.info[CONTACT_ROWS] = rows
-        # issue 13 (seventh session): the follow-up keys of the batch's new contacts, in
-        # one query, so scheduling their first follow-up asks no question of its own
-        # (`_scheduled_before`). New contacts only: a stored one may have a long history.
-        new = {psid for (_, psid), row in rows.items() if row is None and "|" not in psid}
-        keys: dict[str, set[str]] = {psid: set() for psid in new}
-        if new:
-            for contact_id, key in session.execute(
-                select(FollowUp.contact_id, FollowUp.key).where(FollowUp.contact_id.in_(new))
-            ):
-                keys[contact_id].add(key)
-        session.info[KEYS_OF_NEW] = keys
-        session.info[PROFILES] = profiles
-        preload_searchable(session, contacts, lambda table: _of_contacts(table, contacts))
+    def _submit(self, pair: tuple[str, str]) -> Future[Profile | None]:
+        if self._profile_pool is None:  # kept: a pool's threads cost a start per batch
+            self._profile_pool = ThreadPoolExecutor(PROFILE_THREADS, "pf-profile")
+        return self._profile_pool.submit(self._look_up, pair)
 
     @staticmethod
     def _contact_row(
@@ -445,7 +461,7 @@ class Worker:
                 error,
             )
 
-    def _process(self, session: Session, row: InboxEvent, now: datetime) -> str:
+    def _process(self, session: Session, row: InboxEvent | EventRow, now: datetime) -> str:
         runtime = self.pages.get(row.page_id)
         if runtime is None:
             if row.page_id not in self.unknown_pages:
@@ -460,6 +476,8 @@ class Worker:
         event = EVENTS.validate_python(row.payload)
         if not isinstance(event, MessageEvent | PostbackEvent):
             _write_outbox(session, keep=True)  # the paths below add or touch outbox rows too
+            _write_follow_ups(session)  # (and, as far as this batch knows, these)
+            arrivals.write_deferred(session)
         if isinstance(event, TemplateStatusEvent):
             return self._template_status(session, event, row.received_at)
         if event.kind in ("delivery", "read"):
@@ -560,11 +578,14 @@ class Worker:
         row = self._contact_row(session, runtime.page_id, inner.sender_id)
         if row is None:
             return "ignored"
-        last = row.last_user_message_at
+        # A batch's row of plain values holds its state as text (the column
+        # `last_user_message_at` is always the state's own: `save_contact` writes both).
+        state = _parsed(row) if isinstance(row, ContactValues) else None
+        last = state.last_user_message_at if state is not None else row.last_user_message_at
         if last is None or inner.timestamp > last:
-            contact = ContactState.model_validate(row.state).model_copy(
-                update={"last_user_message_at": inner.timestamp}
-            )
+            if state is None:
+                state = ContactState.model_validate(row.state)
+            contact = state.model_copy(update={"last_user_message_at": inner.timestamp})
             self.save_contact(session, runtime.page_id, contact, now)
         return "done"
 
@@ -737,6 +758,22 @@ class Worker:
             row.updated_at = now
             copy_searchable(session, row, earlier, contact, last_message)
             return
+        if row is None and session.info.get(PLAIN_CONTACTS):
+            # issue 13: a batch's new contact as plain values too, inserted at its end
+            # (`_write_contacts`); the batch's next event of the contact finds it here.
+            row = ContactValues(
+                page_id,
+                contact.id,
+                JsonText(contact.model_dump_json()),
+                None,
+                last_user_message_at=contact.last_user_message_at,
+                updated_at=now,
+                new=True,
+                profile_checked_at=now,
+            )
+            session.info[CONTACT_ROWS][(page_id, contact.id)] = row
+            copy_searchable(session, row, None, contact, last_message)
+            return
         state = contact.model_dump(mode="json")
         if row is None:
             row = Contact(page_id=page_id, psid=contact.id, profile_checked_at=now)
@@ -868,7 +905,8 @@ class Worker:
         if _scheduled_before(session, effect.key):
             return
         if effect.purpose == "window_closing":
-            session.flush()  # a batch's earlier window_closing row is superseded too
+            _write_follow_ups(session)  # a batch's earlier window_closing row is superseded too
+            session.flush()
             session.execute(
                 update(FollowUp)
                 .where(
@@ -881,17 +919,16 @@ class Worker:
             )
             _supersede_due(session, page_id, contact_id)
         spec = effect.model_dump(mode="json", exclude={"origin", "kind"})
-        session.add(
-            FollowUp(
-                key=effect.key,
-                page_id=page_id,
-                contact_id=contact_id,
-                purpose=effect.purpose,
-                due_at=effect.due_at,
-                spec=spec,
-                status="pending",
-                created_at=now,
-            )
+        _add_follow_up(
+            session,
+            key=effect.key,
+            page_id=page_id,
+            contact_id=contact_id,
+            purpose=effect.purpose,
+            due_at=effect.due_at,
+            spec=spec,
+            status="pending",
+            created_at=now,
         )
 
     def not_scheduled(
@@ -904,20 +941,19 @@ class Worker:
         assert effect.key is not None
         if _scheduled_before(session, effect.key):
             return
-        session.add(
-            FollowUp(
-                key=effect.key,
-                page_id=page_id,
-                contact_id=contact_id,
-                purpose="follow_up",
-                due_at=effect.due_at or now,
-                spec={"origin": str(effect.origin) if effect.origin else None},
-                status="cancelled",
-                created_at=now,
-                fired_at=now,
-                reason=effect.reason[:32],
-                detail=effect.detail,
-            )
+        _add_follow_up(
+            session,
+            key=effect.key,
+            page_id=page_id,
+            contact_id=contact_id,
+            purpose="follow_up",
+            due_at=effect.due_at or now,
+            spec={"origin": str(effect.origin) if effect.origin else None},
+            status="cancelled",
+            created_at=now,
+            fired_at=now,
+            reason=effect.reason[:32],
+            detail=effect.detail,
         )
 
     # ---------------------------------------------------------- time
@@ -1141,6 +1177,32 @@ PROFILES = "pageflows.profiles"
 SCHEDULED = "pageflows.scheduled"
 # The follow-up keys stored for each of the batch's new contacts (read in one query).
 KEYS_OF_NEW = "pageflows.keys_of_new"
+# The batch's contacts are plain values (`_read_contacts`): a new one is too (`save_contact`).
+PLAIN_CONTACTS = "pageflows.plain_contacts"
+
+
+# issue 13: the statements every pass runs, built once (their values bound per call): a
+# lone event's pass built and coerced each anew, a fifth of its SQLAlchemy time.
+_CANDIDATES = (
+    select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id)
+    .where(InboxEvent.status == "pending")
+    .order_by(InboxEvent.id)
+    .limit(CANDIDATES)
+)
+# New contacts: one statement, not two (the stored contacts, then those with an event that
+# makes a contact, not a receipt alone): a round trip fewer before a new contact's answer.
+_MISSING = select(InboxEvent.page_id, InboxEvent.contact_id).where(
+    InboxEvent.status == "pending",
+    InboxEvent.kind.not_in(RECEIPT_KINDS),
+    ~exists().where(Contact.page_id == InboxEvent.page_id, Contact.psid == InboxEvent.contact_id),
+)
+_MISSING_OF_PAGE = _MISSING.where(
+    InboxEvent.page_id == bindparam("page"),
+    InboxEvent.contact_id.in_(bindparam("ids", expanding=True)),
+).distinct()
+_KEYS_OF = select(FollowUp.contact_id, FollowUp.key).where(
+    FollowUp.contact_id.in_(bindparam("ids", expanding=True))
+)
 
 
 def _batches(contacts: dict[tuple[str, str], int], limit: int) -> list[list[tuple[str, str]]]:
@@ -1331,6 +1393,7 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
             page_id, psid, JsonText(stored[0]), stored[last_message], stored=stored
         )
     session.info[CONTACT_ROWS] = rows
+    session.info[PLAIN_CONTACTS] = True
     session.info[PROFILES] = {}
     preload_searchable(session, contacts, lambda t: _of_contacts(t, contacts))
 
@@ -1346,13 +1409,25 @@ def _write_contacts(session: Session) -> None:
     """The batch's changed contacts, by key, each only in the columns whose value changed
     (storage/bulk.py `update_changed`: one UPDATE for the rows that change the same ones)."""
     rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
-    changed = [row for row in rows.values() if isinstance(row, ContactValues) and row.changed]
+    plain = [row for row in rows.values() if isinstance(row, ContactValues)]
+    table = cast(Table, Contact.__table__)
+    new = [row for row in plain if row.new]
+    insert_rows(
+        session,
+        table,
+        ("page_id", "psid", "profile_checked_at", *WRITTEN_COLUMNS),
+        [
+            (row.page_id, row.psid, row.profile_checked_at,
+             *(getattr(row, name) for name in WRITTEN_COLUMNS))
+            for row in new
+        ],
+    )  # fmt: skip
+    changed = [row for row in plain if row.changed and not row.new]
     values = [
         (row.page_id, row.psid, *(getattr(row, name) for name in WRITTEN_COLUMNS))
         for row in changed
     ]
     stored = [row.stored for row in changed]
-    table = cast(Table, Contact.__table__)
     update_changed(session, table, ("page_id", "psid"), WRITTEN_COLUMNS, values, stored)
 
 
@@ -1366,3 +1441,121 @@ def _write_due(session: Session, fired: list[DueRow]) -> None:
         ("status", "fired_at", "reason", "detail"),
         [(row.id, row.status, row.fired_at, row.reason, row.detail) for row in fired],
     )
+
+
+# issue 13: a batch of inbox events reads its events as plain values, as a batch of due
+# follow-ups does (F), and writes what deciding them changed with one statement for all
+# (`_write_events`): an ORM object per event cost its construction, an attribute event per
+# column set and its part of the unit of work's flush. `process_one` keeps the ORM object.
+_EVENT_COLUMNS = ("id", "page_id", "contact_id", "payload", "received_at", "next_attempt_at")
+
+
+@dataclass(slots=True)
+class EventRow:
+    """A pending inbox event as plain values: the columns deciding it reads, and those it
+    sets (`status`, `processed_at`; `error` and `notes` only when set: None leaves the
+    stored value, as an ORM object whose attribute was never set does)."""
+
+    id: int
+    page_id: str
+    contact_id: str | None
+    payload: dict[str, Any]
+    received_at: datetime
+    next_attempt_at: datetime | None
+    status: str = "pending"
+    processed_at: datetime | None = None
+    error: str | None = None
+    notes: list[str] | None = None
+
+
+def _read_events(session: Session, contacts: list[tuple[str, str]], limit: int) -> list[EventRow]:
+    """The contacts' pending events, oldest first, at most `limit`, locked (waited for,
+    never skipped: a contact's earliest event must not be passed by a later one)."""
+    by_page: dict[str, list[str]] = {}
+    for page_id, contact_id in contacts:
+        by_page.setdefault(page_id, []).append(contact_id)
+    table = cast(Table, InboxEvent.__table__)
+    found = select_rows(
+        session, table, _EVENT_COLUMNS, "contact_id", by_page, by="page_id", lock="update",
+        convert=("payload", "received_at", "next_attempt_at"), equal={"status": "pending"},
+        order="id", limit=limit,
+    )  # fmt: skip
+    return [EventRow(*values) for values in found]
+
+
+def _write_events(session: Session, events: list[EventRow]) -> None:
+    """The decided events' status and time, one UPDATE per set of columns they change."""
+    groups: dict[tuple[bool, bool], list[tuple[Any, ...]]] = {}
+    for row in events:
+        if row.status == "pending":
+            continue  # not reached (a retry it waits for, or behind one)
+        values: tuple[Any, ...] = (row.id, row.status, row.processed_at)
+        if row.error is not None:
+            values += (row.error,)
+        if row.notes is not None:
+            values += (row.notes,)
+        groups.setdefault((row.error is not None, row.notes is not None), []).append(values)
+    table = cast(Table, InboxEvent.__table__)
+    for (error, notes), rows in groups.items():
+        columns = (
+            ("status", "processed_at")
+            + (("error",) if error else ())
+            + (("notes",) if notes else ())
+        )
+        update_rows(session, table, ("id",), columns, rows)
+
+
+def _keys_of_new(session: Session) -> dict[str, set[str]]:
+    """issue 13 (seventh session): the follow-up keys of the batch's new contacts, in one
+    query, so scheduling their first follow-up asks no question of its own
+    (`_scheduled_before`). New contacts only: a stored one may have a long history."""
+    rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
+    new = {psid for (_, psid), row in rows.items() if row is None and "|" not in psid}
+    keys: dict[str, set[str]] = {psid: set() for psid in new}
+    if new:
+        for contact_id, key in session.execute(_KEYS_OF, {"ids": list(new)}):
+            keys[contact_id].add(key)
+    return keys
+
+
+# issue 13: a batch of inbox events keeps the follow-ups it schedules as values and inserts
+# them with one statement (`_write_follow_ups`), in the order scheduled, as its outbox rows.
+# Written early when a statement must see them (a `window_closing` superseding the batch's
+# earlier one). Outside a batch (`process_one`, `fire_batch`) they are ORM objects still.
+FOLLOW_UP_ROWS = "pageflows.follow_up_rows"
+_FOLLOW_UP_COLUMNS = (
+    "key",
+    "page_id",
+    "contact_id",
+    "purpose",
+    "due_at",
+    "spec",
+    "status",
+    "created_at",
+    "fired_at",
+    "reason",
+    "detail",
+)
+
+
+def _add_follow_up(session: Session, **values: Any) -> None:
+    """Keep the follow-up for the batch's insert (`_write_follow_ups`), or add it now."""
+    deferred: list[dict[str, Any]] | None = session.info.get(FOLLOW_UP_ROWS)
+    if deferred is None:
+        session.add(FollowUp(**values))
+        return
+    deferred.append(values)
+
+
+def _write_follow_ups(session: Session) -> None:
+    """The batch's follow-ups deferred so far, in one statement, in the order scheduled."""
+    rows: list[dict[str, Any]] = session.info.get(FOLLOW_UP_ROWS) or []
+    if rows:
+        table = cast(Table, FollowUp.__table__)
+        insert_rows(
+            session,
+            table,
+            _FOLLOW_UP_COLUMNS,
+            [tuple(row.get(name) for name in _FOLLOW_UP_COLUMNS) for row in rows],
+        )
+        rows.clear()

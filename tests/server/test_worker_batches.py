@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
@@ -570,6 +571,110 @@ def test_follow_ups_fired_in_a_batch_store_what_one_at_a_time_stores(
         assert last["fields"] == [("color", "blue"), ("stage", "late")]
     finally:
         svc.stop()
+
+
+def test_the_next_batch_s_new_contacts_are_looked_up_ahead_once_each_and_named(
+    database_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: while a batch is decided, the next one's new contacts are looked up (a
+    pass of 20 events holds one batch of 10 two-event contacts here, so the look-ups
+    started in a pass serve the next): each is asked for once, and greeted by name."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START))
+    try:
+        psids = [f"79{n:02d}" for n in range(30)]
+        for n, psid in enumerate(psids):
+            sim.control.add_contact(psid, first_name=f"P{n}")
+        client = svc.worker.pages[PAGE].client
+        real, asked = client.get_profile, []
+
+        def get_profile(psid: str) -> Any:
+            asked.append(psid)
+            return real(psid)
+
+        client.get_profile = get_profile  # type: ignore[method-assign]
+        for step in range(2):
+            for n, psid in enumerate(psids):
+                say(svc, psid, "count", 100 * step + n)
+        assert svc.worker.process_inbox(20) == 20
+        deadline = time.monotonic() + 10
+        while len(asked) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the next batch's look-ups run beside the worker
+        assert len(asked) == 20  # the 10 contacts decided, and the next 10
+        passes = 1
+        while svc.worker.process_inbox(20):
+            passes += 1
+        assert passes == 3
+        assert sorted(asked) == psids  # once each, none twice
+        got = decided(svc)
+        assert got == {psid: [f"first P{n}", f"again P{n}"] for n, psid in enumerate(psids)}
+    finally:
+        svc.stop()
+
+
+def test_inbox_events_decided_in_a_batch_store_what_one_at_a_time_stores(
+    database_url: str, sim: RunningSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """issue 13: a batch of inbox events reads its events and contacts as plain values and
+    writes them, its new contacts, follow-ups and arrivals with one statement each: every
+    column of the contacts (new ones: inserted by the batch), their follow-ups (a window
+    closing superseded by the contact's next message in the same batch), tags, fields,
+    arrivals, outbox rows and the events themselves is what one event per transaction
+    (the ORM path a failed batch falls back to) stores."""
+    svc = service(database_url, sim, tmp_path, FakeClock(START), STATEFUL_FLOW)
+    try:
+        batch = [f"77{n:02d}" for n in range(len(SAYINGS))]
+        alone = [f"78{n:02d}" for n in range(len(SAYINGS))]
+        for group in (batch, alone):
+            for n, psid in enumerate(group):
+                sim.control.add_contact(psid, first_name=f"N{n}")
+                for step, text in enumerate(SAYINGS[n]):
+                    say(svc, psid, text, 10 * n + step)
+        events = sum(len(saying) for saying in SAYINGS)
+        assert svc.worker.decide_batch([(PAGE, p) for p in batch], 100) == events
+        assert "could not be decided together" not in caplog.text  # not the fallback path
+        assert svc.worker._one_at_a_time([(PAGE, p) for p in alone], 100) == events
+        for one, other in zip(batch, alone, strict=True):
+            assert stored_as_contact_sees_it(svc, one) == stored_as_contact_sees_it(svc, other)
+            assert stored_raw(svc, one) == stored_raw(svc, other)  # the very text of a time
+            assert arrivals_and_events_raw(svc, one) == arrivals_and_events_raw(svc, other)
+        assert outbox_as_contact_sees_it(svc, batch) == outbox_as_contact_sees_it(svc, alone)
+        first = stored_as_contact_sees_it(svc, batch[2])
+        assert first["contact"]["first_name"] == "N2"  # its profile, looked up before
+        assert first["tags"] == ["old"]
+        assert first["fields"] == [("color", "red")]
+        quiet = stored_as_contact_sees_it(svc, batch[3])
+        assert [(f["purpose"], f["status"]) for f in quiet["follow_ups"]] == [
+            ("follow_up", "pending"),
+            ("window_closing", "superseded"),  # by "hello"'s, in the same batch
+            ("window_closing", "pending"),
+        ]
+        raw = arrivals_and_events_raw(svc, batch[1])
+        assert [row["via"] for row in raw["arrivals"]] == ["direct"]
+        assert [row["status"] for row in raw["inbox"]] == ["done", "done"]
+    finally:
+        svc.stop()
+
+
+def arrivals_and_events_raw(svc: Service, psid: str) -> dict[str, list[dict[str, Any]]]:
+    """The contact's arrival and inbox rows as the database holds them, as `stored_raw`."""
+    got: dict[str, list[dict[str, Any]]] = {}
+    with svc.engine.connect() as connection:
+        for table, column, columns in (
+            ("arrivals", "psid", "page_id, ref, source, via, ref_missing, at"),
+            ("inbox", "contact_id", "status, processed_at, error, attempts, notes, kind"),
+        ):
+            rows = connection.execute(
+                text(f"SELECT {columns} FROM {table} WHERE {column} = :psid ORDER BY id"),
+                {"psid": psid},
+            ).mappings()
+            got[table] = [
+                {
+                    key: json.loads(value) if key == "notes" and isinstance(value, str) else value
+                    for key, value in row.items()
+                }
+                for row in rows
+            ]
+    return got
 
 
 def test_only_new_contacts_with_an_event_that_makes_them_are_looked_up_once(

@@ -80,6 +80,9 @@ def select_rows(
     lock: Lock = None,
     text: Sequence[str] = (),
     convert: Sequence[str] = (),
+    equal: Mapping[str, Any] | None = None,
+    order: str | None = None,
+    limit: int | None = None,
 ) -> Sequence[Sequence[Any]]:
     """The rows of `table` whose `key` is one of `wanted`'s values, each as a tuple of
     `columns`: with `by`, `wanted` maps each value of the column `by` to the keys wanted
@@ -89,7 +92,8 @@ def select_rows(
     in `text` comes as its stored text (PostgreSQL's `::text`), not decoded; a column in
     `convert` as SQLAlchemy reads it (its type's result processor: an aware UTC time, a
     decoded JSON value); the others as the driver gives them (what `update_changed`
-    compares a row's new values with).
+    compares a row's new values with). `equal`: columns the rows must also equal (ANDed
+    with the keys); `order` and `limit`: `ORDER BY` that column, at most `limit` rows.
 
     Why not a SQLAlchemy `select`: its row objects and a processor call per column
     cost more than the decision a due follow-up then takes (issue 13: F2)."""
@@ -113,8 +117,19 @@ def select_rows(
         where.append(")" if by is not None else "")
         where.append(" OR ")
     where.pop()  # the last OR
+    if equal:
+        mark = "%s" if postgresql else "?"
+        where.insert(0, "(")
+        where.append(")")
+        for name, value in equal.items():
+            where.append(f" AND {name} = {mark}")
+            params.append(value)
     names = ", ".join(f"{name}::text" if postgresql and name in text else name for name in columns)
     sql = f"SELECT {names} FROM {table.name} WHERE {''.join(where)}"
+    if order is not None:
+        sql += f" ORDER BY {order}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     if postgresql and lock is not None:
         sql += " FOR UPDATE SKIP LOCKED" if lock == "skip_locked" else " FOR UPDATE"
     rows = connection.exec_driver_sql(sql, tuple(params)).fetchall()

@@ -60,6 +60,10 @@ class ContactValues:
     parsed: ContactState | None = None
     changed: bool = False
     stored: list[Any] = field(default_factory=list)  # WRITTEN_COLUMNS as the driver read them
+    # A contact a batch of inbox events meets first (worker.py `save_contact`): inserted at
+    # the batch's end with every column, its profile checked at `profile_checked_at`.
+    new: bool = False
+    profile_checked_at: datetime | None = None
 
 
 # What `save_contact` and `copy_searchable` write (all but the key and profile_checked_at).
