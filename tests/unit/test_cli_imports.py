@@ -66,3 +66,19 @@ def test_the_probe_sees_a_command_that_needs_the_server(tmp_path: Path) -> None:
     code, heavy, _ = loaded_by(["serve", "--help"], tmp_path)
     assert code == 0
     assert {"flask", "sqlalchemy", "pageflows.engine.policy"} <= set(heavy)
+
+
+def test_a_command_finds_the_collector_as_it_was_before_its_module_was_imported() -> None:
+    """The collector is paused while a command's module is imported, then restored."""
+    probe = (
+        "import gc, click\n"
+        "from pageflows.cli import main\n"
+        "for name, on in (('check', True), ('policy', False)):\n"
+        "    gc.enable() if on else gc.disable()\n"
+        "    assert main.get_command(click.Context(main), name) is not None\n"
+        "    print(name, gc.isenabled())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert run.stdout.split("\n")[:2] == ["check True", "policy False"]
