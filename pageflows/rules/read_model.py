@@ -40,8 +40,10 @@ from pageflows.rules.trusted import (
     KEYWORD_FIELDS,
     NAME_FIELDS,
     QUICK_FIELDS,
+    REF_FIELDS,
     SEND_FIELDS,
     SET_FIELDS,
+    SPAN_FIELDS,
     STEP_FIELDS,
     TARGET_FIELDS,
     TARGET_IN_FLOW_FIELDS,
@@ -203,7 +205,8 @@ class _Maker(_Reader):
         if word == "ref":
             if self.word() == "missing":
                 self.at += 1
-                return m.RefMissingTrigger(span=self.span_from(first))
+                missing = {"span": self.span_from(first), "kind": "ref_missing"}
+                return trusted(m.RefMissingTrigger, missing, SPAN_FIELDS)
             ref = self.unquoted(self.string_piece())
             if values.ref_problem(ref):
                 _give_up()
@@ -216,9 +219,12 @@ class _Maker(_Reader):
                 self.at += 1
                 if source == "chat_plugin":
                     self.skip("WORD", "plugin")
-            return m.RefTrigger(span=self.span_from(first), ref=ref, source=source)
+            ref_trigger: dict[str, Any] = {"span": self.span_from(first), "kind": "ref"}
+            ref_trigger["ref"], ref_trigger["source"] = ref, source
+            return trusted(m.RefTrigger, ref_trigger, REF_FIELDS)
         if word == "message":
-            return m.MessageTrigger(span=self.span_from(first))
+            message = {"span": self.span_from(first), "kind": "message"}
+            return trusted(m.MessageTrigger, message, SPAN_FIELDS)
         _give_up()
 
     def make_step(self) -> m.Step:
