@@ -47,6 +47,7 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 # with it (see above). Its keys are the callers' constants (and the few subsets of a
 # Diagnostic's fields that second_core.py sends back): a few dozen at most.
 _GIVEN: dict[frozenset[str], set[str]] = {}
+_FROZEN: dict[type[BaseModel], bool] = {}
 
 
 def trusted(cls: type[Model], values: dict[str, Any], given: frozenset[str]) -> Model:
@@ -59,11 +60,15 @@ def trusted(cls: type[Model], values: dict[str, Any], given: frozenset[str]) -> 
         return cls(**{name: values[name] for name in given})
     node = _new(cls)
     _set(node, "__dict__", values)
-    shared = _GIVEN.get(given) if cls.model_config.get("frozen") else None
-    if shared is None:
+    frozen = _FROZEN.get(cls)
+    if frozen is None:  # once a class: `cls.model_config` goes through pydantic's metaclass
+        frozen = _FROZEN[cls] = bool(cls.model_config.get("frozen"))
+    if frozen:
+        shared = _GIVEN.get(given)
+        if shared is None:
+            shared = _GIVEN[given] = set(given)
+    else:
         shared = set(given)
-        if cls.model_config.get("frozen"):
-            _GIVEN[given] = shared
     _set_fields_set(node, shared)
     _set_extra(node, None)
     _set_private(node, None)
