@@ -8,7 +8,6 @@ duplicates, Facebook's limits and policy) is in checks/.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,8 +26,10 @@ from pageflows.rules.trusted import (
     KEYWORD_FIELDS,
     NAME_FIELDS,
     QUICK_FIELDS,
+    REF_FIELDS,
     SEND_FIELDS,
     SET_FIELDS,
+    SPAN_FIELDS,
     STEP_FIELDS,
     TARGET_FIELDS,
     TARGET_IN_FLOW_FIELDS,
@@ -49,6 +50,13 @@ Node = Tree[Token] | Token
 # the flow's (only build.py makes flows) and the keyword modes it trusts are here.
 _KEYWORD_MODES = frozenset({"exact", "starts", "contains"})
 _FLOW = frozenset({"name", "path", "triggers", "steps", "broadcasts"})
+# The triggers that are only a span (and their kind).
+_SIMPLE: dict[str, type[m.Trigger]] = {
+    "t_ref_missing": m.RefMissingTrigger,
+    "t_get_started": m.GetStartedTrigger,
+    "t_first_message": m.FirstMessageTrigger,
+    "t_message": m.MessageTrigger,
+}
 
 
 # Span(path, line, col, end_line, end_col) is this tuple (source.py).
@@ -355,7 +363,10 @@ class Builder:
             if len(kids) > 1:
                 words = [str(t) for t in kids[1].children[0].children]
                 source = "chat_plugin" if words[0] == "chat" else words[0]
-            return m.RefTrigger(span=span, ref=ref, source=cast(m.RefSource | None, source))
+            # issue 13: A: made as validation makes it (`source` is one of the grammar's
+            # words): `check` of clean flows then builds no validator (trusted.py).
+            ref_trigger = {"span": span, "kind": "ref", "ref": ref, "source": source}
+            return trusted(m.RefTrigger, ref_trigger, REF_FIELDS)
         if kind == "t_comment":
             post_id: str | None = None
             containing: tuple[str, ...] = ()
@@ -385,13 +396,9 @@ class Builder:
                     ),
                 )
             return m.WindowClosingTrigger(span=span, before=before or 0, before_text=text)
-        simple: dict[str, Callable[..., m.Trigger]] = {
-            "t_ref_missing": m.RefMissingTrigger,
-            "t_get_started": m.GetStartedTrigger,
-            "t_first_message": m.FirstMessageTrigger,
-            "t_message": m.MessageTrigger,
-        }
-        return simple[kind](span=span)
+        simple = _SIMPLE[kind]  # issue 13: A: as validation makes it, as above
+        only_span = {"span": span, "kind": simple.model_fields["kind"].default}
+        return trusted(simple, only_span, SPAN_FIELDS)
 
     # ------------------------------------------------------------ actions
 

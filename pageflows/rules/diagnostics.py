@@ -106,7 +106,8 @@ class Code(StrEnum):
 
 
 class Diagnostic(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # issue 13: A: its validator built with the first finding (source.py's SourceFile).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: Code
     severity: Severity

@@ -13,6 +13,7 @@ from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warni
 from pageflows.rules.model import Flow
 from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.parse import parse_bytes
+from pageflows.rules.read_model import one_load
 from pageflows.rules.source import SourceFile, Span
 
 SUFFIX = ".flow"
@@ -72,12 +73,13 @@ def load_texts(
     diagnostics: list[Diagnostic] = []
     flows: list[Flow] = []
     sources: dict[str, SourceFile] = {}
-    for path, data in texts.items():
-        parsed = parse_bytes(path, data)
-        sources[path] = parsed.source
-        flow, found = build_flow(parsed, Path(path).stem)
-        flows.append(flow)
-        diagnostics += found or _empty(flow)  # issue 12: B
+    with one_load():  # issue 13: A: the texts' parts shared within this load only
+        for path, data in texts.items():
+            parsed = parse_bytes(path, data)
+            sources[path] = parsed.source
+            flow, found = build_flow(parsed, Path(path).stem)
+            flows.append(flow)
+            diagnostics += found or _empty(flow)  # issue 12: B
     # issue 13: A: compiled once, here; the trigger checks read the same program
     # (they judge it even when other findings are errors, so it is built anyway).
     compiled, found = compile_and_check(

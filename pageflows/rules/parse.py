@@ -32,6 +32,10 @@ from pageflows.rules import model as m
 from pageflows.rules import read_block, read_model, slips
 from pageflows.rules.diagnostics import Code, Diagnostic, error
 from pageflows.rules.source import SourceFile, Span
+from pageflows.rules.trusted import trusted
+
+# A decoded file's fields, both given (issue 13: A: made as validation makes it).
+_SOURCE_FIELDS = frozenset({"path", "text"})
 
 MAX_FILE_BYTES = 1_000_000
 TAB_WIDTH = 4
@@ -317,7 +321,7 @@ def decode(path: str, data: bytes) -> tuple[SourceFile | None, list[Diagnostic]]
             )
         ]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return SourceFile(path=path, text=text), []
+    return trusted(SourceFile, {"path": path, "text": text}, _SOURCE_FIELDS), []
 
 
 def _indent_of(line: str) -> str:
@@ -488,7 +492,8 @@ def parse_bytes(path: str, data: bytes) -> Parsed:
     source, problems = decode(path, data)
     if source is None:
         lost = (Unread(1, ("*",)),)  # issue 12: A
-        return Parsed(SourceFile(path=path, text=""), (), tuple(problems), lost)
+        empty = trusted(SourceFile, {"path": path, "text": ""}, _SOURCE_FIELDS)
+        return Parsed(empty, (), tuple(problems), lost)
     return parse_source(source)
 
 

@@ -24,6 +24,8 @@ class, fields and their order, fields given, values and their exact types.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -38,8 +40,10 @@ from pageflows.rules.trusted import (
     KEYWORD_FIELDS,
     NAME_FIELDS,
     QUICK_FIELDS,
+    REF_FIELDS,
     SEND_FIELDS,
     SET_FIELDS,
+    SPAN_FIELDS,
     STEP_FIELDS,
     TARGET_FIELDS,
     TARGET_IN_FLOW_FIELDS,
@@ -54,9 +58,27 @@ _new_span = tuple.__new__
 # A text's parts (`parse_template`) by its text: the same quick reply titles and
 # messages come back throughout a Page's flows, and the parts hold no position,
 # only frozen values, so one tuple of them serves every equal text. Bounded, so a
-# long-lived process that reloads its flows keeps no more than this many.
+# long-lived process that reloads its flows keeps no more than this many; emptied
+# when a load ends (`one_load`).
 _TEMPLATES: dict[str, tuple[m.TemplatePart, ...]] = {}
 MAX_TEMPLATES = 4096
+
+
+@contextmanager
+def one_load() -> Iterator[None]:
+    """The texts' parts are shared within one load of flows, not kept from one to the next.
+
+    Why (issue 13: A): kept, a load found the parts of the texts an earlier load
+    read (the benchmark's 1,000 triggers after its 10,000: a twentieth of its
+    reading saved, so the ratio of the two sizes said more than the work), and a
+    long-lived process held up to 4,096 texts' parts of flows it no longer runs.
+    """
+    _TEMPLATES.clear()
+    try:
+        yield
+    finally:
+        _TEMPLATES.clear()
+
 
 TopNode = m.TriggerBlock | m.Step
 
@@ -183,7 +205,8 @@ class _Maker(_Reader):
         if word == "ref":
             if self.word() == "missing":
                 self.at += 1
-                return m.RefMissingTrigger(span=self.span_from(first))
+                missing = {"span": self.span_from(first), "kind": "ref_missing"}
+                return trusted(m.RefMissingTrigger, missing, SPAN_FIELDS)
             ref = self.unquoted(self.string_piece())
             if values.ref_problem(ref):
                 _give_up()
@@ -196,9 +219,12 @@ class _Maker(_Reader):
                 self.at += 1
                 if source == "chat_plugin":
                     self.skip("WORD", "plugin")
-            return m.RefTrigger(span=self.span_from(first), ref=ref, source=source)
+            ref_trigger: dict[str, Any] = {"span": self.span_from(first), "kind": "ref"}
+            ref_trigger["ref"], ref_trigger["source"] = ref, source
+            return trusted(m.RefTrigger, ref_trigger, REF_FIELDS)
         if word == "message":
-            return m.MessageTrigger(span=self.span_from(first))
+            message = {"span": self.span_from(first), "kind": "message"}
+            return trusted(m.MessageTrigger, message, SPAN_FIELDS)
         _give_up()
 
     def make_step(self) -> m.Step:

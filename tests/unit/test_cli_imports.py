@@ -24,12 +24,20 @@ try:
 except SystemExit as end:
     code = end.code
 heavy = sorted(name for name in {heavy!r} if name in sys.modules)
-print(json.dumps({{"exit": code, "heavy": heavy}}), file=sys.stderr)
+# A validator built looks for pydantic plugins among the installed packages (issue 13: A).
+plugins = "pydantic.plugin._loader" in sys.modules
+print(json.dumps({{"exit": code, "heavy": heavy, "plugins": plugins}}), file=sys.stderr)
 """
 
 
 def loaded_by(args: list[str], cwd: Path) -> tuple[int, list[str], str]:
     """Run `pageflows ARGS` in a new interpreter: its exit code, the heavy modules it loaded."""
+    code, heavy, _, out = probed(args, cwd)
+    return code, heavy, out
+
+
+def probed(args: list[str], cwd: Path) -> tuple[int, list[str], bool, str]:
+    """`loaded_by`, and whether any pydantic validator was built (plugins looked for)."""
     run = subprocess.run(
         [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
         capture_output=True,
@@ -39,7 +47,7 @@ def loaded_by(args: list[str], cwd: Path) -> tuple[int, list[str], str]:
         check=False,
     )
     report = json.loads(run.stderr.strip().splitlines()[-1])
-    return report["exit"], report["heavy"], run.stdout
+    return report["exit"], report["heavy"], report["plugins"], run.stdout
 
 
 def test_check_loads_no_server_modules(tmp_path: Path) -> None:
@@ -66,3 +74,40 @@ def test_the_probe_sees_a_command_that_needs_the_server(tmp_path: Path) -> None:
     code, heavy, _ = loaded_by(["serve", "--help"], tmp_path)
     assert code == 0
     assert {"flask", "sqlalchemy", "pageflows.engine.policy"} <= set(heavy)
+
+
+def test_a_command_finds_the_collector_as_it_was_before_its_module_was_imported() -> None:
+    """The collector is paused while a command's module is imported, then restored."""
+    probe = (
+        "import gc, click\n"
+        "from pageflows.cli import main\n"
+        "for name, on in (('check', True), ('policy', False)):\n"
+        "    gc.enable() if on else gc.disable()\n"
+        "    assert main.get_command(click.Context(main), name) is not None\n"
+        "    print(name, gc.isenabled())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert run.stdout.split("\n")[:2] == ["check True", "policy False"]
+
+
+def test_check_of_clean_flows_builds_no_validator(tmp_path: Path) -> None:
+    """issue 13: A: the nodes, files and triggers of clean flows are made as validation
+    makes them (rules/trusted.py), so pydantic never scans the installed packages'
+    entry points for plugins (~40 ms of the command); a finding builds its validator."""
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "shop.flow").write_text(
+        'on keyword "hi":\n    send "Hello"\n\non ref "x" from ads:\n    goto s\n\n'
+        "on ref missing:\n    goto s\n\non message:\n    goto s\n\n"
+        'step s:\n    send "Hi"\n',
+        encoding="utf-8",
+    )
+    code, _, plugins, out = probed(["check", "--as-of", "2026-11-28", str(flows)], tmp_path)
+    assert code == 0 and "no problems" in out, out
+    assert plugins is False
+    (flows / "shop.flow").write_text('on keyword "hi":\n    sned "Hello"\n', encoding="utf-8")
+    code, _, plugins, out = probed(["check", str(flows)], tmp_path)
+    assert code == 1 and "PF010" in out
+    assert plugins is True

@@ -233,3 +233,16 @@ def test_texts_read_again_share_their_parts_and_the_memo_stays_bounded(
     for _ in range(3):
         assert same_as_the_tree(chunk)
         assert len(read_model._TEMPLATES) <= 3
+
+
+def test_a_load_shares_texts_parts_across_its_files_and_keeps_none_after_it() -> None:
+    """issue 13: A: the memo of texts' parts lives for one load (`read_model.one_load`)."""
+    text = 'on keyword "{n}":\n    send "Hi {{contact.first_name|there}}!"\n'
+    files = {f"f{n}.flow": text.format(n=n).encode() for n in range(2)}
+    result = load_texts(files, date(2026, 11, 28), check_tag, (), RULES.token_regions)
+    first, second = (cast(m.SendText, f.triggers[0].body[0]).text for f in result.flows)
+    assert first.parts is second.parts
+    assert read_model._TEMPLATES == {}
+    again = load_texts(files, date(2026, 11, 28), check_tag, (), RULES.token_regions)
+    assert cast(m.SendText, again.flows[0].triggers[0].body[0]).text.parts is not first.parts
+    assert read_model._TEMPLATES == {}

@@ -87,3 +87,30 @@ def test_a_trusted_node_is_an_ordinary_frozen_node() -> None:
     text = block.body[0].text  # type: ignore[union-attr]
     assert text.model_copy(update={"raw": "x"}).raw == "x"
     assert text.raw == "Hi {contact.first_name}"
+
+
+def test_nodes_sharing_their_set_of_given_fields_do_not_see_each_other_change() -> None:
+    """issue 13: A: trusted nodes of the same fields share one `model_fields_set`."""
+    flow, _ = built("two.flow", b'on keyword "a":\n    goto s\n\non keyword "b":\n    goto s\n')
+    first, second = (block.body[0] for block in flow.triggers)
+    assert isinstance(first, m.Goto) and isinstance(second, m.Goto)
+    given = set(second.model_fields_set)
+    with pytest.raises(ValueError, match="frozen"):
+        first.span = second.span  # type: ignore[misc]
+    copied = first.model_copy(update={"span": second.span})
+    copied.model_fields_set.add("whatever")
+    for other in (first.model_copy(), first.model_copy(deep=True)):
+        other.model_fields_set.add("whatever")
+    assert second.model_fields_set == given == first.model_fields_set
+    assert m.Goto.model_construct(span=first.span, target=first.target).model_fields_set == given
+
+
+def test_only_frozen_models_share_their_set_of_given_fields() -> None:
+    class Open(BaseModel):
+        name: str = ""
+
+    one = trusted.trusted(Open, {"name": "a"}, frozenset({"name"}))
+    two = trusted.trusted(Open, {"name": "b"}, frozenset({"name"}))
+    assert one.model_fields_set is not two.model_fields_set
+    one.name = "c"
+    assert two.model_fields_set == {"name"}
