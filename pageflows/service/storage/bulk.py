@@ -210,20 +210,33 @@ def _update(
     if connection.dialect.name == "postgresql":
         sets = ", ".join(f"{name} = {_pg_value(table.c[name])}" for name in columns)
         match = " AND ".join(f"t.{name} = v.{name}" for name in keys)
-        # The keys again as arrays the table's index is searched by: joined to the
-        # document alone, the planner (which guesses 100 rows for any document) scanned
-        # the whole table for every batch.
+        # The keys again, as the table's index is searched by: joined to the document
+        # alone, the planner (which guesses 100 rows for any document) scanned the whole
+        # table for every batch. The first of several keys (a contact's page) as one value
+        # per statement, the last as an array: with both as arrays the planner costed the
+        # primary key's two-array search above another index's range over the page and
+        # read every row of the page for every batch (issue 13: F3).
+        *leading, last = keys
         found = " AND ".join(
-            f"t.{name} = ANY(ARRAY(SELECT (e->>'{name}')::{_pg_type(table.c[name])}"
-            " FROM json_array_elements(%(rows)s::json) AS e))"
-            for name in keys
+            [f"t.{name} = %(key_{name})s" for name in leading]
+            + [
+                f"t.{last} = ANY(ARRAY(SELECT (e->>'{last}')::{_pg_type(table.c[last])}"
+                " FROM json_array_elements(%(rows)s::json) AS e))"
+            ]
         )
         sql = (
             f"UPDATE {table.name} AS t SET {sets}"
             f" FROM json_to_recordset(%(rows)s::json) AS v({_pg_columns(table, every)})"
             f" WHERE {match} AND {found}"
         )
-        connection.exec_driver_sql(sql, {"rows": _pg_document(table, every, values)})
+        count = len(leading)
+        groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        for row in values:
+            groups.setdefault(row[:count], []).append(row)
+        for lead, rows in groups.items():
+            params = {f"key_{name}": value for name, value in zip(leading, lead, strict=True)}
+            params["rows"] = _pg_document(table, every, rows)
+            connection.exec_driver_sql(sql, params)
         return
     sets = ", ".join(f"{name} = ?" for name in columns)
     match = " AND ".join(f"{name} = ?" for name in keys)
