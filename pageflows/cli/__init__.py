@@ -99,21 +99,26 @@ class LazyGroup(click.Group):
             if cmd_name in SERVICES and threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGTERM, _stopped_while_starting)
             module, attribute = COMMANDS[cmd_name]
-            with _collector_off():
+            with collector_paused():
                 command = getattr(importlib.import_module(module), attribute)
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
 
 @contextmanager
-def _collector_off() -> Iterator[None]:
-    """issue 13: A. The cyclic garbage collector paused while a command's module is imported.
+def collector_paused(freeze: bool = False) -> Iterator[None]:
+    """issue 13: A. Python's cyclic garbage collector off while a command's module is
+    imported, and (`check`) while the flows are checked; its state restored after.
 
     Why: importing `check`'s modules (pydantic, the model's classes and their schemas,
-    click, lark) makes a few hundred thousand objects that live as long as the
-    process, and almost none is garbage; the collector ran ~90 times over them as
-    they grew (~20 ms of `check`'s start-up). Its state is restored afterwards, so a
-    command that wants it (every service) has it as before.
+    click, lark) makes a few hundred thousand objects that live as long as the process,
+    and reading 10,000 triggers a few million (syntax trees, model nodes) that all stay
+    alive until the check ends; almost none is part of a cycle to collect, yet the
+    collector rescanned them as they grew (~20 ms of `check`'s start-up; about half of
+    the check's time). `freeze`: the objects made meanwhile are frozen before it is on
+    again: all still "young" to the collector, its first collection would scan them all
+    at once (0.4 s at 10,000 triggers); frozen, they are left to reference counting,
+    which frees them as before.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -121,6 +126,8 @@ def _collector_off() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if freeze:
+                gc.freeze()
             gc.enable()
 
 

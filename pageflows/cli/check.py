@@ -15,17 +15,14 @@ the same day (a finding located in the settings file).
 
 from __future__ import annotations
 
-import gc
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import click
 
-from pageflows.cli import nothing_left_but_freeing
+from pageflows.cli import collector_paused, nothing_left_but_freeing
 from pageflows.cli.page_facts import (
     config_lookup_option,
     find_config,
@@ -99,29 +96,6 @@ def check_with_settings(
     return LoadResult(program, diagnostics, sources, result.flows), files
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """issue 13: A. Python's cyclic garbage collector off while the flows are checked.
-
-    Why: reading 10,000 triggers makes a few million small objects that all stay
-    alive until the check ends (syntax trees, model nodes), and none is part of a
-    cycle to collect; the collector still rescanned them as they grew, about
-    half of the check's time. The command ends soon after; it is on again then.
-    The objects made meanwhile are frozen first (issue 13: A): all still "young"
-    to the collector, the first collection after it is on again scanned them all
-    at once (0.4 s at 10,000 triggers); frozen, they are left to reference
-    counting, which frees them as before.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.freeze()
-            gc.enable()
-
-
 @click.command()
 @click.argument(
     "paths",
@@ -160,7 +134,7 @@ def check(
     clock: Clock = ctx.obj if isinstance(ctx.obj, Clock) else SystemClock()
     day = parse_day(as_of) if as_of is not None else clock.now().date()
     # issue 12: B: no path checks the current folder, as `pageflows test` does.
-    with collector_paused():
+    with collector_paused(freeze=True):
         result, files = check_with_settings(list(paths) or ["."], day, config_path)
         if output_format == "json":
             click.echo(render_json(result.diagnostics))

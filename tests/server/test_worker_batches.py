@@ -584,14 +584,7 @@ def test_the_next_batch_s_new_contacts_are_looked_up_ahead_once_each_and_named(
         psids = [f"79{n:02d}" for n in range(30)]
         for n, psid in enumerate(psids):
             sim.control.add_contact(psid, first_name=f"P{n}")
-        client = svc.worker.pages[PAGE].client
-        real, asked = client.get_profile, []
-
-        def get_profile(psid: str) -> Any:
-            asked.append(psid)
-            return real(psid)
-
-        client.get_profile = get_profile  # type: ignore[method-assign]
+        asked = profiles_asked(svc)
         for step in range(2):
             for n, psid in enumerate(psids):
                 say(svc, psid, "count", 100 * step + n)
@@ -686,14 +679,7 @@ def test_only_new_contacts_with_an_event_that_makes_them_are_looked_up_once(
     try:
         for psid, name in (("7001", "Ana"), ("7004", "Di"), ("7005", "Ed")):
             sim.control.add_contact(psid, first_name=name)
-        client = svc.worker.pages[PAGE].client
-        real, asked = client.get_profile, []
-
-        def get_profile(psid: str) -> Any:
-            asked.append(psid)
-            return real(psid)
-
-        client.get_profile = get_profile  # type: ignore[method-assign]
+        asked = profiles_asked(svc)
         say(svc, "7001", "count", 0)
         assert drain(svc) == 1 and asked == ["7001"]
         say(svc, "7001", "count", 1)
@@ -709,3 +695,16 @@ def test_only_new_contacts_with_an_event_that_makes_them_are_looked_up_once(
         assert decided(svc) == {"7001": ["first Ana", "again Ana"], "7004": ["first Di"]}
     finally:
         svc.stop()
+
+
+def profiles_asked(svc: Any) -> list[str]:
+    """The contacts whose profile the worker asks the Graph API for, in order, from now."""
+    client = svc.worker.pages[PAGE].client
+    real, asked = client.get_profile, []
+
+    def get_profile(psid: str) -> Any:
+        asked.append(psid)
+        return real(psid)
+
+    client.get_profile = get_profile
+    return asked
