@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -187,7 +187,9 @@ def test_postgres_connections_are_held_one_a_thread_and_closed_with_the_engine(
     def post(thread: int) -> None:
         for n in range(3):
             assert store_batch(engine, a_batch(f"m_{thread}_{n}"), NOW) == 1
-            backends.setdefault(thread, set()).add(inbox._held_postgres(engine).backend)
+            held = inbox._held_postgres(engine)
+            assert held is not None
+            backends.setdefault(thread, set()).add(held.backend)
 
     threads = [threading.Thread(target=post, args=(t,)) for t in range(3)]
     for thread in threads:
@@ -198,9 +200,35 @@ def test_postgres_connections_are_held_one_a_thread_and_closed_with_the_engine(
     assert len(set().union(*backends.values())) == 3
     held = [each.driver for each in inbox._PG_HELD[engine].open]
     assert len(held) == 3
+    assert engine.pool.checkedout() == 3  # in the pool's count: no connection beyond it
     engine.dispose()
     assert all(driver.closed for driver in held)
     assert store_batch(engine, a_batch("m_after"), NOW) == 1
+    engine.dispose()
+
+
+def test_threads_beyond_half_the_pool_store_through_the_pool(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held connections are checked out of the engine's pool, at most HELD_MAX of them: a
+    thread beyond that holds none and its events are stored all the same."""
+    monkeypatch.setattr(inbox, "HELD_MAX", 1)
+    engine = make_engine(postgres_url, pre_ping=False)
+    upgrade(engine)
+    held: list[object] = []
+
+    def post(name: str) -> None:
+        assert store_batch(engine, a_batch(name), NOW) == 1
+        held.append(inbox._held_postgres(engine))
+
+    for name in ("m_first", "m_second"):
+        thread = threading.Thread(target=post, args=(name,))
+        thread.start()
+        thread.join()
+    assert held[0] is not None and held[1] is None
+    assert engine.pool.checkedout() == 1
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(InboxEvent)).scalar() == 2
     engine.dispose()
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from pageflows.service.storage.database import own_backends
+from pageflows.service.storage.database import POOL_SIZE, own_backends
 from pageflows.service.storage.models import InboxEvent
 from pageflows.service.wake import INBOX
 
@@ -263,6 +263,8 @@ def _run_postgres(engine: Engine, sql: str, values: dict[str, Any] | list[Any]) 
     """
     dbapi = engine.dialect.loaded_dbapi
     held = _held_postgres(engine)
+    if held is None:
+        return None  # half the pool is held by other threads: the reference path
     driver, cursor = held.driver, held.cursor
     try:
         cursor.execute(sql, values)
@@ -288,12 +290,17 @@ class _PgConnection:
     driver: Any
     cursor: Any
     backend: int
+    pooled: Any  # the pool's handle on it: checked out for as long as it is held
 
 
 class _PostgresHeld:
     """An engine's driver connections for the direct insert: one per thread of the web
-    process, held between requests outside the pool, in autocommit for good, each with
-    its cursor.
+    process, held between requests, in autocommit for good, each with its cursor.
+
+    Held checked out of the engine's pool, so they count in its size (`POOL_SIZE`): a
+    web process opens no more connections than before (a CI run of the whole suite
+    found PostgreSQL's 100 taken when they were held beside the pool). At most half the
+    pool is held (`HELD_MAX`); a thread beyond that inserts through the reference path.
 
     Why: taken from the pool and handed back for every request (the pool's checkout and
     return, its reset, a new cursor, autocommit on and off again) the insert cost 2-2.5
@@ -309,12 +316,14 @@ class _PostgresHeld:
 
 
 _PG_HELD: weakref.WeakKeyDictionary[Engine, _PostgresHeld] = weakref.WeakKeyDictionary()
+HELD_MAX = POOL_SIZE // 2  # the rest of the pool: health checks, the reference path
 _PG_HELD_LOCK = threading.Lock()
 
 
-def _held_postgres(engine: Engine) -> _PgConnection:
-    """This thread's connection of `engine`, opened at first use: taken from the
-    pool (its connect events run: the backend is tracked) and detached from it."""
+def _held_postgres(engine: Engine) -> _PgConnection | None:
+    """This thread's connection of `engine`, taken from the pool at first use (its
+    connect events run: the backend is tracked) and kept checked out; None when half
+    the pool is held already."""
     holder = _PG_HELD.get(engine)
     if holder is None:
         with _PG_HELD_LOCK:
@@ -325,19 +334,21 @@ def _held_postgres(engine: Engine) -> _PgConnection:
     held: _PgConnection | None = getattr(holder.local, "held", None)
     if held is not None:
         return held
+    with holder.lock:
+        if len(holder.open) >= HELD_MAX:
+            return None
     try:
         pooled = engine.raw_connection()
     except engine.dialect.loaded_dbapi.Error as exc:
         raise _wrapped(engine, exc, None, None) from exc
-    pooled.detach()
     driver: Any = pooled.dbapi_connection
     try:
         driver.autocommit = True
-        held = _PgConnection(driver, driver.cursor(), driver.info.backend_pid)
+        held = _PgConnection(driver, driver.cursor(), driver.info.backend_pid, pooled)
     except Exception:
         with contextlib.suppress(Exception):
             own_backends(engine).discard(driver.info.backend_pid)
-            driver.close()
+            pooled.invalidate()
         raise
     holder.local.held = held
     with holder.lock:
@@ -359,6 +370,8 @@ def _drop_postgres(engine: Engine, held: _PgConnection) -> None:
 def _close_postgres(engine: Engine, held: _PgConnection) -> None:
     own_backends(engine).discard(held.backend)
     with contextlib.suppress(Exception):  # already broken: closed is what we want
+        held.pooled.invalidate()  # closed, and its place in the pool free again
+    with contextlib.suppress(Exception):
         held.driver.close()
 
 
