@@ -37,7 +37,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import requests
 from results import Results, arguments, ratio_at_least, ratio_at_most
+
+from pageflows.ports import free_port
 
 PAGE = "104123456789012"
 TOKEN = "bench-broadcast-token"
@@ -165,12 +166,6 @@ def child(command: list[str], stdout: Any = subprocess.PIPE) -> Iterator[subproc
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

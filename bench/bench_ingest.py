@@ -64,6 +64,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.results import Results, arguments, ratio_at_least, value_at_most
+from pageflows.ports import free_port
 
 HOST = "127.0.0.1"
 PAGE = "104123456789012"
@@ -310,12 +311,6 @@ def environment(database_url: str) -> dict[str, str]:
         "PAGEFLOWS_PAGE_ID": PAGE,
         "PAGEFLOWS_PAGE_TOKEN": "bench-page-token",
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

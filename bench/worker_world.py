@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pageflows.clock import FakeClock  # noqa: E402
+from pageflows.ports import free_port  # noqa: E402
 from pageflows.serve import Service, build_service  # noqa: E402
 from pageflows.service.config import PageConfig, Settings  # noqa: E402
 from pageflows.service.storage.inbox import store_batch  # noqa: E402
@@ -249,12 +249,6 @@ def store(engine: Any, items: list[dict[str, Any]], received_at: datetime, batch
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from pageflows import ports
 from pageflows.clock import Clock
 from pageflows.engine.policy import RULES, check_tag
 from pageflows.rules.diagnostics import Code
@@ -363,11 +364,9 @@ def ensure_free(host: str, port: int, option: str = "--port") -> None:
 
 
 def free_port(host: str) -> int:
-    """A port nothing listens on now (for `--port 0`)."""
+    """A port nothing listens on now, out of clients' way (for `--port 0`; see ports.py)."""
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((host, 0))
-            return int(probe.getsockname()[1])
+        return ports.free_port(host)
     except OSError as exc:
         raise ListenError(f"cannot listen on {host}: {exc.strerror or exc}; check --host") from None
 

@@ -79,7 +79,8 @@ def serve(
         if not isinstance(loaded, list):
             raise click.ClickException(f"{templates_file}: expected a JSON list of templates")
         declared.extend(loaded)
-    app = create_app(SimState())
+    state = SimState()
+    app = create_app(state)
     registered = app.test_client().post(
         "/_sim/pages",
         json={"page_id": page_id, "token": token, "app_secret": app_secret,
@@ -101,6 +102,7 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
+        state.stopping.set()
         server.stop()
 
 

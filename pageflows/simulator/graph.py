@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import time
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -199,7 +198,7 @@ def _apply_faults(state: SimState, scope: str) -> None:
         elif applies and faults.fail_until is not None and state.clock.now() < faults.fail_until:
             failure = errors.fault(faults.code, faults.subcode, faults.status)
     if delay > 0:
-        time.sleep(delay)  # outside the lock: other requests keep flowing
+        state.stopping.wait(delay)  # outside the lock: other requests keep flowing
     if failure is not None:
         raise failure
 

@@ -258,5 +258,6 @@ def running_simulator(
     try:
         yield RunningSimulator(f"{root}/{version}", root, server.port, state, SimControl(root))
     finally:
+        state.stopping.set()
         server.stop()
         thread.join(timeout=5)

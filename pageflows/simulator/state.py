@@ -201,6 +201,9 @@ class SimState:
         self.oauth_codes: dict[str, dict[str, Any]] = {}
         self.user_tokens: dict[str, dict[str, Any]] = {}
         self.dead_tokens: set[str] = set()
+        # Set when the server stops: a call held by a `slow` fault ends at once, as a hung
+        # call does when Facebook's side goes away, instead of holding the stop for its delay.
+        self.stopping = threading.Event()
 
     def new_template_id(self) -> str:
         with self.lock:

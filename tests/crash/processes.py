@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,18 +23,14 @@ from typing import IO, Any
 
 import requests
 
+from pageflows.ports import free_port
+
 GRAPH_VERSION = "v25.0"
 HOST = "127.0.0.1"
 # werkzeug's access log line: "POST /v25.1002/me/messages?access_token=... HTTP/1.1" 200
 ACCESS_LINE = re.compile(
     r'"(?:\x1b\[[0-9;]*m)*[A-Z]+ /(v\d+\.\d+)(/[^?\s]*)\S* HTTP/[\d.]+(?:\x1b\[[0-9;]*m)*" (\d{3})'
 )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def pageflows_command() -> list[str]:

@@ -20,6 +20,7 @@ import requests
 from click.testing import CliRunner, Result
 
 from pageflows.cli import main
+from pageflows.ports import free_port
 
 FACEBOOK = {
     "PAGEFLOWS_PAGE_ID": "104123456789012",
@@ -65,13 +66,6 @@ def one_error_line(result: Result, *words: str) -> str:
     for word in words:
         assert word in lines[0], lines[0]
     return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 # ------------------------------------------------------------ no sandbox unless asked

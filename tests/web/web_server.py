@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from service_world import SECRET, signature
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pageflows.ports import free_port
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.migrate import upgrade
 from pageflows.service.storage.models import InboxEvent
@@ -32,12 +32,6 @@ from pageflows.web import WebOptions, spawn, stop, wait_listening
 HOST = "127.0.0.1"
 PAGE = "104123456789012"
 CLOSE = {"Connection": "close"}  # a kept-alive connection would hold a stop for 2 s
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def environment(database_url: str) -> dict[str, str]:
