@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from typing import Any
 
 import pytest
 import requests
 from click.testing import CliRunner
-from sim_helpers import TOKEN, Receiver
+from sim_helpers import TOKEN, Receiver, serving
 
 from pageflows.cli.simulator import simulator
 from pageflows.simulator import RunningSimulator
@@ -78,28 +74,10 @@ def test_no_simulator_is_a_clean_error() -> None:
 
 
 def test_serve_starts_with_a_demo_page() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    code = "from pageflows.cli.simulator import simulator; simulator()"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port), "--token", "t0k"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                url = f"http://127.0.0.1:{port}/v25.0/me"
-                response = requests.get(url, params={"access_token": "t0k"}, timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "simulator did not start"
-                time.sleep(0.1)
+    with serving() as root:
+        url = f"{root}/v25.0/me"
+        response = requests.get(url, params={"access_token": "t0k"}, timeout=5)
         assert response.json() == {"id": "104123456789012", "name": "Simulated Page"}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_describe_shows_an_opt_in_request_and_how_to_accept_it() -> None:

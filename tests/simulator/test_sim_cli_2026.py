@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from click.testing import CliRunner
-from sim_helpers import PSID, TOKEN, Receiver, signed_json
+from sim_helpers import PSID, TOKEN, Receiver, serving, signed_json
 
 from pageflows.cli.simulator import describe, simulator
 from pageflows.simulator import RunningSimulator
@@ -89,33 +85,6 @@ def test_describe_a_template_entry() -> None:
         "shown": {"text": "Hi Ann", "buttons": [{"type": "POSTBACK", "text": "Stop"}]},
     }
     assert describe(entry) == ["[UTILITY t] Hi Ann", "[Stop]"]
-
-
-@contextmanager
-def serving(*args: str) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    code = "from pageflows.cli.simulator import simulator; simulator()"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port), "--token", "t0k", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        root = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                requests.get(f"{root}/_sim/pages", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.communicate()[0]
-                assert time.monotonic() < deadline, "simulator did not start"
-                time.sleep(0.1)
-        yield root
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_serve_with_region_ad_window_and_templates(tmp_path: Path) -> None:
