@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table
@@ -259,12 +259,11 @@ def _as_arrays(
     value: a batch's rows mostly carry the same few (its `now`), and the conversion (to
     UTC, to text on SQLite) is a pure function of the value."""
     arrays: list[list[Any]] = []
-    for index, name in enumerate(columns):
-        convert = _converter(dialect, table.c[name])
+    for index, (convert, is_time) in enumerate(_conversions(dialect, table, tuple(columns))):
         values = [row[index] for row in rows]
         if convert is None:
             arrays.append(values)
-        elif isinstance(_impl(table.c[name]), DateTime):
+        elif is_time:
             memo: dict[Any, Any] = {None: convert(None)}
             arrays.append(
                 [memo[v] if v in memo else memo.setdefault(v, convert(v)) for v in values]
@@ -272,6 +271,30 @@ def _as_arrays(
         else:
             arrays.append([convert(value) for value in values])
     return arrays
+
+
+# The sets of columns remembered (a batch updates the columns that changed: a few sets).
+COLUMN_SETS = 1024
+
+
+# issue 13 (ninth session): what a statement's columns need, worked out once per table and
+# columns rather than on every call: a lone event's pass asked SQLAlchemy's column
+# collection ~190 times and `isinstance` ~1,000 times for the same answers.
+@lru_cache(maxsize=COLUMN_SETS)
+def _conversions(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[tuple[Convert | None, bool], ...]:
+    """Each column's conversion for the driver (`_converter`) and whether it is a time."""
+    return tuple(
+        (_converter(dialect, table.c[name]), isinstance(_impl(table.c[name]), DateTime))
+        for name in columns
+    )
+
+
+@lru_cache(maxsize=COLUMN_SETS)
+def _time_indexes(table: Table, columns: tuple[str, ...]) -> tuple[int, ...]:
+    """The positions of the columns that hold a time."""
+    return tuple(i for i, name in enumerate(columns) if isinstance(_impl(table.c[name]), DateTime))
 
 
 @cache
@@ -295,7 +318,7 @@ def _pg_document(table: Table, columns: Sequence[str], values: list[tuple[Any, .
     where it dumped an array element by element in Python (five times slower than all
     the rest); a time as ISO text with its offset, a JSON value as its text (cast back
     by `_pg_value`)."""
-    times = [i for i, name in enumerate(columns) if isinstance(_impl(table.c[name]), DateTime)]
+    times = _time_indexes(table, tuple(columns))
     if not times:
         return _DOCUMENT.encode([dict(zip(columns, row, strict=True)) for row in values])
     # A time's text worked out once per batch and value: a batch's rows mostly carry the
@@ -324,9 +347,15 @@ _DOCUMENT = json.JSONEncoder(separators=(",", ":"))
 
 def _pg_columns(table: Table, columns: Sequence[str]) -> str:
     """`json_to_recordset`'s column list: each column as the document holds it."""
+    return _pg_column_list(table, tuple(columns))
+
+
+@lru_cache(maxsize=COLUMN_SETS)
+def _pg_column_list(table: Table, columns: tuple[str, ...]) -> str:
     return ", ".join(f"{name} {_pg_type(table.c[name])}" for name in columns)
 
 
+@cache
 def _pg_value(column: Column[Any]) -> str:
     """The document's value as the column's: JSON from its text (the text kept as is)."""
     return f"v.{column.name}::json" if isinstance(_impl(column), JSON) else f"v.{column.name}"
