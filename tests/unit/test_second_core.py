@@ -58,7 +58,7 @@ def always_fork(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     monkeypatch.setattr(checks, "FORK_FROM_BLOCKS", 0)
     monkeypatch.setattr(checks, "can_fork", lambda: hasattr(os, "fork"))
     answered: list[bool] = []
-    answer = second_core.Child._answer
+    answer = second_core.Child._answer  # what answer() and result() read
 
     def recorded(child: second_core.Child) -> second_core.Found | None:
         found = answer(child)
