@@ -66,14 +66,14 @@ def lexing_ahead(texts: dict[str, bytes], second_core: bool) -> Iterator[Ahead]:
         return
     paths = list(texts)
     total = sum(len(data) for data in texts.values())
-    if total < FROM_BYTES:
-        yield Ahead()
-        return
-    # The child's files: the last ones, up to its share of the bytes.
+    # The child's files: the last ones, up to its share of the bytes; the first is read here.
     taken, start = 0, len(paths)
     while start > 1 and taken + len(texts[paths[start - 1]]) <= total * CHILD_SHARE:
         start -= 1
         taken += len(texts[paths[start]])
+    if total < FROM_BYTES or start == len(paths):  # small, or one file, or one large last
+        yield Ahead()
+        return
     mine = {path: texts[path] for path in paths[start:]}
     ahead = Ahead(Child(lambda: _lexed(mine), _as_it_is, _rebuilt), paths[start])
     try:

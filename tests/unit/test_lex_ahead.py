@@ -128,9 +128,16 @@ def test_a_failed_load_waits_for_the_lexing_child(
     assert read_block.AHEAD == {}
 
 
-def test_small_flows_are_read_without_a_child(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_small_flows_and_one_file_are_read_without_a_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     started: list[object] = []
     monkeypatch.setattr(lex_ahead, "Child", lambda *args: started.append(args))
     small = {"a.flow": flow_text(0, 50, findings=False).encode()}
     assert load(small, second_core=True).diagnostics == ()
+    monkeypatch.setattr(lex_ahead, "FROM_BYTES", 0)
+    assert load(small, second_core=True).diagnostics == ()  # nothing to share
     assert started == []
+    small["b.flow"] = flow_text(1, 50, findings=False).encode()
+    assert load(small, second_core=True).diagnostics == ()  # two files: b.flow's is asked for
+    assert len(started) == 1
