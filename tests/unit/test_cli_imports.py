@@ -111,3 +111,28 @@ def test_check_of_clean_flows_builds_no_validator(tmp_path: Path) -> None:
     code, _, plugins, out = probed(["check", str(flows)], tmp_path)
     assert code == 1 and "PF010" in out
     assert plugins is True
+
+
+def test_check_reads_the_promotional_words_only_for_tagged_messages(tmp_path: Path) -> None:
+    """issue 13: A: the words of promotions (rules/promotional.py) are loaded when a flow
+    sends a message with a tag or a template, the only messages read for them."""
+    module = "pageflows.rules.promotional"
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    shop = flows / "shop.flow"
+    shop.write_text('on keyword "hi":\n    send "20% off!"\n', "utf-8")
+    tagged = ROOT / "tests/golden/cases/promotional_tag.flow"
+    for loaded in ([], [module]):
+        if loaded:  # messages sent with a tag, some of them promotions
+            shop.write_bytes(tagged.read_bytes())
+        run = subprocess.run(
+            [sys.executable, "-c", PROBE.format(heavy=(module,)), "check", str(flows)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+        report = json.loads(run.stderr.strip().splitlines()[-1])
+        assert report["heavy"] == loaded
+        assert ("PF408" in run.stdout) == bool(loaded), run.stdout
