@@ -39,8 +39,22 @@ _Plain = tuple[str, str, tuple[object, ...], str, str | None, tuple[str, ...]]
 def can_fork() -> bool:
     """A fork is safe here: the platform has one, no other thread is running, and it is
     not macOS (where a forked child may crash in system libraries; Python's own
-    multiprocessing no longer forks there)."""
-    return hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
+    multiprocessing no longer forks there); and worth it: this process may run on more
+    than one core (a child on the same core only adds its own work)."""
+    return (
+        hasattr(os, "fork")
+        and sys.platform != "darwin"
+        and threading.active_count() == 1
+        and _cores() > 1
+    )
+
+
+def _cores() -> int:
+    """The cores this process may run on (os.cpu_count where that cannot be asked)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 class Child:
