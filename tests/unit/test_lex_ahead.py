@@ -133,6 +133,8 @@ def test_small_flows_and_one_file_are_read_without_a_child(
 ) -> None:
     started: list[object] = []
     monkeypatch.setattr(lex_ahead, "Child", lambda *args: started.append(args))
+    # Whether a fork is safe here (no other thread left by an earlier test) is not asked.
+    monkeypatch.setattr(lex_ahead, "can_fork", lambda: True)
     small = {"a.flow": flow_text(0, 50, findings=False).encode()}
     assert load(small, second_core=True).diagnostics == ()
     monkeypatch.setattr(lex_ahead, "FROM_BYTES", 0)
