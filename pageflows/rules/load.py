@@ -10,6 +10,7 @@ from pageflows.rules.build import build_flow
 from pageflows.rules.checks import TagPolicy, TokenRule, compile_and_check
 from pageflows.rules.compile import Program
 from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
+from pageflows.rules.lex_ahead import lexing_ahead
 from pageflows.rules.model import Flow
 from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.parse import parse_bytes
@@ -68,13 +69,17 @@ def load_texts(
 
     ``pages`` are the Pages the flows run on (their region and templates); none given
     means one Page with the strict defaults: no region, no templates. ``second_core``:
-    half of the checks may run in a forked child (`pageflows check` only, issue 13: A).
+    most files' blocks may be lexed, and half of the checks run, in forked children
+    (`pageflows check` only, issue 13: A).
     """
     diagnostics: list[Diagnostic] = []
     flows: list[Flow] = []
     sources: dict[str, SourceFile] = {}
-    with one_load():  # issue 13: A: the texts' parts shared within this load only
+    # issue 13: A: the texts' parts shared within this load only; with ``second_core``,
+    # the last files' blocks lexed by a child meanwhile (lex_ahead.py).
+    with one_load(), lexing_ahead(texts, second_core) as ahead:
         for path, data in texts.items():
+            ahead.before(path)
             parsed = parse_bytes(path, data)
             sources[path] = parsed.source
             flow, found = build_flow(parsed, Path(path).stem)

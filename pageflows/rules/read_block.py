@@ -125,8 +125,24 @@ def read(chunk: str) -> Tree[Token] | None:
         return None
 
 
+# issue 13: A: blocks lexed ahead by a forked child while this process reads other files
+# (lex_ahead.py), by their text, the file being read's only. The pieces are a function of
+# the text alone, so a block found here is lexed exactly as `lex` would lex it; any other
+# block is lexed here.
+AHEAD: dict[str, list[Piece]] = {}
+
+
 def _pieces(chunk: str) -> list[Piece]:
     """The block's tokens with the layout tokens added, as FlowIndenter adds them."""
+    if AHEAD:
+        ahead = AHEAD.pop(chunk, None)  # freed once read (read again: lexed here)
+        if ahead is not None:
+            return ahead
+    return lex(chunk)
+
+
+def lex(chunk: str) -> list[Piece]:
+    """`_pieces` of a block not lexed ahead (raises NotSure where the reader gives up)."""
     out: list[Piece] = []
     append = out.append
     line, line_start = 1, 0

@@ -39,15 +39,40 @@ _Plain = tuple[str, str, tuple[object, ...], str, str | None, tuple[str, ...]]
 def can_fork() -> bool:
     """A fork is safe here: the platform has one, no other thread is running, and it is
     not macOS (where a forked child may crash in system libraries; Python's own
-    multiprocessing no longer forks there)."""
-    return hasattr(os, "fork") and sys.platform != "darwin" and threading.active_count() == 1
+    multiprocessing no longer forks there); and worth it: this process may run on more
+    than one core (a child on the same core only adds its own work)."""
+    return (
+        hasattr(os, "fork")
+        and sys.platform != "darwin"
+        and threading.active_count() == 1
+        and _cores() > 1
+    )
+
+
+def _cores() -> int:
+    """The cores this process may run on (os.cpu_count where that cannot be asked)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 class Child:
-    """``job`` running in a forked child; `result` waits for it (or runs it here)."""
+    """``job`` running in a forked child; `result` waits for it (or runs it here).
 
-    def __init__(self, job: Callable[[], Found]) -> None:
+    What the job returns crosses the pipe as ``to_plain`` makes it (values marshal
+    carries) and is made again by ``from_plain``: by default, the checks' findings.
+    """
+
+    def __init__(
+        self,
+        job: Callable[[], Any],
+        to_plain: Callable[[Any], Any] | None = None,
+        from_plain: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.job = job
+        self.to_plain = to_plain or _plain
+        self.from_plain = from_plain or _rebuilt
         self.pid = 0
         self.read_end = -1
         # Nothing buffered is written twice (the child never flushes); no stream or a
@@ -63,18 +88,22 @@ class Child:
             os.close(write_end)
             return  # no child: `result` runs the job here
         if pid == 0:  # pragma: no cover - the child; its work is compared by the tests
-            _run_child(job, read_end, write_end)
+            _run_child(lambda: self.to_plain(job()), read_end, write_end)
         os.close(write_end)
         self.pid, self.read_end = pid, read_end
 
-    def result(self) -> Found:
+    def result(self) -> Any:
         """The child's findings; the job run here if the child gave none."""
         answer = self._answer()
         if answer is None:
             return self.job()
         return answer
 
-    def _answer(self) -> Found | None:
+    def answer(self) -> Any:
+        """What the child's job returned, or None if the child gave nothing readable."""
+        return self._answer()
+
+    def _answer(self) -> Any:
         if not self.pid:
             return None
         chunks: list[bytes] = []
@@ -88,7 +117,7 @@ class Child:
         if status != 0:
             return None
         try:
-            return _rebuilt(marshal.loads(b"".join(chunks)))
+            return self.from_plain(marshal.loads(b"".join(chunks)))
         except (EOFError, ValueError, TypeError, KeyError):
             return None
 
@@ -101,12 +130,12 @@ class Child:
 
 
 def _run_child(
-    job: Callable[[], Found], read_end: int, write_end: int
+    job: Callable[[], Any], read_end: int, write_end: int
 ) -> None:  # pragma: no cover - runs in the child
     code = 1
     try:
         os.close(read_end)
-        data = marshal.dumps(_plain(job()))
+        data = marshal.dumps(job())
         view = memoryview(data)
         while view:
             view = view[os.write(write_end, view) :]

@@ -95,7 +95,7 @@ def test_a_command_finds_the_collector_as_it_was_before_its_module_was_imported(
 def test_check_of_clean_flows_builds_no_validator(tmp_path: Path) -> None:
     """issue 13: A: the nodes, files and triggers of clean flows are made as validation
     makes them (rules/trusted.py), so pydantic never scans the installed packages'
-    entry points for plugins (~40 ms of the command); a finding builds its validator."""
+    entry points for plugins (~40 ms of the command), nor does a finding."""
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "shop.flow").write_text(
@@ -107,7 +107,40 @@ def test_check_of_clean_flows_builds_no_validator(tmp_path: Path) -> None:
     code, _, plugins, out = probed(["check", "--as-of", "2026-11-28", str(flows)], tmp_path)
     assert code == 0 and "no problems" in out, out
     assert plugins is False
+    # A finding is made as validation makes it too (diagnostics.py)...
     (flows / "shop.flow").write_text('on keyword "hi":\n    sned "Hello"\n', encoding="utf-8")
     code, _, plugins, out = probed(["check", str(flows)], tmp_path)
     assert code == 1 and "PF010" in out
-    assert plugins is True
+    assert plugins is False
+    # ...while a node build.py validates builds its validator (the probe sees it).
+    (flows / "shop.flow").write_text(
+        'on keyword "hi":\n    ask "Your email?" into email\n    send "Thanks"\n',
+        encoding="utf-8",
+    )
+    code, _, plugins, out = probed(["check", str(flows)], tmp_path)
+    assert plugins is True, out
+
+
+def test_check_reads_the_promotional_words_only_for_tagged_messages(tmp_path: Path) -> None:
+    """issue 13: A: the words of promotions (rules/promotional.py) are loaded when a flow
+    sends a message with a tag or a template, the only messages read for them."""
+    module = "pageflows.rules.promotional"
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    shop = flows / "shop.flow"
+    shop.write_text('on keyword "hi":\n    send "20% off!"\n', "utf-8")
+    tagged = ROOT / "tests/golden/cases/promotional_tag.flow"
+    for loaded in ([], [module]):
+        if loaded:  # messages sent with a tag, some of them promotions
+            shop.write_bytes(tagged.read_bytes())
+        run = subprocess.run(
+            [sys.executable, "-c", PROBE.format(heavy=(module,)), "check", str(flows)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+        report = json.loads(run.stderr.strip().splitlines()[-1])
+        assert report["heavy"] == loaded
+        assert ("PF408" in run.stdout) == bool(loaded), run.stdout

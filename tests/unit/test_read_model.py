@@ -220,7 +220,8 @@ def test_generated_flows_build_the_same_either_way() -> None:
 def test_texts_read_again_share_their_parts_and_the_memo_stays_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Equal texts take one tuple of (frozen) parts; the memo of them is cleared when full."""
+    """Equal texts take one tuple of (frozen) parts; the memo of them keeps the first texts
+    it meets, up to its bound (emptied when full, it read the repeated texts again)."""
     texts = ["Hi {contact.first_name|there}!", "a", "b", "c", "Hi {contact.first_name|there}!"]
     chunk = 'on keyword "k":\n' + "".join(f'    send "{t}"\n' for t in texts)
     nodes = read_model.read(chunk, "x.flow", 0)
@@ -232,7 +233,11 @@ def test_texts_read_again_share_their_parts_and_the_memo_stays_bounded(
     monkeypatch.setattr(read_model, "_TEMPLATES", {})
     for _ in range(3):
         assert same_as_the_tree(chunk)
-        assert len(read_model._TEMPLATES) <= 3
+        assert list(read_model._TEMPLATES) == texts[:3]  # the first three, kept when full
+    again = read_model.read(chunk, "x.flow", 0)
+    assert again is not None
+    first = cast(m.SendText, again[0].body[0]).text  # type: ignore[union-attr]
+    assert first.parts is read_model._TEMPLATES[texts[0]]
 
 
 def test_a_load_shares_texts_parts_across_its_files_and_keeps_none_after_it() -> None:

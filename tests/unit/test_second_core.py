@@ -58,7 +58,7 @@ def always_fork(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     monkeypatch.setattr(checks, "FORK_FROM_BLOCKS", 0)
     monkeypatch.setattr(checks, "can_fork", lambda: hasattr(os, "fork"))
     answered: list[bool] = []
-    answer = second_core.Child._answer
+    answer = second_core.Child._answer  # what answer() and result() read
 
     def recorded(child: second_core.Child) -> second_core.Found | None:
         found = answer(child)
@@ -159,3 +159,14 @@ def test_check_of_large_flows_from_the_command_line(tmp_path: Path) -> None:
     assert run.stdout == expected
     assert run.returncode == (1 if result.errors else 0)
     assert len(result.diagnostics) > 2400 and result.errors
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+def test_no_child_on_one_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that can run only on this process's core would only add its own work."""
+    monkeypatch.setattr(second_core.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(second_core.sys, "platform", "linux")
+    monkeypatch.setattr(second_core.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert second_core.can_fork() is True
+    monkeypatch.setattr(second_core.os, "sched_getaffinity", lambda pid: {0})
+    assert second_core.can_fork() is False

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, warning
 from pageflows.rules.page_facts import PageFacts
-from pageflows.rules.promotional import promotional_words
 from pageflows.rules.source import Span
 from pageflows.rules.walk import walk_flow
 
@@ -24,6 +23,10 @@ HINT = (
 
 def promotional_finding(text: str, span: Span, why: str) -> Diagnostic | None:
     """PF408 for ``text`` when it reads like a promotion; ``why`` says how it goes out."""
+    # issue 13: A: imported when a tagged message or a template is read, not by every
+    # `check` (its word tables and patterns: ~8 ms of start-up; most flows have neither).
+    from pageflows.rules.promotional import promotional_words
+
     words = promotional_words(text)
     if not words:
         return None

@@ -1,0 +1,135 @@
+"""Most files' blocks lexed by a forked child while this process reads the others (issue 13: A).
+
+Why: `pageflows check` of 10,000 triggers read its 25 files on one core (~0.6 s)
+while the other waited. Lexing (the reader's `_pieces`: a regex match and a tuple
+per token) is about 40% of reading, and its output is plain values (tuples of
+strings and ints) that marshal carries across a pipe at a sixth of the cost of
+making them; the model's nodes are not (rebuilding them would cost about what
+reading costs). So a forked child lexes the blocks of the last files (about two
+thirds of the bytes) while this process reads the first ones in full; then this
+process reads the rest, each block's pieces found by its text
+(`read_block.AHEAD`) instead of lexed again.
+
+It cannot change what a user sees: a block's pieces are a function of its text
+alone (`read_block.lex`), the child lexes each block with that very function,
+and a block is looked up by its whole text. A block the child did not lex (it gave
+up on it, the file did not decode, the child failed, died or sent nothing
+readable) is lexed here, as without a child. Only where asked (`pageflows check`,
+through load.py's ``second_core``) and where a fork is safe (second_core.py).
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pageflows.rules import read_block
+from pageflows.rules.parse import decode, split_blocks
+from pageflows.rules.second_core import Child, can_fork
+
+# Below this many bytes of flows, reading them all here is about as fast as a fork.
+FROM_BYTES = 256_000
+# The child's share of the bytes: lexing a byte costs it about 1.15x of what lexing it
+# costs here, while reading a byte in full costs this process 2.5x; this share has both
+# done at about the same time.
+CHILD_SHARE = 2 / 3
+
+
+class Ahead:
+    """The child and its files; `before` puts a file's pieces in `read_block.AHEAD`."""
+
+    def __init__(self, child: Child | None = None, first: str | None = None) -> None:
+        self.child = child
+        self.first = first
+        self.frames: dict[str, bytes] = {}
+
+    def before(self, path: str) -> None:
+        """Called before each file is read, in order: the child's answer is taken (waited
+        for) just before its first file, and each file's pieces are made just before the
+        file is read (made all at once, the pieces of 7,000 triggers were 40 MB of objects
+        that the model's nodes were then made beside, out of the caches)."""
+        read_block.AHEAD.clear()
+        if self.child is not None and path == self.first:
+            frames = self.child.answer()
+            self.child = None
+            self.frames = frames if frames is not None else {}
+        frame = self.frames.pop(path, None)
+        if frame is not None:
+            read_block.AHEAD.update(_blocks(frame))
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.close()
+            self.child = None
+        self.frames = {}
+
+
+@contextmanager
+def lexing_ahead(texts: dict[str, bytes], second_core: bool) -> Iterator[Ahead]:
+    """While reading ``texts`` in their order, the last ones' blocks lexed by a child."""
+    if not second_core or not can_fork():
+        yield Ahead()
+        return
+    paths = list(texts)
+    total = sum(len(data) for data in texts.values())
+    # The child's files: the last ones, up to its share of the bytes; the first is read here.
+    taken, start = 0, len(paths)
+    while start > 1 and taken + len(texts[paths[start - 1]]) <= total * CHILD_SHARE:
+        start -= 1
+        taken += len(texts[paths[start]])
+    if total < FROM_BYTES or start == len(paths):  # small, or one file, or one large last
+        yield Ahead()
+        return
+    mine = {path: texts[path] for path in paths[start:]}
+    ahead = Ahead(Child(lambda: _lexed(mine), _as_it_is, _frames), paths[start])
+    try:
+        yield ahead
+    finally:
+        ahead.close()
+        read_block.AHEAD.clear()
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
+
+
+def _lexed(texts: dict[str, bytes]) -> dict[str, bytes]:
+    """Each file's blocks (as parse.py cuts them) and their pieces, one after the other
+    in a flat list, marshalled file by file (in the child)."""
+    frames: dict[str, bytes] = {}
+    for path, data in texts.items():
+        source, _ = decode(path, data)
+        if source is None:
+            continue
+        flat: list[Any] = []
+        for _, chunk in split_blocks(source.text):
+            try:
+                flat += (chunk, read_block.lex(chunk))
+            except read_block.NotSure:
+                continue  # lexed here too, and given up on in the same way
+        frames[path] = marshal.dumps(flat)
+    return frames
+
+
+def _frames(frames: Any) -> dict[str, bytes]:
+    """The child's answer, file by file; anything not as `_lexed` made it is dropped."""
+    if type(frames) is not dict:
+        return {}
+    return {path: frame for path, frame in frames.items() if type(frame) is bytes}
+
+
+def _blocks(frame: bytes) -> dict[str, list[read_block.Piece]]:
+    """One file's blocks by their text; anything not as `_lexed` made it is dropped."""
+    try:
+        flat = marshal.loads(frame)
+    except (EOFError, ValueError, TypeError):
+        return {}
+    if type(flat) is not list or len(flat) % 2:
+        return {}
+    return {
+        chunk: pieces
+        for chunk, pieces in zip(flat[::2], flat[1::2], strict=True)
+        if type(chunk) is str and type(pieces) is list
+    }

@@ -1,0 +1,145 @@
+"""issue 13: A. Blocks lexed by a forked child while the flows are read (rules/lex_ahead.py).
+
+`pageflows check` of large flows has a child lex the last files' blocks while it
+reads the first ones. What a user sees must not change: the same flows, node for
+node, and the same findings, whether the child answers, fails or is never started.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pageflows.engine.policy_table import RULES, check_tag
+from pageflows.rules import lex_ahead, read_block, second_core
+from pageflows.rules.load import LoadResult, load_texts
+from pageflows.rules.read_model import differences
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_check import flow_text  # noqa: E402
+from tests.unit.test_trusted_build import assert_same  # noqa: E402
+
+AS_OF = date(2026, 11, 24)
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+
+
+def corpus() -> dict[str, bytes]:
+    """Every golden case and example (errors of every kind, tabs, odd files), then
+    generated files with and without findings and a binary one: the child's share (the
+    last bytes) holds the generated files, the parent's the others."""
+    texts: dict[str, bytes] = {}
+    for folder in ("tests/golden", "examples"):
+        for path in sorted((ROOT / folder).rglob("*.flow")):
+            texts[str(path)] = path.read_bytes()
+    for n in range(3):
+        texts[f"gen{n}.flow"] = flow_text(n, 300, findings=n == 1).encode("utf-8")
+    texts["binary.flow"] = b"on keyword \x00\xff\n"
+    return texts
+
+
+def load(texts: dict[str, bytes], second_core: bool) -> LoadResult:
+    return load_texts(texts, AS_OF, check_tag, (), RULES.token_regions, second_core=second_core)
+
+
+def assert_same_load(ours: LoadResult, expected: LoadResult) -> None:
+    assert_same(list(ours.diagnostics), list(expected.diagnostics), "findings")
+    assert len(ours.flows) == len(expected.flows)
+    for mine, theirs in zip(ours.flows, expected.flows, strict=True):
+        assert differences(mine, theirs) == [], mine.path
+    assert ours.sources == expected.sources
+    assert (ours.program is None) == (expected.program is None)
+
+
+@pytest.fixture
+def always_lex_ahead(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A child lexes whatever the size; records how many blocks were lexed in this process."""
+    monkeypatch.setattr(lex_ahead, "FROM_BYTES", 0)
+    monkeypatch.setattr(lex_ahead, "CHILD_SHARE", 0.9)  # the generated files and a few more
+    monkeypatch.setattr(lex_ahead, "can_fork", lambda: hasattr(os, "fork"))
+    lexed_here: list[int] = []
+    lex = read_block.lex
+
+    def counted(chunk: str) -> list[read_block.Piece]:
+        if os.getpid() == parent:
+            lexed_here.append(1)
+        return lex(chunk)
+
+    parent = os.getpid()
+    monkeypatch.setattr(read_block, "lex", counted)
+    return lexed_here
+
+
+@needs_fork
+def test_the_flows_read_with_a_lexing_child_are_the_same(always_lex_ahead: list[int]) -> None:
+    texts = corpus()
+    expected = load(texts, second_core=False)
+    alone = len(always_lex_ahead)
+    always_lex_ahead.clear()
+    ours = load(texts, second_core=True)
+    assert_same_load(ours, expected)
+    assert len(expected.diagnostics) > 300 and expected.program is None  # errors among them
+    # The child's pieces were used: most blocks were not lexed here.
+    assert len(always_lex_ahead) < alone / 2
+    assert read_block.AHEAD == {}  # nothing kept after the load
+
+
+@needs_fork
+def test_a_lexing_child_that_fails_changes_nothing(
+    always_lex_ahead: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = corpus()
+    expected = load(texts, second_core=False)
+    alone = len(always_lex_ahead)
+    always_lex_ahead.clear()
+    monkeypatch.setattr(second_core, "_run_child", lambda *args: os._exit(1))
+    ours = load(texts, second_core=True)
+    assert_same_load(ours, expected)
+    assert len(always_lex_ahead) == alone  # every block lexed here, as without a child
+
+
+@needs_fork
+def test_a_failed_load_waits_for_the_lexing_child(
+    always_lex_ahead: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while reading is raised here, once; the child is waited for, not left behind."""
+    children: list[int] = []
+    init = second_core.Child.__init__
+
+    def recorded(child: second_core.Child, *args: object) -> None:
+        init(child, *args)  # type: ignore[arg-type]
+        children.append(child.pid)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in the builder")
+
+    monkeypatch.setattr(second_core.Child, "__init__", recorded)
+    monkeypatch.setattr("pageflows.rules.load.build_flow", broken)
+    with pytest.raises(RuntimeError, match="a bug in the builder"):
+        load(corpus(), second_core=True)
+    (pid,) = children
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    assert read_block.AHEAD == {}
+
+
+def test_small_flows_and_one_file_are_read_without_a_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[object] = []
+    monkeypatch.setattr(lex_ahead, "Child", lambda *args: started.append(args))
+    # Whether a fork is safe here (no other thread left by an earlier test) is not asked.
+    monkeypatch.setattr(lex_ahead, "can_fork", lambda: True)
+    small = {"a.flow": flow_text(0, 50, findings=False).encode()}
+    assert load(small, second_core=True).diagnostics == ()
+    monkeypatch.setattr(lex_ahead, "FROM_BYTES", 0)
+    assert load(small, second_core=True).diagnostics == ()  # nothing to share
+    assert started == []
+    small["b.flow"] = flow_text(1, 50, findings=False).encode()
+    assert load(small, second_core=True).diagnostics == ()  # two files: b.flow's is asked for
+    assert len(started) == 1
