@@ -17,12 +17,16 @@ the ORM stores it: the same UTC text for a time on SQLite, the same JSON), and:
   Python, escaping each string, which cost more than all the rest together.
 
 The statements run on the session's connection, in its transaction: what the batch
-writes still commits or rolls back as one with the rest of the batch.
+writes still commits or rolls back as one with the rest of the batch. Between
+`defer_writes` and `run_deferred`, PostgreSQL's statements are kept and sent at the end
+as ONE statement (each a data-modifying `WITH` of it): a round trip for all of a
+batch's writes instead of one each.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, Literal
@@ -34,6 +38,9 @@ from sqlalchemy.types import TypeDecorator
 
 Convert = Callable[[Any], Any]
 Lock = Literal["update", "skip_locked"] | None
+# The session's deferred writes (PostgreSQL): each (SQL with named parameters, parameters).
+DEFERRED = "pageflows.bulk.deferred"
+_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
 class JsonText(str):
@@ -55,14 +62,14 @@ def insert_rows(
     names = ", ".join(columns)
     if dialect.name == "postgresql":
         values = ", ".join(_pg_value(table.c[name]) for name in columns)
+        types = _pg_columns(table, columns)
         sql = (
             f"INSERT INTO {table.name} ({names}) SELECT {values}"
-            f" FROM ROWS FROM (json_to_recordset(%s::json) AS ({_pg_columns(table, columns)}))"
+            f" FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({types}))"
             f" WITH ORDINALITY AS v({names}, n_) ORDER BY v.n_"
         )
-        connection.exec_driver_sql(
-            sql, (_pg_document(table, columns, _as_tuples(dialect, table, columns, rows)),)
-        )
+        document = _pg_document(table, columns, _as_tuples(dialect, table, columns, rows))
+        _pg_write(session, sql, {"rows": document})
         return
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
@@ -236,13 +243,54 @@ def _update(
         for lead, rows in groups.items():
             params = {f"key_{name}": value for name, value in zip(leading, lead, strict=True)}
             params["rows"] = _pg_document(table, every, rows)
-            connection.exec_driver_sql(sql, params)
+            _pg_write(session, sql, params)
         return
     sets = ", ".join(f"{name} = ?" for name in columns)
     match = " AND ".join(f"{name} = ?" for name in keys)
     sql = f"UPDATE {table.name} SET {sets} WHERE {match}"
     order = [*range(len(keys), len(every)), *range(len(keys))]  # SET's values, then WHERE's
     connection.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in values])
+
+
+def defer_writes(session: Session) -> None:
+    """From now on, keep this session's writes (`insert_rows`, `update_rows`,
+    `update_changed`) on PostgreSQL for `run_deferred` to send as one statement; SQLite
+    runs them as they come (its statements are local calls, not round trips). Only for
+    writes nothing reads before `run_deferred`, to rows no two of them touch: the parts of
+    one statement see the same snapshot, none sees another's rows."""
+    if session.connection().dialect.name == "postgresql":
+        session.info[DEFERRED] = []
+
+
+def run_deferred(
+    session: Session, then: str | None = None, params: Mapping[str, Any] | None = None
+) -> None:
+    """The writes kept since `defer_writes` as ONE statement, each a data-modifying `WITH`
+    (PostgreSQL runs every one to completion, read or not), and `then` as its main query
+    (with named `params`: e.g. a `pg_notify`, which is delivered at commit anyway); `then`
+    alone when no write was kept. Nothing when the session was not deferring (SQLite: its
+    writes ran as they came)."""
+    kept: list[tuple[str, dict[str, Any]]] | None = session.info.pop(DEFERRED, None)
+    if kept is None or not (kept or then):
+        return
+    parts: list[str] = []
+    every: dict[str, Any] = dict(params or {})
+    for n, (sql, values) in enumerate(kept):
+        renamed = _PARAMETER.sub(f"%(w{n}_\\1)s", sql)
+        parts.append(f"w{n}_ AS ({renamed})")
+        every.update((f"w{n}_{name}", value) for name, value in values.items())
+    main = then or "SELECT 1"
+    statement = f"WITH {', '.join(parts)} {main}" if parts else main
+    session.connection().exec_driver_sql(statement, every)
+
+
+def _pg_write(session: Session, sql: str, params: dict[str, Any]) -> None:
+    """Run a write now, or keep it for `run_deferred`."""
+    kept: list[tuple[str, dict[str, Any]]] | None = session.info.get(DEFERRED)
+    if kept is not None:
+        kept.append((sql, params))
+    else:
+        session.connection().exec_driver_sql(sql, params)
 
 
 def _as_tuples(
