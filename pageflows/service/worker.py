@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -83,10 +83,12 @@ from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_con
 from pageflows.service.sender import TYPING_PAUSE, release_held
 from pageflows.service.storage.bulk import (
     JsonText,
+    Query,
     defer_writes,
     insert_rows,
     run_deferred,
     select_rows,
+    select_together,
     update_changed,
     update_rows,
 )
@@ -1005,8 +1007,10 @@ class Worker:
                     return 0
                 now = self.clock.now()
                 wanted = [i for pair in taken for i in ids[pair]]
-                rows = _read_due(session, wanted)
-                _read_contacts(session, taken)
+                # F4: both reads in one statement (one round trip, one snapshot)
+                due, stored = select_together(session, [_due_query(wanted), _contacts_query(taken)])
+                rows = _keep_due(session, due)
+                _keep_contacts(session, taken, stored)
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
                 _notify_later(session)  # and the senders woken in it
                 fired: list[DueRow] = []
@@ -1370,17 +1374,19 @@ class DueRow:
     detail: str | None = None
 
 
-def _read_due(session: Session, wanted: list[int]) -> dict[int, DueRow]:
-    """The follow-ups `wanted`, locked (one taken by another process is skipped, as in
-    `fire`), by id; kept in the session so a `window_closing` superseded in the batch
-    is seen superseded by the batch too (`_supersede_due`). Read through the driver
-    (F2, storage/bulk.py `select_rows`): the time and the spec as `FollowUp`'s columns
-    read them, without a row object and a processor call per column."""
+def _due_query(wanted: list[int]) -> Query:
     table = cast(Table, FollowUp.__table__)
-    found = select_rows(
-        session, table, _DUE_COLUMNS, "id", {None: wanted}, lock="skip_locked",
-        convert=("due_at", "spec"),
-    )  # fmt: skip
+    return Query(
+        table, _DUE_COLUMNS, "id", {None: wanted}, lock="skip_locked", convert=("due_at", "spec")
+    )
+
+
+def _keep_due(session: Session, found: Sequence[Sequence[Any]]) -> dict[int, DueRow]:
+    """The follow-ups read (`_due_query`: the ones wanted, locked; one taken by another
+    process is skipped, as in `fire`), by id; kept in the session so a `window_closing`
+    superseded in the batch is seen superseded by the batch too (`_supersede_due`). Read
+    through the driver (F2, storage/bulk.py): the time and the spec as `FollowUp`'s
+    columns read them, without a row object and a processor call per column."""
     rows = {values[0]: DueRow(*values) for values in found}
     session.info[DUE_ROWS] = rows
     return rows
@@ -1408,14 +1414,23 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
     through the driver, the state as its JSON text (parsed only when a decision reads it,
     `_parsed`), and the columns the batch writes as they are stored, so it writes only
     the ones that change (`_write_contacts`)."""
+    _keep_contacts(session, contacts, select_together(session, [_contacts_query(contacts)])[0])
+
+
+def _contacts_query(contacts: list[tuple[str, str]]) -> Query:
     by_page: dict[str, list[str]] = {}
     for page_id, contact_id in contacts:
         by_page.setdefault(page_id, []).append(contact_id)
     table = cast(Table, Contact.__table__)
-    found = select_rows(
-        session, table, ("page_id", "psid", *WRITTEN_COLUMNS), "psid", by_page, by="page_id",
+    return Query(
+        table, ("page_id", "psid", *WRITTEN_COLUMNS), "psid", by_page, by="page_id",
         lock="update", text=("state",),
     )  # fmt: skip
+
+
+def _keep_contacts(
+    session: Session, contacts: list[tuple[str, str]], found: Sequence[Sequence[Any]]
+) -> None:
     rows: dict[tuple[str, str], Contact | ContactValues | None] = dict.fromkeys(contacts)
     last_message = WRITTEN_COLUMNS.index("last_message")
     for page_id, psid, *stored in found:

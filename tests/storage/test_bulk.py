@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from pageflows.service.storage.bulk import (
     JsonText,
+    Query,
     defer_writes,
     insert_rows,
     run_deferred,
     select_rows,
+    select_together,
     update_changed,
     update_rows,
 )
@@ -191,3 +193,35 @@ def test_selected_rows_are_what_the_orm_reads_for_the_keys_wanted(database_url: 
         assert [
             row[1] for row in select_rows(session, CONTACTS, columns, "psid", {None: ["c"]})
         ] == ["c"]
+
+
+def test_queries_read_together_give_each_query_its_own_rows(database_url: str) -> None:
+    """F4: `select_together` (PostgreSQL: one statement) reads for each query exactly what
+    `select_rows` reads for it alone: its columns, converted or as text as asked, a query
+    with nothing wanted reading nothing."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    values = [outbox_values(n) for n in range(6)]
+    with Session(engine) as session, session.begin():
+        session.add_all(OutboxMessage(**v) for v in values)
+        for psid in ("a", "b", "c"):
+            session.add(Contact(page_id="p", psid=psid, state={"id": psid}, updated_at=NOW))
+    contacts = Query(CONTACTS, ("psid", "state", "updated_at"), "psid", {"p": ["a", "c"]},
+                     by="page_id", lock="update", text=("state",))  # fmt: skip
+    messages = Query(OUTBOX, ("contact_id", "body", "created_at", "expires_at"), "contact_id",
+                     {"p": ["c1", "c2"]}, by="page_id", lock="skip_locked",
+                     convert=("body", "created_at", "expires_at"))  # fmt: skip
+    nothing = Query(CONTACTS, ("psid",), "psid", {})
+    with Session(engine) as session, session.begin():
+        alone = [
+            sorted(select_rows(session, q.table, q.columns, q.key, q.wanted, by=q.by,
+                               lock=q.lock, text=q.text, convert=q.convert), key=repr)
+            for q in (contacts, messages, nothing)
+        ]  # fmt: skip
+        together = [
+            sorted(rows, key=repr)
+            for rows in select_together(session, [contacts, messages, nothing])
+        ]
+    assert together == alone
+    assert [len(rows) for rows in together] == [2, 4, 0]
+    assert {type(row[1]) for row in together[0]} == {str}
