@@ -37,6 +37,7 @@ log = logging.getLogger("pageflows.wake")
 INBOX = "pageflows_inbox"
 OUTBOX = "pageflows_outbox"
 _NOTIFY = text("SELECT pg_notify(:channel, '')")
+NOTIFY_SQL = "SELECT pg_notify(%(channel)s, '')"  # the same for the driver (storage/bulk.py)
 
 
 def notify(bind: Session | Connection, channel: str) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -83,8 +83,12 @@ from pageflows.service.locks import lock_contact, try_lock_contact, try_lock_con
 from pageflows.service.sender import TYPING_PAUSE, release_held
 from pageflows.service.storage.bulk import (
     JsonText,
+    Query,
+    defer_writes,
     insert_rows,
+    run_deferred,
     select_rows,
+    select_together,
     update_changed,
     update_rows,
 )
@@ -104,7 +108,7 @@ from pageflows.service.storage.models import (
     OutboxMessage,
 )
 from pageflows.service.storage.templates import apply_status
-from pageflows.service.wake import OUTBOX, notify
+from pageflows.service.wake import NOTIFY_SQL, OUTBOX, notify
 
 log = logging.getLogger("pageflows.worker")
 EVENTS: TypeAdapter[WebhookEvent] = TypeAdapter(WebhookEvent)
@@ -964,13 +968,8 @@ class Worker:
         that contact for the next pass, so none overtakes it."""
         now = self.clock.now()
         started = self.start_broadcasts(now)
-        with Session(self.engine) as session:
-            due = session.execute(
-                select(FollowUp.id, FollowUp.page_id, FollowUp.contact_id)
-                .where(FollowUp.status == "pending", FollowUp.due_at <= now)
-                .order_by(FollowUp.due_at, FollowUp.id)
-                .limit(CANDIDATES)
-            ).all()
+        with self.single.connect() as connection:  # one statement: no BEGIN, no ROLLBACK
+            due = connection.execute(_DUE, {"now": now}).all()
         ids: dict[tuple[str, str], list[int]] = {}  # each contact's, in the order they fell due
         for follow_up_id, page_id, contact_id in due:
             ids.setdefault((page_id, contact_id), []).append(follow_up_id)
@@ -1003,9 +1002,12 @@ class Worker:
                     return 0
                 now = self.clock.now()
                 wanted = [i for pair in taken for i in ids[pair]]
-                rows = _read_due(session, wanted)
-                _read_contacts(session, taken)
+                # F4: both reads in one statement (one round trip, one snapshot)
+                due, stored = select_together(session, [_due_query(wanted), _contacts_query(taken)])
+                rows = _keep_due(session, due)
+                _keep_contacts(session, taken, stored)
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
+                _notify_later(session)  # and the senders woken in it
                 fired: list[DueRow] = []
                 with session.no_autoflush:
                     for pair in taken:
@@ -1015,9 +1017,11 @@ class Worker:
                                 break  # taken elsewhere: none of the contact's overtakes it
                             self._fire_row(session, row, now)
                             fired.append(row)
+                defer_writes(session)
                 _write_contacts(session)
                 _write_due(session, fired)
                 _write_outbox(session)
+                _send_writes(session)
                 done = len(fired)
             if done:
                 self.on_queued()
@@ -1183,6 +1187,13 @@ PLAIN_CONTACTS = "pageflows.plain_contacts"
 
 # issue 13: the statements every pass runs, built once (their values bound per call): a
 # lone event's pass built and coerced each anew, a fifth of its SQLAlchemy time.
+# The due follow-ups' candidates (`process_due`), built once; their claim is `fire_batch`'s.
+_DUE = (
+    select(FollowUp.id, FollowUp.page_id, FollowUp.contact_id)
+    .where(FollowUp.status == "pending", FollowUp.due_at <= bindparam("now"))
+    .order_by(FollowUp.due_at, FollowUp.id)
+    .limit(CANDIDATES)
+)
 _CANDIDATES = (
     select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id)
     .where(InboxEvent.status == "pending")
@@ -1254,10 +1265,35 @@ def _scheduled_before(session: Session, key: str) -> bool:
 def _notify_outbox(session: Session) -> None:
     """Wake the senders when this transaction commits: once per transaction, as PostgreSQL
     delivers one notification per channel however often it was asked in one (a batch
-    queues hundreds of messages: one round trip, not hundreds)."""
+    queues hundreds of messages: one round trip, not hundreds); in a batch that sends its
+    writes as one statement, in that statement (`_send_writes`)."""
     if not session.info.get("pageflows.notified"):
         session.info["pageflows.notified"] = True
-        notify(session, OUTBOX)
+        if NOTIFY_LATER in session.info:
+            session.info[NOTIFY_LATER] = True
+        else:
+            notify(session, OUTBOX)
+
+
+# issue 13: F4. A batch's writes and its notification go to PostgreSQL as ONE statement
+# (storage/bulk.py `run_deferred`): a round trip each was about 1-2 ms on a busy machine,
+# four of a batch's nine (BEGIN, lock, two reads, three writes, notify, COMMIT).
+NOTIFY_LATER = "pageflows.notify_later"
+
+
+def _notify_later(session: Session) -> None:
+    """On PostgreSQL, the batch's notification waits for its writes (`_send_writes`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.info[NOTIFY_LATER] = False
+
+
+def _send_writes(session: Session) -> None:
+    """The writes kept since `defer_writes` and the notification asked for meanwhile, as
+    one statement (PostgreSQL delivers the notification at commit, as before)."""
+    if session.info.pop(NOTIFY_LATER, False):
+        run_deferred(session, NOTIFY_SQL, {"channel": OUTBOX})
+    else:
+        run_deferred(session)
 
 
 # issue 13: W. A batch's outbox rows, written with one executemany at its end instead of
@@ -1340,17 +1376,19 @@ class DueRow:
     detail: str | None = None
 
 
-def _read_due(session: Session, wanted: list[int]) -> dict[int, DueRow]:
-    """The follow-ups `wanted`, locked (one taken by another process is skipped, as in
-    `fire`), by id; kept in the session so a `window_closing` superseded in the batch
-    is seen superseded by the batch too (`_supersede_due`). Read through the driver
-    (F2, storage/bulk.py `select_rows`): the time and the spec as `FollowUp`'s columns
-    read them, without a row object and a processor call per column."""
+def _due_query(wanted: list[int]) -> Query:
     table = cast(Table, FollowUp.__table__)
-    found = select_rows(
-        session, table, _DUE_COLUMNS, "id", {None: wanted}, lock="skip_locked",
-        convert=("due_at", "spec"),
-    )  # fmt: skip
+    return Query(
+        table, _DUE_COLUMNS, "id", {None: wanted}, lock="skip_locked", convert=("due_at", "spec")
+    )
+
+
+def _keep_due(session: Session, found: Sequence[Sequence[Any]]) -> dict[int, DueRow]:
+    """The follow-ups read (`_due_query`: the ones wanted, locked; one taken by another
+    process is skipped, as in `fire`), by id; kept in the session so a `window_closing`
+    superseded in the batch is seen superseded by the batch too (`_supersede_due`). Read
+    through the driver (F2, storage/bulk.py): the time and the spec as `FollowUp`'s
+    columns read them, without a row object and a processor call per column."""
     rows = {values[0]: DueRow(*values) for values in found}
     session.info[DUE_ROWS] = rows
     return rows
@@ -1378,14 +1416,23 @@ def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
     through the driver, the state as its JSON text (parsed only when a decision reads it,
     `_parsed`), and the columns the batch writes as they are stored, so it writes only
     the ones that change (`_write_contacts`)."""
+    _keep_contacts(session, contacts, select_together(session, [_contacts_query(contacts)])[0])
+
+
+def _contacts_query(contacts: list[tuple[str, str]]) -> Query:
     by_page: dict[str, list[str]] = {}
     for page_id, contact_id in contacts:
         by_page.setdefault(page_id, []).append(contact_id)
     table = cast(Table, Contact.__table__)
-    found = select_rows(
-        session, table, ("page_id", "psid", *WRITTEN_COLUMNS), "psid", by_page, by="page_id",
+    return Query(
+        table, ("page_id", "psid", *WRITTEN_COLUMNS), "psid", by_page, by="page_id",
         lock="update", text=("state",),
     )  # fmt: skip
+
+
+def _keep_contacts(
+    session: Session, contacts: list[tuple[str, str]], found: Sequence[Sequence[Any]]
+) -> None:
     rows: dict[tuple[str, str], Contact | ContactValues | None] = dict.fromkeys(contacts)
     last_message = WRITTEN_COLUMNS.index("last_message")
     for page_id, psid, *stored in found:

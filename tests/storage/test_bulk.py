@@ -13,8 +13,12 @@ from sqlalchemy.orm import Session
 
 from pageflows.service.storage.bulk import (
     JsonText,
+    Query,
+    defer_writes,
     insert_rows,
+    run_deferred,
     select_rows,
+    select_together,
     update_changed,
     update_rows,
 )
@@ -100,6 +104,59 @@ def test_updates_change_only_the_rows_and_columns_named(database_url: str) -> No
     }
 
 
+def test_writes_sent_as_one_statement_store_what_they_store_one_by_one(
+    database_url: str,
+) -> None:
+    """F4: between `defer_writes` and `run_deferred`, an insert and updates of two tables
+    (PostgreSQL: parts of one statement) store exactly what they store run one by one."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    values = [outbox_values(n) for n in range(5)]
+    later = NOW + timedelta(minutes=5)
+
+    def write(session: Session) -> None:
+        insert_rows(session, OUTBOX, tuple(values[0]), [tuple(v.values()) for v in values])
+        update_rows(session, CONTACTS, ("page_id", "psid"), ("updated_at",), [("p", "a", later)])
+        update_rows(session, CONTACTS, ("page_id", "psid"), ("ref",), [("p", "b", "s")])
+
+    results = []
+    for deferred in (False, True):
+        with Session(engine) as session, session.begin():
+            session.execute(text("DELETE FROM outbox"))
+            session.execute(text("DELETE FROM contacts"))
+            for psid in ("a", "b"):
+                session.add(Contact(page_id="p", psid=psid, state={}, updated_at=NOW, ref="r"))
+        with Session(engine) as session, session.begin():
+            if deferred:
+                defer_writes(session)
+            write(session)
+            if deferred and engine.dialect.name == "postgresql":
+                count = session.scalar(text("SELECT count(*) FROM outbox"))
+                assert count == 0  # kept, not sent yet
+            run_deferred(session)
+        with Session(engine) as session:
+            results.append((stored(session, "outbox", "id"), stored(session, "contacts", "psid")))
+    assert results[0] == results[1]
+    assert [row["updated_at"] for row in results[1][1]] != [NOW, NOW]
+
+
+def test_deferred_writes_carry_the_statement_given_after_them(postgres_url: str) -> None:
+    """`run_deferred`'s `then` runs in the same statement as the writes (PostgreSQL): a
+    notification asked for there is delivered when the transaction commits."""
+    import psycopg
+
+    engine = make_engine(postgres_url)
+    upgrade(engine)
+    with psycopg.connect(postgres_url.replace("+psycopg", ""), autocommit=True) as listener:
+        listener.execute("LISTEN bulk_test")
+        with Session(engine) as session, session.begin():
+            defer_writes(session)
+            update_rows(session, CONTACTS, ("page_id", "psid"), ("ref",), [("p", "z", "s")])
+            run_deferred(session, "SELECT pg_notify(%(channel)s, 'x')", {"channel": "bulk_test"})
+        got = [(n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=1)]
+    assert got == [("bulk_test", "x")]
+
+
 def test_selected_rows_are_what_the_orm_reads_for_the_keys_wanted(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
@@ -136,3 +193,35 @@ def test_selected_rows_are_what_the_orm_reads_for_the_keys_wanted(database_url: 
         assert [
             row[1] for row in select_rows(session, CONTACTS, columns, "psid", {None: ["c"]})
         ] == ["c"]
+
+
+def test_queries_read_together_give_each_query_its_own_rows(database_url: str) -> None:
+    """F4: `select_together` (PostgreSQL: one statement) reads for each query exactly what
+    `select_rows` reads for it alone: its columns, converted or as text as asked, a query
+    with nothing wanted reading nothing."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    values = [outbox_values(n) for n in range(6)]
+    with Session(engine) as session, session.begin():
+        session.add_all(OutboxMessage(**v) for v in values)
+        for psid in ("a", "b", "c"):
+            session.add(Contact(page_id="p", psid=psid, state={"id": psid}, updated_at=NOW))
+    contacts = Query(CONTACTS, ("psid", "state", "updated_at"), "psid", {"p": ["a", "c"]},
+                     by="page_id", lock="update", text=("state",))  # fmt: skip
+    messages = Query(OUTBOX, ("contact_id", "body", "created_at", "expires_at"), "contact_id",
+                     {"p": ["c1", "c2"]}, by="page_id", lock="skip_locked",
+                     convert=("body", "created_at", "expires_at"))  # fmt: skip
+    nothing = Query(CONTACTS, ("psid",), "psid", {})
+    with Session(engine) as session, session.begin():
+        alone = [
+            sorted(select_rows(session, q.table, q.columns, q.key, q.wanted, by=q.by,
+                               lock=q.lock, text=q.text, convert=q.convert), key=repr)
+            for q in (contacts, messages, nothing)
+        ]  # fmt: skip
+        together = [
+            sorted(rows, key=repr)
+            for rows in select_together(session, [contacts, messages, nothing])
+        ]
+    assert together == alone
+    assert [len(rows) for rows in together] == [2, 4, 0]
+    assert {type(row[1]) for row in together[0]} == {str}

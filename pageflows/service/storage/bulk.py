@@ -17,13 +17,18 @@ the ORM stores it: the same UTC text for a time on SQLite, the same JSON), and:
   Python, escaping each string, which cost more than all the rest together.
 
 The statements run on the session's connection, in its transaction: what the batch
-writes still commits or rolls back as one with the rest of the batch.
+writes still commits or rolls back as one with the rest of the batch. Between
+`defer_writes` and `run_deferred`, PostgreSQL's statements are kept and sent at the end
+as ONE statement (each a data-modifying `WITH` of it): a round trip for all of a
+batch's writes instead of one each.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Literal
 
@@ -34,6 +39,9 @@ from sqlalchemy.types import TypeDecorator
 
 Convert = Callable[[Any], Any]
 Lock = Literal["update", "skip_locked"] | None
+# The session's deferred writes (PostgreSQL): each (SQL with named parameters, parameters).
+DEFERRED = "pageflows.bulk.deferred"
+_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
 class JsonText(str):
@@ -55,18 +63,35 @@ def insert_rows(
     names = ", ".join(columns)
     if dialect.name == "postgresql":
         values = ", ".join(_pg_value(table.c[name]) for name in columns)
+        types = _pg_columns(table, columns)
         sql = (
             f"INSERT INTO {table.name} ({names}) SELECT {values}"
-            f" FROM ROWS FROM (json_to_recordset(%s::json) AS ({_pg_columns(table, columns)}))"
+            f" FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({types}))"
             f" WITH ORDINALITY AS v({names}, n_) ORDER BY v.n_"
         )
-        connection.exec_driver_sql(
-            sql, (_pg_document(table, columns, _as_tuples(dialect, table, columns, rows)),)
-        )
+        document = _pg_document(table, columns, _as_tuples(dialect, table, columns, rows))
+        _pg_write(session, sql, {"rows": document})
         return
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
     connection.exec_driver_sql(sql, _as_tuples(dialect, table, columns, rows))
+
+
+@dataclass(frozen=True)
+class Query:
+    """What `select_rows` reads (its arguments), for `select_together`."""
+
+    table: Table
+    columns: Sequence[str]
+    key: str
+    wanted: Mapping[Any, Sequence[Any]]
+    by: str | None = None
+    lock: Lock = None
+    text: Sequence[str] = ()
+    convert: Sequence[str] = ()
+    equal: Mapping[str, Any] | None = None
+    order: str | None = None
+    limit: int | None = None
 
 
 def select_rows(
@@ -97,14 +122,60 @@ def select_rows(
 
     Why not a SQLAlchemy `select`: its row objects and a processor call per column
     cost more than the decision a due follow-up then takes (issue 13: F2)."""
-    if not wanted:
-        return []
+    query = Query(table, columns, key, wanted, by, lock, text, convert, equal, order, limit)
+    return select_together(session, [query])[0]
+
+
+def select_together(session: Session, queries: Sequence[Query]) -> list[Sequence[Sequence[Any]]]:
+    """Each query's rows, as `select_rows` reads them; on PostgreSQL all in ONE statement
+    (each query a `WITH` part, its own lock kept; one round trip instead of one each), the
+    parts read in one snapshot, as one statement does."""
     connection = session.connection()
     dialect = connection.dialect
+    built = [_select(dialect, query) if query.wanted else None for query in queries]
+    found: list[Sequence[Sequence[Any]]] = [[] for _ in queries]
+    asked = [(n, sql) for n, sql in enumerate(built) if sql is not None]
+    if dialect.name == "postgresql" and len(asked) > 1:
+        # UNION ALL of the parts, each row tagged with its part and padded with NULLs to
+        # the other parts' columns (a NULL takes the type of the column it stands in).
+        widths = [len(queries[n].columns) for n, _ in asked]
+        parts: list[str] = []
+        branches: list[str] = []
+        params: list[Any] = []
+        for i, (n, (sql, values)) in enumerate(asked):
+            parts.append(f"q{i}_ AS ({sql})")
+            params.extend(values)
+            before, after = sum(widths[:i]), sum(widths[i + 1 :])
+            names = ", ".join(
+                ["NULL"] * before + [f"q{i}_.c{j}_" for j in range(widths[i])] + ["NULL"] * after
+            )
+            branches.append(f"SELECT {n}, {names} FROM q{i}_")
+        statement = f"WITH {', '.join(parts)} {' UNION ALL '.join(branches)}"
+        rows = connection.exec_driver_sql(statement, tuple(params)).fetchall()
+        split: dict[int, list[Sequence[Any]]] = {n: [] for n, _ in asked}
+        offsets = {n: 1 + sum(widths[:i]) for i, (n, _) in enumerate(asked)}
+        for row in rows:
+            n = row[0]
+            split[n].append(tuple(row[offsets[n] : offsets[n] + len(queries[n].columns)]))
+        for n, _ in asked:
+            found[n] = split[n]
+    else:
+        for n, (sql, values) in asked:
+            found[n] = connection.exec_driver_sql(sql, tuple(values)).fetchall()
+    return [
+        _converted(dialect, query, rows) if query.convert else rows
+        for query, rows in zip(queries, found, strict=True)
+    ]
+
+
+def _select(dialect: Dialect, query: Query) -> tuple[str, list[Any]]:
+    """`select_rows`' statement and its parameters; on PostgreSQL its columns named
+    `c0_`, `c1_`... (`select_together` reads them back by those names)."""
     postgresql = dialect.name == "postgresql"
+    table, key, by = query.table, query.key, query.by
     where: list[str] = []
     params: list[Any] = []
-    for value, keys in wanted.items():
+    for value, keys in query.wanted.items():
         if by is not None:
             where.append(f"({by} = {'%s' if postgresql else '?'} AND ")
             params.append(value)
@@ -117,26 +188,38 @@ def select_rows(
         where.append(")" if by is not None else "")
         where.append(" OR ")
     where.pop()  # the last OR
-    if equal:
+    if query.equal:
         mark = "%s" if postgresql else "?"
         where.insert(0, "(")
         where.append(")")
-        for name, value in equal.items():
+        for name, value in query.equal.items():
             where.append(f" AND {name} = {mark}")
             params.append(value)
-    names = ", ".join(f"{name}::text" if postgresql and name in text else name for name in columns)
+    if postgresql:
+        names = ", ".join(
+            f"{name}::text AS c{j}_" if name in query.text else f"{name} AS c{j}_"
+            for j, name in enumerate(query.columns)
+        )
+    else:
+        names = ", ".join(query.columns)
     sql = f"SELECT {names} FROM {table.name} WHERE {''.join(where)}"
-    if order is not None:
-        sql += f" ORDER BY {order}"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    if postgresql and lock is not None:
-        sql += " FOR UPDATE SKIP LOCKED" if lock == "skip_locked" else " FOR UPDATE"
-    rows = connection.exec_driver_sql(sql, tuple(params)).fetchall()
+    if query.order is not None:
+        sql += f" ORDER BY {query.order}"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    if postgresql and query.lock is not None:
+        sql += " FOR UPDATE SKIP LOCKED" if query.lock == "skip_locked" else " FOR UPDATE"
+    return sql, params
+
+
+def _converted(
+    dialect: Dialect, query: Query, rows: Sequence[Sequence[Any]]
+) -> Sequence[Sequence[Any]]:
+    """The rows with the columns in `query.convert` as SQLAlchemy reads them."""
     readers = [
         (i, reader)
-        for i, name in enumerate(columns)
-        if name in convert and (reader := _reader(dialect, table.c[name])) is not None
+        for i, name in enumerate(query.columns)
+        if name in query.convert and (reader := _reader(dialect, query.table.c[name])) is not None
     ]
     if not readers:
         return rows
@@ -236,13 +319,54 @@ def _update(
         for lead, rows in groups.items():
             params = {f"key_{name}": value for name, value in zip(leading, lead, strict=True)}
             params["rows"] = _pg_document(table, every, rows)
-            connection.exec_driver_sql(sql, params)
+            _pg_write(session, sql, params)
         return
     sets = ", ".join(f"{name} = ?" for name in columns)
     match = " AND ".join(f"{name} = ?" for name in keys)
     sql = f"UPDATE {table.name} SET {sets} WHERE {match}"
     order = [*range(len(keys), len(every)), *range(len(keys))]  # SET's values, then WHERE's
     connection.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in values])
+
+
+def defer_writes(session: Session) -> None:
+    """From now on, keep this session's writes (`insert_rows`, `update_rows`,
+    `update_changed`) on PostgreSQL for `run_deferred` to send as one statement; SQLite
+    runs them as they come (its statements are local calls, not round trips). Only for
+    writes nothing reads before `run_deferred`, to rows no two of them touch: the parts of
+    one statement see the same snapshot, none sees another's rows."""
+    if session.connection().dialect.name == "postgresql":
+        session.info[DEFERRED] = []
+
+
+def run_deferred(
+    session: Session, then: str | None = None, params: Mapping[str, Any] | None = None
+) -> None:
+    """The writes kept since `defer_writes` as ONE statement, each a data-modifying `WITH`
+    (PostgreSQL runs every one to completion, read or not), and `then` as its main query
+    (with named `params`: e.g. a `pg_notify`, which is delivered at commit anyway); `then`
+    alone when no write was kept. Nothing when the session was not deferring (SQLite: its
+    writes ran as they came)."""
+    kept: list[tuple[str, dict[str, Any]]] | None = session.info.pop(DEFERRED, None)
+    if kept is None or not (kept or then):
+        return
+    parts: list[str] = []
+    every: dict[str, Any] = dict(params or {})
+    for n, (sql, values) in enumerate(kept):
+        renamed = _PARAMETER.sub(f"%(w{n}_\\1)s", sql)
+        parts.append(f"w{n}_ AS ({renamed})")
+        every.update((f"w{n}_{name}", value) for name, value in values.items())
+    main = then or "SELECT 1"
+    statement = f"WITH {', '.join(parts)} {main}" if parts else main
+    session.connection().exec_driver_sql(statement, every)
+
+
+def _pg_write(session: Session, sql: str, params: dict[str, Any]) -> None:
+    """Run a write now, or keep it for `run_deferred`."""
+    kept: list[tuple[str, dict[str, Any]]] | None = session.info.get(DEFERRED)
+    if kept is not None:
+        kept.append((sql, params))
+    else:
+        session.connection().exec_driver_sql(sql, params)
 
 
 def _as_tuples(
