@@ -314,6 +314,7 @@ class Worker:
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
                 session.info[FOLLOW_UP_ROWS] = []  # so are these
                 session.info[arrivals.DEFERRED] = []  # and these
+                _notify_later(session)  # and the senders woken in the same statement
                 done = 0
                 waiting: set[tuple[str, str | None]] = set()
                 with session.no_autoflush:
@@ -331,11 +332,16 @@ class Worker:
                             row.error = f"stored event unreadable: {exc.errors()[:1]}"
                         row.processed_at = now
                         done += 1
+                # F4: the batch's writes (five tables, no two touching the same row, none
+                # read before the commit) and the notification as ONE statement: a lone
+                # event's reply waited for five round trips here (issue 13, tenth session).
+                defer_writes(session)
                 _write_contacts(session)
                 _write_events(session, events)
                 _write_follow_ups(session)
                 arrivals.write_deferred(session)
                 _write_outbox(session)
+                _send_writes(session)
             if done:
                 self.on_queued()
             return done
