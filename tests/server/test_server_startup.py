@@ -135,9 +135,9 @@ def start(
     deadline = time.monotonic() + 60  # a loaded machine takes 20 s to start serve and its simulator
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
                 return process, port
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up, or its first answer slow
             assert process.poll() is None, process.communicate()[0]
             time.sleep(0.1)
     raise AssertionError("serve did not start")
