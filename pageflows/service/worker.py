@@ -87,7 +87,6 @@ from pageflows.service.storage.bulk import (
     defer_writes,
     insert_rows,
     run_deferred,
-    select_rows,
     select_together,
     update_changed,
     update_rows,
@@ -180,14 +179,17 @@ class Worker:
         with self.single.connect() as connection:
             rows = connection.execute(_CANDIDATES).all()
         contacts: dict[tuple[str, str], int] = {}  # in the order of their earliest event
+        new: set[tuple[str, str]] = set()  # those not stored yet, of configured pages
         done = 0
-        for row_id, page_id, contact_id in rows:
+        for row_id, page_id, contact_id, makes_new in rows:
             if contact_id is None:  # page-level events (a policy block) have no order to keep
                 if self.stopping.is_set() or done >= limit:
                     break
                 done += self.process_one(row_id, page_id, None, now)
                 continue
             contacts[(page_id, contact_id)] = contacts.get((page_id, contact_id), 0) + 1
+            if makes_new and page_id in self.pages:
+                new.add((page_id, contact_id))
         batches = _batches(contacts, limit)
         if len(batches) > 1 and self.engine.dialect.name == "postgresql":
             # issue 13: several processes read the same oldest candidates; each starting
@@ -204,12 +206,12 @@ class Worker:
         for index, batch in enumerate(batches):
             if self.stopping.is_set() or done >= limit:
                 break
-            profiles = self._start_profiles(batch)
+            profiles = self._start_profiles(batch, new)
             if index + 1 < len(batches):
                 # issue 13: the next batch's new contacts are looked up while this one is
                 # decided, in this pass or the next (a pass of INBOX_PASS events often
                 # holds one batch): their Graph calls wait on the network, not on us.
-                self._look_up_ahead(batches[index + 1])
+                self._look_up_ahead(batches[index + 1], new)
             done += self.decide_batch(batch, limit - done, profiles)
         if self.stopping.is_set():  # no batch comes: the look-ups not started never start
             for _, looking in self._ahead.values():
@@ -307,10 +309,14 @@ class Worker:
                 if not taken:
                     return 0
                 now = self.clock.now()  # under the locks, as in `process_one`
-                events = _read_events(session, taken, max(limit, 1))
-                _read_contacts(session, taken)
+                # F4: the events and the contacts, both locked, in one statement
+                found, stored = select_together(
+                    session, [_events_query(taken, max(limit, 1)), _contacts_query(taken)]
+                )
+                events = _event_rows(found)
+                _keep_contacts(session, taken, stored)
                 session.info[PROFILES] = looked_up
-                session.info[KEYS_OF_NEW] = _keys_of_new(session)
+                session.info[NEW_IDS] = _new_ids(session)  # their keys: read when needed
                 session.info[OUTBOX_ROWS] = []  # written in one statement below
                 session.info[FOLLOW_UP_ROWS] = []  # so are these
                 session.info[arrivals.DEFERRED] = []  # and these
@@ -365,14 +371,18 @@ class Worker:
             done += self.process_contact(page_id, contact_id, self.clock.now(), limit - done)
         return done
 
-    def _start_profiles(self, contacts: list[tuple[str, str]]) -> Profiles:
+    def _start_profiles(
+        self, contacts: list[tuple[str, str]], new: set[tuple[str, str]] | None = None
+    ) -> Profiles:
         """The names of the batch's contacts not stored yet, looked up before its transaction
         (several at once, `PROFILE_THREADS`): the event's transaction then makes no Graph
         call. A failed look-up is None: that contact is greeted without a name, as before.
         Started here (or already, `_look_up_ahead`), waited for by calling what this
         returns; a lone look-up is made in this thread (a lone event's answer waits for it
         anyway). A contact checked ahead and found stored then is not asked about again:
-        one that is new after all (its row deleted meanwhile) is looked up when decided."""
+        one that is new after all (its row deleted meanwhile) is looked up when decided.
+        `new`: the contacts the pass's candidates found not stored (`_CANDIDATES`); without
+        it (a batch decided on its own) they are asked for (`_missing`)."""
         looking: list[tuple[tuple[str, str], Future[Profile | None]]] = []
         unchecked: list[tuple[str, str]] = []
         for pair in contacts:
@@ -381,7 +391,7 @@ class Worker:
                 unchecked.append(pair)
             elif checked[1] is not None:
                 looking.append((pair, checked[1]))
-        missing = self._missing(unchecked)
+        missing = self._missing(unchecked) if new is None else [p for p in unchecked if p in new]
         if len(missing) == 1 and not looking:
             found = {missing[0]: self._look_up(missing[0])}
             return lambda: found
@@ -390,12 +400,11 @@ class Worker:
             return dict
         return lambda: {pair: future.result() for pair, future in looking}
 
-    def _look_up_ahead(self, contacts: list[tuple[str, str]]) -> None:
-        """Check the contacts of a batch to come, and start looking up the new ones."""
-        unchecked = [pair for pair in contacts if pair not in self._ahead]
-        missing = set(self._missing(unchecked))
-        for pair in unchecked:
-            self._ahead[pair] = (self._passes, self._submit(pair) if pair in missing else None)
+    def _look_up_ahead(self, contacts: list[tuple[str, str]], new: set[tuple[str, str]]) -> None:
+        """Start looking up the new contacts (`new`, as the pass's candidates said) of a
+        batch to come."""
+        for pair in [pair for pair in contacts if pair not in self._ahead]:
+            self._ahead[pair] = (self._passes, self._submit(pair) if pair in new else None)
 
     def _missing(self, contacts: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The contacts (of configured pages) not stored yet whose pending events will make
@@ -1187,7 +1196,8 @@ PROFILES = "pageflows.profiles"
 SCHEDULED = "pageflows.scheduled"
 # The follow-up keys stored for each of the batch's new contacts (read in one query).
 KEYS_OF_NEW = "pageflows.keys_of_new"
-# The batch's contacts are plain values (`_read_contacts`): a new one is too (`save_contact`).
+NEW_IDS = "pageflows.new_ids"  # the batch's new contacts, until their keys are read
+# The batch's contacts are plain values (`_keep_contacts`): a new one is too (`save_contact`).
 PLAIN_CONTACTS = "pageflows.plain_contacts"
 
 
@@ -1200,8 +1210,15 @@ _DUE = (
     .order_by(FollowUp.due_at, FollowUp.id)
     .limit(CANDIDATES)
 )
+# Each candidate says whether its contact is new (no row yet) and it makes one (not a
+# receipt): the profile look-ups of a pass start from this, without a query of their own
+# (a round trip before a lone new contact's answer; issue 13, tenth session).
+_NEW_CONTACT = and_(
+    InboxEvent.kind.not_in(RECEIPT_KINDS),
+    ~exists().where(Contact.page_id == InboxEvent.page_id, Contact.psid == InboxEvent.contact_id),
+)
 _CANDIDATES = (
-    select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id)
+    select(InboxEvent.id, InboxEvent.page_id, InboxEvent.contact_id, _NEW_CONTACT.label("new"))
     .where(InboxEvent.status == "pending")
     .order_by(InboxEvent.id)
     .limit(CANDIDATES)
@@ -1261,6 +1278,10 @@ def _scheduled_before(session: Session, key: str) -> bool:
     # A flow's key starts with its contact's id and "|" (engine/run.py, engine/core.py):
     # for a contact of the batch's preloaded ones, its stored keys answer.
     known: dict[str, set[str]] | None = session.info.get(KEYS_OF_NEW)
+    if known is None and NEW_IDS in session.info:
+        # A batch reads its new contacts' keys when it first schedules a follow-up (most
+        # replies schedule none: a lone event's reply waited for the read; tenth session).
+        known = session.info[KEYS_OF_NEW] = _keys_of_new(session, session.info.pop(NEW_IDS))
     if known:
         stored = known.get(key.partition("|")[0])
         if stored is not None:
@@ -1415,17 +1436,13 @@ def _supersede_due(session: Session, page_id: str, contact_id: str) -> None:
             row.status = "superseded"
 
 
-def _read_contacts(session: Session, contacts: list[tuple[str, str]]) -> None:
-    """The batch's contact rows, locked, in one query, as plain values; the session then
-    answers `_contact_row` from memory (a contact absent here is new: nobody else can
-    store it while we hold its lock; `save_contact` adds it as an ORM object). F2: read
-    through the driver, the state as its JSON text (parsed only when a decision reads it,
-    `_parsed`), and the columns the batch writes as they are stored, so it writes only
-    the ones that change (`_write_contacts`)."""
-    _keep_contacts(session, contacts, select_together(session, [_contacts_query(contacts)])[0])
-
-
 def _contacts_query(contacts: list[tuple[str, str]]) -> Query:
+    """The batch's contact rows, locked, in one query, as plain values (`_keep_contacts`);
+    the session then answers `_contact_row` from memory (a contact absent here is new:
+    nobody else can store it while we hold its lock; `save_contact` adds it as an ORM
+    object). F2: read through the driver, the state as its JSON text (parsed only when a
+    decision reads it, `_parsed`), and the columns the batch writes as they are stored, so
+    it writes only the ones that change (`_write_contacts`)."""
     by_page: dict[str, list[str]] = {}
     for page_id, contact_id in contacts:
         by_page.setdefault(page_id, []).append(contact_id)
@@ -1521,19 +1538,25 @@ class EventRow:
     notes: list[str] | None = None
 
 
-def _read_events(session: Session, contacts: list[tuple[str, str]], limit: int) -> list[EventRow]:
+def _events_query(contacts: list[tuple[str, str]], limit: int) -> Query:
     """The contacts' pending events, oldest first, at most `limit`, locked (waited for,
     never skipped: a contact's earliest event must not be passed by a later one)."""
     by_page: dict[str, list[str]] = {}
     for page_id, contact_id in contacts:
         by_page.setdefault(page_id, []).append(contact_id)
     table = cast(Table, InboxEvent.__table__)
-    found = select_rows(
-        session, table, _EVENT_COLUMNS, "contact_id", by_page, by="page_id", lock="update",
+    return Query(
+        table, _EVENT_COLUMNS, "contact_id", by_page, by="page_id", lock="update",
         convert=("payload", "received_at", "next_attempt_at"), equal={"status": "pending"},
         order="id", limit=limit,
     )  # fmt: skip
-    return [EventRow(*values) for values in found]
+
+
+def _event_rows(found: Sequence[Sequence[Any]]) -> list[EventRow]:
+    """The events read by `_events_query`, oldest first: read as a part of a larger
+    statement (`select_together`), their order is the part's, which SQL does not promise
+    to keep, so it is made sure of here."""
+    return sorted((EventRow(*values) for values in found), key=lambda row: row.id)
 
 
 def _write_events(session: Session, events: list[EventRow]) -> None:
@@ -1558,12 +1581,16 @@ def _write_events(session: Session, events: list[EventRow]) -> None:
         update_rows(session, table, ("id",), columns, rows)
 
 
-def _keys_of_new(session: Session) -> dict[str, set[str]]:
-    """issue 13 (seventh session): the follow-up keys of the batch's new contacts, in one
-    query, so scheduling their first follow-up asks no question of its own
-    (`_scheduled_before`). New contacts only: a stored one may have a long history."""
+def _new_ids(session: Session) -> set[str]:
+    """The batch's contacts not stored yet, as read (`_keep_contacts`), before any is saved."""
     rows: dict[tuple[str, str], Contact | ContactValues | None] = session.info[CONTACT_ROWS]
-    new = {psid for (_, psid), row in rows.items() if row is None and "|" not in psid}
+    return {psid for (_, psid), row in rows.items() if row is None and "|" not in psid}
+
+
+def _keys_of_new(session: Session, new: set[str]) -> dict[str, set[str]]:
+    """issue 13 (seventh session): the follow-up keys of the batch's new contacts
+    (`_new_ids`), in one query, so scheduling their first follow-up asks no question of its
+    own (`_scheduled_before`). New contacts only: a stored one may have a long history."""
     keys: dict[str, set[str]] = {psid: set() for psid in new}
     if new:
         for contact_id, key in session.execute(_KEYS_OF, {"ids": list(new)}):
