@@ -41,12 +41,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import (
     BindParameter,
@@ -62,6 +62,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import Executable
 
 from pageflows.clock import Clock
 from pageflows.engine.policy import Skip, still_allowed
@@ -80,6 +81,7 @@ from pageflows.service.graph.transport import Request, TransportError
 from pageflows.service.pace import Pacer
 from pageflows.service.storage.database import single_statements
 from pageflows.service.storage.models import Contact, MediaCheck, OutboxMessage, PageState
+from pageflows.service.storage.pipelined import pipelined_driver, run_pipelined
 from pageflows.service.storage.statistics import analyze_if_stale
 
 log = logging.getLogger("pageflows.sender")
@@ -203,8 +205,18 @@ _PAGE_FOR_CLAIM = (
     .where(PageState.page_id == bindparam("page_id"))
     .with_for_update(skip_locked=True)
 )
+
+
 # The page's row as a claim reads it (`_PAGE_FOR_CLAIM`).
-_PageRow = Row[str, str | None, datetime | None, datetime | None, int, float | None]
+class _PageRow(NamedTuple):
+    page_id: str
+    paused_reason: str | None
+    slow_until: datetime | None
+    next_send_at: datetime | None
+    rate_limit_strikes: int
+    rate: float | None
+
+
 # A claim's writes (issue 13, eighth session: the claim without ORM objects; its rows
 # loaded, tracked and flushed by the session were half of its CPU).
 _CLAIM_ROW = (
@@ -736,7 +748,15 @@ class Sender:
         `first`: nothing was claimed for another page before; then a claim of one row
         whose turn is now marks it in flight at once (`_goes_now`)."""
         with self.engine.begin() as connection:
-            state = connection.execute(_PAGE_FOR_CLAIM, {"page_id": page_id}).first()
+            # issue 13 (tenth session): on PostgreSQL the transaction's BEGIN goes with the
+            # page's lock, and the claim's writes with its COMMIT: two round trips, not five.
+            pipelined = pipelined_driver(connection) is not None
+            found: Sequence[Sequence[Any]]
+            if pipelined:
+                found = run_pipelined(connection, [(_PAGE_FOR_CLAIM, {"page_id": page_id})])[0]
+            else:
+                found = connection.execute(_PAGE_FOR_CLAIM, {"page_id": page_id}).all()
+            state = _PageRow(*found[0]) if found else None
             if state is None or _blocked(state, now):
                 return []  # another process is claiming for this page, or it is paused/slowed
             if state.next_send_at is not None and state.next_send_at - now > CLAIM_AHEAD:
@@ -781,8 +801,7 @@ class Sender:
                 if len(claimed) >= limit:
                     self.left_behind = True
                     break
-            if stale:
-                connection.execute(_STALE_ROW, stale)
+            writes: list[tuple[Executable, Any]] = [(_STALE_ROW, stale)] if stale else []
             next_send_at = state.next_send_at
             if self.slots_in_claim:
                 claimed, next_send_at = self._reserve_held(state, claimed)
@@ -790,22 +809,28 @@ class Sender:
                     claimed[0] = replace(claimed[0], in_flight=True)
             if claimed:
                 until = now + self.lease
-                connection.execute(
-                    _CLAIM_ROW,
-                    [
-                        {
-                            "row_id": c.id,
-                            "new_status": "sending" if c.in_flight else "claimed",
-                            "until": until,
-                            "token": c.token,
-                        }
-                        for c in claimed
-                    ],
+                writes.append(
+                    (
+                        _CLAIM_ROW,
+                        [
+                            {
+                                "row_id": c.id,
+                                "new_status": "sending" if c.in_flight else "claimed",
+                                "until": until,
+                                "token": c.token,
+                            }
+                            for c in claimed
+                        ],
+                    )
                 )
             if next_send_at != state.next_send_at or slow_until != state.slow_until:
-                connection.execute(
-                    _PAGE_CLAIMED, {"page": page_id, "next_at": next_send_at, "slow": slow_until}
-                )
+                page = {"page": page_id, "next_at": next_send_at, "slow": slow_until}
+                writes.append((_PAGE_CLAIMED, page))
+            if pipelined:
+                run_pipelined(connection, writes, commit=True)
+            else:
+                for statement, values in writes:
+                    connection.execute(statement, values)
             return claimed
 
     def _reserve_held(
