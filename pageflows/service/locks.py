@@ -16,12 +16,11 @@ runs on one thread: there is nothing to lock against.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
 
-import psycopg
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from pageflows.service.storage.pipelined import pipelined_driver, run_pipelined
 
 # The seed that keeps our keys apart from any other application's advisory locks.
 CONTACT_LOCK_SEED = 7_261_842_002
@@ -70,38 +69,10 @@ def try_lock_contacts(
     keys = [f"{page_id}:{contact_id}" for page_id, contact_id in contacts]
     params = {"keys": keys, "seed": CONTACT_LOCK_SEED}
     connection = session.connection()
-    driver = connection.connection.driver_connection
-    if isinstance(driver, psycopg.Connection):
-        held = _try_pipelined(connection, driver, params)
+    if pipelined_driver(connection) is not None:
+        # issue 13: F4. psycopg sends the BEGIN that opens a transaction as a round trip of
+        # its own; in a pipeline it goes with the locks: one round trip instead of two.
+        held = {row[0] for row in run_pipelined(connection, [(_TRY_MANY, params)])[0]}
     else:
         held = set(session.scalars(_TRY_MANY, params))
     return [pair for pair, key in zip(contacts, keys, strict=True) if key in held]
-
-
-# issue 13: F4. psycopg sends the BEGIN that opens a transaction as a round trip of its
-# own before the first statement; in a pipeline it goes with the statement, so a batch
-# opens its transaction and takes its locks in ONE round trip instead of two. Through
-# the driver: SQLAlchemy's results cannot wait for a pipeline's sync.
-_TRY_MANY_SQL = (
-    "SELECT k FROM unnest(%(keys)s::text[]) AS k"
-    " WHERE pg_try_advisory_xact_lock(hashtextextended(k, %(seed)s))"
-)
-
-
-def _try_pipelined(
-    connection: Connection, driver: psycopg.Connection[Any], params: dict[str, Any]
-) -> set[str]:
-    """`_TRY_MANY` in one pipeline with the transaction's BEGIN; a driver error raised as
-    SQLAlchemy raises it (an OperationalError is the database away, for the callers), a
-    lost connection dropped from the pool as SQLAlchemy drops it."""
-    try:
-        with driver.pipeline():
-            cursor = driver.execute(_TRY_MANY_SQL, params)
-        return {row[0] for row in cursor.fetchall()}
-    except psycopg.Error as exc:
-        gone = connection.dialect.is_disconnect(cast(Any, exc), cast(Any, driver), None)
-        if gone:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            _TRY_MANY_SQL, params, exc, psycopg.Error, connection_invalidated=gone
-        ) from exc
