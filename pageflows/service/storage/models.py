@@ -83,17 +83,21 @@ class InboxEvent(Base):
         # A contact's earliest pending event: what the process holding its lock takes next.
         Index("ix_inbox_contact_pending", "page_id", "contact_id", "status", "id"),
         Index("ix_inbox_conversation", "page_id", "contact_id", "id"),
+        # The worker's candidates (pending, oldest first), and any count by status.
+        Index("ix_inbox_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    page_id: Mapped[str] = mapped_column(String(64), index=True)
+    # Not indexed alone (migration 0012): the unique dedup key and the contact indexes
+    # begin with the page.
+    page_id: Mapped[str] = mapped_column(String(64))
     contact_id: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     dedup_key: Mapped[str] = mapped_column(String(512))
     occurred_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
