@@ -718,3 +718,19 @@ def test_not_a_separator_is_every_character_beyond_ascii_but_the_separators() ->
     for cp in range(0x80, 0x20000):
         ch = chr(cp)
         assert bool(_NOT_A_SEPARATOR.match(ch)) != bool(_SEPARATORS.match(ch)), hex(cp)
+
+
+def test_one_word_heads_are_the_one_word_keys() -> None:
+    idx = KeywordIndex.build(
+        [
+            KeywordEntry("how much", KeywordMode.CONTAINS, (0,), 0),
+            KeywordEntry("price of it", KeywordMode.STARTS, (1,), 1),
+            KeywordEntry("Preço", KeywordMode.EXACT, (2,), 2),
+        ]
+    )
+    assert idx._heads == {"how", "price", "preco"}
+    assert idx._heads == {key for key in idx._phrases if " " not in key}
+    assert idx.match("so, HOW MUCH?") is not None
+    assert idx.match("price of it is") is not None
+    assert idx.match("preço") is not None and idx.match("preço!!") is not None
+    assert idx.match("the price of it") is None
