@@ -718,3 +718,75 @@ def test_not_a_separator_is_every_character_beyond_ascii_but_the_separators() ->
     for cp in range(0x80, 0x20000):
         ch = chr(cp)
         assert bool(_NOT_A_SEPARATOR.match(ch)) != bool(_SEPARATORS.match(ch)), hex(cp)
+
+
+def test_not_latin1_or_separator_is_every_character_beyond_latin1_but_the_separators() -> None:
+    from pageflows.rules.folding import _NOT_LATIN1_OR_SEPARATOR, _SEPARATORS
+
+    for cp in range(0x100, 0x20000):
+        ch = chr(cp)
+        assert bool(_NOT_LATIN1_OR_SEPARATOR.match(ch)) != bool(_SEPARATORS.match(ch)), hex(cp)
+    assert not any(_NOT_LATIN1_OR_SEPARATOR.match(chr(cp)) for cp in range(0x100))
+
+
+# Text that begins with ASCII: Latin-1 (one encode), ASCII but for emoji beyond the BMP
+# (told by its UTF-8's length), Latin-1 but for separators (each a "?"), or a letter
+# beyond Latin-1 picks the path. Characters at the edges of each shortcut's ranges:
+_ASCII_FIRST_ALPHABET = (
+    "aZ09 ,.!?'\n"
+    + "é¿ßÉ\u00ad\u00a0"
+    + "’—…€❤\u200d\ufe0f"
+    + "\U0001f1e5\U0001f1e6\U0001f1ff\U0001f200\U0001f2ff\U0001f300\U0001f525\U0001f3fd"
+    + "\U0001faff\U0001fb00\U0001fbf0\U0001f10c\U0001f110\U0001f000\U0001d400\U00020000"
+    + "\U000e0001\U000e0100\ud83d"
+    + "жЖ价，ı\u0301"
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=_ASCII_FIRST_ALPHABET), st.text(alphabet="aZ0 !?", min_size=1))
+def test_text_beginning_with_ascii_folds_as_the_general_path(text: str, ascii_start: str) -> None:
+    from pageflows.rules.folding import _fold_general
+
+    text = ascii_start + text
+    assert fold_words(text) == _fold_general(text)
+
+
+def test_every_character_beyond_the_bmp_folds_alike_after_ascii() -> None:
+    from pageflows.rules.folding import _fold_ascii_and_emoji, _fold_general
+
+    taken = 0
+    for cp in [*range(0x10000, 0x40000), *range(0xE0000, 0xE1000)]:
+        ch = chr(cp)
+        for text in (f"a{ch}b", f"hey {ch}{ch}!", f"{ch}x {ch}"[::-1]):
+            assert fold_words(text) == _fold_general(text), (hex(cp), text)
+        taken += _fold_ascii_and_emoji(f"a{ch}b", 1) is not None
+    # The shortcut takes exactly the emoji of _SEPARATORS beyond the BMP.
+    assert taken == (0x1F1FF - 0x1F1E6 + 1) + (0x1FAFF - 0x1F300 + 1)
+
+
+def test_messages_beginning_with_ascii_take_their_shortcut() -> None:
+    # Not a timing: which path answers (the general path would give the same words).
+    from pageflows.rules import folding
+
+    assert folding._fold_ascii_and_emoji("hey!! 🔥🔥 saw your story 👍🏽", 4) is not None
+    assert folding._fold_ascii_and_emoji("hey 🔥 café", 1) is None  # Latin-1 too
+    assert folding._fold_ascii_and_emoji("x \U0001d400", 1) is None  # a letter
+    assert folding._NOT_LATIN1_OR_SEPARATOR.search("Olá 🔥 “isso” é ótimo — ok…") is None
+    assert folding._NOT_LATIN1_OR_SEPARATOR.search("Hi Привет").group() == "П"
+
+
+def test_one_word_heads_are_the_one_word_keys() -> None:
+    idx = KeywordIndex.build(
+        [
+            KeywordEntry("how much", KeywordMode.CONTAINS, (0,), 0),
+            KeywordEntry("price of it", KeywordMode.STARTS, (1,), 1),
+            KeywordEntry("Preço", KeywordMode.EXACT, (2,), 2),
+        ]
+    )
+    assert idx._heads == {"how", "price", "preco"}
+    assert idx._heads == {key for key in idx._phrases if " " not in key}
+    assert idx.match("so, HOW MUCH?") is not None
+    assert idx.match("price of it is") is not None
+    assert idx.match("preço") is not None and idx.match("preço!!") is not None
+    assert idx.match("the price of it") is None
