@@ -438,14 +438,7 @@ def fold_words(text: str) -> list[str]:
     elif codec is False and ch >= "\u3000":
         # issue 13: CJK, kana (`_fold_unpaged`, inlined: a call is 3% of such a text's
         # folding): its common punctuation replaced away, in C, it is its letters.
-        letters = (
-            text.replace("\uff0c", "")  # fullwidth comma
-            .replace("\u3002", "")  # ideographic full stop
-            .replace("\uff1f", "")  # fullwidth question mark
-            .replace("\uff01", "")  # fullwidth exclamation mark
-            .replace("\u3001", "")  # ideographic comma
-            .replace(" ", "")
-        )
+        letters = _cjk_letters(text)
         solo_plain, solo_letters = _SOLO or _solo()
         if solo_letters(letters):
             return list(letters)  # every letter a word
@@ -693,19 +686,25 @@ def _fold_unpaged(text: str, first: str, separator: bool) -> list[str] | None:
     # (When the first is a letter, _NOT_A_SEPARATOR would find it: no need to look.)
     solo_plain, solo_letters = _SOLO or _solo()
     if first >= "\u3000":  # CJK, kana: its common punctuation replaced away (C, no regex)
-        letters = (
-            text.replace("\uff0c", "")  # fullwidth comma
-            .replace("\u3002", "")  # ideographic full stop
-            .replace("\uff1f", "")  # fullwidth question mark
-            .replace("\uff01", "")  # fullwidth exclamation mark
-            .replace("\u3001", "")  # ideographic comma
-            .replace(" ", "")
-        )
+        letters = _cjk_letters(text)
         if solo_letters(letters):
             return list(letters)  # every letter a word
     if solo_plain(text):
         return list(_SOLO_SEPARATOR.sub("", text))  # CJK: every letter a word
     return _fold_mixed(text)
+
+
+def _cjk_letters(text: str) -> str:
+    """CJK text without its common punctuation and spaces, replaced away in C (no regex):
+    when what is left is letters of a solo script, they are its words."""
+    return (
+        text.replace("\uff0c", "")  # fullwidth comma
+        .replace("\u3002", "")  # ideographic full stop
+        .replace("\uff1f", "")  # fullwidth question mark
+        .replace("\uff01", "")  # fullwidth exclamation mark
+        .replace("\u3001", "")  # ideographic comma
+        .replace(" ", "")
+    )
 
 
 _Fullmatch = Callable[[str], "re.Match[str] | None"]
