@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -119,7 +118,6 @@ MAX_EVENT_ATTEMPTS = 3
 EVENT_RETRY = (timedelta(seconds=1), timedelta(seconds=5))
 CANDIDATES = 500
 BATCH_CONTACTS = 100  # issue 13: C. Contacts decided per transaction
-FIRE_LANES = 2  # PostgreSQL: batches of due follow-ups in flight at once (`_fire_batches`)
 PROFILE_THREADS = 4  # profile look-ups at once, before a batch's transaction
 AHEAD_PASSES = 3  # a batch's contacts checked ahead are forgotten after this many passes
 RECEIPT_KINDS = ("delivery", "read", "standby", "template_status")  # make no contact
@@ -157,7 +155,6 @@ class Worker:
         self.unknown_pages: set[str] = set()  # told once per process, not once per event
         self.facts = FactsCache()  # each page's region, ad window and templates (facts.py)
         self._profile_pool: ThreadPoolExecutor | None = None  # new contacts' look-ups
-        self._fire_pool: ThreadPoolExecutor | None = None  # batches of due follow-ups
         # Contacts of a batch to come, checked (and looked up when new) ahead of it: the
         # pass that checked them, and the look-up (None: not new when checked).
         self._ahead: dict[tuple[str, str], tuple[int, Future[Profile | None] | None]] = {}
@@ -977,60 +974,16 @@ class Worker:
         for follow_up_id, page_id, contact_id in due:
             ids.setdefault((page_id, contact_id), []).append(follow_up_id)
         contacts = list(ids)
-        batches = [
-            contacts[start : start + BATCH_CONTACTS]
-            for start in range(0, len(contacts), BATCH_CONTACTS)
-        ]
-        done, failed = self._fire_batches(batches, ids, now)
-        if failed is not None:  # the database, not the follow-ups: next pass
-            log.warning("due follow-ups wait for the database: %s", failed)
-            return done + started
-        return done + started + broadcasts.finish_runs(self.engine, self.clock.now())
-
-    def _fire_batches(
-        self,
-        batches: list[list[tuple[str, str]]],
-        ids: dict[tuple[str, str], list[int]],
-        now: datetime,
-    ) -> tuple[int, OperationalError | None]:
-        """The pass's batches (`fire_batch`), in order; on PostgreSQL `FIRE_LANES` of them
-        in flight at once (issue 13, tenth session): a batch spends about a third of its
-        time waiting for the server (its locks, its reads, its one write statement and
-        its commit), time in which another thread of the process decides the next batch.
-        The batches hold disjoint contacts, each its own transaction and locks, as two
-        worker processes' batches do; a contact's follow-ups stay in one batch, in the
-        order they fell due. Stops taking batches at the first database error (what is
-        in flight finishes) and returns it."""
         done = 0
-        if len(batches) < 2 or self.engine.dialect.name != "postgresql":
-            for batch in batches:
-                if self.stopping.is_set():
-                    break
-                try:
-                    done += self.fire_batch(batch, ids, now)
-                except OperationalError as exc:
-                    return done, exc
-            return done, None
-        if self._fire_pool is None:  # kept: a pool's threads cost a start per pass
-            self._fire_pool = ThreadPoolExecutor(FIRE_LANES, "pf-due")
-        in_flight: deque[Future[int]] = deque()
-        failed: OperationalError | None = None
-        queued = deque(batches)
-        while True:
-            while (
-                queued
-                and failed is None
-                and len(in_flight) < FIRE_LANES
-                and not self.stopping.is_set()
-            ):
-                batch = queued.popleft()
-                in_flight.append(self._fire_pool.submit(self.fire_batch, batch, ids, now))
-            if not in_flight:
-                return done, failed
+        for start in range(0, len(contacts), BATCH_CONTACTS):
+            if self.stopping.is_set():
+                break
             try:
-                done += in_flight.popleft().result()
-            except OperationalError as exc:
-                failed = failed or exc
+                done += self.fire_batch(contacts[start : start + BATCH_CONTACTS], ids, now)
+            except OperationalError as exc:  # the database, not the follow-ups: next pass
+                log.warning("due follow-ups wait for the database: %s", exc)
+                return done + started
+        return done + started + broadcasts.finish_runs(self.engine, self.clock.now())
 
     def fire_batch(
         self, contacts: list[tuple[str, str]], ids: dict[tuple[str, str], list[int]], now: datetime

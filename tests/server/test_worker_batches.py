@@ -20,7 +20,6 @@ from typing import Any, cast
 import pytest
 from service_world import PAGE, SECRET, START, TOKEN
 from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pageflows.clock import FakeClock
@@ -709,60 +708,3 @@ def profiles_asked(svc: Any) -> list[str]:
 
     client.get_profile = get_profile
     return asked
-
-
-def test_a_pass_of_many_batches_fires_each_follow_up_once_in_order_and_resumes_after_an_outage(
-    database_url: str, sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """issue 13 (tenth session): on PostgreSQL a pass keeps two batches of due follow-ups in
-    flight at once. Each follow-up still fires once, a contact's in the order they fell
-    due; the database going away under one batch ends the pass with what was done, and
-    the next pass fires the rest."""
-    import pageflows.service.worker as worker_module
-
-    monkeypatch.setattr(worker_module, "BATCH_CONTACTS", 3)
-    clock = FakeClock(START)
-    svc = service(database_url, sim, tmp_path, clock)
-    try:
-        psids = [f"73{n:02d}" for n in range(14)]
-        for step, psid in enumerate(psids):
-            sim.control.add_contact(psid)
-            say(svc, psid, "later", step)
-            say(svc, psid, "nudge", 100 + step)
-        drain(svc)
-        clock.advance(timedelta(hours=1, minutes=5))
-        real, calls, at_once, busy = svc.worker.fire_batch, [], [0], [0]
-        lock = threading.Lock()
-
-        def watched(batch: Any, ids: Any, now: Any) -> int:
-            with lock:
-                calls.append(batch)
-                busy[0] += 1
-                at_once[0] = max(at_once[0], busy[0])
-                down = len(calls) == 2
-            try:
-                if down:
-                    time.sleep(0.2)  # the other lane is deciding meanwhile
-                    raise OperationalError("SELECT", {}, Exception("server closed the connection"))
-                time.sleep(0.05)
-                return real(batch, ids, now)
-            finally:
-                with lock:
-                    busy[0] -= 1
-
-        svc.worker.fire_batch = watched  # type: ignore[method-assign]
-        first = svc.worker.process_due()
-        assert 0 < first < 2 * len(psids)
-        while svc.worker.process_due():
-            pass
-        assert at_once[0] == (2 if database_url.startswith("postgresql") else 1)
-        with Session(svc.engine) as session:
-            statuses = [f.status for f in session.scalars(select(FollowUp))]
-        assert statuses == ["done"] * 2 * len(psids)
-        assert all(
-            got[:2] == ["ok", "ok"] and got[2:4] == ["reminder", "\u2026 typing 1s"]
-            for got in decided(svc).values()
-        )
-        assert sorted(decided(svc)) == psids
-    finally:
-        svc.stop()
