@@ -7,7 +7,8 @@ as the worker writes them: one contact is decided through its four events by
 the engine (`core.handle`), and its state and its `Schedule` effect are stored
 for every contact, with the contact's id, through `Worker.save_contact` and
 `Worker.schedule`. The clock then moves past the due time and the worker
-(`build_service`, as `pageflows worker` builds it, in this process) runs
+(`build_service`, as `pageflows worker` builds it, in this process, its start-up
+heap frozen by `settle_heap` as `pageflows worker` freezes it) runs
 `Worker.process_due` until no follow-up is pending (counted only after a pass
 that decided nothing, as `pageflows worker` loops): each one claimed, decided
 by the engine (a message queued in the outbox) and marked done. Timed: the
@@ -104,10 +105,12 @@ def store_follow_ups(svc: world.Service, count: int) -> datetime:
 
 def ours(database_url: str, flows: Path, sim: world.Simulator, count: int) -> float:
     """Follow-ups per second our worker claims and decides."""
+    from pageflows.serve import settle_heap
     from pageflows.service.storage.models import FollowUp, OutboxMessage
 
     clock = world.FakeClock(world.START)
     svc = world.service(database_url, flows, sim.url, clock)
+    settle_heap()  # as `pageflows worker` does once built, before its loops
     try:
         due = store_follow_ups(svc, count)
         clock.set(due)

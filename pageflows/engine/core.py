@@ -92,13 +92,22 @@ def handle(
             run.effects.append(Note(text="no trigger matched"))
         else:
             run.fire(trigger)
-    if isinstance(event, QUALIFYING):
+    if event.kind not in TIMER_KINDS and isinstance(event, QUALIFYING):
         _schedule_window_closing(run, event.timestamp)
     return Decision(contact=run.contact, effects=tuple(run.effects), trigger=trigger)
 
 
+# issue 13 (tenth session): our own timers (a follow-up, a window closing, a broadcast
+# delivery, a question's or handoff's `for`) say nothing about the contact: no message,
+# no referral. Told by their `kind`, one string look-up where each `isinstance` that
+# misses a pydantic class costs a quarter of a microsecond (its metaclass is an ABC's).
+TIMER_KINDS = frozenset(("follow_up", "window_closing", "broadcast", "timeout"))
+
+
 def _observe(contact: ContactState, event: InboundEvent) -> ContactState:
     """What the event itself says about the contact, before any flow runs."""
+    if event.kind in TIMER_KINDS:
+        return contact
     update: dict[str, object] = {}
     if contact.first_seen_at is None and isinstance(event, (*QUALIFYING, CommentIn, OptinIn)):
         update["first_seen_at"] = event.timestamp

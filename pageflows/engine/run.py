@@ -268,13 +268,9 @@ class Run:
         return self.now.astimezone(UTC).date()
 
     def follow_up(self, event: FollowUpDue) -> None:
-        found = addresses.resolve(self.program, event.root)
-        try:
-            after = addresses.node_at(found[1], event.path[:-2]) if found else None
-        except LookupError:
-            after = None
-        span = after.span if isinstance(after, m.After) else None
-        if found is None or not isinstance(after, m.After):
+        after = _after_at(self.program, event.root, event.path[:-2])
+        span = after.span if after is not None else None
+        if after is None:
             self.effects.append(
                 Cancelled(reason="flow_changed", detail="this follow-up is no longer in the flows")
             )
@@ -704,6 +700,24 @@ class Run:
     def _set_field(self, name: str, value: str) -> None:
         self._set(fields={**self.contact.fields, name: value})
         self.effects.append(Changed(what=f'set {name} = "{value}"'))
+
+
+def _after_at(program: Program, root: str, path: Path) -> m.After | None:
+    """The `after` a stored follow-up points at (its root and path), or None when the flows
+    no longer have one there. issue 13 (tenth session): worked out once per program and
+    address (`Program.memo`), not for every follow-up of the same `after`: the flows of a
+    program never change (a changed flow is a new Program)."""
+    key = ("after", root, path)
+    if key in program.memo:
+        return program.memo[key]  # type: ignore[return-value]
+    found = addresses.resolve(program, root)
+    try:
+        after = addresses.node_at(found[1], path) if found else None
+    except LookupError:
+        after = None
+    kept = after if isinstance(after, m.After) else None
+    program.memo[key] = kept
+    return kept
 
 
 def _says_cancel(text: str, words: tuple[str, ...]) -> bool:

@@ -47,6 +47,11 @@ class Program:
     ref_globs: tuple[tuple[str, int], ...]
     by_kind: dict[str, tuple[int, ...]] = field(default_factory=dict)
     broadcasts: dict[str, tuple[str, m.Broadcast]] = field(default_factory=dict)
+    # issue 13 (tenth session): what the engine looked up in this program by an address
+    # (engine/run.py `Run.follow_up`: a stored follow-up's `after`), kept with the program:
+    # the flows are frozen once compiled, and a changed flow is a new Program, so a new,
+    # empty memo. Not part of what the program is (compared, shown).
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     def first(self, kind: str) -> CompiledTrigger | None:
         ids = self.by_kind.get(kind, ())

@@ -127,6 +127,30 @@ def test_a_nested_after_is_due_after_both_delays_in_a_conversation() -> None:
     assert happened[0].at == T0 + timedelta(seconds=1, hours=5)
 
 
+def test_a_follow_up_decides_the_same_each_time_and_by_the_program_it_is_decided_with() -> None:
+    """issue 13 (tenth session): the `after` a follow-up points at is looked up once per
+    program (`Program.memo`). A second and a third due follow-up of the same `after`
+    decide exactly what the first did, as a fresh program decides it; the same stored
+    follow-up given a program whose flow changed is decided by the new flow (its `after`
+    moved: the old address is no longer one; its text changed: the new text goes)."""
+    prog = program(NESTED)
+    (outer,) = follow_ups(handle(prog, contact(), message("go"), T0))
+    first = handle(prog, contact(), due(outer), outer.due_at)
+    again = [handle(prog, contact(), due(outer), outer.due_at) for _ in range(2)]
+    fresh = handle(program(NESTED), contact(), due(outer), outer.due_at)
+    assert again == [first, first]
+    assert repr(first.effects) == repr(fresh.effects)
+    reworded = program(NESTED.replace('"two hours"', '"two hours later"'))
+    assert [s.outbound.preview for s in sends(first.effects)] == ["two hours"]
+    moved = handle(reworded, contact(), due(outer), outer.due_at)
+    assert [s.outbound.preview for s in sends(moved.effects)] == ["two hours later"]
+    gone = program(NESTED.split("    after 2h:")[0] + '    send "no more waiting"\n')
+    cancelled = handle(gone, contact(), due(outer), outer.due_at).effects
+    assert [(c.kind, getattr(c, "reason", None)) for c in cancelled] == [
+        ("cancelled", "flow_changed")
+    ]
+
+
 UNLESS = """
 on keyword "go":
     after 20h unless replied:
