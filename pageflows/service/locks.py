@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from pageflows.service.storage.pipelined import pipelined_driver, run_pipelined
+from pageflows.service.storage.pipelined import run_pipelined
 
 # The seed that keeps our keys apart from any other application's advisory locks.
 CONTACT_LOCK_SEED = 7_261_842_002
@@ -69,10 +69,7 @@ def try_lock_contacts(
     keys = [f"{page_id}:{contact_id}" for page_id, contact_id in contacts]
     params = {"keys": keys, "seed": CONTACT_LOCK_SEED}
     connection = session.connection()
-    if pipelined_driver(connection) is not None:
-        # issue 13: F4. psycopg sends the BEGIN that opens a transaction as a round trip of
-        # its own; in a pipeline it goes with the locks: one round trip instead of two.
-        held = {row[0] for row in run_pipelined(connection, [(_TRY_MANY, params)])[0]}
-    else:
-        held = set(session.scalars(_TRY_MANY, params))
+    # issue 13: F4. psycopg sends the BEGIN that opens a transaction as a round trip of its
+    # own; in a pipeline it goes with the locks: one round trip instead of two.
+    held = {row[0] for row in run_pipelined(connection, [(_TRY_MANY, params)])[0]}
     return [pair for pair, key in zip(contacts, keys, strict=True) if key in held]

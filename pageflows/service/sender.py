@@ -41,7 +41,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -81,7 +81,7 @@ from pageflows.service.graph.transport import Request, TransportError
 from pageflows.service.pace import Pacer
 from pageflows.service.storage.database import single_statements
 from pageflows.service.storage.models import Contact, MediaCheck, OutboxMessage, PageState
-from pageflows.service.storage.pipelined import pipelined_driver, run_pipelined
+from pageflows.service.storage.pipelined import run_pipelined
 from pageflows.service.storage.statistics import analyze_if_stale
 
 log = logging.getLogger("pageflows.sender")
@@ -582,12 +582,7 @@ class Sender:
                 pages = {c.page_id for c, _, _ in batch}
                 latest = max(at for _, _, at in batch)
                 with self.engine.begin() as connection:
-                    if pipelined_driver(connection) is not None:
-                        _marked_pipelined(connection, _MARK_SENT, params, pages, latest)
-                        return
-                    connection.execute(_MARK_SENT, params)
-                    for page_id in pages:
-                        _recovered(connection, page_id, latest)
+                    _mark_sent(connection, _MARK_SENT, params, pages, latest)
                 return
             except OperationalError:
                 if attempt == RECORD_TRIES - 1:
@@ -755,12 +750,7 @@ class Sender:
         with self.engine.begin() as connection:
             # issue 13 (tenth session): on PostgreSQL the transaction's BEGIN goes with the
             # page's lock, and the claim's writes with its COMMIT: two round trips, not five.
-            pipelined = pipelined_driver(connection) is not None
-            found: Sequence[Sequence[Any]]
-            if pipelined:
-                found = run_pipelined(connection, [(_PAGE_FOR_CLAIM, {"page_id": page_id})])[0]
-            else:
-                found = connection.execute(_PAGE_FOR_CLAIM, {"page_id": page_id}).all()
+            found = run_pipelined(connection, [(_PAGE_FOR_CLAIM, {"page_id": page_id})])[0]
             state = _PageRow(*found[0]) if found else None
             if state is None or _blocked(state, now):
                 return []  # another process is claiming for this page, or it is paused/slowed
@@ -831,11 +821,7 @@ class Sender:
             if next_send_at != state.next_send_at or slow_until != state.slow_until:
                 page = {"page": page_id, "next_at": next_send_at, "slow": slow_until}
                 writes.append((_PAGE_CLAIMED, page))
-            if pipelined:
-                run_pipelined(connection, writes, commit=True)
-            else:
-                for statement, values in writes:
-                    connection.execute(statement, values)
+            run_pipelined(connection, writes, commit=True)
             return claimed
 
     def _reserve_held(
@@ -1044,14 +1030,9 @@ class Sender:
         changed = body != claimed.body
         if changed:
             params["new_body"] = body
+        marking = _MARK_SENT_AS if changed else _MARK_SENT
         with self.engine.begin() as connection:
-            marking = _MARK_SENT_AS if changed else _MARK_SENT
-            if pipelined_driver(connection) is not None:
-                _marked_pipelined(connection, marking, params, {claimed.page_id}, now)
-                return
-            mine = connection.execute(marking, params).rowcount
-            if mine:
-                _recovered(connection, claimed.page_id, now)
+            _mark_sent(connection, marking, params, {claimed.page_id}, now)
 
     def _retry_later(
         self, session: Session, row: OutboxMessage, outcome: RetryLater, now: datetime
@@ -1167,29 +1148,19 @@ HUMAN_AGENT_REFUSED = (
 )
 
 
-def _recovered(connection: Connection, page_id: str, now: datetime) -> None:
-    """`pages.recovered` in one UPDATE that changes nothing unless the page was throttled."""
-    if connection.execute(_RECOVERED, {"page": page_id, "at": now}).first() is not None:
-        _log_recovered(page_id)
-
-
-def _marked_pipelined(
+def _mark_sent(
     connection: Connection, marking: Executable, params: Any, pages: set[str], now: datetime
 ) -> None:
-    """issue 13 (tenth session): PostgreSQL. Sent messages recorded and their pages no longer
-    throttled (`_recovered`) with the transaction's BEGIN and COMMIT in ONE round trip
-    (four before). The pages' UPDATE runs whether or not a row was still ours: Facebook
-    accepted the call either way, so the page is not throttled."""
+    """Sent messages recorded and their pages no longer throttled (`_RECOVERED`); on
+    PostgreSQL with the transaction's BEGIN and COMMIT in ONE round trip (four before;
+    issue 13, tenth session). The pages' UPDATE runs whether or not a row was still ours:
+    Facebook accepted the call either way, so the page is not throttled."""
     statements: list[tuple[Executable, Any]] = [(marking, params)]
     statements += [(_RECOVERED, {"page": page_id, "at": now}) for page_id in sorted(pages)]
     found = run_pipelined(connection, statements, commit=True)
     for page_id, throttled in zip(sorted(pages), found[1:], strict=True):
         if throttled:
-            _log_recovered(page_id)
-
-
-def _log_recovered(page_id: str) -> None:
-    log.info("page %s: Facebook accepts messages again; sending at full pace", page_id)
+            log.info("page %s: Facebook accepts messages again; sending at full pace", page_id)
 
 
 def _media(body: dict[str, Any]) -> tuple[str, str] | None:

@@ -409,16 +409,17 @@ def _conversions(
     dialect: Dialect, table: Table, columns: tuple[str, ...]
 ) -> tuple[tuple[Convert | None, bool], ...]:
     """Each column's conversion for the driver (`_converter`) and whether it is a time."""
-    return tuple(
-        (_converter(dialect, table.c[name]), isinstance(_impl(table.c[name]), DateTime))
-        for name in columns
-    )
+    return tuple((_converter(dialect, table.c[name]), _is_time(table.c[name])) for name in columns)
 
 
 @lru_cache(maxsize=COLUMN_SETS)
 def _time_indexes(table: Table, columns: tuple[str, ...]) -> tuple[int, ...]:
     """The positions of the columns that hold a time."""
-    return tuple(i for i, name in enumerate(columns) if isinstance(_impl(table.c[name]), DateTime))
+    return tuple(i for i, name in enumerate(columns) if _is_time(table.c[name]))
+
+
+def _is_time(column: Column[Any]) -> bool:
+    return isinstance(_impl(column), DateTime)
 
 
 @cache

@@ -11,8 +11,8 @@ rows read back as SQLAlchemy reads them (result processors).
 
 A driver error is raised as SQLAlchemy raises it (an OperationalError is the database
 away, for the callers), and a lost connection is invalidated as SQLAlchemy invalidates
-it. `pipelined_driver` says whether a connection can: psycopg's can, SQLite's need not
-(its statements are calls in the process, not round trips).
+it. Another driver's connection (SQLite's: its statements are calls in the process, not
+round trips) runs the same statements one by one, so callers need not tell them apart.
 """
 
 from __future__ import annotations
@@ -95,10 +95,15 @@ def run_pipelined(
     """Each statement's rows (empty for one that returns none), the statements sent in one
     pipeline, after the transaction's BEGIN if none is open yet; with `commit`, the COMMIT
     too: the transaction is then over (SQLAlchemy's own commit after it finds nothing to
-    commit). The connection must be psycopg's (`pipelined_driver`)."""
+    commit). Another driver (SQLite) runs them one by one through SQLAlchemy and leaves the
+    commit to the caller's transaction, which ends where the caller asked for `commit`."""
     driver = pipelined_driver(connection)
     if driver is None:
-        raise TypeError("run_pipelined needs a psycopg connection")
+        found: list[list[tuple[Any, ...]]] = []
+        for statement, params in statements:
+            result = connection.execute(statement, params)
+            found.append([tuple(row) for row in result] if result.returns_rows else [])
+        return found
     plans = [(_compiled(statement, connection.dialect), params) for statement, params in statements]
     try:
         with driver.pipeline():
