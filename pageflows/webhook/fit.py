@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 
 from pageflows.engine.inbound import InboxEvent
+from pageflows.service.storage.inbox import JsonText
 from pageflows.service.storage.models import CommentReply, MessageTemplate
 from pageflows.service.storage.models import InboxEvent as InboxRow
 
@@ -58,5 +59,5 @@ def inbox_row(event: InboxEvent) -> dict[str, Any]:
         "kind": event.kind,
         "dedup_key": fit_key(event.dedup_key),
         "occurred_at": event.timestamp,
-        "payload": event.model_dump(mode="json"),
+        "payload": JsonText(event.model_dump_json()),
     }

@@ -110,7 +110,8 @@ def say(svc: Service, psid: str, text: str, step: int, stored_as: str | None = N
     assert not hasattr(parsed, "reason"), parsed
     rows = [inbox_row(e) for e in parsed.events]
     if stored_as is not None:
-        rows[0]["payload"] = json.loads(json.dumps(rows[0]["payload"]).replace(text, stored_as))
+        document = json.dumps(json.loads(rows[0]["payload"].text))  # a dict is stored too
+        rows[0]["payload"] = json.loads(document.replace(text, stored_as))
     assert store_batch(svc.engine, rows, START) == 1
 
 

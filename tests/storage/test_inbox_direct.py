@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from pageflows.service.storage import inbox
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.inbox import (
+    JsonText,
     Unstorable,
     _insert_direct,
     _insert_retrying,
@@ -65,7 +67,12 @@ a_row = st.fixed_dictionaries(
         "kind": st.sampled_from(["message", "postback", "unknown"]),
         "dedup_key": st.sampled_from(["m_1", "m_2", "m_é", "m_" + "x" * 500]),
         "occurred_at": st.none() | moment,
-        "payload": st.dictionaries(text, json_value, max_size=4),
+        # As the webhook gives it (JSON text from pydantic) or as a document: stored alike.
+        "payload": st.dictionaries(text, json_value, max_size=4).flatmap(
+            lambda document: st.sampled_from(
+                [document, JsonText(pydantic_core.to_json(document).decode())]
+            )
+        ),
     }
 )
 
