@@ -91,5 +91,6 @@ def check(
             checking.print_report(result, files, output_format)
         finally:
             early.close()
-    nothing_left_but_freeing()  # issue 13: A: the process may end without freeing them
+    # issue 13: A: the process may end without freeing them (the model held till then)
+    nothing_left_but_freeing(result)
     ctx.exit(1 if result.errors else 0)
