@@ -15,30 +15,17 @@ the same day (a finding located in the settings file).
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
-from pathlib import Path
 
 import click
 
 from pageflows.cli import collector_paused, nothing_left_but_freeing
-from pageflows.cli.page_facts import (
-    config_lookup_option,
-    find_config,
-    pages_of,
-    read_settings_or_exit,
-)
+from pageflows.cli.options import config_lookup_option
 from pageflows.clock import Clock, SystemClock
-from pageflows.engine.policy_table import RULES, check_tag  # issue 13: A: not policy.py
-from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
-from pageflows.rules.load import LoadResult, load_paths
-from pageflows.rules.report import render_json, render_text, summary
-from pageflows.rules.source import SourceFile, Span
-from pageflows.service.config import Settings, graph_version_verdict
+from pageflows.rules.lex_ahead import lexing_early
 
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-VERSION_KEYS = re.compile(r"^\s*(graph_version|graph_url)\s*=", re.MULTILINE)
 
 
 def parse_day(text: str, option: str = "--as-of") -> date:
@@ -52,48 +39,6 @@ def parse_day(text: str, option: str = "--as-of") -> date:
         f"{text!r} is not a date; write it as YYYY-MM-DD, such as 2026-04-27",
         param_hint=f"'{option}'",
     )
-
-
-def graph_version_finding(settings: Settings, config: Path | None, day: date) -> Diagnostic | None:
-    """The configured Graph API version judged on ``day``, located where it is set."""
-    verdict = graph_version_verdict(settings, day)
-    if verdict.ok:
-        return None
-    path, line, key = "PAGEFLOWS_GRAPH_VERSION", 1, "PAGEFLOWS_GRAPH_VERSION="
-    from_env = bool(os.environ.get("PAGEFLOWS_GRAPH_VERSION"))
-    if config is not None and not from_env:  # the environment wins over the file
-        text = config.read_text("utf-8", errors="replace")
-        found = VERSION_KEYS.search(text)
-        path, key = str(config), "graph_version = "
-        line = text.count("\n", 0, found.start()) + 1 if found else 1
-    span = Span.point(path, line, 1)
-    hint = f'set {key}"{verdict.move_to}"' if verdict.move_to else None
-    if verdict.state == "ended":
-        return error(Code.GRAPH_VERSION_ENDED, span, verdict.message, hint)
-    return warning(Code.GRAPH_VERSION_ENDING, span, verdict.message, hint)
-
-
-def check_with_settings(
-    paths: list[str], day: date, config_path: str | None
-) -> tuple[LoadResult, int]:
-    """The flows checked for the Pages and the Graph version the settings name; files read."""
-    config = find_config(config_path, paths)
-    settings = read_settings_or_exit(config)
-    # issue 13: A: half of the checks on the second core, when the flows are large.
-    result = load_paths(
-        paths, day, check_tag, pages_of(settings), RULES.token_regions, second_core=True
-    )
-    files = len(result.sources)
-    finding = graph_version_finding(settings, config, day)
-    if finding is None:
-        return result, files
-    sources = dict(result.sources)
-    if config is not None:
-        text = config.read_text("utf-8", errors="replace")
-        sources[str(config)] = SourceFile(path=str(config), text=text)
-    diagnostics = tuple(sorted((*result.diagnostics, finding), key=sort_key))
-    program = None if finding.is_error else result.program
-    return LoadResult(program, diagnostics, sources, result.flows), files
 
 
 @click.command()
@@ -134,14 +79,18 @@ def check(
     clock: Clock = ctx.obj if isinstance(ctx.obj, Clock) else SystemClock()
     day = parse_day(as_of) if as_of is not None else clock.now().date()
     # issue 12: B: no path checks the current folder, as `pageflows test` does.
+    folders = list(paths) or ["."]
     with collector_paused(freeze=True):
-        result, files = check_with_settings(list(paths) or ["."], day, config_path)
-        if output_format == "json":
-            click.echo(render_json(result.diagnostics))
-        else:
-            rendered = render_text(result.diagnostics, result.sources)
-            if rendered:
-                click.echo(rendered + "\n")
-            click.echo(summary(result.diagnostics, files))
-    nothing_left_but_freeing()  # issue 13: A: the process may end without freeing them
+        # issue 13: A: the child lexing the flows starts before the rest of the command
+        # is imported (pydantic, Lark, the model: ~0.2 s), and lexes meanwhile.
+        early = lexing_early(folders)
+        try:
+            from pageflows.cli import checking
+
+            result, files = checking.check_with_settings(folders, day, config_path, early)
+            checking.print_report(result, files, output_format)
+        finally:
+            early.close()
+    # issue 13: A: the process may end without freeing them (the model held till then)
+    nothing_left_but_freeing(result)
     ctx.exit(1 if result.errors else 0)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pageflows.cli.check import check_with_settings
+from pageflows.cli.checking import check_with_settings
 from pageflows.cli.page_facts import config_lookup_option
 from pageflows.clock import Clock, SystemClock
 from pageflows.rules.diagram import flow_diagram

@@ -16,19 +16,11 @@ from pathlib import Path
 
 import click
 
+from pageflows.cli.options import config_lookup_option as config_lookup_option
 from pageflows.rules.page_facts import PageFacts
 from pageflows.service.config import ConfigError, PageConfig, Settings, read_settings
 
 CONFIG_NAME = "pageflows.toml"
-
-config_lookup_option = click.option(
-    "--config",
-    "config_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Settings file with the Pages' region and templates (default: ./pageflows.toml, "
-    "else the one beside the flows).",
-)
 
 
 def find_config(explicit: str | None, flow_paths: Sequence[str]) -> Path | None:

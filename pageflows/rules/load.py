@@ -10,7 +10,7 @@ from pageflows.rules.build import build_flow
 from pageflows.rules.checks import TagPolicy, TokenRule, compile_and_check
 from pageflows.rules.compile import Program
 from pageflows.rules.diagnostics import Code, Diagnostic, error, sort_key, warning
-from pageflows.rules.lex_ahead import lexing_ahead
+from pageflows.rules.lex_ahead import Ahead, lexing_ahead
 from pageflows.rules.model import Flow
 from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.parse import parse_bytes
@@ -64,20 +64,22 @@ def load_texts(
     tokens: TokenRule | None = None,
     *,
     second_core: bool = False,
+    early: Ahead | None = None,
 ) -> LoadResult:
     """Check and compile flows given as {path: content}; the flow name is the file's stem.
 
     ``pages`` are the Pages the flows run on (their region and templates); none given
     means one Page with the strict defaults: no region, no templates. ``second_core``:
     most files' blocks may be lexed, and half of the checks run, in forked children
-    (`pageflows check` only, issue 13: A).
+    (`pageflows check` only, issue 13: A); ``early``: the lexing child `pageflows check`
+    started before its imports (lex_ahead.lexing_early), instead of one started here.
     """
     diagnostics: list[Diagnostic] = []
     flows: list[Flow] = []
     sources: dict[str, SourceFile] = {}
     # issue 13: A: the texts' parts shared within this load only; with ``second_core``,
     # the last files' blocks lexed by a child meanwhile (lex_ahead.py).
-    with one_load(), lexing_ahead(texts, second_core) as ahead:
+    with one_load(), lexing_ahead(texts, second_core, early) as ahead:
         for path, data in texts.items():
             ahead.before(path)
             parsed = parse_bytes(path, data)
@@ -106,6 +108,7 @@ def load_paths(
     tokens: TokenRule | None = None,
     *,
     second_core: bool = False,
+    early: Ahead | None = None,
 ) -> LoadResult:
     files, problems = find_flow_files(paths)
     texts: dict[str, bytes] = {}
@@ -116,7 +119,9 @@ def load_paths(
             problems.append(
                 error(Code.NOT_TEXT, Span.point(str(file), 1, 1), f"cannot read: {exc.strerror}")
             )
-    result = load_texts(texts, as_of, tag_policy, pages, tokens, second_core=second_core)
+    result = load_texts(
+        texts, as_of, tag_policy, pages, tokens, second_core=second_core, early=early
+    )
     if not problems:
         return result
     diagnostics = tuple(sorted((*result.diagnostics, *problems), key=sort_key))

@@ -31,13 +31,14 @@ from lark.indenter import Indenter
 from pageflows.rules import model as m
 from pageflows.rules import read_block, read_model, slips
 from pageflows.rules.diagnostics import Code, Diagnostic, error
+from pageflows.rules.lexer import MAX_FILE_BYTES as MAX_FILE_BYTES  # issue 13: A: shared
+from pageflows.rules.lexer import split_blocks as split_blocks
 from pageflows.rules.source import SourceFile, Span
 from pageflows.rules.trusted import trusted
 
 # A decoded file's fields, both given (issue 13: A: made as validation makes it).
 _SOURCE_FIELDS = frozenset({"path", "text"})
 
-MAX_FILE_BYTES = 1_000_000
 TAB_WIDTH = 4
 INDENT_STEP = 4  # issue 12: A: one level of indentation, in columns (4 spaces or one tab)
 MAX_DEPTH = 24  # nested blocks; a real flow rarely goes past 5
@@ -383,21 +384,6 @@ def _usual_indent(text: str) -> str | None:
     if not any(counts.values()):
         return None
     return "tabs" if counts["tabs"] > counts["spaces"] else "spaces"
-
-
-def split_blocks(text: str) -> list[tuple[int, str]]:
-    """Top-level blocks as (0-based first line, text). Comments before a block join it."""
-    lines = text.split("\n")
-    starts = [i for i, line in enumerate(lines) if line[:1] not in ("", " ", "\t", "#")]
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
-    blocks = []
-    for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        chunk = "\n".join(lines[start:end])
-        if chunk.strip():
-            blocks.append((start, chunk + "\n"))
-    return blocks
 
 
 def parse_source(source: SourceFile) -> Parsed:

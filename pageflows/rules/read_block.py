@@ -27,14 +27,20 @@ is made as parse.FlowIndenter makes it.
 from __future__ import annotations
 
 import re
-from typing import NoReturn
 
 from lark import Token, Tree
 from lark.tree import Meta
 
-# Must match parse.py's (one step of indentation; the deepest nesting read).
-INDENT_STEP = 4
-MAX_DEPTH = 24
+# issue 13: A: the lexer lives in lexer.py (nothing but `re` imported), so that
+# `pageflows check` can fork a child lexing the flows before it imports the rest.
+from pageflows.rules.lexer import AHEAD as AHEAD
+from pageflows.rules.lexer import INDENT_STEP as INDENT_STEP
+from pageflows.rules.lexer import MAX_DEPTH as MAX_DEPTH
+from pageflows.rules.lexer import NotSure as NotSure
+from pageflows.rules.lexer import Piece as Piece
+from pageflows.rules.lexer import _give_up as _give_up
+from pageflows.rules.lexer import lex as lex
+
 # Conditions nested deeper than this (`not not ...`, `((...))`) are left to Lark,
 # whose parser keeps no Python stack: this reader recurses.
 MAX_CONDITION_DEPTH = 64
@@ -78,43 +84,13 @@ DURATION = re.compile(r"\d[0-9A-Za-z]*")
 PERCENT = re.compile(r"\d+(\.\d+)?%")
 NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 COUNT = re.compile(r"\d+")
-
-# Pieces as Lark's lexer finds them, each with the spaces after it (Lark ignores them:
-# one match instead of two); whatever fits none is "BAD". No two kinds start with the
-# same character (a "-" is a NUM before a digit, "->" before ">"), so their order only
-# says which is tried first: the most frequent (issue 13: A). Possessive repeats
-# (`*+`) never give back what they took: none of these pieces could match by taking
-# less, and trying was a third of the time of the 240,000 matches of 10,000 triggers.
-_PIECES = re.compile(
-    r'(?:(?P<STRING>"(?:[^"\\\r\n]++|\\.)*+")'
-    r"|(?P<WORD>[^\W\d][\w-]*+)"
-    r"|(?P<NL>(?:\r?\n[\t ]*+|#[^\n]*+)++)"
-    r"|(?P<PUNCT>->|==|!=|>=|<=|[:,.()=<>])"
-    r"|(?P<NUM>-?\d[0-9A-Za-z.,%]*)"
-    r'|(?P<FIELD_REF>\{[^{}\r\n"]*\})'
-    r"|(?P<REGEX>/(?:[^/\\\r\n]|\\.)+/[imsx]*)"
-    r"|(?P<WS>(?=[ \t\f]))"
-    r"|(?P<BAD>[\s\S])"
-    r")[ \t\f]*+"
-)
 COMPARE_OPS = frozenset(["==", "!=", ">", ">=", "<", "<="])
-
-# A lexed piece: kind, text, start, line, column, end line, end column, end.
-Piece = tuple[str, str, int, int, int, int, int, int]
 
 
 # issue 13: A: what Token(...) calls once it has looked for the deprecated `type_`
 # keyword (a third of the time of making one of the 70,000 tokens at 10,000
 # triggers); Token itself if a Lark release no longer has it.
 _make_token = getattr(Token, "_future_new", Token)
-
-
-class NotSure(Exception):
-    """This reader does not read the block; Lark does."""
-
-
-def _give_up() -> NoReturn:
-    raise NotSure
 
 
 def read(chunk: str) -> Tree[Token] | None:
@@ -125,13 +101,6 @@ def read(chunk: str) -> Tree[Token] | None:
         return None
 
 
-# issue 13: A: blocks lexed ahead by a forked child while this process reads other files
-# (lex_ahead.py), by their text, the file being read's only. The pieces are a function of
-# the text alone, so a block found here is lexed exactly as `lex` would lex it; any other
-# block is lexed here.
-AHEAD: dict[str, list[Piece]] = {}
-
-
 def _pieces(chunk: str) -> list[Piece]:
     """The block's tokens with the layout tokens added, as FlowIndenter adds them."""
     if AHEAD:
@@ -139,52 +108,6 @@ def _pieces(chunk: str) -> list[Piece]:
         if ahead is not None:
             return ahead
     return lex(chunk)
-
-
-def lex(chunk: str) -> list[Piece]:
-    """`_pieces` of a block not lexed ahead (raises NotSure where the reader gives up)."""
-    out: list[Piece] = []
-    append = out.append
-    line, line_start = 1, 0
-    levels = [0]
-    for match in _PIECES.finditer(chunk):
-        kind = match.lastgroup or "BAD"
-        if kind == "WS":
-            continue  # spaces at the start of the block
-        start, end = match.span(kind)
-        value = chunk[start:end]
-        column = start - line_start + 1
-        if kind != "NL":
-            if kind == "BAD":
-                _give_up()
-            append((kind, value, start, line, column, line, column + end - start, end))
-            continue
-        last_break = value.rfind("\n")
-        if last_break < 0:
-            _give_up()  # a comment with no line end after it: not in a block parse.py makes
-        end_line = line + value.count("\n")
-        line_start = start + last_break + 1
-        piece = ("NL", value, start, line, column, end_line, end - line_start + 1, end)
-        append(piece)
-        line = end_line
-        indent = end - line_start
-        if "\t" in value[last_break:]:
-            _give_up()  # tabs: parse.FlowIndenter counts them; Lark reads such blocks
-        if indent > levels[-1]:
-            if len(levels) > MAX_DEPTH or indent != levels[-1] + INDENT_STEP:
-                _give_up()
-            levels.append(indent)
-            append(("INDENT", *piece[1:]))
-            continue
-        while indent < levels[-1]:
-            levels.pop()
-            append(("DEDENT", *piece[1:]))
-        if indent != levels[-1]:
-            _give_up()
-    if len(levels) > 1:
-        _give_up()
-    append(("END", "", len(chunk), line, 0, line, 0, len(chunk)))
-    return out
 
 
 class _Reader:

@@ -24,13 +24,15 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pageflows.rules.diagnostics import Code, Diagnostic, Severity
-from pageflows.rules.source import Span
-from pageflows.rules.trusted import trusted
+if TYPE_CHECKING:
+    from pageflows.rules.diagnostics import Diagnostic
 
-Found = dict[str, list[Diagnostic]]
+# issue 13: A: this module imports nothing of pydantic's or the model's (the findings'
+# classes are imported where the child's findings are made again): `pageflows check`
+# forks its lexing child (lex_ahead.py) before it imports them.
+Found = dict[str, list["Diagnostic"]]
 # One finding as plain values marshal can carry: code, severity, span, message,
 # hint, and the fields that were given when it was made.
 _Plain = tuple[str, str, tuple[object, ...], str, str | None, tuple[str, ...]]
@@ -165,6 +167,10 @@ def _plain(found: Found) -> dict[str, list[_Plain]]:
 
 def _rebuilt(plain: Any) -> Found:
     """The child's findings as the very Diagnostic values it made."""
+    from pageflows.rules.diagnostics import Code, Diagnostic, Severity
+    from pageflows.rules.source import Span
+    from pageflows.rules.trusted import trusted
+
     found: Found = {}
     for name, items in plain.items():
         found[name] = [

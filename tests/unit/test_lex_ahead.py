@@ -8,6 +8,7 @@ node, and the same findings, whether the child answers, fails or is never starte
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from pageflows.engine.policy_table import RULES, check_tag
-from pageflows.rules import lex_ahead, read_block, second_core
-from pageflows.rules.load import LoadResult, load_texts
+from pageflows.rules import lex_ahead, lexer, parse, read_block, second_core
+from pageflows.rules.load import SUFFIX, LoadResult, find_flow_files, load_paths, load_texts
+from pageflows.rules.parse import decode
 from pageflows.rules.read_model import differences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +145,78 @@ def test_small_flows_and_one_file_are_read_without_a_child(
     small["b.flow"] = flow_text(1, 50, findings=False).encode()
     assert load(small, second_core=True).diagnostics == ()  # two files: b.flow's is asked for
     assert len(started) == 1
+
+
+def test_the_child_lexes_the_text_the_parser_reads() -> None:
+    """lexer.flow_text (the child's, without pydantic) is parse.decode's text, and None
+    where decode reports the file instead (too large, not UTF-8, a NUL byte)."""
+    texts = corpus()
+    texts |= {
+        "crlf.flow": b'\xef\xbb\xbfon keyword "hi":\r\n    send "Hello"\r\n\r',
+        "latin1.flow": 'on keyword "café":\n'.encode("latin-1"),
+        "large.flow": b"#" * (lexer.MAX_FILE_BYTES + 1),
+    }
+    for path, data in texts.items():
+        source, _ = decode(path, data)
+        assert lexer.flow_text(data) == (None if source is None else source.text), path
+    assert parse.split_blocks is lexer.split_blocks  # the same blocks are cut both ways
+
+
+def load_folder(folder: Path, early: lex_ahead.Ahead | None) -> LoadResult:
+    """The flows under ``folder`` read with the child ``early`` only (None: no child)."""
+    tokens = RULES.token_regions
+    return load_paths([str(folder)], AS_OF, check_tag, (), tokens, second_core=False, early=early)
+
+
+@needs_fork
+def test_a_child_started_early_reads_the_same(
+    tmp_path: Path, always_lex_ahead: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pageflows check` starts the child before its imports (`lexing_early`): the same
+    flows and findings, most blocks lexed by the child; one started for other files
+    changes nothing either."""
+    monkeypatch.setattr(lex_ahead, "EARLY_SHARE", 0.9)
+    for name, data in corpus().items():
+        (tmp_path / Path(name).name).write_bytes(data)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.flow").write_bytes(flow_text(7, 200, findings=True).encode())
+    expected = load_folder(tmp_path, None)
+    alone = len(always_lex_ahead)
+    always_lex_ahead.clear()
+    early = lex_ahead.lexing_early([str(tmp_path)])
+    assert early.child is not None and early.first in expected.sources
+    ours = load_folder(tmp_path, early)
+    assert_same_load(ours, expected)
+    assert len(always_lex_ahead) < alone / 2
+    assert early.child is None and lexer.AHEAD == {}
+    # The child's files and these differ: whatever it lexed is looked up by its text.
+    always_lex_ahead.clear()
+    other = lex_ahead.lexing_early([str(tmp_path / "sub"), str(tmp_path)])
+    assert_same_load(load_folder(tmp_path, other), expected)
+
+
+def test_the_early_child_finds_the_files_load_finds(tmp_path: Path) -> None:
+    assert lex_ahead.SUFFIX == SUFFIX
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for name in ("z.flow", "a/b/y.flow", "a/x.flow", "a/notes.txt"):
+        (tmp_path / name).write_text('on keyword "hi":\n    send "Hi"\n', "utf-8")
+    named = tmp_path / "a" / "notes.txt"
+    seen: list[dict[str, bytes]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lex_ahead, "_started", lambda texts, *args: seen.append(texts))
+        lex_ahead.lexing_early([str(tmp_path), str(named), str(tmp_path / "missing")])
+    files, _ = find_flow_files([str(tmp_path), str(named), str(tmp_path / "missing")])
+    assert list(seen[0]) == [str(f) for f in files]
+
+
+def test_what_the_early_child_needs_imports_no_pydantic_or_lark() -> None:
+    """The child is forked before `check` imports them: if lex_ahead.py needed them, they
+    would be imported first, and the child would start 0.2 s later."""
+    probe = (
+        "import sys, pageflows.cli.check; heavy = ('pydantic', 'lark', 'pageflows.rules.model'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert run.stdout.strip() == "[]"
