@@ -20,6 +20,7 @@ imports this module: a bug in one copy shows up as a disagreement with the other
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel
@@ -106,6 +107,7 @@ def _fmt(moment: datetime) -> str:
     return f"{moment.isoformat(' ', 'minutes')[:16]} UTC"
 
 
+@lru_cache(maxsize=64)  # issue 13: pure, and asked for every message decided in the window
 def _age(delta: timedelta) -> str:
     hours = int(delta.total_seconds() // 3600)
     return f"{hours // 24} days" if hours > 48 and hours % 24 == 0 else f"{hours} h"
@@ -290,7 +292,11 @@ def decide(
     last = (
         None if last_user_message_at is None else _utc(last_user_message_at, "last_user_message_at")
     )
-    closes = window_closes_at(now, last, rules, ad_message_at)
+    if ad_message_at is None:  # issue 13: `window_closes_at` without the list, as it works out
+        closes = None if last is None else last + rules.standard_window
+        closes = closes if closes is not None and now < closes else None
+    else:
+        closes = window_closes_at(now, last, rules, ad_message_at)
     if closes is not None:  # the window is open (`window_is_open`)
         kind = "UPDATE" if scheduled else "RESPONSE"
         because = _window_because(kind, now, last, ad_message_at, rules, closes)

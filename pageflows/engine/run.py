@@ -289,8 +289,10 @@ class Run:
             self.effects.append(self._paused(span))
             return
         self.channel = Channel(scheduled=True, tag=event.tag, topic=event.topic)
-        with contextlib.suppress(Halt):
+        try:  # issue 13: not `contextlib.suppress`, an object and two calls per follow-up
             self.run_list(event.root, after.body, event.path[:-1])
+        except Halt:  # the run of the `after` ended (stop, goto done, ask, handoff)
+            return
 
     def _paused(self, span: Span | None) -> Cancelled:
         """Why a follow-up or a broadcast does not run: a human has the conversation."""
@@ -331,8 +333,10 @@ class Run:
     # ---------------------------------------------------------- interpreter
 
     def run_root(self, root: str, actions: tuple[m.Action, ...]) -> None:
-        with contextlib.suppress(Halt):
+        try:  # as in `follow_up`: one per inbox event and broadcast delivery
             self.run_list(root, actions, ())
+        except Halt:  # the run ended (stop, goto done, ask, handoff)
+            return
 
     def run_list(
         self, root: str, actions: tuple[m.Action, ...], prefix: Path, start: int = 0

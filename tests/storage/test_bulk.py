@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
+from pageflows.service.storage import bulk
 from pageflows.service.storage.bulk import (
     JsonText,
     Query,
@@ -138,6 +140,49 @@ def test_writes_sent_as_one_statement_store_what_they_store_one_by_one(
             results.append((stored(session, "outbox", "id"), stored(session, "contacts", "psid")))
     assert results[0] == results[1]
     assert [row["updated_at"] for row in results[1][1]] != [NOW, NOW]
+
+
+def test_rows_setting_the_same_values_store_what_they_store_row_by_row(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that set the same values (a batch's `done` at one `now`) go as one statement
+    with their keys in a list: what it stores is what a statement per row stores, for
+    times at any offset, JSON, NULLs, rows under another leading key and rows that set
+    other values beside them; direct and deferred (PostgreSQL: a part of one statement)."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    later = NOW.astimezone(BERLIN) + timedelta(minutes=5)
+    state = JsonText('{"id": "same", "hé": [1, null]}')
+    shared = [("p", f"s{n}", state, later, None) for n in range(6)]
+    shared += [("q", f"s{n}", state, later + timedelta(hours=1), "z") for n in range(6)]
+    others = [("p", "o1", JsonText("{}"), NOW, "x"), ("q", "o2", state, later, "y")]
+    rows = [*shared[:3], others[0], *shared[3:], others[1]]
+    results = []
+    for min_rows, deferred in ((10**9, False), (bulk.SHARED_MIN, False), (bulk.SHARED_MIN, True)):
+        monkeypatch.setattr(bulk, "SHARED_MIN", min_rows)
+        with Session(engine) as session, session.begin():
+            session.execute(text("DELETE FROM contacts"))
+            for page, psid, *_ in [*rows, ("p", "untouched", None, None, None)]:
+                session.add(
+                    Contact(page_id=page, psid=psid, state={"id": psid}, updated_at=NOW, ref="r")
+                )
+        with Session(engine) as session, session.begin():
+            if deferred:
+                defer_writes(session)
+            update_rows(session, CONTACTS, ("page_id", "psid"), ("state", "updated_at", "ref"),
+                        rows)  # fmt: skip
+            run_deferred(session)
+        with Session(engine) as session:
+            results.append(stored(session, "contacts", "page_id, psid"))
+    assert results[1] == results[0]
+    assert results[2] == results[0]
+    with Session(engine) as session:
+        got = {(c.page_id, c.psid): (c.state, c.updated_at, c.ref)
+               for c in session.scalars(select(Contact))}  # fmt: skip
+    assert got[("p", "s5")] == ({"id": "same", "hé": [1, None]}, later, None)
+    assert got[("q", "s0")] == ({"id": "same", "hé": [1, None]}, later + timedelta(hours=1), "z")
+    assert got[("p", "o1")] == ({}, NOW, "x")
+    assert got[("p", "untouched")] == ({"id": "untouched"}, NOW, "r")
 
 
 def test_deferred_writes_carry_the_statement_given_after_them(postgres_url: str) -> None:

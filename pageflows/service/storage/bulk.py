@@ -29,6 +29,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any, Literal
 
@@ -60,6 +61,21 @@ def insert_rows(
         return
     connection = session.connection()
     dialect = connection.dialect
+    # issue 13 (eleventh session): a column NULL in every row is left out (its default is
+    # NULL: one with a server default is always written): fewer values to bind, and on
+    # PostgreSQL a smaller document to encode and read (an outbox row's tag, reason,
+    # detail and broadcast are NULL for most messages).
+    arrays = _as_arrays(dialect, table, columns, rows)
+    count = len(rows)
+    kept = [
+        (name, values)
+        for name, values in zip(columns, arrays, strict=True)
+        if values.count(None) < count or table.c[name].server_default is not None
+    ]
+    if not kept:  # every column NULL: the first one says so
+        kept = [(columns[0], arrays[0])]
+    columns = tuple(name for name, _ in kept)
+    tuples = list(zip(*(values for _, values in kept), strict=True))
     names = ", ".join(columns)
     if dialect.name == "postgresql":
         values = ", ".join(_pg_value(table.c[name]) for name in columns)
@@ -69,12 +85,11 @@ def insert_rows(
             f" FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({types}))"
             f" WITH ORDINALITY AS v({names}, n_) ORDER BY v.n_"
         )
-        document = _pg_document(table, columns, _as_tuples(dialect, table, columns, rows))
-        _pg_write(session, sql, {"rows": document})
+        _pg_write(session, sql, {"rows": _pg_document(table, columns, tuples)})
         return
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
-    connection.exec_driver_sql(sql, _as_tuples(dialect, table, columns, rows))
+    connection.exec_driver_sql(sql, tuples)
 
 
 @dataclass(frozen=True)
@@ -287,7 +302,14 @@ def _update(
     columns: Sequence[str],
     values: list[tuple[Any, ...]],
 ) -> None:
-    """`update_rows` with its values converted for the driver already."""
+    """`update_rows` with its values converted for the driver already. Rows that set the
+    same values (and share their leading keys) go as one set-based statement, their last
+    keys in a list (`_update_shared`); the others as one statement for all of them."""
+    shared, values = _shared(len(keys), values)
+    for (lead, set_values), lasts in shared.items():
+        _update_shared(session, table, keys, columns, lead, set_values, lasts)
+    if not values:
+        return
     connection = session.connection()
     every = (*keys, *columns)
     if connection.dialect.name == "postgresql":
@@ -326,6 +348,84 @@ def _update(
     sql = f"UPDATE {table.name} SET {sets} WHERE {match}"
     order = [*range(len(keys), len(every)), *range(len(keys))]  # SET's values, then WHERE's
     connection.exec_driver_sql(sql, [tuple(row[i] for i in order) for row in values])
+
+
+# issue 13 (eleventh session): rows that set the same values, as one statement with their
+# keys in a list. A batch of due follow-ups marks each `done` at the same time and touches
+# each contact's `updated_at` with the same `now`: on SQLite one statement instead of a
+# step per row, on PostgreSQL no document to build, send and join for the rows. At least
+# this many rows share the values, or they go with the others (a statement per set of
+# values would be more, not fewer).
+SHARED_MIN = 4
+# The keys of one set-based statement at most (SQLite's bound parameters are limited).
+SHARED_KEYS = 500
+
+
+def _shared(
+    count: int, values: list[tuple[Any, ...]]
+) -> tuple[dict[tuple[tuple[Any, ...], tuple[Any, ...]], list[Any]], list[tuple[Any, ...]]]:
+    """`values` (each row: `count` keys, then the values set) split into the groups of at
+    least `SHARED_MIN` rows that set the same values under the same leading keys
+    ({(leading keys, values set): last keys}) and the rest, in their order."""
+    groups: dict[tuple[tuple[Any, ...], tuple[Any, ...]], list[tuple[Any, ...]]] = {}
+    try:
+        for row in values:
+            groups.setdefault((row[: count - 1], row[count:]), []).append(row)
+    except TypeError:  # a value that cannot be a key (not converted to text): row by row
+        return {}, values
+    shared = {group: [row[count - 1] for row in rows] for group, rows in groups.items()
+              if len(rows) >= SHARED_MIN}  # fmt: skip
+    if not shared:
+        return {}, values
+    rest = [row for group, rows in groups.items() if group not in shared for row in rows]
+    return shared, rest
+
+
+def _update_shared(
+    session: Session,
+    table: Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    lead: tuple[Any, ...],
+    set_values: tuple[Any, ...],
+    lasts: list[Any],
+) -> None:
+    """`UPDATE table SET columns = set_values WHERE leading keys = lead AND last key IN
+    lasts`: the values converted for the driver, as in the document (`_pg_document`), and
+    read as the document's are (`_pg_type`, then `_pg_value`), so the same is stored."""
+    connection = session.connection()
+    *leading, last = keys
+    if connection.dialect.name == "postgresql":
+        sets = ", ".join(
+            f"{name} = " + _pg_value(table.c[name]).replace(
+                f"v.{name}", f"%(set_{name})s::{_pg_type(table.c[name])}"
+            )
+            for name in columns
+        )  # fmt: skip
+        found = " AND ".join(
+            [f"{name} = %(key_{name})s" for name in leading]
+            + [f"{last} = ANY(%(keys)s::{_pg_type(table.c[last])}[])"]
+        )
+        sql = f"UPDATE {table.name} SET {sets} WHERE {found}"
+        params = {
+            f"set_{name}": _pg_param(value) for name, value in zip(columns, set_values, strict=True)
+        }
+        params.update((f"key_{name}", value) for name, value in zip(leading, lead, strict=True))
+        for start in range(0, len(lasts), SHARED_KEYS):
+            _pg_write(session, sql, {**params, "keys": lasts[start : start + SHARED_KEYS]})
+        return
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    match = "".join(f"{name} = ? AND " for name in leading)
+    for start in range(0, len(lasts), SHARED_KEYS):
+        chunk = lasts[start : start + SHARED_KEYS]
+        marks = ", ".join("?" * len(chunk))
+        sql = f"UPDATE {table.name} SET {sets} WHERE {match}{last} IN ({marks})"
+        connection.exec_driver_sql(sql, (*set_values, *lead, *chunk))
+
+
+def _pg_param(value: Any) -> Any:
+    """A converted value as the document gives it to `_pg_type`: a time as its ISO text."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def defer_writes(session: Session) -> None:
