@@ -178,12 +178,12 @@ def window_closes_at(
 ) -> datetime | None:
     """When the open window closes, or None when it is closed at ``now``."""
     now = _utc(now, "now")
-    ends = []
+    open_until = None  # issue 13: no list to build, asked for every message decided
     if last_user_message_at is not None:
-        ends.append(_utc(last_user_message_at, "last_user_message_at") + rules.standard_window)
+        open_until = _utc(last_user_message_at, "last_user_message_at") + rules.standard_window
     if ad_message_at is not None:
-        ends.append(_utc(ad_message_at, "ad_message_at") + rules.ad_window)
-    open_until = max(ends, default=None)
+        ad_end = _utc(ad_message_at, "ad_message_at") + rules.ad_window
+        open_until = ad_end if open_until is None else max(open_until, ad_end)
     return open_until if open_until is not None and now < open_until else None
 
 
@@ -292,11 +292,7 @@ def decide(
     last = (
         None if last_user_message_at is None else _utc(last_user_message_at, "last_user_message_at")
     )
-    if ad_message_at is None:  # issue 13: `window_closes_at` without the list, as it works out
-        closes = None if last is None else last + rules.standard_window
-        closes = closes if closes is not None and now < closes else None
-    else:
-        closes = window_closes_at(now, last, rules, ad_message_at)
+    closes = window_closes_at(now, last, rules, ad_message_at)
     if closes is not None:  # the window is open (`window_is_open`)
         kind = "UPDATE" if scheduled else "RESPONSE"
         because = _window_because(kind, now, last, ad_message_at, rules, closes)
