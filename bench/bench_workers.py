@@ -31,12 +31,12 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from bench import worker_world as world
 from bench.results import Results, arguments, ratio_at_least
@@ -97,11 +97,29 @@ def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
         raise RuntimeError(f"workers exited {codes} on SIGTERM (see their logs)")
 
 
-def pause(procs: list[subprocess.Popen[bytes]], running: int) -> None:
+def pause(procs: list[subprocess.Popen[bytes]], running: int, engine: Engine | None = None) -> None:
     """The first `running` processes work; the others are stopped (SIGSTOP) between rounds,
-    while the inbox is empty and every process idle, so they hold no contact's lock."""
+    while the inbox is empty and every process idle, so they hold no contact's lock.
+
+    issue 13: G. A worker counts the live processes by their heartbeats to take its own
+    share of the contacts first; a stopped one's beat would look fresh for 15 s more. So
+    the stopped ones' beats are aged past it, as if they were gone (they beat again when
+    continued), and the round waits for the running ones' next beat to count them."""
     for i, proc in enumerate(procs):
         proc.send_signal(signal.SIGCONT if i < running else signal.SIGSTOP)
+    if engine is None:
+        return
+    from pageflows.service.heartbeat import BEAT_EVERY, STALE_AFTER
+    from pageflows.service.storage.models import WorkerProcess
+
+    stopped = [proc.pid for proc in procs[running:]]
+    with engine.begin() as c:
+        c.execute(
+            update(WorkerProcess)
+            .where(WorkerProcess.pid.in_(stopped))
+            .values(beat_at=datetime.now(UTC) - STALE_AFTER - timedelta(seconds=5))
+        )
+    time.sleep(BEAT_EVERY.total_seconds() + 0.3)
 
 
 def busy_jiffies() -> tuple[int, int]:
@@ -122,8 +140,7 @@ def one_round(
     from pageflows.service.storage.inbox import pending_count
     from pageflows.service.storage.models import InboxEvent
 
-    pause(procs, n)
-    time.sleep(0.3)  # the woken ones back at their loops
+    pause(procs, n, engine)  # and the woken ones back at their loops
     now = datetime.now(UTC)
     items = world.event_items(prefix, contacts, qr, now)
     # All in one transaction, so the workers see the whole round at once.

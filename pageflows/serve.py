@@ -173,7 +173,7 @@ class Service:
         assert self.worker_id is not None
         while not self.stop_event.wait(heartbeat.BEAT_EVERY.total_seconds()):
             try:
-                heartbeat.beat(self.engine, self.worker_id, self.clock.now())
+                self.worker.share = heartbeat.beat(self.engine, self.worker_id, self.clock.now())
             except Exception as exc:  # the database away for a moment: beat again later
                 log.warning("heartbeat failed: %s", type(exc).__name__)
 
@@ -259,6 +259,8 @@ class Service:
     def start(self) -> None:
         """Register the heartbeat and start the loops (and the listener on PostgreSQL)."""
         self.worker_id = heartbeat.register(self.engine, self.clock.now())
+        with contextlib.suppress(Exception):  # beaten again in BEAT_EVERY: known from then
+            self.worker.share = heartbeat.beat(self.engine, self.worker_id, self.clock.now())
         self.worker.on_queued = self.alarms.outbox.set
         self.threads = [
             threading.Thread(target=self._decide_loop, name="pageflows-decide", daemon=True),

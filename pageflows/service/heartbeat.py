@@ -12,7 +12,7 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from pageflows.service.storage.models import WorkerProcess
@@ -37,7 +37,8 @@ def register(engine: Engine, now: datetime) -> str:
     return worker_id
 
 
-def beat(engine: Engine, worker_id: str, now: datetime, stopping: bool = False) -> None:
+def beat(engine: Engine, worker_id: str, now: datetime, stopping: bool = False) -> tuple[int, int]:
+    """The process's beat; returns its `share` among the live processes after it."""
     with engine.begin() as connection:
         connection.execute(
             update(WorkerProcess)
@@ -45,6 +46,23 @@ def beat(engine: Engine, worker_id: str, now: datetime, stopping: bool = False) 
             .values(beat_at=now, stopping=stopping)
         )
         connection.execute(delete(WorkerProcess).where(WorkerProcess.beat_at < now - FORGET_AFTER))
+        return share(connection, worker_id, now)
+
+
+def share(connection: Connection, worker_id: str, now: datetime) -> tuple[int, int]:
+    """issue 13: G. (this process's place, how many) among the live processes, by id: the
+    share of the contacts it decides first (worker.py `process_inbox`). (0, 1), all of
+    them, when it is not among them (its own beat is late, or it is stopping). Processes
+    may disagree for a beat while one starts or stops: a share two take, or none takes,
+    only costs a lock tried in vain or a pass that takes any contact's events."""
+    live = connection.scalars(
+        select(WorkerProcess.id)
+        .where(WorkerProcess.beat_at >= now - STALE_AFTER, WorkerProcess.stopping.is_(False))
+        .order_by(WorkerProcess.id)
+    ).all()
+    if worker_id not in live:
+        return (0, 1)
+    return (live.index(worker_id), len(live))
 
 
 def forget(engine: Engine, worker_id: str) -> None:

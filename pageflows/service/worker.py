@@ -33,7 +33,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine, Table, and_, bindparam, exists, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -157,6 +168,9 @@ class Worker:
         # pass that checked them, and the look-up (None: not new when checked).
         self._ahead: dict[tuple[str, str], tuple[int, Future[Profile | None] | None]] = {}
         self._passes = 0
+        # issue 13: G. (this process's place, live processes) among the worker processes,
+        # from the heartbeats (serve.py): its share of the contacts comes first.
+        self.share: tuple[int, int] = (0, 1)
 
     # ---------------------------------------------------------- inbox
 
@@ -170,13 +184,43 @@ class Worker:
         event waits for a retry keeps its later events behind it; a contact another
         process is busy with is left to that process. Contacts are decided
         `BATCH_CONTACTS` to a transaction (`decide_batch`), and no more contacts than
-        the pass's `limit` of events can reach. On PostgreSQL, where several processes
-        read the same oldest candidates, each pass starts at a random one of its
-        batches (and goes round them all), so processes lock different contacts.
+        the pass's `limit` of events can reach.
+
+        issue 13: G. Several processes on PostgreSQL: each takes its own share of the
+        contacts first (`share`, from the heartbeats: contacts by a hash of their id,
+        one share per live process), so they do not all try, and look up the profiles
+        of, the same oldest contacts; only with room left in the pass does it take any
+        contact's events (another's share, a dead process's), starting at a random one
+        of those batches. Which process decides a contact never changes what is decided:
+        the contact's lock does that.
         """
         now = self.clock.now()
+        index, count = self.share
+        if count > 1 and self.engine.dialect.name == "postgresql":
+            own = {"share_index": index, "share_count": count}
+            done, seen = self._decide_candidates(_OWN_CANDIDATES, own, limit, now, spread=False)
+            if done < limit and not self.stopping.is_set():
+                more, _ = self._decide_candidates(_CANDIDATES, {}, limit - done, now, skip=seen)
+                done += more
+            return done
+        done, _ = self._decide_candidates(_CANDIDATES, {}, limit, now)
+        return done
+
+    def _decide_candidates(
+        self,
+        candidates: Any,
+        params: dict[str, Any],
+        limit: int,
+        now: datetime,
+        *,
+        spread: bool = True,
+        skip: frozenset[tuple[str, str]] = frozenset(),
+    ) -> tuple[int, frozenset[tuple[str, str]]]:
+        """The candidates' contacts decided in batches (`skip`: left out); the events
+        decided and the contacts tried. `spread`: on PostgreSQL, where several processes
+        may read the same candidates, start at a random one of the batches."""
         with self.single.connect() as connection:
-            rows = connection.execute(_CANDIDATES).all()
+            rows = connection.execute(candidates, params).all()
         contacts: dict[tuple[str, str], int] = {}  # in the order of their earliest event
         new: set[tuple[str, str]] = set()  # those not stored yet, of configured pages
         done = 0
@@ -186,11 +230,14 @@ class Worker:
                     break
                 done += self.process_one(row_id, page_id, None, now)
                 continue
-            contacts[(page_id, contact_id)] = contacts.get((page_id, contact_id), 0) + 1
+            pair = (page_id, contact_id)
+            if pair in skip:
+                continue
+            contacts[pair] = contacts.get(pair, 0) + 1
             if makes_new and page_id in self.pages:
-                new.add((page_id, contact_id))
+                new.add(pair)
         batches = _batches(contacts, limit)
-        if len(batches) > 1 and self.engine.dialect.name == "postgresql":
+        if spread and len(batches) > 1 and self.engine.dialect.name == "postgresql":
             # issue 13: several processes read the same oldest candidates; each starting
             # at a batch of its own, they lock different contacts instead of trying the
             # same ones (a batch whose contacts are all held elsewhere decides nothing).
@@ -217,7 +264,7 @@ class Worker:
                 if looking is not None:
                     looking.cancel()
             self._ahead.clear()
-        return done
+        return done, frozenset(contacts)
 
     def process_contact(self, page_id: str, contact_id: str, now: datetime, limit: int) -> int:
         """The contact's pending events in order, each in its own transaction, until none
@@ -1238,6 +1285,18 @@ _CANDIDATES = (
     .where(InboxEvent.status == "pending")
     .order_by(InboxEvent.id)
     .limit(CANDIDATES)
+)
+# issue 13: G. This process's share of them (PostgreSQL, several live processes): contacts
+# by a hash of their id, `share_count` shares; page-level events are every process's.
+_OWN_CANDIDATES = _CANDIDATES.where(
+    or_(
+        InboxEvent.contact_id.is_(None),
+        func.mod(
+            func.hashtext(InboxEvent.contact_id) + literal_column("2147483648"),
+            bindparam("share_count"),
+        )
+        == bindparam("share_index"),
+    )
 )
 # New contacts: one statement, not two (the stored contacts, then those with an event that
 # makes a contact, not a receipt alone): a round trip fewer before a new contact's answer.

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from crash.pace import max_in_one_second
 from service_world import PAGE, SECRET, START, TOKEN
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from support import wait_for
 
@@ -112,10 +112,23 @@ def run_together(group: list[Service]) -> None:
     assert not errors, errors
 
 
+# issue 13: G. Each process's share of the contacts (from the heartbeats): none (all take
+# the same oldest contacts), one each, and shares the processes disagree on for a beat (two
+# take share 0, nobody share 1): each event once, each contact's in order, either way.
+SHARES = [None, [(0, 3), (1, 3), (2, 3)], [(0, 3), (0, 3), (2, 3)]]
+
+
+@pytest.mark.parametrize("shares", SHARES, ids=["no-shares", "one-each", "disagreeing"])
 def test_two_workers_answer_each_event_once_and_each_contact_in_order(
-    postgres_url: str, sim: RunningSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    postgres_url: str,
+    sim: RunningSimulator,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    shares: list[tuple[int, int]] | None,
 ) -> None:
     group = services(3, postgres_url, sim, tmp_path)
+    for service, share in zip(group, shares or [], strict=False):
+        service.worker.share = share
     try:
         psids = store_messages(group[0], sim, contacts=40)
         with caplog.at_level(logging.WARNING):
@@ -282,3 +295,73 @@ def wait_until(probe: Any, timeout: float) -> bool:
             return True
         time.sleep(0.02)
     return bool(probe())
+
+
+def share_of(service: Service, psids: list[str], count: int) -> dict[int, list[str]]:
+    """The contacts of each of `count` shares, as PostgreSQL hashes them, in the given order."""
+    with Session(service.engine) as session:
+        place = dict(
+            session.execute(
+                text(
+                    "SELECT x, mod(hashtext(x) + 2147483648, :n)"
+                    " FROM unnest(CAST(:ids AS text[])) AS x"
+                ),
+                {"n": count, "ids": psids},
+            ).all()
+        )
+    return {n: [p for p in psids if place[p] == n] for n in range(count)}
+
+
+def pending_of(service: Service) -> set[str]:
+    with Session(service.engine) as session:
+        return set(
+            session.scalars(select(InboxEvent.contact_id).where(InboxEvent.status == "pending"))
+        )
+
+
+def test_a_worker_decides_its_own_share_of_contacts_first_and_the_rest_when_it_has_room(
+    postgres_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: G. Two processes no longer try (and look up the profiles of) the same
+    oldest contacts: each decides its share first; a share whose process is gone (or
+    slow) is decided by any process with room left in its pass."""
+    first, second = services(2, postgres_url, sim, tmp_path)
+    first.worker.share, second.worker.share = (0, 2), (1, 2)
+    try:
+        psids = store_messages(first, sim, contacts=16)
+        mine = share_of(first, psids, 2)
+        assert mine[0] and mine[1]  # 16 contacts: both shares hold some
+        # A pass with room for exactly its own share's events takes those, none other.
+        assert first.worker.process_inbox(limit=STEPS * len(mine[0])) == STEPS * len(mine[0])
+        assert pending_of(first) == set(mine[1])
+        # The second process's share, when it is gone: taken by the first as room allows.
+        assert first.worker.process_inbox(limit=200) == STEPS * len(mine[1])
+        assert pending_of(first) == set()
+        assert second.worker.process_inbox() == 0
+        sent: dict[str, list[str]] = defaultdict(list)
+        first.sender.drain()
+        for message in sim.control.sent_messages():
+            if message["ok"]:
+                sent[message["recipient_id"]].append(message["request"]["message"]["text"])
+        wanted = [f"pong{n}" for n in range(STEPS)]
+        assert all(sent[p] == wanted for p in psids), {p: sent[p] for p in psids}
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_started_workers_learn_their_share_from_the_heartbeats(
+    postgres_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    group = services(2, postgres_url, sim, tmp_path, clock=SystemClock())
+    try:
+        for service in group:
+            service.start()
+        # The second to start knows both at once; the first learns of it at its next beat.
+        deadline = time.monotonic() + 10
+        while sorted(s.worker.share for s in group) != [(0, 2), (1, 2)]:
+            assert time.monotonic() < deadline, [s.worker.share for s in group]
+            time.sleep(0.05)
+    finally:
+        for service in group:
+            service.stop()

@@ -110,6 +110,22 @@ def test_healthz_counts_live_workers_and_names_their_absence(database_url: str) 
     engine.dispose()
 
 
+def test_a_beat_tells_each_live_process_its_share_of_the_contacts(database_url: str) -> None:
+    """issue 13: G. Live processes by id, each its place and how many: the share of the
+    contacts it decides first. A stale or stopping one has no share; one whose own beat is
+    late is told (0, 1): all of them, as a lone process."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    clock = FakeClock(START)
+    ids = sorted(heartbeat.register(engine, clock.now()) for _ in range(3))
+    assert [heartbeat.beat(engine, i, clock.now()) for i in ids] == [(0, 3), (1, 3), (2, 3)]
+    assert heartbeat.beat(engine, ids[0], clock.now(), stopping=True) == (0, 1)
+    assert heartbeat.beat(engine, ids[2], clock.now()) == (1, 2)
+    clock.advance(timedelta(seconds=16))  # ids[1] goes stale: it is killed
+    assert heartbeat.beat(engine, ids[2], clock.now()) == (0, 1)
+    engine.dispose()
+
+
 @pytest.mark.parametrize("rate", ["0", "41", "fast", "-3"])
 def test_a_page_rate_outside_0_to_40_is_refused_with_the_reason(rate: str) -> None:
     env = {"PAGEFLOWS_PAGE_ID": PAGE, "PAGEFLOWS_PAGE_TOKEN": "t", "PAGEFLOWS_PAGE_RATE": rate}
