@@ -36,7 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from bench import worker_world as world
 from bench.results import Results, arguments, ratio_at_least
@@ -113,12 +114,25 @@ def pause(procs: list[subprocess.Popen[bytes]], running: int, engine: Engine | N
     from pageflows.service.storage.models import WorkerProcess
 
     stopped = [proc.pid for proc in procs[running:]]
-    with engine.begin() as c:
-        c.execute(
-            update(WorkerProcess)
-            .where(WorkerProcess.pid.in_(stopped))
-            .values(beat_at=datetime.now(UTC) - STALE_AFTER - timedelta(seconds=5))
-        )
+    for _ in range(50):
+        try:
+            with engine.begin() as c:
+                # A process stopped inside its beat's transaction holds its row's lock.
+                c.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                c.execute(
+                    update(WorkerProcess)
+                    .where(WorkerProcess.pid.in_(stopped))
+                    .values(beat_at=datetime.now(UTC) - STALE_AFTER - timedelta(seconds=5))
+                )
+            break
+        except OperationalError:  # continued for a moment, it commits; stopped again
+            for proc in procs[running:]:
+                proc.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
+            for proc in procs[running:]:
+                proc.send_signal(signal.SIGSTOP)
+    else:
+        raise RuntimeError("the stopped processes' heartbeats stayed locked")
     time.sleep(BEAT_EVERY.total_seconds() + 0.3)
 
 
