@@ -7,8 +7,10 @@ people get no answer at all.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from pageflows.rules import model as m
-from pageflows.rules.compile import CompiledTrigger, Program, compile_program
+from pageflows.rules.compile import MODE_RANK, Program, compile_program
 from pageflows.rules.diagnostics import Code, Diagnostic, warning
 from pageflows.rules.keyword_index import KeywordEntry, KeywordIndex, KeywordMode
 from pageflows.rules.source import Span
@@ -19,23 +21,72 @@ SINGLE = ("ref_missing", "get_started", "first_message", "message")
 def check(flows: list[m.Flow], program: Program | None = None) -> list[Diagnostic]:
     """``program`` is `compile_program(flows)` when the caller has it (issue 13: A: once)."""
     program = compile_program(flows) if program is None else program
-    found = _keyword_shadows(program.triggers, program.keywords)
-    found += _same_key_shadows(program.triggers)
+    spans = [compiled.block.trigger.span for compiled in program.triggers]
+    found = _keyword_shadows(spans, program.keywords)
+    found += _same_key_shadows([(_key(t.trigger), t.trigger.span) for t in program.triggers])
     ref_triggers = [t for t in program.triggers if isinstance(t.trigger, m.RefTrigger)]
     # issue 12: A: a block that failed to parse may be the `on ref missing`.
     unread = any(f.unread_lines for f in flows)
     if ref_triggers and not program.first("ref_missing") and not unread:
-        first = ref_triggers[0]
-        found.append(
-            warning(
-                Code.NO_REF_FALLBACK,
-                first.trigger.span,
-                "these flows greet by ref, but none says what to do when the ref is missing",
-                "Facebook may drop refs for people in the EU; add `on ref missing:` with a"
-                " greeting that asks how they found you",
-            )
-        )
+        found.append(_no_fallback(ref_triggers[0].trigger.span))
     return found
+
+
+class Facts(NamedTuple):
+    """issue 13: A: one trigger as this check reads it, in plain values: its kind, its
+    keyword mode and phrases (a keyword trigger), its `_key` (another kind), where it is,
+    and whether it greets by ref. `pageflows check` gets them from a forked child for the
+    flows it checked there (rules/split_check.py)."""
+
+    kind: str
+    mode: str
+    phrases: tuple[str, ...]
+    key: tuple[object, ...] | None
+    span: Span
+    by_ref: bool
+
+
+def facts(trigger: m.Trigger) -> Facts:
+    """What `check_facts` reads of ``trigger``."""
+    if type(trigger) is m.KeywordTrigger:
+        return Facts(trigger.kind, trigger.mode, trigger.phrases, None, trigger.span, False)
+    by_ref = isinstance(trigger, m.RefTrigger)
+    return Facts(trigger.kind, "", (), _key(trigger), trigger.span, by_ref)
+
+
+def check_facts(triggers: list[Facts], unread: bool) -> list[Diagnostic]:
+    """`check` from the facts of every trigger, in the program's order (flows by path)
+    and ``unread``: whether a block of any flow failed to parse. The same findings, in
+    the same order: the entries are made as `keyword_entries` makes them."""
+    entries: list[KeywordEntry] = []
+    append = entries.append
+    for n, trigger in enumerate(triggers):
+        if trigger.kind == "keyword":
+            mode = _MODES[trigger.mode]
+            rank = (MODE_RANK[trigger.mode], n)
+            for phrase in trigger.phrases:
+                append(KeywordEntry(phrase, mode, rank, n))
+    spans = [trigger.span for trigger in triggers]
+    found = _keyword_shadows(spans, KeywordIndex.build(entries))
+    found += _same_key_shadows([(trigger.key, trigger.span) for trigger in triggers])
+    by_ref = [trigger for trigger in triggers if trigger.by_ref]
+    fallback = any(trigger.kind == "ref_missing" for trigger in triggers)
+    if by_ref and not fallback and not unread:
+        found.append(_no_fallback(by_ref[0].span))
+    return found
+
+
+_MODES = {mode.value: mode for mode in KeywordMode}
+
+
+def _no_fallback(span: Span) -> Diagnostic:
+    return warning(
+        Code.NO_REF_FALLBACK,
+        span,
+        "these flows greet by ref, but none says what to do when the ref is missing",
+        "Facebook may drop refs for people in the EU; add `on ref missing:` with a"
+        " greeting that asks how they found you",
+    )
 
 
 def _at(other: Span, here: Span) -> str:
@@ -52,9 +103,7 @@ def _covers(winner: KeywordEntry, loser: KeywordEntry) -> bool:
     return loser.mode is KeywordMode.EXACT
 
 
-def _keyword_shadows(
-    triggers: tuple[CompiledTrigger, ...], index: KeywordIndex
-) -> list[Diagnostic]:
+def _keyword_shadows(spans: list[Span], index: KeywordIndex) -> list[Diagnostic]:
     """``index`` is the program's, built from these same entries (issue 13: A: not again).
 
     issue 13: A: its entries are read as it holds them (by rank), not made again
@@ -69,8 +118,8 @@ def _keyword_shadows(
             if other.rank >= entry.rank or other.trigger == entry.trigger:
                 continue
             if _covers(other, entry):
-                winner = triggers[other.trigger].trigger.span
-                span = triggers[entry.trigger].trigger.span
+                winner = spans[other.trigger]
+                span = spans[entry.trigger]
                 found.append(
                     warning(
                         Code.SHADOWED_TRIGGER,
@@ -104,11 +153,11 @@ def _key(trigger: m.Trigger) -> tuple[object, ...] | None:
     return None
 
 
-def _same_key_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]:
-    first: dict[tuple[object, ...], CompiledTrigger] = {}
+def _same_key_shadows(keys: list[tuple[tuple[object, ...] | None, Span]]) -> list[Diagnostic]:
+    """``keys``: each trigger's `_key` and where it is, in the program's order."""
+    first: dict[tuple[object, ...], Span] = {}
     found = []
-    for compiled in triggers:
-        key = _key(compiled.trigger)
+    for key, span in keys:
         if key is None:
             continue
         if key[0] == "ref" and key[2] is not None and ("ref", key[1], None) in first:
@@ -117,12 +166,12 @@ def _same_key_shadows(triggers: tuple[CompiledTrigger, ...]) -> list[Diagnostic]
             found.append(
                 warning(
                     Code.SHADOWED_TRIGGER,
-                    compiled.trigger.span,
-                    "this trigger never fires: the same trigger"
-                    f" {_at(first[key].trigger.span, compiled.trigger.span)} comes first",
+                    span,
+                    f"this trigger never fires: the same trigger {_at(first[key], span)}"
+                    " comes first",
                     "merge the two blocks, or delete one",
                 )
             )
         else:
-            first[key] = compiled
+            first[key] = span
     return found
