@@ -75,7 +75,7 @@ from pageflows.rules.walk import nodes, shared_walks, walk_flow
 FROM_BYTES = 256_000
 # This process's share of the bytes: the first files. It judges the whole afterwards
 # (the keyword index and its shadows: about a fifth of the work), so it takes less.
-SHARE_HERE = 0.35
+SHARE_HERE = 0.55
 # The checks the child runs on each flow it sums up; the others find nothing in such a
 # flow (policy, templates, promotional, notifications, asks, times: none of what they
 # read is there) or read every flow (triggers, fields; structure's unreachable steps).
@@ -274,12 +274,21 @@ ALONE = ("limits", "templates", "promotional", "notifications", "titles", "silen
 
 
 class Here:
-    """The flows built in this process, with what was found in them so far."""
+    """The flows built in this process, with what was found in them so far: the checks
+    of one flow at a time, and what the checks of all the flows read of each (as the
+    child sums its flows up), made while the child works."""
 
     def __init__(self) -> None:
         self.flows: dict[str, m.Flow] = {}
         self.every: dict[str, list[BaseModel]] = {}
         self.alone: dict[str, list[Diagnostic]] = {name: [] for name in ALONE}
+        self.uses: dict[str, list[fields.Use]] = {}
+        self.saved: set[str] = set()
+        self.facts: dict[str, list[triggers.Facts]] = {}
+        # structure's findings of a flow's own blocks and the steps it reaches, for a
+        # flow whose targets are its own and that has no broadcast (names unique: its
+        # own targets then need no other flow); the others' wait for every flow
+        self.within: dict[str, tuple[list[Diagnostic], set[tuple[str, str]]]] = {}
 
     def add(
         self,
@@ -293,10 +302,25 @@ class Here:
         group = list(flows.values())
         with shared_walks(group):
             found = checks_named(ALONE, group, as_of, tag_policy, known, tokens)
+            for path, flow in flows.items():
+                every = self.every[path] = nodes(flow)
+                self.uses[path] = fields.uses(every)
+                self.saved |= fields.saved_fields([flow], every)
+                self.facts[path] = [triggers.facts(block.trigger) for block in flow.triggers]
+                if not flow.broadcasts and _own_targets(flow):
+                    self.within[path] = structure.within([flow], {flow.name: flow})
         for name in ALONE:
             self.alone[name] += found[name]
         self.flows.update(flows)
-        self.every.update((path, nodes(flow)) for path, flow in flows.items())
+
+
+def _own_targets(flow: m.Flow) -> bool:
+    """Every goto and quick reply of ``flow`` leads to a step of its own."""
+    for action, _ in walk_flow(flow):
+        for target in structure.targets_of(action):
+            if target.flow is not None and target.flow != flow.name:
+                return False
+    return True
 
 
 def judged(
@@ -317,6 +341,7 @@ def judged(
     ]
     stored = frozenset(field for s in summed.values() for field in s.stored)
     every = [node for path in order if path in flows for node in here.every[path]]
+    later = [flows[path] for path in order if path in flows and path not in here.within]
     with shared_walks(full):
         found = checks_named(
             ("policy", "conditions", "times"),
@@ -328,8 +353,12 @@ def judged(
             every=every,
             stored_elsewhere=stored,
         )
-        local, reached = structure.within(full, {flow.name: flow for flow in every_flow})
+        local, reached = structure.within(later, {flow.name: flow for flow in every_flow})
     found.update(here.alone)
+    for path in order:
+        if path in here.within:
+            local += here.within[path][0]
+            reached |= here.within[path][1]
     for s in summed.values():
         reached.update(s.reached)
     unread = any(flow.unread_lines for flow in full)
@@ -342,19 +371,16 @@ def judged(
     # The program's order: the flows sorted by path (compile.py), each one's triggers.
     facts: list[triggers.Facts] = []
     for path in sorted(order):
-        if path in flows:
-            facts += [triggers.facts(block.trigger) for block in flows[path].triggers]
-        else:
-            facts += summed[path].triggers
+        facts += here.facts[path] if path in flows else summed[path].triggers
     found["triggers"] = triggers.check_facts(facts, unread)
     uses: list[fields.Use] = []
-    saved = {field for s in summed.values() for field in s.saved}
+    saved = set(here.saved)
     for path in order:
         if path in flows:
-            uses += fields.uses(here.every[path])
-            saved |= fields.saved_fields([flows[path]], here.every[path])
+            uses += here.uses[path]
         else:
             uses += summed[path].uses
+            saved.update(summed[path].saved)
     found["fields"] = fields.check_uses(uses, saved)
     for s in summed.values():
         for name in IN_THE_CHILD:

@@ -263,3 +263,47 @@ def test_check_of_large_flows_from_the_command_line(tmp_path: Path) -> None:
     assert run.stderr == ""
     assert run.stdout == expected
     assert run.returncode == (1 if result.errors else 0)
+
+
+def _keyword_flows(seed: int) -> list[list[tuple[str, tuple[str, ...]]]]:
+    """Random keyword triggers (mode, phrases) over few words, so that they overlap: the
+    same phrases, one the start or a run of another's, in every mode, with accents,
+    capitals, punctuation-only phrases and a trigger naming one phrase twice."""
+    import random
+
+    rng = random.Random(seed)
+    words = ["hi", "Price", "price", "PRÍCE", "menu", "open", "now", "!!", "shoes"]
+    flows = []
+    for _ in range(rng.randint(1, 4)):
+        flow = []
+        for _ in range(rng.randint(0, 30)):
+            phrases = tuple(
+                " ".join(rng.choice(words) for _ in range(rng.randint(1, 3)))
+                for _ in range(rng.randint(1, 3))
+            )
+            if rng.random() < 0.05:
+                phrases = (phrases[0], phrases[0])
+            flow.append((rng.choice(["exact", "starts", "contains"]), phrases))
+        flows.append(flow)
+    return flows
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_shadows_found_without_an_index_are_the_indexs(seed: int) -> None:
+    """`check_facts` (no index, split_check.py) against `check` (the program's index), on
+    keywords that shadow each other in every way; the same findings in the same order."""
+    from pageflows.rules.checks import triggers
+    from pageflows.rules.compile import compile_program
+
+    texts = {}
+    for n, flow in enumerate(_keyword_flows(seed)):
+        blocks = [
+            "on keyword " + ", ".join(f'"{p}"' for p in phrases) + f' {mode}:\n    send "x"\n'
+            for mode, phrases in flow
+        ]
+        texts[f"f{n}.flow"] = "\n".join(blocks) or "# nothing\n"
+    flows = [build_flow(parse_bytes(p, t.encode()), p[:-5])[0] for p, t in texts.items()]
+    program = compile_program(flows)
+    expected = triggers.check(flows, program)
+    facts = [triggers.facts(t.trigger) for t in program.triggers]
+    assert_same(triggers.check_facts(facts, False), expected, "findings")
