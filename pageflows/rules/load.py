@@ -140,6 +140,7 @@ def _load_split(
     theirs = set(split.paths)
     try:
         here.add(read([p for p in texts if p not in theirs]), as_of, tag_policy, known, tokens)
+        here.judge_first_keywords(list(texts))
         summed = split.summed() or {}
     finally:
         split.close()

@@ -289,6 +289,9 @@ class Here:
         # flow whose targets are its own and that has no broadcast (names unique: its
         # own targets then need no other flow); the others' wait for every flow
         self.within: dict[str, tuple[list[Diagnostic], set[tuple[str, str]]]] = {}
+        # the keyword shadows of the first triggers in the program's order, when the
+        # first flows by path are all here (the winner of a keyword is an earlier one)
+        self.shadows = triggers.Shadows()
 
     def add(
         self,
@@ -312,6 +315,15 @@ class Here:
         for name in ALONE:
             self.alone[name] += found[name]
         self.flows.update(flows)
+
+    def judge_first_keywords(self, order: list[str]) -> None:
+        """The shadows of this process's keywords judged now, if its flows are the first
+        by path (a folder's files, read in order, are): the others' cannot win over them."""
+        by_path = sorted(order)
+        if set(by_path[: len(self.flows)]) != set(self.flows):
+            return
+        for path in by_path[: len(self.flows)]:
+            self.shadows.add(self.facts[path])
 
 
 def _own_targets(flow: m.Flow) -> bool:
@@ -372,7 +384,7 @@ def judged(
     facts: list[triggers.Facts] = []
     for path in sorted(order):
         facts += here.facts[path] if path in flows else summed[path].triggers
-    found["triggers"] = triggers.check_facts(facts, unread)
+    found["triggers"] = triggers.check_facts(facts, unread, here.shadows)
     uses: list[fields.Use] = []
     saved = set(here.saved)
     for path in order:

@@ -55,12 +55,17 @@ def facts(trigger: m.Trigger) -> Facts:
     return Facts(trigger.kind, "", (), _key(trigger), trigger.span, by_ref)
 
 
-def check_facts(triggers: list[Facts], unread: bool) -> list[Diagnostic]:
+def check_facts(
+    triggers: list[Facts], unread: bool, shadows: Shadows | None = None
+) -> list[Diagnostic]:
     """`check` from the facts of every trigger, in the program's order (flows by path)
     and ``unread``: whether a block of any flow failed to parse. The same findings, in
-    the same order (`_shadows_by_key` says why, and tests/unit/test_split_check.py
-    compares it with `_keyword_shadows` on keywords of every mode, shape and overlap)."""
-    found = _shadows_by_key(triggers)
+    the same order (`Shadows` says why, and tests/unit/test_split_check.py compares it
+    with `_keyword_shadows` on keywords of every mode, shape and overlap). ``shadows``:
+    the keyword shadows of the first triggers, judged already (the rest are added)."""
+    shadows = Shadows() if shadows is None else shadows
+    shadows.add(triggers[shadows.count :])
+    found = shadows.found
     found += _same_key_shadows([(trigger.key, trigger.span) for trigger in triggers])
     by_ref = [trigger for trigger in triggers if trigger.by_ref]
     fallback = any(trigger.kind == "ref_missing" for trigger in triggers)
@@ -82,8 +87,9 @@ def _no_fallback(span: Span) -> Diagnostic:
     )
 
 
-def _shadows_by_key(triggers: list[Facts]) -> list[Diagnostic]:
-    """`_keyword_shadows` without an index: the same findings, in the same order.
+class Shadows:
+    """`_keyword_shadows` without an index: the same findings, each trigger's in the same
+    order (findings of two triggers are at two places, and sorted by place).
 
     Why it may: `_keyword_shadows` takes the entries by rank ((mode, trigger number),
     then the order of the phrases) and, for each, the first entry by rank that matches
@@ -97,57 +103,72 @@ def _shadows_by_key(triggers: list[Facts]) -> list[Diagnostic]:
     at: if it is not earlier than the entry, none of them is. Phrases without words are
     ignored by the index, and here too.
 
-    issue 13: A: `pageflows check` split over two processes builds no program, and this
-    costs a third of building the index and asking it of every phrase (17,000 phrases
-    at 10,000 triggers).
+    And so the triggers may be added a few at a time, in the program's order: a
+    trigger's winner is an earlier one. issue 13: A: `pageflows check` split over two
+    processes builds no program (this costs a third of building the index and asking it
+    of every phrase: 17,000 phrases at 10,000 triggers), and judges its own first files'
+    keywords while the child reads the others (split_check.py).
     """
-    # (mode, folded phrase) -> the first entry by rank: (trigger number, phrase number,
-    # phrase, mode)
-    first: dict[tuple[str, str], tuple[int, int, str, KeywordMode]] = {}
-    entries: list[tuple[int, int, int, str, str, list[str], str]] = []
-    seq = 0
-    for n, trigger in enumerate(triggers):
-        if trigger.kind != "keyword":
-            continue
-        name = trigger.mode
-        mode = _MODES[name]
-        rank = MODE_RANK[name]
-        for phrase in trigger.phrases:
-            words = fold_words(phrase)
-            seq += 1
-            if not words:
+
+    def __init__(self) -> None:
+        # (mode, folded phrase) -> the first entry by rank: (trigger number, phrase
+        # number, phrase, mode)
+        self.first: dict[tuple[str, str], tuple[int, int, str, KeywordMode]] = {}
+        self.spans: list[Span] = []
+        self.count = 0  # triggers added
+        self.seq = 0  # phrases added
+        self.found: list[Diagnostic] = []
+
+    def add(self, triggers: list[Facts]) -> None:
+        """The next triggers, in the program's order."""
+        first = self.first
+        entries: list[tuple[int, int, int, str, str, list[str], str]] = []
+        seq = self.seq
+        for n, trigger in enumerate(triggers, self.count):
+            if trigger.kind != "keyword":
                 continue
-            key = " ".join(words)
-            entries.append((rank, n, seq, phrase, name, words, key))
-            if (name, key) not in first:  # the triggers come in order: the first is best
-                first[name, key] = (n, seq, phrase, mode)
-    entries.sort()  # by rank, then the phrases' order (the first three are unique)
-    found = []
-    get = first.get
-    for _, n, _, phrase, name, words, key in entries:
-        if len(words) == 1 or name == "exact":
-            best = get((name, key))
-            if best is None or best[0] >= n:
-                continue
-        else:
-            best = None
-            for run in _runs(words, name):
-                other = get((name, run))
-                if other is not None and other[0] < n and (best is None or other < best):
-                    best = other
-            if best is None:
-                continue
-        winner, span = triggers[best[0]].span, triggers[n].span
-        found.append(
-            warning(
-                Code.SHADOWED_TRIGGER,
-                span,
-                f'keyword "{phrase}" never fires: "{best[2]}" ({best[3]})'
-                f" {_at(winner, span)} matches the same messages first",
-                "remove it, or make it more specific (exact) so it ranks first",
+            name = trigger.mode
+            mode = _MODES[name]
+            rank = MODE_RANK[name]
+            for phrase in trigger.phrases:
+                words = fold_words(phrase)
+                seq += 1
+                if not words:
+                    continue
+                key = " ".join(words)
+                entries.append((rank, n, seq, phrase, name, words, key))
+                if (name, key) not in first:  # the triggers come in order: the first is best
+                    first[name, key] = (n, seq, phrase, mode)
+        self.seq = seq
+        self.count += len(triggers)
+        spans = self.spans
+        spans += [trigger.span for trigger in triggers]
+        entries.sort()  # by rank, then the phrases' order (the first three are unique)
+        found = self.found
+        get = first.get
+        for _, n, _, phrase, name, words, key in entries:
+            if len(words) == 1 or name == "exact":
+                best = get((name, key))
+                if best is None or best[0] >= n:
+                    continue
+            else:
+                best = None
+                for run in _runs(words, name):
+                    other = get((name, run))
+                    if other is not None and other[0] < n and (best is None or other < best):
+                        best = other
+                if best is None:
+                    continue
+            winner, span = spans[best[0]], spans[n]
+            found.append(
+                warning(
+                    Code.SHADOWED_TRIGGER,
+                    span,
+                    f'keyword "{phrase}" never fires: "{best[2]}" ({best[3]})'
+                    f" {_at(winner, span)} matches the same messages first",
+                    "remove it, or make it more specific (exact) so it ranks first",
+                )
             )
-        )
-    return found
 
 
 def _runs(words: list[str], mode: str) -> list[str]:
