@@ -71,9 +71,11 @@ def load_texts(
 
     ``pages`` are the Pages the flows run on (their region and templates); none given
     means one Page with the strict defaults: no region, no templates. ``second_core``:
-    most files' blocks may be lexed, and half of the checks run, in forked children
-    (`pageflows check` only, issue 13: A); ``early``: the lexing child `pageflows check`
-    started before its imports (lex_ahead.lexing_early), instead of one started here.
+    most files' blocks may be lexed, and the last files read and checked, in forked
+    children (`pageflows check` only, issue 13: A: split_check.py; the result then has
+    no program, and only the flows read in this process); ``early``: the lexing child
+    `pageflows check` started before its imports (lex_ahead.lexing_early), instead of
+    one started here.
     """
     diagnostics: list[Diagnostic] = []
     flows: list[Flow] = []
