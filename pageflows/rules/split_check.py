@@ -80,9 +80,20 @@ SHARE_HERE = 0.5
 # flow (policy, templates, promotional, notifications, asks, times: none of what they
 # read is there) or read every flow (triggers, fields; structure's unreachable steps).
 IN_THE_CHILD = ("structure", "limits", "titles", "silence", "conditions")
-# Actions a summed-up flow has none of (what the checks above do not read alone).
-_NOT_ALONE = frozenset({m.After, m.Ask, m.SendTemplate, m.RequestNotifications})
-_READS = frozenset({m.Compare, m.FieldEquals})
+# Nodes a summed-up flow has none of, wherever they sit: what the checks that run here
+# on all the flows read of a flow beyond its summary (policy, templates, promotional,
+# notifications, asks, times, conditions' numbers).
+_NOT_ALONE = frozenset(
+    {
+        m.After,
+        m.Ask,
+        m.SendTemplate,
+        m.RequestNotifications,
+        m.Broadcast,
+        m.Compare,
+        m.FieldEquals,
+    }
+)
 
 Empty = Callable[[m.Flow], list[Diagnostic]]
 
@@ -165,16 +176,12 @@ def summed_up(path: str, flow: m.Flow, built: list[Diagnostic], as_of: date) -> 
     the flows need more of it than a summary holds."""
     if flow.unread_lines or flow.unread_steps or flow.broadcasts:
         return (path,)
+    every = nodes(flow)
+    if not _NOT_ALONE.isdisjoint(map(type, every)):
+        return (path,)
     alone = [flow]
     with shared_walks(alone):
-        for action, _ in walk_flow(flow):
-            if type(action) in _NOT_ALONE:
-                return (path,)
-            for target in structure.targets_of(action):
-                if target.flow is not None and target.flow != flow.name:
-                    return (path,)
-        every = nodes(flow)
-        if any(type(node) in _READS for node in every):
+        if not _own_targets(flow):
             return (path,)
         local, reached = structure.within(alone, {flow.name: flow})
         found = {
