@@ -35,6 +35,11 @@ What a user sees cannot change:
 
 `check` gets no compiled program this way (it prints none; `serve`, `test` and the other
 callers of load.py never ask for this).
+
+A new check must be placed here too: `judged` lists every name of `ORDER` it runs (a
+name missing there fails tests/unit/test_split_check.py), and a check that reads more of
+a flow than its summary holds either adds that to the summary or makes such flows read
+in this process (`_NOT_ALONE`).
 """
 
 from __future__ import annotations
