@@ -80,7 +80,7 @@ from pageflows.rules.walk import nodes, shared_walks, walk_flow
 FROM_BYTES = 256_000
 # This process's share of the bytes: the first files. It judges the whole afterwards
 # (the keyword index and its shadows: about a fifth of the work), so it takes less.
-SHARE_HERE = 0.5
+SHARE_HERE = 0.45
 # The checks the child runs on each flow it sums up; the others find nothing in such a
 # flow (policy, templates, promotional, notifications, asks, times: none of what they
 # read is there) or read every flow (triggers, fields; structure's unreachable steps).
