@@ -56,7 +56,8 @@ def check_with_settings(
     """
     config = find_config(config_path, paths)
     settings = read_settings_or_exit(config)
-    # issue 13: A: half of the checks on the second core, when the flows are large.
+    # issue 13: A: with large flows, the last files read and checked on the second core
+    # (rules/split_check.py): `check` prints findings only, so no program is compiled.
     result = load_paths(
         paths,
         day,

@@ -61,13 +61,19 @@ class Ahead:
         file is read (made all at once, the pieces of 7,000 triggers were 40 MB of objects
         that the model's nodes were then made beside, out of the caches)."""
         lexer.AHEAD.clear()
-        if self.child is not None and path == self.first:
-            frames = self.child.answer()
-            self.child = None
-            self.frames = frames if frames is not None else {}
+        if path == self.first:
+            self.collect()
         frame = self.frames.pop(path, None)
         if frame is not None:
             lexer.AHEAD.update(_blocks(frame))
+
+    def collect(self) -> None:
+        """The child's answer taken now (waited for), before the first of its files: a
+        child forked next (split_check.py) then has every file's pieces too."""
+        if self.child is not None:
+            frames = self.child.answer()
+            self.child = None
+            self.frames = frames if frames is not None else {}
 
     def close(self) -> None:
         if self.child is not None:

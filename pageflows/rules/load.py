@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pageflows.rules import split_check
 from pageflows.rules.build import build_flow
 from pageflows.rules.checks import TagPolicy, TokenRule, compile_and_check
 from pageflows.rules.compile import Program
@@ -70,9 +71,11 @@ def load_texts(
 
     ``pages`` are the Pages the flows run on (their region and templates); none given
     means one Page with the strict defaults: no region, no templates. ``second_core``:
-    most files' blocks may be lexed, and half of the checks run, in forked children
-    (`pageflows check` only, issue 13: A); ``early``: the lexing child `pageflows check`
-    started before its imports (lex_ahead.lexing_early), instead of one started here.
+    most files' blocks may be lexed, and the last files read and checked, in forked
+    children (`pageflows check` only, issue 13: A: split_check.py; the result then has
+    no program, and only the flows read in this process); ``early``: the lexing child
+    `pageflows check` started before its imports (lex_ahead.lexing_early), instead of
+    one started here.
     """
     diagnostics: list[Diagnostic] = []
     flows: list[Flow] = []
@@ -80,6 +83,11 @@ def load_texts(
     # issue 13: A: the texts' parts shared within this load only; with ``second_core``,
     # the last files' blocks lexed by a child meanwhile (lex_ahead.py).
     with one_load(), lexing_ahead(texts, second_core, early) as ahead:
+        # issue 13: A: `pageflows check` of large flows: the last files read, built and
+        # checked in a forked child meanwhile (split_check.py).
+        split = split_check.started(texts, ahead, as_of, _empty) if second_core else None
+        if split is not None:
+            return _load_split(split, texts, ahead, as_of, tag_policy, pages, tokens)
         for path, data in texts.items():
             ahead.before(path)
             parsed = parse_bytes(path, data)
@@ -93,6 +101,81 @@ def load_texts(
         flows, as_of, tag_policy, pages, tokens, second_core=second_core
     )
     diagnostics += found
+    diagnostics = _without_guesses_about_lost_blocks(diagnostics)  # issue 12: B
+    diagnostics.sort(key=sort_key)
+    has_errors = any(d.is_error for d in diagnostics)
+    program = None if has_errors else compiled
+    return LoadResult(program, tuple(diagnostics), sources, tuple(flows))
+
+
+def _load_split(
+    split: split_check.Split,
+    texts: dict[str, bytes],
+    ahead: Ahead,
+    as_of: date,
+    tag_policy: TagPolicy,
+    pages: tuple[PageFacts, ...],
+    tokens: TokenRule | None,
+) -> LoadResult:
+    """`load_texts` with the child ``split`` reading its files: the same findings.
+
+    No program is compiled (only `pageflows check` asks for this, and prints none); the
+    flows are those built here. Whatever the child did not sum up is read here, all of
+    it if the child gave nothing, and then checked as without a child.
+    """
+    built: dict[str, list[Diagnostic]] = {}
+    sources: dict[str, SourceFile] = {}
+    here = split_check.Here()
+    known = pages or (PageFacts(),)
+
+    def read(paths: list[str]) -> dict[str, Flow]:
+        flows: dict[str, Flow] = {}
+        for path in paths:
+            ahead.before(path)
+            parsed = parse_bytes(path, texts[path])
+            sources[path] = parsed.source
+            flow, found = build_flow(parsed, Path(path).stem)
+            flows[path] = flow
+            built[path] = found or _empty(flow)  # issue 12: B
+        return flows
+
+    theirs = set(split.paths)
+    try:
+        here.add(read([p for p in texts if p not in theirs]), as_of, tag_policy, known, tokens)
+        here.judge_first_keywords(list(texts))
+        summed = split.summed() or {}
+    finally:
+        split.close()
+    rest = read([path for path in split.paths if path not in summed])
+    if not summed:  # the child gave nothing: checked as without it
+        flows = [here.flows.get(path) or rest[path] for path in texts]
+        compiled, found = compile_and_check(
+            flows, as_of, tag_policy, pages, tokens, second_core=True
+        )
+        diagnostics = [d for path in texts for d in built[path]] + found
+        return _result(compiled, diagnostics, {p: sources[p] for p in texts}, flows)
+    here.add(rest, as_of, tag_policy, known, tokens)
+    for path in summed:
+        source = split_check.source_of(path, texts[path])
+        if source is None:  # never, for a flow the child read (pragma: the child's word)
+            raise ValueError(f"{path} did not decode here")
+        sources[path] = source
+    order = list(texts)
+    diagnostics = [
+        d for path in order for d in (built[path] if path in built else summed[path].built)
+    ]
+    diagnostics += split_check.judged(order, here, summed, as_of, tag_policy, known, tokens)
+    flows = [here.flows[path] for path in order if path in here.flows]
+    return _result(None, diagnostics, {p: sources[p] for p in order}, flows)
+
+
+def _result(
+    compiled: Program | None,
+    diagnostics: list[Diagnostic],
+    sources: dict[str, SourceFile],
+    flows: list[Flow],
+) -> LoadResult:
+    """The findings in order; the program only when none of them is an error."""
     diagnostics = _without_guesses_about_lost_blocks(diagnostics)  # issue 12: B
     diagnostics.sort(key=sort_key)
     has_errors = any(d.is_error for d in diagnostics)

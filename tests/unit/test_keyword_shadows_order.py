@@ -34,7 +34,7 @@ def test_shadow_findings_are_those_of_the_triggers_order() -> None:
         parsed = parse_bytes(f"f{n}.flow", flow_text(rnd).encode())
         flows.append(build_flow(parsed, Path(f"f{n}.flow").stem)[0])
     program = compile_program(flows)
-    ours = _keyword_shadows(program.triggers, program.keywords)
+    ours = _keyword_shadows([t.trigger.span for t in program.triggers], program.keywords)
     # The loop as it was: entries in the triggers' order, each against the index.
     theirs = []
     for entry in keyword_entries(program.triggers):

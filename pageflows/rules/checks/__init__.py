@@ -151,9 +151,15 @@ def _checks(
     known: tuple[PageFacts, ...],
     tokens: TokenRule | None,
     program: Program | None = None,
+    *,
+    every: list[BaseModel] | None = None,
+    stored_elsewhere: frozenset[str] = frozenset(),
 ) -> dict[str, list[Diagnostic]]:
-    """The named checks' findings, by name (within `shared_walks` of the flows)."""
-    every: list[BaseModel] | None = None
+    """The named checks' findings, by name (within `shared_walks` of the flows).
+
+    issue 13: A: ``every``: `nodes(flows)`, if the caller has it; ``stored_elsewhere``:
+    the fields other flows store, checked apart from these (rules/split_check.py).
+    """
 
     def all_nodes() -> list[BaseModel]:
         nonlocal every
@@ -164,7 +170,7 @@ def _checks(
     each: dict[str, Callable[[], list[Diagnostic]]] = {
         "structure": lambda: structure.check(flows),
         "limits": lambda: limits.check(flows),
-        "policy": lambda: policy.check(flows, as_of, tag_policy),
+        "policy": lambda: policy.check(flows, as_of, tag_policy, stored_elsewhere),
         "templates": lambda: templates.check(flows, known),
         "promotional": lambda: promotional.check(flows, known),
         "notifications": lambda: (
@@ -176,6 +182,6 @@ def _checks(
         "silence": lambda: silence.check(flows, as_of),
         "conditions": lambda: conditions.check(flows, all_nodes()),
         "asks": lambda: asks.check(flows, as_of),
-        "times": lambda: times.check(flows),
+        "times": lambda: times.check(flows, stored_elsewhere),
     }
     return {name: list(each[name]()) for name in names}

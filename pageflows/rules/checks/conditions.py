@@ -30,7 +30,7 @@ _ENDS_SILENTLY = frozenset(ENDS_SILENTLY)  # looked up by type (no model class h
 def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
     """``every`` is `nodes(flows)` when the caller has it already (run_checks, issue 13: A)."""
     every = nodes(flows) if every is None else every
-    return _numbers_from_text(every) + _typing_before_nothing(flows)
+    return _numbers_from_text(every) + typing_before_nothing(flows)
 
 
 def _numbers_from_text(every: Sequence[BaseModel]) -> list[Diagnostic]:
@@ -76,7 +76,7 @@ def _numbers_from_text(every: Sequence[BaseModel]) -> list[Diagnostic]:
     return found
 
 
-def _typing_before_nothing(flows: list[m.Flow]) -> list[Diagnostic]:
+def typing_before_nothing(flows: list[m.Flow]) -> list[Diagnostic]:
     """A typing indicator last in a trigger, step, broadcast or `after` body, or just
     before a `stop` or `handoff`: nothing follows for it to announce."""
     bodies: list[tuple[m.Action, ...]] = []

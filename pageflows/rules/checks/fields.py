@@ -66,33 +66,62 @@ _SAVES: dict[type[BaseModel], bool] = {}
 def check(flows: list[m.Flow], every: Sequence[BaseModel] | None = None) -> list[Diagnostic]:
     """``every`` is `nodes(flows)` when the caller has it already (run_checks, issue 13: A)."""
     every = nodes(flows) if every is None else every
-    saved = saved_fields(flows, every)
-    known = saved | set(PROFILE_NAMES)
-    found: list[Diagnostic] = []
-    unknown: dict[str, list[Diagnostic]] = {}  # field -> its uses, first first
+    return check_uses(uses(every), saved_fields(flows, every))
+
+
+# issue 13: A: a node that shows or reads a field, in plain values (`pageflows check` gets
+# them from a forked child for the flows it checked there, rules/split_check.py): a text
+# with placeholders as ("text", its raw text, where it is, each placeholder as (where its
+# `{` is in the text, its name, its fallback)); a comparison as (its kind, the field,
+# where it is, ()).
+Holes = tuple[tuple[int, str, str | None], ...]
+Use = tuple[str, str, Span, Holes]
+
+
+def uses(every: Sequence[BaseModel]) -> list[Use]:
+    """The texts with placeholders and the comparisons among ``every``, in its order."""
+    found: list[Use] = []
     for node in every:
         kind = type(node)
         if kind is m.Text:
-            for field, finding in _text(cast(m.Text, node), known):
+            text = cast(m.Text, node)
+            holes = _placeholders(text)
+            if holes:
+                shown = tuple((i, p.name, p.fallback) for i, p in holes)
+                found.append(("text", text.raw, text.span, shown))
+        elif kind in READ_TYPES:
+            reads = cast(m.FieldEquals | m.Compare, node)
+            found.append((reads.kind, reads.field, reads.span, ()))
+    return found
+
+
+def check_uses(found_uses: list[Use], saved: set[str]) -> list[Diagnostic]:
+    """The findings of the fields ``found_uses`` show and read, in their order, against
+    the fields some flow saves (``saved``: `saved_fields` of every flow)."""
+    known = saved | set(PROFILE_NAMES)
+    found: list[Diagnostic] = []
+    unknown: dict[str, list[Diagnostic]] = {}  # field -> its uses, first first
+    for kind, name, where, holes in found_uses:
+        if kind == "text":
+            for field, finding in _text(name, where, holes, known):
                 if field is None:
                     found.append(finding)
                 else:
                     unknown.setdefault(field, []).append(finding)
-        elif kind in READ_TYPES:
-            reads = cast(m.FieldEquals | m.Compare, node)
-            if reads.field in known:
+        else:
+            if name in known:
                 continue
-            unknown.setdefault(reads.field, []).append(
+            unknown.setdefault(name, []).append(
                 warning(
                     Code.UNKNOWN_FIELD,
-                    reads.span,
-                    f'no flow saves the field "{reads.field}", so this compares an empty value'
-                    + (" (never a number)" if kind is m.Compare else ""),
-                    _field_hint(reads.field, known),
+                    where,
+                    f'no flow saves the field "{name}", so this compares an empty value'
+                    + (" (never a number)" if kind == "compare" else ""),
+                    _field_hint(name, known),
                 )
             )
-    for uses in unknown.values():
-        found.append(_first_of(uses))
+    for field_uses in unknown.values():
+        found.append(_first_of(field_uses))
     return found
 
 
@@ -106,24 +135,26 @@ def _first_of(uses: list[Diagnostic]) -> Diagnostic:
     return first.model_copy(update={"message": message})
 
 
-def _text(text: m.Text, known: set[str]) -> list[tuple[str | None, Diagnostic]]:
+def _text(
+    raw: str, span: Span, holes: Holes, known: set[str]
+) -> list[tuple[str | None, Diagnostic]]:
     """(the unknown field, or None for a bare name) and its finding, per placeholder."""
     found: list[tuple[str | None, Diagnostic]] = []
     seen: set[str] = set()
-    for offset, part in _placeholders(text):
-        if part.name in seen or part.name in TOP_NAMES:
+    for offset, name, fallback in holes:
+        if name in seen or name in TOP_NAMES:
             continue
-        seen.add(part.name)
-        span = _span_of(text, offset)
-        head, dot, field = part.name.partition(".")
+        seen.add(name)
+        where = _span_of(raw, span, offset)
+        head, dot, field = name.partition(".")
         if not dot:
-            found.append((None, _bare(part.name, span, known)))
+            found.append((None, _bare(name, where, known)))
         elif head == "contact" and field not in known:
-            shows = f'"{part.fallback}"' if part.fallback else "nothing"
+            shows = f'"{fallback}"' if fallback else "nothing"
             finding = warning(
                 Code.UNKNOWN_FIELD,
-                span,
-                f'no flow saves the field "{field}": {{{part.name}}} always shows {shows}',
+                where,
+                f'no flow saves the field "{field}": {{{name}}} always shows {shows}',
                 _field_hint(field, known, template=True),
             )
             found.append((field, finding))
@@ -184,12 +215,10 @@ def _placeholders(text: m.Text) -> list[tuple[int, m.Placeholder]]:
     return found
 
 
-def _span_of(text: m.Text, offset: int) -> Span:
+def _span_of(raw: str, span: Span, offset: int) -> Span:
     """The placeholder in the source line, when the text is on one line; else the whole text."""
-    span = text.span
     if span.end_line != span.line:
         return span
-    raw = text.raw
     end = raw.find("}", offset) + 1 or len(raw)
     col = span.col + 1 + offset + sum(1 for c in raw[:offset] if c in ESCAPED)  # 1: the quote
     width = end - offset + sum(1 for c in raw[offset:end] if c in ESCAPED)

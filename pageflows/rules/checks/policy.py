@@ -42,7 +42,14 @@ MESSAGES = (
 )
 
 
-def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagnostic]:
+def check(
+    flows: list[m.Flow],
+    as_of: date,
+    tag_policy: TagPolicy,
+    stored_elsewhere: frozenset[str] = frozenset(),
+) -> list[Diagnostic]:
+    """``stored_elsewhere``: the fields flows checked apart from these store (issue 13: A:
+    rules/split_check.py)."""
     found: list[Diagnostic] = []
     # issue 12: a date never stored is PF420's, not ours. issue 13: A: the stored
     # fields are gathered (a walk of every flow) only for a follow-up that needs them.
@@ -55,7 +62,7 @@ def check(flows: list[m.Flow], as_of: date, tag_policy: TagPolicy) -> list[Diagn
                 total = where.delay + action.delay
                 has_channel = action.tag or action.topic or where.channel_tag or where.channel_topic
                 if action.anchor and stored is None:
-                    stored = stored_fields(flows)
+                    stored = stored_fields(flows) | stored_elsewhere
                 never = action.anchor and stored is not None and action.anchor not in stored
                 late = None if never else _late(action, total)
                 if late and not has_channel and not _only_templates(action.body):

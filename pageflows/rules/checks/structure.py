@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import cast
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, cast
 
 from pageflows.rules import model as m
 from pageflows.rules.diagnostics import Code, Diagnostic, error, warning
@@ -11,7 +12,7 @@ from pageflows.rules.source import Span
 from pageflows.rules.walk import reactions, roots, walk_flow
 
 
-def _targets(action: m.Action) -> list[m.Target]:
+def targets_of(action: m.Action) -> list[m.Target]:
     """issue 13: A: kinds told by `type(...) is` (no model class has subclasses), not
     isinstance through pydantic's metaclass, for every action and reaction."""
     found = [r.target for r in reactions(action) if type(r) is m.Goto]
@@ -23,9 +24,20 @@ def _targets(action: m.Action) -> list[m.Target]:
 
 
 def check(flows: list[m.Flow]) -> list[Diagnostic]:
-    found: list[Diagnostic] = []
     by_name = {f.name: f for f in flows}
-    seen_flows: dict[str, m.Flow] = {}
+    found = same_names(flows)
+    local, reached = within(flows, by_name)
+    found += local
+    # issue 12: A: a block that failed to parse may hold the goto that leads there.
+    unread = any(f.unread_lines for f in flows)
+    found += unreachable(flows, reached, unread)
+    return found
+
+
+def same_names(flows: Sequence[m.Flow | Steps]) -> list[Diagnostic]:
+    """Two flow files of one name (in two folders): the later one."""
+    found: list[Diagnostic] = []
+    seen_flows: dict[str, m.Flow | Steps] = {}
     for flow in flows:
         if flow.name in seen_flows:
             found.append(
@@ -37,11 +49,24 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
                 )
             )
         seen_flows.setdefault(flow.name, flow)
-    found += _duplicates(flows)
+    return found
+
+
+def within(
+    flows: list[m.Flow], by_name: Mapping[str, m.Flow | Steps]
+) -> tuple[list[Diagnostic], set[tuple[str, str]]]:
+    """The findings of each flow's own blocks (names defined twice, targets, private
+    replies, actions after a jump), and the steps its targets reach.
+
+    issue 13: A: apart from `unreachable`, which needs every flow's targets: `pageflows
+    check` runs this in a forked child for flows whose targets are all their own
+    (rules/split_check.py), with ``by_name`` of its flows only.
+    """
+    found = _duplicates(flows)
     reached: set[tuple[str, str]] = set()
     for flow in flows:
         for action, where in walk_flow(flow):
-            for target in _targets(action):
+            for target in targets_of(action):
                 problem = _resolve(target, flow, by_name)
                 if problem:
                     found.append(problem)
@@ -61,8 +86,14 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
                     )
                 )
         found += _after_jumps(flow)
-    # issue 12: A: a block that failed to parse may hold the goto that leads there.
-    unread = any(f.unread_lines for f in flows)
+    return found, reached
+
+
+def unreachable(
+    flows: Sequence[m.Flow | Steps], reached: set[tuple[str, str]], unread: bool
+) -> list[Diagnostic]:
+    """Steps no target of any flow reaches (none when a block failed to parse)."""
+    found: list[Diagnostic] = []
     for flow in flows if not unread else ():
         for step in flow.steps:
             if (flow.name, step.name) not in reached:
@@ -77,7 +108,34 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
     return found
 
 
-def m_span(flow: m.Flow) -> Span:
+class StepName(NamedTuple):
+    """A step as the other flows' targets see it: its name, and where it is."""
+
+    name: str
+    span: Span
+
+
+class Steps:
+    """issue 13: A: a flow checked in a forked child (rules/split_check.py), as much of it
+    as the checks here read: its name, file and steps (all its targets are its own, and
+    no block of it failed to parse)."""
+
+    def __init__(self, name: str, path: str, steps: tuple[StepName, ...]) -> None:
+        self.name = name
+        self.path = path
+        self.steps = steps
+        self._by_name: dict[str, StepName] = {}
+        for step in steps:
+            self._by_name.setdefault(step.name, step)
+
+    def step(self, name: str) -> StepName | None:
+        return self._by_name.get(name)
+
+    def may_define(self, name: str) -> bool:
+        return False
+
+
+def m_span(flow: m.Flow | Steps) -> Span:
     return Span.point(flow.path, 1, 1)
 
 
@@ -114,7 +172,7 @@ def _duplicates(flows: list[m.Flow]) -> list[Diagnostic]:
 
 
 def _meant_step(
-    target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]
+    target: m.Target, flow: m.Flow, by_name: Mapping[str, m.Flow | Steps]
 ) -> tuple[str, str] | None:
     """The step a misspelt target most likely meant (flow name, step name), if any."""
     owner = by_name.get(target.flow or flow.name)
@@ -124,7 +182,9 @@ def _meant_step(
     return (owner.name, close[0]) if close else None
 
 
-def _resolve(target: m.Target, flow: m.Flow, by_name: dict[str, m.Flow]) -> Diagnostic | None:
+def _resolve(
+    target: m.Target, flow: m.Flow, by_name: Mapping[str, m.Flow | Steps]
+) -> Diagnostic | None:
     owner = by_name.get(target.flow or flow.name)
     if owner is None:
         close = difflib.get_close_matches(target.flow or "", list(by_name), n=1, cutoff=0.6)

@@ -16,7 +16,9 @@ from pageflows.rules.diagnostics import Code, Diagnostic, warning
 from pageflows.rules.walk import reactions, walk_flow
 
 
-def check(flows: list[m.Flow]) -> list[Diagnostic]:
+def check(flows: list[m.Flow], stored_elsewhere: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """``stored_elsewhere``: the fields flows checked apart from these store (issue 13: A:
+    rules/split_check.py)."""
     stored: set[str] | None = None  # issue 13: A: gathered only for a follow-up that needs it
     found: list[Diagnostic] = []
     for flow in flows:
@@ -24,7 +26,7 @@ def check(flows: list[m.Flow]) -> list[Diagnostic]:
             if not isinstance(action, m.After) or not action.anchor:
                 continue
             if stored is None:
-                stored = stored_fields(flows)
+                stored = stored_fields(flows) | stored_elsewhere
             if action.anchor not in stored:
                 close = difflib.get_close_matches(action.anchor, sorted(stored), n=1)
                 hint = (
