@@ -38,6 +38,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from pageflows.service.storage.pipelined import execute_and_commit
+
 Convert = Callable[[Any], Any]
 Lock = Literal["update", "skip_locked"] | None
 # The session's deferred writes (PostgreSQL): each (SQL with named parameters, parameters).
@@ -439,13 +441,23 @@ def defer_writes(session: Session) -> None:
 
 
 def run_deferred(
-    session: Session, then: str | None = None, params: Mapping[str, Any] | None = None
+    session: Session,
+    then: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    commit: bool = False,
 ) -> None:
     """The writes kept since `defer_writes` as ONE statement, each a data-modifying `WITH`
     (PostgreSQL runs every one to completion, read or not), and `then` as its main query
     (with named `params`: e.g. a `pg_notify`, which is delivered at commit anyway); `then`
     alone when no write was kept. Nothing when the session was not deferring (SQLite: its
-    writes ran as they came)."""
+    writes ran as they came).
+
+    With `commit` (the caller's last statement of the transaction), the transaction's
+    COMMIT goes in the same pipeline as the statement (`execute_and_commit`): one round
+    trip for both. Only when the session has nothing of its own left to flush (no ORM
+    object added, changed or deleted: those are written at the commit, after this
+    statement, and must stay after it); else the caller's commit commits, as before."""
     kept: list[tuple[str, dict[str, Any]]] | None = session.info.pop(DEFERRED, None)
     if kept is None or not (kept or then):
         return
@@ -457,7 +469,10 @@ def run_deferred(
         every.update((f"w{n}_{name}", value) for name, value in values.items())
     main = then or "SELECT 1"
     statement = f"WITH {', '.join(parts)} {main}" if parts else main
-    session.connection().exec_driver_sql(statement, every)
+    if commit and not (session.new or session.dirty or session.deleted):
+        execute_and_commit(session.connection(), statement, every)
+    else:
+        session.connection().exec_driver_sql(statement, every)
 
 
 def _pg_write(session: Session, sql: str, params: dict[str, Any]) -> None:
