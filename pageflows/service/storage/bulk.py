@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
+from itertools import compress
+from operator import ne
 from typing import Any, Literal
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table
@@ -288,9 +290,11 @@ def update_changed(
     dialect = session.connection().dialect
     count = len(keys)
     groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    positions = range(len(columns))
     for row, old in zip(_as_tuples(dialect, table, (*keys, *columns), rows), stored, strict=True):
         new = row[count:]
-        changed = tuple(i for i, value in enumerate(new) if value != old[i])
+        # issue 13 (twelfth session): compared in C (`map(ne)`), not a generator step a column
+        changed = tuple(compress(positions, map(ne, new, old)))
         if changed:
             groups.setdefault(changed, []).append((*row[:count], *(new[i] for i in changed)))
     for changed, values in groups.items():
