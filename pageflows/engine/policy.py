@@ -98,13 +98,17 @@ def _utc(value: datetime, name: str) -> datetime:
 
 
 def _fmt(moment: datetime) -> str:
-    """`2026-11-24 09:00 UTC`. issue 13: two per message decided inside the window; ISO
-    text cut to the minute is that text for years from 1000 on (strftime's `%Y` does not
-    pad smaller years to four digits, so those keep strftime) at half its cost."""
+    """`2026-11-24 09:00 UTC`. issue 13: two per message decided inside the window. For
+    years from 1000 on, the fields formatted with `%` are strftime's text (strftime's
+    `%Y` does not pad smaller years to four digits, so those keep strftime); twelfth
+    session: `%` over the fields, where the ISO text cut to the minute built the seconds
+    and the offset only to cut them off (~9,600 instructions a call against ~2,500)."""
     moment = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
-    if moment.year < 1000:
+    year = moment.year
+    if year < 1000:
         return moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{moment.isoformat(' ', 'minutes')[:16]} UTC"
+    fields = (year, moment.month, moment.day, moment.hour, moment.minute)
+    return "%d-%02d-%02d %02d:%02d UTC" % fields  # noqa: UP031 (one call, not five formats)
 
 
 @lru_cache(maxsize=64)  # issue 13: pure, and asked for every message decided in the window

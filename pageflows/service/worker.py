@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
@@ -1391,11 +1392,14 @@ def _notify_later(session: Session) -> None:
 
 def _send_writes(session: Session) -> None:
     """The writes kept since `defer_writes` and the notification asked for meanwhile, as
-    one statement (PostgreSQL delivers the notification at commit, as before)."""
+    one statement (PostgreSQL delivers the notification at commit, as before), the last
+    of the batch's transaction: its COMMIT goes with it (issue 13, twelfth session: one
+    round trip a batch less; `run_deferred` keeps the separate commit when the session
+    still has ORM objects to flush)."""
     if session.info.pop(NOTIFY_LATER, False):
-        run_deferred(session, NOTIFY_SQL, {"channel": OUTBOX})
+        run_deferred(session, NOTIFY_SQL, {"channel": OUTBOX}, commit=True)
     else:
-        run_deferred(session)
+        run_deferred(session, commit=True)
 
 
 # issue 13: W. A batch's outbox rows, written with one executemany at its end instead of
@@ -1550,6 +1554,11 @@ def _parsed(row: ContactValues) -> ContactState:
     return row.parsed
 
 
+# A contact row's keys and written columns as one tuple: one C call, where a generator
+# over the 12 names cost a frame step a column (issue 13, twelfth session).
+_KEYED_WRITTEN = attrgetter("page_id", "psid", *WRITTEN_COLUMNS)
+
+
 def _write_contacts(session: Session) -> None:
     """The batch's changed contacts, by key, each only in the columns whose value changed
     (storage/bulk.py `update_changed`: one UPDATE for the rows that change the same ones)."""
@@ -1568,10 +1577,7 @@ def _write_contacts(session: Session) -> None:
         ],
     )  # fmt: skip
     changed = [row for row in plain if row.changed and not row.new]
-    values = [
-        (row.page_id, row.psid, *(getattr(row, name) for name in WRITTEN_COLUMNS))
-        for row in changed
-    ]
+    values = [_KEYED_WRITTEN(row) for row in changed]
     stored = [row.stored for row in changed]
     update_changed(session, table, ("page_id", "psid"), WRITTEN_COLUMNS, values, stored)
 

@@ -202,6 +202,50 @@ def test_deferred_writes_carry_the_statement_given_after_them(postgres_url: str)
     assert got == [("bulk_test", "x")]
 
 
+def test_deferred_writes_with_the_commit_store_what_the_separate_commit_stores(
+    database_url: str,
+) -> None:
+    """`run_deferred(commit=True)`: the writes and the COMMIT in one pipeline (PostgreSQL).
+    What it stores is what the statement and the session's own commit store; on
+    PostgreSQL the transaction is over when it returns (another connection sees the rows
+    before the session's commit), unless the session still has an ORM object to flush,
+    which is then written after the statement by the session's commit, as before."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    values = [outbox_values(n) for n in range(5)]
+    later = NOW + timedelta(minutes=5)
+    postgresql = engine.dialect.name == "postgresql"
+
+    def outbox_count() -> int:
+        with engine.connect() as other:
+            return int(other.scalar(text("SELECT count(*) FROM outbox")) or 0)
+
+    results = []
+    for commit, orm_object in ((False, False), (True, False), (True, True)):
+        with Session(engine) as session, session.begin():
+            session.execute(text("DELETE FROM outbox"))
+            session.execute(text("DELETE FROM contacts"))
+            session.add(Contact(page_id="p", psid="a", state={}, updated_at=NOW, ref="r"))
+        with Session(engine) as session, session.begin():
+            defer_writes(session)
+            insert_rows(session, OUTBOX, tuple(values[0]), [tuple(v.values()) for v in values])
+            update_rows(
+                session, CONTACTS, ("page_id", "psid"), ("updated_at",), [("p", "a", later)]
+            )
+            if orm_object:
+                session.add(Contact(page_id="p", psid="b", state={}, updated_at=NOW))
+            run_deferred(session, commit=commit)
+            if postgresql:  # committed already, or only at the session's commit
+                assert outbox_count() == (5 if commit and not orm_object else 0)
+        with Session(engine) as session:
+            results.append((stored(session, "outbox", "id"), stored(session, "contacts", "psid")))
+    assert results[1] == results[0]
+    assert results[2][0] == results[0][0]
+    assert [row["psid"] for row in results[2][1]] == ["a", "b"]
+    assert results[2][1][0] == results[0][1][0]
+    assert [row["updated_at"] for row in results[0][1]] != [NOW]
+
+
 def test_selected_rows_are_what_the_orm_reads_for_the_keys_wanted(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)

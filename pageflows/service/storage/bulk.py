@@ -31,12 +31,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
+from itertools import compress
+from operator import ne
 from typing import Any, Literal
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+
+from pageflows.service.storage.pipelined import execute_and_commit
 
 Convert = Callable[[Any], Any]
 Lock = Literal["update", "skip_locked"] | None
@@ -286,9 +290,11 @@ def update_changed(
     dialect = session.connection().dialect
     count = len(keys)
     groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
+    positions = range(len(columns))
     for row, old in zip(_as_tuples(dialect, table, (*keys, *columns), rows), stored, strict=True):
         new = row[count:]
-        changed = tuple(i for i, value in enumerate(new) if value != old[i])
+        # issue 13 (twelfth session): compared in C (`map(ne)`), not a generator step a column
+        changed = tuple(compress(positions, map(ne, new, old)))
         if changed:
             groups.setdefault(changed, []).append((*row[:count], *(new[i] for i in changed)))
     for changed, values in groups.items():
@@ -439,13 +445,23 @@ def defer_writes(session: Session) -> None:
 
 
 def run_deferred(
-    session: Session, then: str | None = None, params: Mapping[str, Any] | None = None
+    session: Session,
+    then: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    *,
+    commit: bool = False,
 ) -> None:
     """The writes kept since `defer_writes` as ONE statement, each a data-modifying `WITH`
     (PostgreSQL runs every one to completion, read or not), and `then` as its main query
     (with named `params`: e.g. a `pg_notify`, which is delivered at commit anyway); `then`
     alone when no write was kept. Nothing when the session was not deferring (SQLite: its
-    writes ran as they came)."""
+    writes ran as they came).
+
+    With `commit` (the caller's last statement of the transaction), the transaction's
+    COMMIT goes in the same pipeline as the statement (`execute_and_commit`): one round
+    trip for both. Only when the session has nothing of its own left to flush (no ORM
+    object added, changed or deleted: those are written at the commit, after this
+    statement, and must stay after it); else the caller's commit commits, as before."""
     kept: list[tuple[str, dict[str, Any]]] | None = session.info.pop(DEFERRED, None)
     if kept is None or not (kept or then):
         return
@@ -457,7 +473,10 @@ def run_deferred(
         every.update((f"w{n}_{name}", value) for name, value in values.items())
     main = then or "SELECT 1"
     statement = f"WITH {', '.join(parts)} {main}" if parts else main
-    session.connection().exec_driver_sql(statement, every)
+    if commit and not (session.new or session.dirty or session.deleted):
+        execute_and_commit(session.connection(), statement, every)
+    else:
+        session.connection().exec_driver_sql(statement, every)
 
 
 def _pg_write(session: Session, sql: str, params: dict[str, Any]) -> None:

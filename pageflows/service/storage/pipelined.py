@@ -122,10 +122,32 @@ def run_pipelined(
             for (plan, _), cursor in zip(plans, cursors, strict=True)
         ]
     except psycopg.Error as exc:
-        gone = connection.dialect.is_disconnect(cast(Any, exc), cast(Any, driver), None)
-        if gone:
-            connection.invalidate(exc)
-        sql = "; ".join(plan.sql for plan, _ in plans)
-        raise DBAPIError.instance(
-            sql, None, exc, psycopg.Error, connection_invalidated=gone
-        ) from exc
+        raise _raised(connection, driver, "; ".join(plan.sql for plan, _ in plans), exc) from exc
+
+
+def execute_and_commit(connection: Connection, sql: str, params: Mapping[str, Any]) -> None:
+    """issue 13 (twelfth session): a driver-level statement (`exec_driver_sql`'s SQL, named
+    `%(name)s` parameters) and the transaction's COMMIT in ONE pipeline: one round trip
+    for both where the COMMIT was a round trip of its own. The transaction is then over
+    (SQLAlchemy's own commit after it finds nothing to commit). Another driver (SQLite)
+    runs the statement and leaves the commit to the caller's transaction."""
+    driver = pipelined_driver(connection)
+    if driver is None:
+        connection.exec_driver_sql(sql, dict(params))
+        return
+    try:
+        with driver.pipeline():
+            driver.cursor().execute(sql, params)
+            driver.commit()
+    except psycopg.Error as exc:
+        raise _raised(connection, driver, sql, exc) from exc
+
+
+def _raised(
+    connection: Connection, driver: psycopg.Connection[Any], sql: str, exc: psycopg.Error
+) -> Exception:
+    """The driver's error as SQLAlchemy raises it; a lost connection invalidated."""
+    gone = connection.dialect.is_disconnect(cast(Any, exc), cast(Any, driver), None)
+    if gone:
+        connection.invalidate(exc)
+    return DBAPIError.instance(sql, None, exc, psycopg.Error, connection_invalidated=gone)
