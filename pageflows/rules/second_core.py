@@ -149,42 +149,47 @@ def _run_child(
 
 
 def _plain(found: Found) -> dict[str, list[_Plain]]:
-    return {
-        name: [
-            (
-                d.code.value,
-                d.severity.value,
-                tuple(d.span),
-                d.message,
-                d.hint,
-                tuple(sorted(d.model_fields_set)),
-            )
-            for d in diagnostics
-        ]
-        for name, diagnostics in found.items()
-    }
+    return {name: plain_findings(diagnostics) for name, diagnostics in found.items()}
+
+
+def plain_findings(found: list[Diagnostic]) -> list[_Plain]:
+    """Findings as plain values that cross a pipe (marshal), for `findings_from_plain`."""
+    return [
+        (
+            d.code.value,
+            d.severity.value,
+            tuple(d.span),
+            d.message,
+            d.hint,
+            tuple(sorted(d.model_fields_set)),
+        )
+        for d in found
+    ]
 
 
 def _rebuilt(plain: Any) -> Found:
     """The child's findings as the very Diagnostic values it made."""
+    return {name: findings_from_plain(items) for name, items in plain.items()}
+
+
+def findings_from_plain(plain: Any) -> list[Diagnostic]:
+    """`plain_findings`' values as the very Diagnostic values they were made from (a
+    malformed one raises KeyError, ValueError or TypeError: the child's answer is dropped)."""
     from pageflows.rules.diagnostics import Code, Diagnostic, Severity
     from pageflows.rules.source import Span
     from pageflows.rules.trusted import trusted
 
-    found: Found = {}
-    for name, items in plain.items():
-        found[name] = [
-            trusted(
-                Diagnostic,
-                {
-                    "code": Code(code),
-                    "severity": Severity(severity),
-                    "span": Span(*span),
-                    "message": message,
-                    "hint": hint,
-                },
-                frozenset(given),
-            )
-            for code, severity, span, message, hint, given in items
-        ]
-    return found
+    return [
+        trusted(
+            Diagnostic,
+            {
+                "code": Code(code),
+                "severity": Severity(severity),
+                "span": Span(*span),
+                "message": message,
+                "hint": hint,
+            },
+            frozenset(given),
+        )
+        for code, severity, span, message, hint, given in plain
+    ]

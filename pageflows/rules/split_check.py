@@ -67,13 +67,12 @@ from pageflows.rules.checks import (
     triggers,
 )
 from pageflows.rules.checks import _checks as checks_named
-from pageflows.rules.diagnostics import Code, Diagnostic, Severity
+from pageflows.rules.diagnostics import Diagnostic
 from pageflows.rules.lex_ahead import Ahead
 from pageflows.rules.page_facts import PageFacts
 from pageflows.rules.parse import decode, parse_bytes
-from pageflows.rules.second_core import Child, can_fork
+from pageflows.rules.second_core import Child, can_fork, findings_from_plain, plain_findings
 from pageflows.rules.source import SourceFile, Span
-from pageflows.rules.trusted import trusted
 from pageflows.rules.walk import nodes, shared_walks, walk_flow
 
 # Below this many bytes of flows, one process reads them as fast as two.
@@ -201,8 +200,8 @@ def summed_up(path: str, flow: m.Flow, built: list[Diagnostic], as_of: date) -> 
     return (
         path,
         flow.name,
-        _plain_findings(built),
-        {name: _plain_findings(found[name]) for name in IN_THE_CHILD},
+        plain_findings(built),
+        {name: plain_findings(found[name]) for name in IN_THE_CHILD},
         [(step.name, tuple(step.span)) for step in flow.steps],
         sorted(reached),
         [_plain_facts(triggers.facts(block.trigger)) for block in flow.triggers],
@@ -220,37 +219,6 @@ def _to_plain(answer: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return answer
 
 
-def _plain_findings(found: list[Diagnostic]) -> list[tuple[Any, ...]]:
-    return [
-        (
-            d.code.value,
-            d.severity.value,
-            tuple(d.span),
-            d.message,
-            d.hint,
-            tuple(sorted(d.model_fields_set)),
-        )
-        for d in found
-    ]
-
-
-def _findings(plain: list[Any]) -> list[Diagnostic]:
-    return [
-        trusted(
-            Diagnostic,
-            {
-                "code": Code(code),
-                "severity": Severity(severity),
-                "span": Span(*span),
-                "message": message,
-                "hint": hint,
-            },
-            frozenset(given),
-        )
-        for code, severity, span, message, hint, given in plain
-    ]
-
-
 def _from_plain(answer: Any) -> dict[str, Summed]:
     """The child's answer: its summed-up flows by path (a malformed one raises, and the
     answer is dropped: second_core.Child reads a KeyError, ValueError or TypeError so)."""
@@ -263,8 +231,8 @@ def _from_plain(answer: Any) -> dict[str, Summed]:
         summed[path] = Summed(
             path,
             name,
-            _findings(built),
-            {check: _findings(found[check]) for check in IN_THE_CHILD},
+            findings_from_plain(built),
+            {check: findings_from_plain(found[check]) for check in IN_THE_CHILD},
             structure.Steps(name, path, step_names),
             [(flow, step) for flow, step in reached],
             [
