@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -110,6 +111,17 @@ def test_a_failed_load_waits_for_the_lexing_child(
     always_lex_ahead: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug while reading is raised here, once; the child is waited for, not left behind."""
+    assert_a_bug_in_the_builder_is_raised_and_the_child_waited_for(
+        monkeypatch, lambda: load(corpus(), second_core=True)
+    )
+    assert read_block.AHEAD == {}
+
+
+def assert_a_bug_in_the_builder_is_raised_and_the_child_waited_for(
+    monkeypatch: pytest.MonkeyPatch, loading: Callable[[], object]
+) -> None:
+    """`loading` while every flow's building raises: the error comes out once, here, and the
+    one child it started has been waited for (none is left behind)."""
     children: list[int] = []
     init = second_core.Child.__init__
 
@@ -123,11 +135,10 @@ def test_a_failed_load_waits_for_the_lexing_child(
     monkeypatch.setattr(second_core.Child, "__init__", recorded)
     monkeypatch.setattr("pageflows.rules.load.build_flow", broken)
     with pytest.raises(RuntimeError, match="a bug in the builder"):
-        load(corpus(), second_core=True)
+        loading()
     (pid,) = children
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    assert read_block.AHEAD == {}
 
 
 def test_small_flows_and_one_file_are_read_without_a_child(

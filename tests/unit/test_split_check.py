@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,14 +22,17 @@ from pageflows.engine.policy_table import RULES, check_tag
 from pageflows.rules import second_core, split_check
 from pageflows.rules.build import build_flow
 from pageflows.rules.diagnostics import sort_key
-from pageflows.rules.load import LoadResult, load_paths, load_texts
+from pageflows.rules.load import LoadResult, load_texts
 from pageflows.rules.parse import parse_bytes
-from pageflows.rules.report import render_text, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_check import flow_text, write_flows  # noqa: E402
+from tests.unit.test_lex_ahead import (  # noqa: E402
+    assert_a_bug_in_the_builder_is_raised_and_the_child_waited_for,
+)
+from tests.unit.test_second_core import assert_check_prints_what_one_process_finds  # noqa: E402
 from tests.unit.test_trusted_build import assert_same  # noqa: E402
 
 AS_OF = date(2026, 11, 24)
@@ -164,23 +166,9 @@ def test_a_child_killed_while_it_works_changes_nothing(
 def test_a_bug_here_is_raised_once_and_the_child_waited_for(
     always_split: list[object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    children: list[int] = []
-    init = second_core.Child.__init__
-
-    def recorded(child: second_core.Child, *args: object) -> None:
-        init(child, *args)  # type: ignore[arg-type]
-        children.append(child.pid)
-
-    def broken(*args: object) -> None:
-        raise RuntimeError("a bug in the builder")
-
-    monkeypatch.setattr(second_core.Child, "__init__", recorded)
-    monkeypatch.setattr("pageflows.rules.load.build_flow", broken)
-    with pytest.raises(RuntimeError, match="a bug in the builder"):
-        load(corpus(), second_core=True)
-    (pid,) = children
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    assert_a_bug_in_the_builder_is_raised_and_the_child_waited_for(
+        monkeypatch, lambda: load(corpus(), second_core=True)
+    )
 
 
 def test_no_split_for_small_flows_one_file_or_two_of_one_name(
@@ -251,19 +239,7 @@ def test_check_of_large_flows_from_the_command_line(tmp_path: Path) -> None:
         (folder / f"zz_{case}.flow").write_bytes(
             (ROOT / f"tests/golden/cases/{case}.flow").read_bytes()
         )
-    run = subprocess.run(
-        [PAGEFLOWS, "check", "--as-of", "2026-11-24", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.PIPE,
-    )
-    result = load_paths([str(folder)], AS_OF, check_tag, (), RULES.token_regions)
-    expected = render_text(result.diagnostics, result.sources) + "\n\n"
-    expected += summary(result.diagnostics, len(result.sources)) + "\n"
-    assert run.stderr == ""
-    assert run.stdout == expected
-    assert run.returncode == (1 if result.errors else 0)
+    assert_check_prints_what_one_process_finds(folder)
 
 
 def _keyword_flows(seed: int) -> list[list[tuple[str, tuple[str, ...]]]]:
