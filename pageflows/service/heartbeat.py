@@ -12,7 +12,7 @@ import socket
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from pageflows.service.storage.models import WorkerProcess
@@ -56,9 +56,7 @@ def share(connection: Connection, worker_id: str, now: datetime) -> tuple[int, i
     may disagree for a beat while one starts or stops: a share two take, or none takes,
     only costs a lock tried in vain or a pass that takes any contact's events."""
     live = connection.scalars(
-        select(WorkerProcess.id)
-        .where(WorkerProcess.beat_at >= now - STALE_AFTER, WorkerProcess.stopping.is_(False))
-        .order_by(WorkerProcess.id)
+        select(WorkerProcess.id).where(_live(now)).order_by(WorkerProcess.id)
     ).all()
     if worker_id not in live:
         return (0, 1)
@@ -72,9 +70,10 @@ def forget(engine: Engine, worker_id: str) -> None:
 
 def alive(session: Session, now: datetime) -> int:
     """How many worker processes beat within STALE_AFTER and are not stopping."""
-    count = session.scalar(
-        select(func.count()).where(
-            WorkerProcess.beat_at >= now - STALE_AFTER, WorkerProcess.stopping.is_(False)
-        )
-    )
+    count = session.scalar(select(func.count()).where(_live(now)))
     return int(count or 0)
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    """Beaten within STALE_AFTER and not stopping: what `alive` counts and `share` divides by."""
+    return and_(WorkerProcess.beat_at >= now - STALE_AFTER, WorkerProcess.stopping.is_(False))
