@@ -1040,25 +1040,63 @@ class Worker:
     def process_due(self) -> int:
         """Due follow-ups and broadcast deliveries, each under its contact's lock, a contact's
         in the order they fell due: one that finds the contact busy keeps the later ones of
-        that contact for the next pass, so none overtakes it."""
+        that contact for the next pass, so none overtakes it.
+
+        issue 13: G. Several processes on PostgreSQL: as in `process_inbox`, each fires its
+        own share of the contacts first, then any contact's (a gone or slow process's
+        share), starting at a random batch, so they do not all try the same contacts'
+        locks in the same order. The contact's lock still decides who fires what."""
         now = self.clock.now()
         started = self.start_broadcasts(now)
+        index, count = self.share
+        if count > 1 and self.engine.dialect.name == "postgresql":
+            own = {"share_index": index, "share_count": count}
+            done, seen, reached = self._fire_candidates(_OWN_DUE, own, now, spread=False)
+            if reached and not self.stopping.is_set():
+                more, _, reached = self._fire_candidates(_DUE, {}, now, skip=seen)
+                done += more
+        else:
+            done, _, reached = self._fire_candidates(_DUE, {}, now)
+        if not reached:  # the database is away: the broadcasts' runs are finished next pass
+            return done + started
+        return done + started + broadcasts.finish_runs(self.engine, self.clock.now())
+
+    def _fire_candidates(
+        self,
+        candidates: Any,
+        params: dict[str, Any],
+        now: datetime,
+        *,
+        spread: bool = True,
+        skip: frozenset[tuple[str, str]] = frozenset(),
+    ) -> tuple[int, frozenset[tuple[str, str]], bool]:
+        """The due candidates' contacts fired in batches (`skip`: left out); the follow-ups
+        fired, the contacts tried, and False if the database went away meanwhile (the
+        rest wait for the next pass). `spread`: on PostgreSQL, start at a random batch."""
         with self.single.connect() as connection:  # one statement: no BEGIN, no ROLLBACK
-            due = connection.execute(_DUE, {"now": now}).all()
+            due = connection.execute(candidates, {"now": now, **params}).all()
         ids: dict[tuple[str, str], list[int]] = {}  # each contact's, in the order they fell due
         for follow_up_id, page_id, contact_id in due:
-            ids.setdefault((page_id, contact_id), []).append(follow_up_id)
+            if (page_id, contact_id) not in skip:
+                ids.setdefault((page_id, contact_id), []).append(follow_up_id)
         contacts = list(ids)
+        batches = [
+            contacts[start : start + BATCH_CONTACTS]
+            for start in range(0, len(contacts), BATCH_CONTACTS)
+        ]
+        if spread and len(batches) > 1 and self.engine.dialect.name == "postgresql":
+            start = random.randrange(len(batches))
+            batches = batches[start:] + batches[:start]
         done = 0
-        for start in range(0, len(contacts), BATCH_CONTACTS):
+        for batch in batches:
             if self.stopping.is_set():
                 break
             try:
-                done += self.fire_batch(contacts[start : start + BATCH_CONTACTS], ids, now)
+                done += self.fire_batch(batch, ids, now)
             except OperationalError as exc:  # the database, not the follow-ups: next pass
                 log.warning("due follow-ups wait for the database: %s", exc)
-                return done + started
-        return done + started + broadcasts.finish_runs(self.engine, self.clock.now())
+                return done, frozenset(ids), False
+        return done, frozenset(ids), True
 
     def fire_batch(
         self, contacts: list[tuple[str, str]], ids: dict[tuple[str, str], list[int]], now: datetime
@@ -1274,6 +1312,17 @@ _DUE = (
     .order_by(FollowUp.due_at, FollowUp.id)
     .limit(CANDIDATES)
 )
+
+
+def _of_share(contact_id: Any) -> Any:
+    """issue 13: G. A contact in this process's share (PostgreSQL, several live processes):
+    contacts by a hash of their id into `share_count` shares; the heartbeats say which."""
+    return func.mod(
+        func.hashtext(contact_id) + literal_column("2147483648"), bindparam("share_count")
+    ) == bindparam("share_index")
+
+
+_OWN_DUE = _DUE.where(_of_share(FollowUp.contact_id))
 # Each candidate says whether its contact is new (no row yet) and it makes one (not a
 # receipt): the profile look-ups of a pass start from this, without a query of their own
 # (a round trip before a lone new contact's answer; issue 13, tenth session).
@@ -1290,14 +1339,7 @@ _CANDIDATES = (
 # issue 13: G. This process's share of them (PostgreSQL, several live processes): contacts
 # by a hash of their id, `share_count` shares; page-level events are every process's.
 _OWN_CANDIDATES = _CANDIDATES.where(
-    or_(
-        InboxEvent.contact_id.is_(None),
-        func.mod(
-            func.hashtext(InboxEvent.contact_id) + literal_column("2147483648"),
-            bindparam("share_count"),
-        )
-        == bindparam("share_index"),
-    )
+    or_(InboxEvent.contact_id.is_(None), _of_share(InboxEvent.contact_id))
 )
 # New contacts: one statement, not two (the stored contacts, then those with an event that
 # makes a contact, not a receipt alone): a round trip fewer before a new contact's answer.

@@ -151,10 +151,17 @@ def test_two_workers_answer_each_event_once_and_each_contact_in_order(
             service.stop()
 
 
+# Broadcast deliveries are due follow-ups (`process_due`): the same shares apply.
+@pytest.mark.parametrize("shares", SHARES, ids=["no-shares", "one-each", "disagreeing"])
 def test_a_broadcast_is_started_once_and_each_contact_gets_it_once(
-    postgres_url: str, sim: RunningSimulator, tmp_path: Path
+    postgres_url: str,
+    sim: RunningSimulator,
+    tmp_path: Path,
+    shares: list[tuple[int, int]] | None,
 ) -> None:
     group = services(3, postgres_url, sim, tmp_path)
+    for service, share in zip(group, shares or [], strict=False):
+        service.worker.share = share
     try:
         psids = store_messages(group[0], sim, contacts=30)
         run_together(group)  # the contacts exist and their windows are open
@@ -365,3 +372,32 @@ def test_started_workers_learn_their_share_from_the_heartbeats(
     finally:
         for service in group:
             service.stop()
+
+
+def test_a_worker_fires_its_own_share_of_due_deliveries_first_then_a_gone_process_share(
+    postgres_url: str, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """issue 13: G. Due follow-ups and broadcast deliveries, like inbox events: each
+    process fires its own share of the contacts first, so two processes do not try the
+    same contacts' locks in the same order; a gone process's share is fired after."""
+    first, second = services(2, postgres_url, sim, tmp_path)
+    first.worker.share, second.worker.share = (0, 2), (1, 2)
+    try:
+        psids = store_messages(first, sim, contacts=16)
+        run_together([first])  # the contacts exist and their windows are open
+        mine = share_of(first, psids, 2)
+        assert mine[0] and mine[1]
+        first.clock.advance(timedelta(minutes=5))  # the broadcast is due
+        first.worker.process_due()  # starts the broadcast and fires; the second never comes
+        with Session(first.engine) as session:
+            queued = session.scalars(
+                select(OutboxMessage.contact_id)
+                .where(OutboxMessage.broadcast.is_not(None))
+                .order_by(OutboxMessage.id)
+            ).all()
+        assert queued[: len(mine[0])] == mine[0]  # its own share first, oldest first
+        assert sorted(queued[len(mine[0]) :]) == sorted(mine[1])  # then the rest, each once
+        assert second.worker.process_due() == 0  # nothing left for it
+    finally:
+        first.stop()
+        second.stop()
