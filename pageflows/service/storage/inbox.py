@@ -471,6 +471,7 @@ def _run_group(engine: Engine, jobs: list[_Job]) -> None:
     if len(jobs) > 1:
         try:
             driver = _held_sqlite(engine)
+            driver.execute("BEGIN")  # the held connection is in autocommit (`_held_sqlite`)
             news = [len(driver.execute(job.sql, job.values).fetchall()) for job in jobs]
             driver.commit()
             _committed(engine)
@@ -492,7 +493,7 @@ def _run_group(engine: Engine, jobs: list[_Job]) -> None:
 
 
 def _run_sqlite(engine: Engine, sql: str, values: Any) -> int | None:
-    """SQLite (under `_SQLITE_WRITER`): the insert and its commit on this process's one
+    """SQLite (under `_SQLITE_WRITER`): the insert, committed, on this process's one
     writing connection, held between requests instead of taken from the pool and handed
     back each time (the pool's checkout and its return's rollback were an eighth of a
     request in the profile; the lock lets one thread write at a time anyway). Any failure
@@ -500,9 +501,10 @@ def _run_sqlite(engine: Engine, sql: str, values: Any) -> int | None:
     busy database raises."""
     driver = _held_sqlite(engine)
     try:
+        # One statement in autocommit (`_held_sqlite`): it has committed once its last row
+        # is read (SQLite commits when the statement ends), before the webhook answers.
         cursor = driver.execute(sql, values)
         new = len(cursor.fetchall())  # RETURNING, as the SQLAlchemy path counts them
-        driver.commit()
         _committed(engine)
         return new
     except Exception as exc:  # closing rolls back what the statement began
@@ -523,6 +525,10 @@ def _held_sqlite(engine: Engine) -> Any:
             raise _wrapped(engine, exc, None, None) from exc
         pooled.detach()
         opened: Any = pooled.dbapi_connection
+        # issue 13: autocommit: an insert alone needs no BEGIN and COMMIT of its own (each
+        # prepared from its text again by the driver, and each a release of the interpreter
+        # lock, a hand-over to another thread under load); a group opens its transaction.
+        opened.isolation_level = None
         driver = _HELD[engine] = opened
         _on_dispose(engine)
         if _Checkpointer.wanted(engine):
