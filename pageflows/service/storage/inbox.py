@@ -175,7 +175,7 @@ _COLUMNS = (
 
 
 @lru_cache(maxsize=64)
-def _statement(dialect: str, rows: int) -> TextClause:
+def _statement(dialect: str, rows: int, returning: bool = True) -> TextClause:
     """The insert of `rows` rows, written once per dialect and size, so SQLAlchemy compiles
     it once and finds it in its cache after that. Built as `insert().values(list_of_dicts)`,
     a multi-row statement has no cache key and was compiled on every request (a quarter of
@@ -185,13 +185,18 @@ def _statement(dialect: str, rows: int) -> TextClause:
     PostgreSQL: `WITH new AS (INSERT ... RETURNING id) SELECT count(*), pg_notify(...)`,
     the number of new rows and the workers' wake-up (only when there are new ones,
     delivered at commit) in the insert's own round trip.
+
+    `returning=False`: without `RETURNING id`, for SQLite's direct insert, which counts
+    the new rows by the driver's `rowcount` (`_run_sqlite`).
     """
     names = ", ".join(_COLUMNS)
     values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _COLUMNS) + ")" for i in range(rows))
     insert = (
         f"INSERT INTO {_TABLE_NAME} ({names}) VALUES {values}"
-        " ON CONFLICT (page_id, dedup_key) DO NOTHING RETURNING id"
+        " ON CONFLICT (page_id, dedup_key) DO NOTHING"
     )
+    if returning:
+        insert += " RETURNING id"
     if dialect == "postgresql":
         insert = (
             f"WITH new AS ({insert}) SELECT count(*),"
@@ -217,7 +222,8 @@ class _Direct:
 def _direct(dialect: Dialect, rows: int) -> _Direct:
     """Built once per engine's dialect and row count, from the same statement and column
     types the SQLAlchemy path uses, so both bind the same values into the same SQL."""
-    compiled = _statement(dialect.name, rows).compile(dialect=dialect)
+    # SQLite's counts its new rows by the driver's rowcount (`_run_sqlite`): no RETURNING.
+    compiled = _statement(dialect.name, rows, dialect.name != "sqlite").compile(dialect=dialect)
     order = tuple(compiled.positiontup or ()) if compiled.positional else None
     convert = tuple(
         _TABLE.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in _COLUMNS
@@ -472,7 +478,7 @@ def _run_group(engine: Engine, jobs: list[_Job]) -> None:
         try:
             driver = _held_sqlite(engine)
             driver.execute("BEGIN")  # the held connection is in autocommit (`_held_sqlite`)
-            news = [len(driver.execute(job.sql, job.values).fetchall()) for job in jobs]
+            news = [driver.execute(job.sql, job.values).rowcount for job in jobs]
             driver.commit()
             _committed(engine)
         except Exception as exc:  # closing rolls back the whole group
@@ -501,10 +507,13 @@ def _run_sqlite(engine: Engine, sql: str, values: Any) -> int | None:
     busy database raises."""
     driver = _held_sqlite(engine)
     try:
-        # One statement in autocommit (`_held_sqlite`): it has committed once its last row
-        # is read (SQLite commits when the statement ends), before the webhook answers.
-        cursor = driver.execute(sql, values)
-        new = len(cursor.fetchall())  # RETURNING, as the SQLAlchemy path counts them
+        # One statement in autocommit (`_held_sqlite`): it has committed when `execute`
+        # returns (SQLite commits when the statement ends), before the webhook answers.
+        # issue 13: its new rows counted by SQLite's own count of the rows it inserted
+        # (`sqlite3_changes`: a row ON CONFLICT DO NOTHING skipped is not one), not read
+        # back by RETURNING: one step of the statement (one release of the interpreter
+        # lock) instead of two, and no rows made for the count.
+        new: int = driver.execute(sql, values).rowcount
         _committed(engine)
         return new
     except Exception as exc:  # closing rolls back what the statement began
