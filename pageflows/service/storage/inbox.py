@@ -216,6 +216,14 @@ class _Direct:
     sql: str
     order: tuple[str, ...] | None
     convert: tuple[Callable[[Any], Any] | None, ...]
+    in_order: bool = False  # `order` is the rows' values row by row, column by column
+
+
+@lru_cache(maxsize=64)
+def _names(rows: int) -> tuple[str, ...]:
+    """The parameters' names (`page_id_0`...) row by row, column by column, as `_bound`
+    converts the values."""
+    return tuple(f"{column}_{i}" for i in range(rows) for column in _COLUMNS)
 
 
 @lru_cache(maxsize=64)
@@ -228,7 +236,7 @@ def _direct(dialect: Dialect, rows: int) -> _Direct:
     convert = tuple(
         _TABLE.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in _COLUMNS
     )
-    return _Direct(str(compiled), order, convert)
+    return _Direct(str(compiled), order, convert, order == _names(rows))
 
 
 def _insert_direct(
@@ -262,16 +270,23 @@ def _bound(
     plan: _Direct, rows: Sequence[dict[str, Any]], received_at: datetime
 ) -> dict[str, Any] | list[Any]:
     """The rows' values converted as SQLAlchemy binds them, keyed as the SQL names them
-    (`page_id_0`...), or in the SQL's order for a driver that takes them by position."""
-    named: dict[str, Any] = {}
-    for i, row in enumerate(rows):
+    (`page_id_0`...), or in the SQL's order for a driver that takes them by position.
+
+    issue 13: made as one list, row by row, which is the SQL's order on SQLite
+    (`in_order`): no name formatted for each value, no dictionary to read them back from.
+    """
+    values: list[Any] = []
+    for row in rows:
         full = {**row, "received_at": received_at, "status": "pending"}
         for column, convert in zip(_COLUMNS, plan.convert, strict=True):
             value = full.get(column)
             if type(value) is JsonText:
-                named[f"{column}_{i}"] = value.text  # JSON's bind made this text
+                values.append(value.text)  # JSON's bind made this text
             else:
-                named[f"{column}_{i}"] = value if convert is None else convert(value)
+                values.append(value if convert is None else convert(value))
+    if plan.in_order:
+        return values
+    named = dict(zip(_names(len(rows)), values, strict=True))
     if plan.order is None:
         return named
     return [named[name] for name in plan.order]
