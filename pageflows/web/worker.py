@@ -44,9 +44,13 @@ class ClientSocket(socket.socket):
 
     gunicorn sets a connection blocking (no timeout) before a thread reads or
     writes it; through this class every such call gives up after `timeout`.
+
+    A response's head and its body leave in one write (`hold_head`, `release`).
     """
 
     timeout_seconds: float = DEFAULT_TIMEOUT
+    _hold_next = False  # the next write is a response's head, to be held (`hold_head`)
+    _held = b""  # a head declaring its body's length, waiting for the body's first write
 
     @classmethod
     def adopt(cls, accepted: socket.socket, timeout: float) -> ClientSocket:
@@ -59,6 +63,51 @@ class ClientSocket(socket.socket):
             self.settimeout(self.timeout_seconds)
         else:
             super().setblocking(False)
+
+    def hold_head(self) -> None:
+        """issue 13: a response's head waits for the first write of its body, and both go out
+        in one `sendall`. gunicorn writes the head, then the body, each with a `sendall` of
+        its own: for the webhook's 200 that was two sends (each with its poll for the
+        timeout), two TCP segments, two wake-ups of the client, where bare Flask's empty
+        200 needs one. Only a head that declares a `Content-Length` is held (its body, if
+        any, is written right after it, in the same `Response.write`); any other write,
+        the connection's shutdown and the end of the request (`release`) send it."""
+        self._hold_next = True
+
+    def release(self) -> None:
+        """Send the head still held (a response without body writes: HEAD, 204, a length of 0)."""
+        self._hold_next = False
+        if self._held:
+            held, self._held = self._held, b""
+            super().sendall(held)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        if self._held:
+            data, self._held = self._held + data, b""
+        elif self._hold_next:
+            self._hold_next = False
+            if type(data) is bytes and b"\r\ncontent-length:" in data.lower():
+                self._held = data
+                return
+        super().sendall(data, flags)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        self.release()
+        return super().send(data, flags)
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        self.release()
+        return super().sendfile(file, offset, count)
+
+    def shutdown(self, how: int) -> None:
+        """gunicorn's graceful close after a failed response: what was held goes first."""
+        with suppress(OSError):
+            self.release()
+        super().shutdown(how)
+
+    def close(self) -> None:
+        self._hold_next, self._held = False, b""
+        super().close()
 
 
 class RequestConn(TConn):  # type: ignore[misc]  # gunicorn has no type hints
@@ -127,9 +176,17 @@ class BoundedThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn has n
 
     def handle_request(self, req: Any, conn: RequestConn) -> bool:
         """In a thread. The body is here already, and the 100 Continue a client waited for
-        before sending it went out from the poller: gunicorn must not send a second one."""
+        before sending it went out from the poller: gunicorn must not send a second one.
+        The response's head leaves with its body (`ClientSocket.hold_head`)."""
         req._expected_100_continue = False
-        handled: bool = super().handle_request(req, conn)
+        conn.sock.hold_head()
+        try:
+            handled: bool = super().handle_request(req, conn)
+        except BaseException:
+            with suppress(OSError):  # the head counts as sent, as gunicorn thinks it is
+                conn.sock.release()
+            raise
+        conn.sock.release()
         return handled
 
     def murder_pending(self) -> None:

@@ -301,6 +301,43 @@ def test_a_refused_batch_in_a_group_commit_stops_none_of_the_others(
     assert [r[2] for r in stored(engine, "104123456789012")] == ["m_0", "m_1", "m_3"]
 
 
+def test_sqlite_s_inserts_have_committed_when_they_answer(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """The 200 follows the commit: when `store_batch` returns, another connection reads the
+    rows, for an insert alone (one statement in autocommit) and for a group of them."""
+    engine = sqlite_engine
+    with contextlib.closing(sqlite3.connect(tmp_path / "inbox.db")) as reader:
+
+        def count() -> int:
+            return int(reader.execute("SELECT count(*) FROM inbox").fetchone()[0])
+
+        for n in range(3):
+            assert store_batch(engine, a_batch(f"m_{n}") + a_batch(f"m_{n}_b"), NOW) == 2
+            assert count() == 2 * n + 2
+        assert store_batch(engine, a_batch("m_0"), NOW) == 0  # a redelivery: nothing new
+        seen: dict[str, int] = {}
+
+        def post(key: str) -> None:
+            assert store_batch(engine, a_batch(key), NOW) == 1
+            with contextlib.closing(sqlite3.connect(tmp_path / "inbox.db")) as own:
+                seen[key] = own.execute(
+                    "SELECT count(*) FROM inbox WHERE dedup_key = ?", (key,)
+                ).fetchone()[0]
+
+        with inbox._SQLITE_WRITER:  # another write is in progress: the next ones wait together
+            threads = [threading.Thread(target=post, args=(f"m_g{t}",)) for t in range(3)]
+            for thread in threads:
+                thread.start()
+            while not inbox._GROUPS[engine].writing or len(inbox._GROUPS[engine].waiting) < 2:
+                time.sleep(0.001)
+        for thread in threads:
+            thread.join()
+        assert seen == {"m_g0": 1, "m_g1": 1, "m_g2": 1}
+        assert count() == 9
+        assert not inbox._HELD[engine].in_transaction
+
+
 def test_sqlite_s_webhook_commits_are_checkpointed_by_a_thread_of_their_own(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:

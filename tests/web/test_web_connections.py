@@ -92,3 +92,38 @@ def test_a_request_in_pieces_and_one_pipelined_behind_another_are_both_answered(
     answer = exchange(server, whole[:40], whole[40:-5], whole[-5:] + closing[:20], closing[20:])
     assert answer.count(b"HTTP/1.1 200 ") == 2, answer
     assert server.stored("mid.pieces") == 1
+
+
+def read_answer(sock: socket.socket, has_body: bool = True) -> tuple[bytes, bytes]:
+    """One whole answer's head and body, read before anything else is sent."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536) or b"<closed>"
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while has_body and len(body) < length:
+        body += sock.recv(65536) or b"<closed>"
+    assert body == b"" or has_body, body
+    return head, body
+
+
+def test_each_answer_comes_whole_before_the_next_request_on_one_connection(
+    server: WebServer,
+) -> None:
+    """The head of an answer leaves with its body (issue 13); one without a body (HEAD) and
+    a refused signature's come whole too, each before the client sends its next request."""
+    raw = message_body("mid.one-connection")
+    with socket.create_connection((HOST, server.options.port), timeout=5) as sock:
+        sock.sendall(signed_head(raw) + raw)
+        head, body = read_answer(sock)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b'{"new":1,"received":1}\n'
+        sock.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, body = read_answer(sock, has_body=False)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b""
+        sock.sendall(signed_head(raw).replace(b"sha256=", b"sha256=0") + raw)
+        head, body = read_answer(sock)
+        assert head.startswith(b"HTTP/1.1 403 ") and json.loads(body)["error"]
+        sock.sendall(signed_head(raw) + raw)
+        head, body = read_answer(sock)
+        assert head.startswith(b"HTTP/1.1 200 ") and body == b'{"new":0,"received":1}\n'
+    assert server.stored("mid.one-connection") == 1

@@ -7,6 +7,8 @@ import hmac
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pageflows.webhook.verify import signature_is_valid, verify_handshake
 
@@ -19,6 +21,21 @@ def test_valid_signature() -> None:
     assert signature_is_valid(SECRET, BODY, f"sha256={HEX}")
     assert signature_is_valid(SECRET, BODY, f"sha256={HEX.upper()}")
     assert signature_is_valid(SECRET, BODY, f"SHA256={HEX} ")
+
+
+@given(
+    secret=st.text(min_size=1, max_size=200) | st.sampled_from(["s" * 64, "s" * 65, "é" * 40]),
+    body=st.binary(max_size=3000),
+)
+def test_the_signature_is_hmac_sha256_for_any_secret_and_body(secret: str, body: bytes) -> None:
+    """The keyed states made once per secret give what `hmac.new` gives, for secrets shorter
+    and longer than SHA-256's block (a longer key is hashed first) and any body."""
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert signature_is_valid(secret, body, f"sha256={expected}")
+    assert signature_is_valid(secret, body, f"sha256={expected}")  # the states are not spent
+    wrong = hmac.new(secret.encode() + b"x", body, hashlib.sha256).hexdigest()
+    assert not signature_is_valid(secret, body, f"sha256={wrong}")
+    assert not signature_is_valid(secret, body + b"x", f"sha256={expected}")
 
 
 def test_signature_is_over_the_raw_bytes() -> None:

@@ -175,7 +175,7 @@ _COLUMNS = (
 
 
 @lru_cache(maxsize=64)
-def _statement(dialect: str, rows: int) -> TextClause:
+def _statement(dialect: str, rows: int, returning: bool = True) -> TextClause:
     """The insert of `rows` rows, written once per dialect and size, so SQLAlchemy compiles
     it once and finds it in its cache after that. Built as `insert().values(list_of_dicts)`,
     a multi-row statement has no cache key and was compiled on every request (a quarter of
@@ -185,13 +185,18 @@ def _statement(dialect: str, rows: int) -> TextClause:
     PostgreSQL: `WITH new AS (INSERT ... RETURNING id) SELECT count(*), pg_notify(...)`,
     the number of new rows and the workers' wake-up (only when there are new ones,
     delivered at commit) in the insert's own round trip.
+
+    `returning=False`: without `RETURNING id`, for SQLite's direct insert, which counts
+    the new rows by the driver's `rowcount` (`_run_sqlite`).
     """
     names = ", ".join(_COLUMNS)
     values = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _COLUMNS) + ")" for i in range(rows))
     insert = (
         f"INSERT INTO {_TABLE_NAME} ({names}) VALUES {values}"
-        " ON CONFLICT (page_id, dedup_key) DO NOTHING RETURNING id"
+        " ON CONFLICT (page_id, dedup_key) DO NOTHING"
     )
+    if returning:
+        insert += " RETURNING id"
     if dialect == "postgresql":
         insert = (
             f"WITH new AS ({insert}) SELECT count(*),"
@@ -211,18 +216,27 @@ class _Direct:
     sql: str
     order: tuple[str, ...] | None
     convert: tuple[Callable[[Any], Any] | None, ...]
+    in_order: bool = False  # `order` is the rows' values row by row, column by column
+
+
+@lru_cache(maxsize=64)
+def _names(rows: int) -> tuple[str, ...]:
+    """The parameters' names (`page_id_0`...) row by row, column by column, as `_bound`
+    converts the values."""
+    return tuple(f"{column}_{i}" for i in range(rows) for column in _COLUMNS)
 
 
 @lru_cache(maxsize=64)
 def _direct(dialect: Dialect, rows: int) -> _Direct:
     """Built once per engine's dialect and row count, from the same statement and column
     types the SQLAlchemy path uses, so both bind the same values into the same SQL."""
-    compiled = _statement(dialect.name, rows).compile(dialect=dialect)
+    # SQLite's counts its new rows by the driver's rowcount (`_run_sqlite`): no RETURNING.
+    compiled = _statement(dialect.name, rows, dialect.name != "sqlite").compile(dialect=dialect)
     order = tuple(compiled.positiontup or ()) if compiled.positional else None
     convert = tuple(
         _TABLE.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in _COLUMNS
     )
-    return _Direct(str(compiled), order, convert)
+    return _Direct(str(compiled), order, convert, order == _names(rows))
 
 
 def _insert_direct(
@@ -256,16 +270,23 @@ def _bound(
     plan: _Direct, rows: Sequence[dict[str, Any]], received_at: datetime
 ) -> dict[str, Any] | list[Any]:
     """The rows' values converted as SQLAlchemy binds them, keyed as the SQL names them
-    (`page_id_0`...), or in the SQL's order for a driver that takes them by position."""
-    named: dict[str, Any] = {}
-    for i, row in enumerate(rows):
+    (`page_id_0`...), or in the SQL's order for a driver that takes them by position.
+
+    issue 13: made as one list, row by row, which is the SQL's order on SQLite
+    (`in_order`): no name formatted for each value, no dictionary to read them back from.
+    """
+    values: list[Any] = []
+    for row in rows:
         full = {**row, "received_at": received_at, "status": "pending"}
         for column, convert in zip(_COLUMNS, plan.convert, strict=True):
             value = full.get(column)
             if type(value) is JsonText:
-                named[f"{column}_{i}"] = value.text  # JSON's bind made this text
+                values.append(value.text)  # JSON's bind made this text
             else:
-                named[f"{column}_{i}"] = value if convert is None else convert(value)
+                values.append(value if convert is None else convert(value))
+    if plan.in_order:
+        return values
+    named = dict(zip(_names(len(rows)), values, strict=True))
     if plan.order is None:
         return named
     return [named[name] for name in plan.order]
@@ -471,7 +492,8 @@ def _run_group(engine: Engine, jobs: list[_Job]) -> None:
     if len(jobs) > 1:
         try:
             driver = _held_sqlite(engine)
-            news = [len(driver.execute(job.sql, job.values).fetchall()) for job in jobs]
+            driver.execute("BEGIN")  # the held connection is in autocommit (`_held_sqlite`)
+            news = [driver.execute(job.sql, job.values).rowcount for job in jobs]
             driver.commit()
             _committed(engine)
         except Exception as exc:  # closing rolls back the whole group
@@ -492,7 +514,7 @@ def _run_group(engine: Engine, jobs: list[_Job]) -> None:
 
 
 def _run_sqlite(engine: Engine, sql: str, values: Any) -> int | None:
-    """SQLite (under `_SQLITE_WRITER`): the insert and its commit on this process's one
+    """SQLite (under `_SQLITE_WRITER`): the insert, committed, on this process's one
     writing connection, held between requests instead of taken from the pool and handed
     back each time (the pool's checkout and its return's rollback were an eighth of a
     request in the profile; the lock lets one thread write at a time anyway). Any failure
@@ -500,9 +522,13 @@ def _run_sqlite(engine: Engine, sql: str, values: Any) -> int | None:
     busy database raises."""
     driver = _held_sqlite(engine)
     try:
-        cursor = driver.execute(sql, values)
-        new = len(cursor.fetchall())  # RETURNING, as the SQLAlchemy path counts them
-        driver.commit()
+        # One statement in autocommit (`_held_sqlite`): it has committed when `execute`
+        # returns (SQLite commits when the statement ends), before the webhook answers.
+        # issue 13: its new rows counted by SQLite's own count of the rows it inserted
+        # (`sqlite3_changes`: a row ON CONFLICT DO NOTHING skipped is not one), not read
+        # back by RETURNING: one step of the statement (one release of the interpreter
+        # lock) instead of two, and no rows made for the count.
+        new: int = driver.execute(sql, values).rowcount
         _committed(engine)
         return new
     except Exception as exc:  # closing rolls back what the statement began
@@ -523,6 +549,10 @@ def _held_sqlite(engine: Engine) -> Any:
             raise _wrapped(engine, exc, None, None) from exc
         pooled.detach()
         opened: Any = pooled.dbapi_connection
+        # issue 13: autocommit: an insert alone needs no BEGIN and COMMIT of its own (each
+        # prepared from its text again by the driver, and each a release of the interpreter
+        # lock, a hand-over to another thread under load); a group opens its transaction.
+        opened.isolation_level = None
         driver = _HELD[engine] = opened
         _on_dispose(engine)
         if _Checkpointer.wanted(engine):
