@@ -17,13 +17,9 @@ import hmac
 import string
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _HEX = frozenset(string.hexdigits)
-_BLOCK = hashlib.sha256().block_size
-_INNER_PAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104's ipad, as a translation table
-_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))  # and its opad
 
 
 def signature_is_valid(app_secret: str, raw_body: bytes, header: str | None) -> bool:
@@ -41,28 +37,20 @@ def signature_is_valid(app_secret: str, raw_body: bytes, header: str | None) -> 
         return False
     if len(digest) != hashlib.sha256().digest_size * 2 or not _HEX.issuperset(digest):
         return False
-    inner, outer = _keyed(app_secret)
-    inner = inner.copy()
-    inner.update(raw_body)
-    outer = outer.copy()
-    outer.update(inner.digest())
-    return hmac.compare_digest(outer.hexdigest(), digest)
+    keyed = _keyed(app_secret).copy()
+    keyed.update(raw_body)
+    return hmac.compare_digest(keyed.hexdigest(), digest)
 
 
 @lru_cache(maxsize=8)
-def _keyed(app_secret: str) -> tuple[Any, Any]:
-    """HMAC-SHA256 keyed with the app secret (RFC 2104, as `hmac.new` computes it), up to the
-    body: the SHA-256 states after the key's inner and outer pads, made once per secret
-    and copied for each request.
+def _keyed(app_secret: str) -> hmac.HMAC:
+    """The standard library's HMAC-SHA256 keyed with the app secret, made once per secret
+    and copied for each request (`HMAC.copy`: the keyed state, no body yet).
 
-    issue 13: `hmac.new` sets up OpenSSL's HMAC for every request (looking up its digest
-    by name); 16-20 µs of the webhook's CPU per request on this machine, against 7 µs for
-    two copies and three updates of states made once."""
-    key = app_secret.encode("utf-8")
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    return hashlib.sha256(key.translate(_INNER_PAD)), hashlib.sha256(key.translate(_OUTER_PAD))
+    issue 13: `hmac.new` sets up OpenSSL's HMAC (the key's pads, the digest looked up by
+    name) for every request: 5-20 µs of the webhook's CPU a request on this machine,
+    depending on load, against about three quarters of that for a copy."""
+    return hmac.new(app_secret.encode("utf-8"), digestmod=hashlib.sha256)
 
 
 def verify_handshake(args: Mapping[str, str], verify_token: str) -> str | None:

@@ -28,11 +28,11 @@ def test_valid_signature() -> None:
     body=st.binary(max_size=3000),
 )
 def test_the_signature_is_hmac_sha256_for_any_secret_and_body(secret: str, body: bytes) -> None:
-    """The keyed states made once per secret give what `hmac.new` gives, for secrets shorter
-    and longer than SHA-256's block (a longer key is hashed first) and any body."""
+    """The keyed HMAC made once per secret, copied per body, gives what `hmac.new` gives, for
+    secrets shorter and longer than SHA-256's block (a longer key is hashed first), any body."""
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert signature_is_valid(secret, body, f"sha256={expected}")
-    assert signature_is_valid(secret, body, f"sha256={expected}")  # the states are not spent
+    assert signature_is_valid(secret, body, f"sha256={expected}")  # the keyed one is not spent
     wrong = hmac.new(secret.encode() + b"x", body, hashlib.sha256).hexdigest()
     assert not signature_is_valid(secret, body, f"sha256={wrong}")
     assert not signature_is_valid(secret, body + b"x", f"sha256={expected}")
