@@ -8,12 +8,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from pageflows.service.storage.database import make_engine
 from pageflows.service.storage.inbox import pending_count, store_batch
 from pageflows.service.storage.migrate import alembic_config, upgrade
-from pageflows.service.storage.models import Base, FollowUp
+from pageflows.service.storage.models import Base, FollowUp, UTCDateTime
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -102,3 +103,31 @@ def test_datetimes_come_back_aware_and_in_utc(database_url: str) -> None:
     with Session(engine) as session:
         due = session.scalar(select(FollowUp.due_at))
     assert due == berlin and due is not None and due.tzinfo is not None
+
+
+def test_a_stored_time_comes_back_to_the_microsecond_in_the_stdlib_utc(database_url: str) -> None:
+    """What the policy, the "because" texts and `_utc` rely on: the same instant, every
+    field kept, in `datetime.UTC` itself (SQLite keeps no zone: a naive time is read as UTC)."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    stored = datetime(2026, 11, 24, 9, 0, 5, 123456, tzinfo=UTC)
+    with Session(engine) as session, session.begin():
+        session.add(
+            FollowUp(
+                key="k", page_id="p", contact_id="c", purpose="follow_up", due_at=stored,
+                spec={}, status="pending", created_at=NOW,
+            )
+        )  # fmt: skip
+    with Session(engine) as session:
+        due = session.scalar(select(FollowUp.due_at))
+    assert due == stored and due is not None and due.tzinfo is UTC
+    assert (due.microsecond, due.fold, type(due)) == (123456, 0, datetime)
+
+
+def test_a_naive_time_read_is_the_same_datetime_as_replacing_its_zone() -> None:
+    read = UTCDateTime().process_result_value
+    for naive in (datetime(2026, 11, 24, 9, 0, 5, 7), datetime(2026, 10, 25, 2, 30, fold=1)):
+        got = read(naive, sqlite.dialect())
+        expected = naive.replace(tzinfo=UTC)
+        assert got == expected and got is not None and got.tzinfo is UTC
+        assert (got.fold, got.microsecond, type(got)) == (naive.fold, naive.microsecond, datetime)

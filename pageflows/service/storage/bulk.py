@@ -507,14 +507,25 @@ def _as_arrays(
         if convert is None:
             arrays.append(values)
         elif is_time:
+            # issue 13 (thirteenth session): one look-up a value met before, not two (`in`,
+            # then `[]`): each compares the value with the memo's key, and two aware times
+            # with different zone objects (pydantic's parsed `TzInfo`, `datetime.UTC`) are
+            # compared through both zones' `utcoffset`.
             memo: dict[Any, Any] = {None: convert(None)}
+            get = memo.get
             arrays.append(
-                [memo[v] if v in memo else memo.setdefault(v, convert(v)) for v in values]
-            )
+                [
+                    known if (known := get(v, _UNSEEN)) is not _UNSEEN
+                    else memo.setdefault(v, convert(v))
+                    for v in values
+                ]
+            )  # fmt: skip
         else:
             arrays.append([convert(value) for value in values])
     return arrays
 
+
+_UNSEEN = object()  # `_as_arrays`: a time not converted yet in this batch
 
 # The sets of columns remembered (a batch updates the columns that changed: a few sets).
 COLUMN_SETS = 1024

@@ -65,7 +65,12 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:
+            # issue 13 (thirteenth session): `value.replace(tzinfo=UTC)`, the same datetime
+            # (fields, fold, zone object), without `replace`'s keyword parsing: ~9,000
+            # instructions a call against ~1,500, once per time read (SQLite's are naive).
+            return datetime.combine(value, value.timetz(), UTC)
+        return value.astimezone(UTC)
 
 
 # Byte order (PostgreSQL's "C" collation, SQLite's default BINARY): a prefix is one range.
