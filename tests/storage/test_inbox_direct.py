@@ -338,6 +338,31 @@ def test_sqlite_s_inserts_have_committed_when_they_answer(
         assert not inbox._HELD[engine].in_transaction
 
 
+class Interrupted(BaseException):
+    """Not an `Exception`: what a KeyboardInterrupt or SystemExit would be."""
+
+
+def test_an_interrupted_group_commit_leaves_no_transaction_for_later_answers(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A group commit interrupted inside its BEGIN (by anything, not only an `Exception`)
+    is rolled back; the next insert alone has committed when it answers, as always."""
+    engine = sqlite_engine
+    assert store_batch(engine, a_batch("m_0"), NOW) == 1  # the held connection is open
+
+    class Breaking(list[Any]):
+        def __len__(self) -> int:
+            raise Interrupted
+
+    jobs = [inbox._Job("INSERT INTO inbox (page_id) VALUES (?)", Breaking(["x"])) for _ in "ab"]
+    with pytest.raises(Interrupted):
+        inbox._run_group(engine, jobs)
+    assert store_batch(engine, a_batch("m_1"), NOW) == 1
+    with contextlib.closing(sqlite3.connect(tmp_path / "inbox.db")) as reader:
+        keys = [r[0] for r in reader.execute("SELECT dedup_key FROM inbox ORDER BY id")]
+    assert keys == ["m_0", "m_1"]
+
+
 def test_sqlite_s_webhook_commits_are_checkpointed_by_a_thread_of_their_own(
     sqlite_engine: Engine, tmp_path: Path
 ) -> None:

@@ -496,8 +496,10 @@ def _run_group(engine: Engine, jobs: list[_Job]) -> None:
             news = [driver.execute(job.sql, job.values).rowcount for job in jobs]
             driver.commit()
             _committed(engine)
-        except Exception as exc:  # closing rolls back the whole group
-            _drop_held(engine)
+        except BaseException as exc:  # closing rolls back the whole group
+            _drop_held(engine)  # even when interrupted: never left inside its BEGIN
+            if not isinstance(exc, Exception):
+                raise
             if isinstance(exc, engine.dialect.loaded_dbapi.OperationalError):
                 for job in jobs:
                     job.error = _wrapped(engine, exc, job.sql, job.values)
@@ -542,6 +544,11 @@ def _held_sqlite(engine: Engine) -> Any:
     """The engine's writing connection: taken from its pool once (with the pool's connect
     pragmas: WAL, busy timeout) and detached from it, closed when the engine is disposed."""
     driver = _HELD.get(engine)
+    if driver is not None and driver.in_transaction:
+        # A group's BEGIN that was never ended: an insert in autocommit would join it and
+        # answer before any commit. Closing rolls it back; none of its inserts was answered.
+        _drop_held(engine)
+        driver = None
     if driver is None:
         try:
             pooled = engine.raw_connection()
