@@ -196,9 +196,8 @@ class Worker:
         the contact's lock does that.
         """
         now = self.clock.now()
-        index, count = self.share
-        if count > 1 and self.engine.dialect.name == "postgresql":
-            own = {"share_index": index, "share_count": count}
+        own = self._own_share()
+        if own is not None:
             done, seen = self._decide_candidates(_OWN_CANDIDATES, own, limit, now, spread=False)
             if done < limit and not self.stopping.is_set():
                 more, _ = self._decide_candidates(_CANDIDATES, {}, limit - done, now, skip=seen)
@@ -206,6 +205,14 @@ class Worker:
             return done
         done, _ = self._decide_candidates(_CANDIDATES, {}, limit, now)
         return done
+
+    def _own_share(self) -> dict[str, int] | None:
+        """issue 13: G. This process's share as the `_OWN_*` queries' parameters, or None
+        when there is nothing to share (one live process, or SQLite's one worker)."""
+        index, count = self.share
+        if count > 1 and self.engine.dialect.name == "postgresql":
+            return {"share_index": index, "share_count": count}
+        return None
 
     def _decide_candidates(
         self,
@@ -1048,9 +1055,8 @@ class Worker:
         locks in the same order. The contact's lock still decides who fires what."""
         now = self.clock.now()
         started = self.start_broadcasts(now)
-        index, count = self.share
-        if count > 1 and self.engine.dialect.name == "postgresql":
-            own = {"share_index": index, "share_count": count}
+        own = self._own_share()
+        if own is not None:
             done, seen, reached = self._fire_candidates(_OWN_DUE, own, now, spread=False)
             if reached and not self.stopping.is_set():
                 more, _, reached = self._fire_candidates(_DUE, {}, now, skip=seen)
